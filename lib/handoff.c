@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include "handoff.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "util.h"
+
+#define OFF_CHECKSUM 24
+#define OFF_BODY 32
+#define BODY_FIXED (8 * 8 + 16 + 65 + 65 + 8 + 4)
+#define RANGE_BYTES 16
+#define USED_BYTES (OFF_BODY + BODY_FIXED + KHIB_HANDOFF_MAX_RANGES * RANGE_BYTES)
+
+_Static_assert(USED_BYTES <= KHIB_HANDOFF_BYTES, "handoff fits a page");
+
+static uint64_t checksum(const uint8_t *page, size_t used)
+{
+	uint8_t head[OFF_BODY];
+
+	memcpy(head, page, OFF_BODY);
+	memset(head + KHIB_HANDOFF_OFF_ENTRY, 0, 16);
+	return XXH64(page + OFF_BODY, used - OFF_BODY, XXH64(head, sizeof(head), 0));
+}
+
+struct cursor {
+	uint8_t *p;
+};
+
+static void put64(struct cursor *c, uint64_t v) { khib_put_le64(c->p, v); c->p += 8; }
+static void put32(struct cursor *c, uint32_t v) { khib_put_le32(c->p, v); c->p += 4; }
+static void putb(struct cursor *c, const void *b, size_t n) { memcpy(c->p, b, n); c->p += n; }
+
+int khib_handoff_encode(const struct khib_handoff *h, void *page)
+{
+	uint8_t *b = page;
+	struct cursor c = { b + OFF_BODY };
+
+	if (h->nr_ranges > KHIB_HANDOFF_MAX_RANGES)
+		return -E2BIG;
+	memset(b, 0, KHIB_HANDOFF_BYTES);
+	khib_put_le64(b, KHIB_HANDOFF_MAGIC);
+	khib_put_le32(b + 8, KHIB_HANDOFF_VERSION);
+	khib_put_le32(b + 12, USED_BYTES);
+	khib_put_le64(b + KHIB_HANDOFF_OFF_ENTRY, h->jump_back_entry);
+
+	put64(&c, h->region_start);
+	put64(&c, h->region_bytes);
+	put64(&c, h->low_start);
+	put64(&c, h->low_bytes);
+	put64(&c, h->handoff_paddr);
+	put64(&c, h->flags);
+	put64(&c, h->vmcoreinfo_paddr);
+	put64(&c, h->vmcoreinfo_bytes);
+	putb(&c, h->boot_id, 16);
+	putb(&c, h->release, 65);
+	putb(&c, h->version, 65);
+	put64(&c, h->memmap_hash);
+	put32(&c, h->nr_ranges);
+	for (uint32_t i = 0; i < h->nr_ranges; i++) {
+		put64(&c, h->ranges[i].start);
+		put64(&c, h->ranges[i].bytes);
+	}
+	khib_put_le64(b + OFF_CHECKSUM, checksum(b, USED_BYTES));
+	return 0;
+}
+
+struct rcursor {
+	const uint8_t *p;
+};
+
+static uint64_t get64(struct rcursor *c) { uint64_t v = khib_get_le64(c->p); c->p += 8; return v; }
+static uint32_t get32(struct rcursor *c) { uint32_t v = khib_get_le32(c->p); c->p += 4; return v; }
+static void getb(struct rcursor *c, void *b, size_t n) { memcpy(b, c->p, n); c->p += n; }
+
+static int check_fields(const struct khib_handoff *h)
+{
+	uint64_t prev_end = 0;
+
+	if (h->nr_ranges > KHIB_HANDOFF_MAX_RANGES || !h->region_bytes ||
+	    !khib_range_within(h->region_start, h->region_bytes, UINT64_MAX) ||
+	    !khib_range_within(h->low_start, h->low_bytes, 1ULL << 20) ||
+	    h->release[64] || h->version[64])
+		return -EBADMSG;
+	for (uint32_t i = 0; i < h->nr_ranges; i++) {
+		if (!h->ranges[i].bytes || h->ranges[i].start < prev_end ||
+		    !khib_range_within(h->ranges[i].start, h->ranges[i].bytes, UINT64_MAX))
+			return -EBADMSG;
+		prev_end = h->ranges[i].start + h->ranges[i].bytes;
+	}
+	return 0;
+}
+
+int khib_handoff_decode(const void *page, size_t len, struct khib_handoff *ret)
+{
+	const uint8_t *b = page;
+	struct khib_handoff h;
+	struct rcursor c = { b + OFF_BODY };
+	int r;
+
+	if (len < OFF_BODY || khib_get_le64(b) != KHIB_HANDOFF_MAGIC)
+		return -ENODATA;
+	if (khib_get_le32(b + 8) != KHIB_HANDOFF_VERSION)
+		return -EOPNOTSUPP;
+	if (khib_get_le32(b + 12) != USED_BYTES || len < USED_BYTES)
+		return -EBADMSG;
+	if (khib_get_le64(b + OFF_CHECKSUM) != checksum(b, USED_BYTES))
+		return -EBADMSG;
+
+	memset(&h, 0, sizeof(h));
+	h.jump_back_entry = khib_get_le64(b + KHIB_HANDOFF_OFF_ENTRY);
+	h.region_start = get64(&c);
+	h.region_bytes = get64(&c);
+	h.low_start = get64(&c);
+	h.low_bytes = get64(&c);
+	h.handoff_paddr = get64(&c);
+	h.flags = get64(&c);
+	h.vmcoreinfo_paddr = get64(&c);
+	h.vmcoreinfo_bytes = get64(&c);
+	getb(&c, h.boot_id, 16);
+	getb(&c, h.release, 65);
+	getb(&c, h.version, 65);
+	h.memmap_hash = get64(&c);
+	h.nr_ranges = get32(&c);
+	if (h.nr_ranges > KHIB_HANDOFF_MAX_RANGES)
+		return -EBADMSG;
+	for (uint32_t i = 0; i < h.nr_ranges; i++) {
+		h.ranges[i].start = get64(&c);
+		h.ranges[i].bytes = get64(&c);
+	}
+	r = check_fields(&h);
+	if (r < 0)
+		return r;
+	*ret = h;
+	return 0;
+}

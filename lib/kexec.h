@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The kexec module: the only code in khib that calls kexec_load(2) or
+ * reboot(LINUX_REBOOT_CMD_KEXEC).
+ *
+ * A preserve-context jump (KEXEC_PRESERVE_CONTEXT) runs another kernel and
+ * lets it come back.  For every destination page the kernel *swaps* the
+ * page's content with the segment's source page (relocate_kernel_64.S
+ * swap_pages), and swaps back on return.  So every page the jumped-to kernel
+ * touches must be a segment destination, or the running kernel's data there
+ * is lost.  A jump plan therefore covers, with segments and nothing else:
+ *
+ *   low memory   [low_start, low_end)     zero-filled; the jumped-to kernel's
+ *                                          real-mode trampoline lives here
+ *   region       [R, R+S)                  kernel at R (its decompressor and
+ *                                          RAM), then the initramfs, then four
+ *                                          pages: command line, zero page,
+ *                                          purgatory, handoff block
+ *
+ * The zero page's e820 table lists only those two ranges as RAM (the handoff
+ * page is reserved so the jumped-to kernel reads it through /dev/mem); all
+ * other RAM is marked reserved, firmware ranges are passed on unchanged.
+ * The jumped-to kernel, its KASLR included, then cannot touch anything else.
+ */
+#ifndef KHIB_KEXEC_H
+#define KHIB_KEXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "handoff.h"
+#include "memmap.h"
+
+#define KHIB_KEXEC_MAX_SEGMENTS 16
+/* The four pages at the top of the region. */
+#define KHIB_KEXEC_TAIL_PAGES 4
+/* Regions are aligned so the kernel can run where it is loaded. */
+#define KHIB_REGION_ALIGN (2ULL << 20)
+/* Decompressors below this move the kernel to it (LOAD_PHYSICAL_ADDR). */
+#define KHIB_REGION_MIN_START (16ULL << 20)
+
+struct khib_kexec_segment {
+	const void *buf;
+	size_t bufsz;
+	uint64_t mem;
+	uint64_t memsz;
+};
+
+struct khib_jump_config {
+	const void *kernel;		/* a bzImage file's bytes */
+	size_t kernel_bytes;
+	const void *initrd;		/* may be NULL */
+	size_t initrd_bytes;
+	const char *cmdline;		/* khib.handoff=ADDR is appended */
+	uint64_t region_start, region_bytes;
+	uint64_t low_start, low_bytes;
+	const struct khib_memmap *firmware;
+	uint64_t acpi_rsdp;		/* 0: the kernel searches for it */
+	struct khib_handoff handoff;	/* identity, flags, ranges; the plan
+					   fills in region, low and address */
+};
+
+struct khib_jump_plan {
+	struct khib_kexec_segment seg[KHIB_KEXEC_MAX_SEGMENTS];
+	size_t nr_segments;
+	uint64_t entry;			/* purgatory */
+	uint64_t kernel_paddr, initrd_paddr, cmdline_paddr;
+	uint64_t boot_params_paddr, handoff_paddr;
+	struct khib_memmap e820;	/* what the jumped-to kernel is told */
+	uint8_t *tail;			/* owned: the four tail pages */
+};
+
+/* Lay out segments for cfg.  Pure computation; -EINVAL for a region that is
+ * misaligned, not RAM or too small for the kernel (-ENOSPC). */
+int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_plan *ret);
+void khib_jump_plan_release(struct khib_jump_plan *p);
+
+/* The e820 table for a kernel confined to `keep` (RAM ranges): firmware RAM
+ * outside them becomes reserved. */
+int khib_kexec_confine_e820(const struct khib_memmap *firmware, const struct khib_memmap *keep,
+			    struct khib_memmap *ret);
+
+/*
+ * Choose a region of `bytes` for the jumped-to kernel: the highest
+ * 2 MiB-aligned run of firmware RAM at or above 16 MiB that overlaps nothing
+ * in `avoid` (the running kernel's image, a crash kernel).  -ENOSPC if none.
+ */
+int khib_kexec_choose_region(const struct khib_memmap *firmware, const struct khib_memmap *avoid,
+			     uint64_t bytes, uint64_t *ret_start);
+
+/* The RAM below 1 MiB a jumped-to kernel needs: [0x1000, end of the first
+ * firmware RAM range, capped at 1 MiB). */
+int khib_kexec_low_memory(const struct khib_memmap *firmware, uint64_t *ret_start,
+			  uint64_t *ret_bytes);
+
+/* kexec_load(2) the plan with KEXEC_PRESERVE_CONTEXT. */
+int khib_kexec_load_plan(const struct khib_jump_plan *p);
+
+/* Unload whatever kexec image is loaded.  6.1 allows one jump per load:
+ * call this after coming back. */
+int khib_kexec_unload(void);
+
+/* Jump into the loaded image; returns 0 once the other side jumped back. */
+int khib_kexec_jump(void);
+
+/*
+ * In the jumped-to kernel: load the jump back to the kernel described by h
+ * (h->jump_back_entry).  The segment covers that kernel's two control pages
+ * (page table + code page before the entry), with their current content read
+ * through `devmem`, so the swap on the way changes nothing while the page
+ * table that the return path runs on maps them.  -EINVAL when the entry
+ * does not lie in the other kernel's RAM outside this kernel's region.
+ */
+int khib_kexec_load_jump_back(const struct khib_handoff *h, const char *devmem);
+
+#endif

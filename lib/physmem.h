@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The memory-source module: the only code in khib that opens /dev/mem.
+ *
+ * Memory the running kernel does not own as "System RAM" (the other
+ * kernel's RAM, reserved pages such as the handoff block) can be mapped
+ * through /dev/mem even with STRICT_DEVMEM; read() would fail above the
+ * running kernel's high_memory, so everything here uses mmap().
+ *
+ * SECURITY: a mapping gives access to another kernel's memory — every
+ * secret on the machine.  Mappings are MAP_SHARED, never copied to disk
+ * except by the image writer, and are unmapped as soon as possible.
+ */
+#ifndef KHIB_PHYSMEM_H
+#define KHIB_PHYSMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct khib_physmap {
+	void *base;	/* mmap()ed pages */
+	size_t map_bytes;
+	uint8_t *ptr;	/* the requested physical address inside them */
+	size_t bytes;
+};
+
+/* Map [paddr, paddr+bytes) of physical memory; `writable` for PROT_WRITE.
+ * `devmem` is normally "/dev/mem". */
+int khib_physmem_map(const char *devmem, uint64_t paddr, size_t bytes, int writable,
+		     struct khib_physmap *ret);
+void khib_physmem_unmap(struct khib_physmap *m);
+
+/* Copy bytes at paddr into buf through a temporary mapping. */
+int khib_physmem_read(const char *devmem, uint64_t paddr, void *buf, size_t bytes);
+
+#endif

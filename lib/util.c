@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include "util.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+
+int khib_read_file(const char *path, size_t max_bytes, char **ret_buf, size_t *ret_size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+	size_t size = 0, cap = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (cap - size < 4096) {
+			size_t ncap = cap ? cap * 2 : 8192;
+			char *n;
+
+			if (ncap > max_bytes + 4096)
+				ncap = max_bytes + 4096;
+			if (ncap <= cap)
+				return -EFBIG;
+			n = realloc(buf, ncap + 1);
+			if (!n)
+				return -ENOMEM;
+			buf = n;
+			cap = ncap;
+		}
+		ssize_t r = read(fd, buf + size, cap - size);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		size += (size_t)r;
+		if (size > max_bytes)
+			return -EFBIG;
+	}
+	buf[size] = '\0';
+	*ret_buf = TAKE_PTR(buf);
+	if (ret_size)
+		*ret_size = size;
+	return 0;
+}
+
+int khib_pwrite_all(int fd, const void *buf, size_t len, uint64_t offset)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t r = pwrite(fd, p, len, (off_t)offset);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return -EIO;
+		p += r;
+		len -= (size_t)r;
+		offset += (uint64_t)r;
+	}
+	return 0;
+}
+
+int khib_pread_all(int fd, void *buf, size_t len, uint64_t offset)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t r = pread(fd, p, len, (off_t)offset);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return -EIO;
+		p += r;
+		len -= (size_t)r;
+		offset += (uint64_t)r;
+	}
+	return 0;
+}
+
+int khib_parse_size(const char *s, uint64_t *ret)
+{
+	uint64_t v = 0, base = 10, mult = 1;
+	const char *p = s;
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+		if (!*p)
+			return -EINVAL;
+	}
+	for (; *p; p++) {
+		unsigned d;
+
+		if (isdigit((unsigned char)*p))
+			d = (unsigned)(*p - '0');
+		else if (base == 16 && isxdigit((unsigned char)*p))
+			d = (unsigned)(tolower((unsigned char)*p) - 'a' + 10);
+		else
+			break;
+		if (v > (UINT64_MAX - d) / base)
+			return -EINVAL;
+		v = v * base + d;
+	}
+	if (p == s)
+		return -EINVAL;
+	switch (*p) {
+	case '\0': break;
+	case 'k': case 'K': mult = 1ULL << 10; p++; break;
+	case 'm': case 'M': mult = 1ULL << 20; p++; break;
+	case 'g': case 'G': mult = 1ULL << 30; p++; break;
+	default: return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	if (v > UINT64_MAX / mult)
+		return -EINVAL;
+	*ret = v * mult;
+	return 0;
+}
+
+int khib_cmdline_get(const char *cmdline, const char *key, char *buf, size_t bufsz)
+{
+	size_t klen = strlen(key);
+	const char *p = cmdline, *val = NULL;
+	size_t vlen = 0;
+
+	/* Like the kernel's own parameters, the last occurrence wins. */
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		const char *word = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\n')
+			p++;
+		if ((size_t)(p - word) > klen && !strncmp(word, key, klen) && word[klen] == '=') {
+			val = word + klen + 1;
+			vlen = (size_t)(p - val);
+		}
+	}
+	if (!val)
+		return -ENOENT;
+	if (vlen + 1 > bufsz)
+		return -ENAMETOOLONG;
+	memcpy(buf, val, vlen);
+	buf[vlen] = '\0';
+	return 0;
+}

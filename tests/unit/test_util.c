@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include "harness.h"
+#include "util.h"
+
+TEST(util_parse_size)
+{
+	uint64_t v;
+
+	ASSERT_OK(khib_parse_size("4096", &v));
+	ASSERT_EQ_U64(v, 4096);
+	ASSERT_OK(khib_parse_size("0x8000000", &v));
+	ASSERT_EQ_U64(v, 0x8000000);
+	ASSERT_OK(khib_parse_size("128M", &v));
+	ASSERT_EQ_U64(v, 128ULL << 20);
+	ASSERT_OK(khib_parse_size("2g", &v));
+	ASSERT_EQ_U64(v, 2ULL << 30);
+	ASSERT_EQ(khib_parse_size("", &v), -EINVAL);
+	ASSERT_EQ(khib_parse_size("0x", &v), -EINVAL);
+	ASSERT_EQ(khib_parse_size("12Q", &v), -EINVAL);
+	ASSERT_EQ(khib_parse_size("1MB", &v), -EINVAL);
+	ASSERT_EQ(khib_parse_size("18446744073709551616", &v), -EINVAL);
+	ASSERT_EQ(khib_parse_size("17179869184G", &v), -EINVAL);
+}
+
+TEST(util_cmdline_get)
+{
+	char buf[32];
+
+	ASSERT_OK(khib_cmdline_get("console=ttyS0 khib.handoff=0x1000 quiet", "khib.handoff",
+				   buf, sizeof(buf)));
+	ASSERT_STREQ(buf, "0x1000");
+	ASSERT_OK(khib_cmdline_get("a=1 a=2\n", "a", buf, sizeof(buf)));
+	ASSERT_STREQ(buf, "2");
+	ASSERT_EQ(khib_cmdline_get("xa=1 a", "a", buf, sizeof(buf)), -ENOENT);
+	ASSERT_EQ(khib_cmdline_get("a=0123456789", "a", buf, 5), -ENAMETOOLONG);
+}
+
+TEST(util_le_roundtrip)
+{
+	uint8_t b[8];
+
+	khib_put_le64(b, 0x0102030405060708ULL);
+	ASSERT_EQ(b[0], 0x08);
+	ASSERT_EQ(b[7], 0x01);
+	ASSERT_EQ_U64(khib_get_le64(b), 0x0102030405060708ULL);
+	khib_put_le16(b, 0xbeef);
+	ASSERT_EQ(khib_get_le16(b), 0xbeef);
+}
+
+TEST(util_ranges)
+{
+	ASSERT_TRUE(khib_range_within(0, 10, 10));
+	ASSERT_TRUE(!khib_range_within(5, UINT64_MAX, 10));
+	ASSERT_TRUE(khib_ranges_overlap(0, 10, 9, 1));
+	ASSERT_TRUE(!khib_ranges_overlap(0, 10, 10, 1));
+	ASSERT_TRUE(!khib_ranges_overlap(0, 0, 0, 1));
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include "khib.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+static const struct khib_command *const commands[] = {
+	&khib_cmd_jump,
+	&khib_cmd_jump_back,
+};
+
+static void vmsg(FILE *f, int err, const char *fmt, va_list ap)
+{
+	fputs("khib: ", f);
+	vfprintf(f, fmt, ap);
+	if (err)
+		fprintf(f, ": %s", strerror(err > 0 ? err : -err));
+	fputc('\n', f);
+	fflush(f);
+}
+
+void khib_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(stderr, 0, fmt, ap);
+	va_end(ap);
+}
+
+int khib_err_errno(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(stderr, err ? err : EIO, fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+void khib_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(stdout, 0, fmt, ap);
+	va_end(ap);
+}
+
+static void usage(FILE *out)
+{
+	fputs("Usage: khib COMMAND [OPTIONS...]\n"
+	      "\n"
+	      "Kexec-based hibernation for Linux.\n"
+	      "\n"
+	      "Commands:\n", out);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!commands[i]->hidden)
+			fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
+	fputs("\n"
+	      "Run 'khib COMMAND --help' for a command's options; see khib(8).\n", out);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("khib %s\n", KHIB_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct khib_command *c = commands[i];
+
+		if (strcmp(argv[1], c->name))
+			continue;
+		for (int j = 2; j < argc; j++) {
+			if (!strcmp(argv[j], "--"))
+				break;
+			if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
+				c->help(stdout);
+				return 0;
+			}
+		}
+		return c->run(argc - 1, argv + 1);
+	}
+	khib_err("unknown command '%s' (see 'khib --help')", argv[1]);
+	return EXIT_USAGE;
+}
