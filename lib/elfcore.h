@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ELF64 core files (the format of /proc/vmcore and of kexec's elfcorehdr):
+ * a parser that reads through a callback, so it works on a pread()-able fd
+ * (the writer kernel's /proc/vmcore) as well as on a mapped file or buffer,
+ * and a header builder for exporting an image as a core file.
+ *
+ * The parser trusts nothing: every table and note is bounds-checked against
+ * the file size before it is read; it exposes the PT_LOAD ranges as they are
+ * (they may overlap: kexec-tools adds a kernel-text load whose physical range
+ * lies inside a RAM load) and the VMCOREINFO note's text.
+ * Little-endian ELF64 only.
+ */
+#ifndef KHIB_ELFCORE_H
+#define KHIB_ELFCORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct khib_elf_load {
+	uint64_t paddr, vaddr;
+	uint64_t offset;  /* file offset of the data */
+	uint64_t filesz;  /* bytes present in the file */
+	uint64_t memsz;   /* bytes of memory; the rest past filesz is zero */
+};
+
+struct khib_elfcore {
+	uint16_t machine;
+	uint64_t file_bytes;
+	size_t n_loads;
+	struct khib_elf_load *loads;
+	uint8_t *vmcoreinfo; /* NUL-terminated copy, or NULL */
+	size_t vmcoreinfo_bytes;
+};
+
+#define KHIB_ELF_MAX_PHDRS 65535u
+#define KHIB_ELF_MAX_NOTES (16u << 20)
+
+/* Read exactly len bytes at off; -errno on failure. */
+typedef int khib_elf_read_fn(void *ctx, void *buf, size_t len, uint64_t off);
+
+/* reason: NULL or KHIB_REASON_MAX (128) bytes, filled on failure.
+ * -EBADMSG malformed, -EOPNOTSUPP not a little-endian ELF64 core. */
+int khib_elfcore_parse(khib_elf_read_fn *rd, void *ctx, uint64_t file_bytes,
+		       struct khib_elfcore **ret, char *reason);
+int khib_elfcore_parse_fd(int fd, struct khib_elfcore **ret, char *reason);
+int khib_elfcore_parse_mem(const void *buf, size_t len, struct khib_elfcore **ret, char *reason);
+void khib_elfcore_free(struct khib_elfcore *c);
+
+/*
+ * Build the headers of a core file: ELF header, a PT_NOTE holding the
+ * VMCOREINFO note (when vmcoreinfo != NULL), one PT_LOAD per load.  Fills
+ * each load's offset (page aligned, in order, after the headers) and sets
+ * filesz = memsz; returns the header bytes and the total file size.
+ */
+int khib_elfcore_build(struct khib_elf_load *loads, size_t n_loads, uint16_t machine,
+		       const void *vmcoreinfo, size_t vmcoreinfo_bytes, uint8_t **ret_hdr,
+		       size_t *ret_hdr_bytes, uint64_t *ret_file_bytes);
+
+#endif

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include "elfcore.h"
+#include "harness.h"
+#include "util.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+
+static const char vmci[] = "OSRELEASE=6.1.0\nPAGESIZE=4096\nNUMBER(phys_base)=0\n";
+
+/* A core of two loads (paddr 0x1000 x2 pages, 0x100000 x1 page) in memory. */
+static uint8_t *build_core(size_t *ret_len, struct khib_elf_load *loads)
+{
+	uint8_t *hdr, *file;
+	size_t hlen;
+	uint64_t flen;
+
+	loads[0] = (struct khib_elf_load){ .paddr = 0x1000, .vaddr = 0xffff888000001000ULL, .memsz = 8192 };
+	loads[1] = (struct khib_elf_load){ .paddr = 0x100000, .vaddr = 0xffff888000100000ULL, .memsz = 4096 };
+	ASSERT_OK(khib_elfcore_build(loads, 2, EM_X86_64, vmci, sizeof(vmci) - 1, &hdr, &hlen, &flen));
+	file = calloc(1, flen);
+	memcpy(file, hdr, hlen);
+	for (int i = 0; i < 2; i++)
+		memset(file + loads[i].offset, 0x30 + i, loads[i].memsz);
+	free(hdr);
+	*ret_len = flen;
+	return file;
+}
+
+TEST(elfcore_build_and_parse)
+{
+	struct khib_elf_load loads[2];
+	struct khib_elfcore *c;
+	size_t len;
+	_cleanup_free_ uint8_t *f = build_core(&len, loads);
+
+	ASSERT_OK(khib_elfcore_parse_mem(f, len, &c, NULL));
+	ASSERT_EQ(c->machine, EM_X86_64);
+	ASSERT_EQ(c->n_loads, 2);
+	ASSERT_EQ_U64(c->loads[1].paddr, 0x100000);
+	ASSERT_EQ_U64(c->loads[1].vaddr, 0xffff888000100000ULL);
+	ASSERT_EQ_U64(c->loads[1].offset, loads[1].offset);
+	ASSERT_EQ_U64(c->loads[0].filesz, 8192);
+	ASSERT_EQ(f[c->loads[1].offset], 0x31);
+	ASSERT_EQ(c->loads[0].offset % 4096, 0);
+	ASSERT_EQ(c->vmcoreinfo_bytes, sizeof(vmci) - 1);
+	ASSERT_STREQ((const char *)c->vmcoreinfo, vmci);
+	khib_elfcore_free(c);
+}
+
+TEST(elfcore_rejects_malformed)
+{
+	struct khib_elf_load loads[2];
+	struct khib_elfcore *c;
+	char reason[128];
+	size_t len;
+	_cleanup_free_ uint8_t *f = build_core(&len, loads);
+	Elf64_Phdr *ph = (Elf64_Phdr *)(void *)(f + sizeof(Elf64_Ehdr));
+
+	/* Every truncation fails cleanly (the data of the last load is last). */
+	for (size_t l = 0; l < len; l += (l < 512 ? 1 : 509))
+		ASSERT_TRUE(khib_elfcore_parse_mem(f, l, &c, reason) < 0);
+	ph[1].p_filesz = 1ULL << 62; /* first PT_LOAD: past the end */
+	ASSERT_EQ(khib_elfcore_parse_mem(f, len, &c, reason), -EBADMSG);
+	ASSERT_STREQ(reason, "PT_LOAD 1: data past the end of the file");
+	ph[1].p_filesz = 8192;
+	ph[0].p_filesz = 0xffffffff; /* the note segment */
+	ASSERT_EQ(khib_elfcore_parse_mem(f, len, &c, reason), -EBADMSG);
+	ph[0].p_filesz = 12 + 12 + sizeof(vmci) - 1;
+	khib_put_le32(f + ph[0].p_offset + 4, 0xfffffff0); /* descsz */
+	ASSERT_EQ(khib_elfcore_parse_mem(f, len, &c, reason), -EBADMSG);
+	f[EI_CLASS] = ELFCLASS32;
+	ASSERT_EQ(khib_elfcore_parse_mem(f, len, &c, reason), -EOPNOTSUPP);
+	f[0] = 0;
+	ASSERT_EQ(khib_elfcore_parse_mem(f, len, &c, reason), -EBADMSG);
+	ASSERT_STREQ(reason, "not an ELF file");
+}
+
+TEST(elfcore_parse_fd)
+{
+	struct khib_elf_load loads[2];
+	struct khib_elfcore *c;
+	char path[300];
+	size_t len;
+	_cleanup_free_ uint8_t *f = build_core(&len, loads);
+	_cleanup_close_ int fd = -1;
+
+	snprintf(path, sizeof(path), "%s/core", test_tmpdir());
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ASSERT_OK(khib_pwrite_all(fd, f, len, 0));
+	ASSERT_OK(khib_elfcore_parse_fd(fd, &c, NULL));
+	ASSERT_EQ(c->n_loads, 2);
+	ASSERT_TRUE(c->vmcoreinfo != NULL);
+	khib_elfcore_free(c);
+}
+
+#ifdef KHIB_READELF
+/* binutils reads what we write: two LOADs and the VMCOREINFO note. */
+TEST(elfcore_readelf_reads_it)
+{
+	struct khib_elf_load loads[2];
+	char path[300], cmd[400], line[512];
+	size_t len;
+	_cleanup_free_ uint8_t *f = build_core(&len, loads);
+	_cleanup_close_ int fd = -1;
+	int n_load = 0, n_vmci = 0;
+	FILE *p;
+
+	snprintf(path, sizeof(path), "%s/core", test_tmpdir());
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ASSERT_OK(khib_pwrite_all(fd, f, len, 0));
+	snprintf(cmd, sizeof(cmd), "%s -W -l -n '%s' 2>&1", KHIB_READELF, path);
+	p = popen(cmd, "r");
+	ASSERT_TRUE(p != NULL);
+	while (fgets(line, sizeof(line), p)) {
+		n_load += strstr(line, "LOAD") != NULL;
+		n_vmci += strstr(line, "VMCOREINFO") != NULL;
+		ASSERT_TRUE(!strstr(line, "Warning") && !strstr(line, "Error"));
+	}
+	ASSERT_EQ(pclose(p), 0);
+	ASSERT_EQ(n_load, 2);
+	ASSERT_TRUE(n_vmci >= 1);
+}
+#endif

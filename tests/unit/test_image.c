@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Image writer and reader: round trips, API contracts, worst-case size. */
+#include "harness.h"
+#include "image.h"
+#include "test_image_fixture.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+static void roundtrip(enum khib_codec codec, uint32_t chunk_pages, unsigned threads)
+{
+	struct fx_machine m;
+	struct khib_writer_params p;
+	struct khib_target *t;
+	struct fx_disk d;
+	char reason[KHIB_REASON_MAX] = "";
+	int q;
+
+	fx_machine_small(&m, 42 + codec);
+	fx_params(&m, &p, codec, chunk_pages, threads);
+	ASSERT_OK(fx_disk_target(&d, 4 << 20, &t));
+	ASSERT_OK(fx_write(&m, t, &p));
+	q = fx_check(&m, t, reason);
+	if (q < 0)
+		test_fail(__FILE__, __LINE__, "fx_check: %d %s", q, reason);
+	khib_target_free(t);
+	free(d.buf);
+	fx_machine_release(&m);
+}
+
+TEST(image_roundtrip_none) { roundtrip(KHIB_CODEC_NONE, 8, 1); }
+TEST(image_roundtrip_lz4) { roundtrip(KHIB_CODEC_LZ4, 16, 2); }
+TEST(image_roundtrip_zstd) { roundtrip(KHIB_CODEC_ZSTD, 0, 3); }
+TEST(image_roundtrip_one_page_chunks) { roundtrip(KHIB_CODEC_LZ4, 1, 4); }
+
+TEST(image_max_bytes_bounds_incompressible)
+{
+	/* All-random pages: the written image must stay within the bound. */
+	static const uint64_t r[][2] = { { 3, 40 }, { 100, 1 } };
+	struct khib_writer_params p;
+	struct fx_machine m;
+	struct khib_target *t;
+	struct fx_disk d;
+	uint64_t max;
+
+	fx_machine_init(&m, r, 2, 7);
+	for (size_t i = 0; i < m.n_ranges; i++)
+		for (uint64_t k = 0; k < m.ranges[i].npages * 4096; k++)
+			m.mem[i][k] = (uint8_t)(k * 2654435761u >> 13);
+	m.excluded = 0;
+	fx_params(&m, &p, KHIB_CODEC_ZSTD, 16, 2);
+	ASSERT_OK(khib_image_max_bytes(m.ranges, m.n_ranges, 16, p.vmcoreinfo_bytes, &max));
+	ASSERT_OK(fx_disk_target(&d, (size_t)max, &t));
+	ASSERT_OK(fx_write(&m, t, &p));
+	khib_target_free(t);
+	/* One block less than the worst case is refused before any write. */
+	ASSERT_OK(khib_target_new_memory(d.buf, (size_t)max - 4096, true, &t));
+	ASSERT_EQ(fx_write(&m, t, &p), -ENOSPC);
+	ASSERT_TRUE(d.buf[0] == 'K'); /* the old commit record is untouched */
+	khib_target_free(t);
+	free(d.buf);
+	fx_machine_release(&m);
+}
+
+TEST(image_max_bytes_rejects_bad_ranges)
+{
+	struct khib_range bad[] = { { 0x2000, 4 }, { 0x1000, 1 } };
+	struct khib_range wrap[] = { { 0xfffffffffffff000ULL, 2 } };
+	struct khib_range ok[] = { { 0, 1024 }, { 1024 * 4096, 1 } };
+	uint64_t v;
+
+	ASSERT_EQ(khib_image_max_bytes(bad, 2, 0, 0, &v), -EINVAL);
+	ASSERT_EQ(khib_image_max_bytes(wrap, 1, 0, 0, &v), -EOVERFLOW);
+	ASSERT_OK(khib_image_max_bytes(ok, 2, 1024, 0, &v));
+	/* 1025 pages in 2 chunks + 2 header blocks + commit/header + metadata */
+	ASSERT_EQ_U64(v, 0x2000 + 1025 * 4096 + 2 * 4096 + 4096);
+}
+
+TEST(image_feed_contract)
+{
+	struct khib_writer_params p;
+	struct khib_writer *w;
+	struct khib_target *t;
+	struct fx_machine m;
+	struct fx_disk d;
+	char reason[KHIB_REASON_MAX];
+
+	fx_machine_small(&m, 3);
+	fx_params(&m, &p, KHIB_CODEC_LZ4, 8, 2);
+	ASSERT_OK(fx_disk_target(&d, 1 << 20, &t));
+	ASSERT_OK(khib_writer_new(t, &p, &w));
+	ASSERT_EQ(khib_writer_add(w, m.ranges[0].paddr + 4096, m.mem[0], 1), -EINVAL);
+	ASSERT_EQ(khib_writer_finish(w), -EINVAL); /* a failed writer stays failed */
+	khib_writer_free(w);
+	ASSERT_EQ(khib_reader_open(t, 0, &(struct khib_reader *){ NULL }, reason), -ENODATA);
+
+	ASSERT_OK(khib_writer_new(t, &p, &w));
+	ASSERT_OK(khib_writer_add(w, m.ranges[0].paddr, m.mem[0], 2));
+	ASSERT_EQ(khib_writer_finish(w), -EINVAL); /* pages missing */
+	khib_writer_free(w);
+
+	/* Past the last range. */
+	ASSERT_OK(khib_writer_new(t, &p, &w));
+	for (size_t i = 0; i < m.n_ranges; i++)
+		ASSERT_OK(khib_writer_skip(w, m.ranges[i].paddr, m.ranges[i].npages));
+	ASSERT_EQ(khib_writer_skip(w, 0x10000000, 1), -EINVAL);
+	khib_writer_free(w);
+	khib_target_free(t);
+	free(d.buf);
+	fx_machine_release(&m);
+}
+
+TEST(image_sync_releases_borrowed_pages)
+{
+	struct khib_writer_params p;
+	struct khib_writer *w;
+	struct khib_target *t;
+	struct fx_machine m;
+	struct fx_disk d;
+	uint8_t *tmp = malloc(4096);
+	char reason[KHIB_REASON_MAX] = "";
+	int q;
+
+	fx_machine_small(&m, 11);
+	fx_params(&m, &p, KHIB_CODEC_ZSTD, 8, 2);
+	ASSERT_OK(fx_disk_target(&d, 1 << 20, &t));
+	ASSERT_OK(khib_writer_new(t, &p, &w));
+	for (size_t i = 0; i < m.n_ranges; i++)
+		for (uint64_t k = 0; k < m.ranges[i].npages; k++) {
+			uint64_t pa = m.ranges[i].paddr + k * 4096;
+
+			if (fx_page_excluded(&m, pa)) {
+				ASSERT_OK(khib_writer_skip(w, pa, 1));
+				continue;
+			}
+			memcpy(tmp, fx_page(&m, pa), 4096);
+			ASSERT_OK(khib_writer_add(w, pa, tmp, 1));
+			ASSERT_OK(khib_writer_sync(w));
+			memset(tmp, 0xee, 4096); /* must not reach the image */
+		}
+	ASSERT_OK(khib_writer_finish(w));
+	khib_writer_free(w);
+	q = fx_check(&m, t, reason);
+	if (q < 0)
+		test_fail(__FILE__, __LINE__, "fx_check: %d %s", q, reason);
+	free(tmp);
+	khib_target_free(t);
+	free(d.buf);
+	fx_machine_release(&m);
+}
+
+TEST(image_invalidate_and_uncommitted_open)
+{
+	struct khib_writer_params p;
+	struct khib_reader *r;
+	struct khib_target *t;
+	struct fx_machine m;
+	struct fx_disk d;
+	char reason[KHIB_REASON_MAX];
+
+	fx_machine_small(&m, 5);
+	fx_params(&m, &p, KHIB_CODEC_NONE, 0, 1);
+	ASSERT_OK(fx_disk_target(&d, 1 << 20, &t));
+	ASSERT_OK(fx_write(&m, t, &p));
+	ASSERT_OK(khib_reader_open(t, 0, &r, reason));
+	ASSERT_TRUE(khib_reader_info(r)->committed);
+	ASSERT_EQ(khib_reader_info(r)->stored_pages, m.stored);
+	ASSERT_EQ(khib_reader_info(r)->excluded_pages, m.excluded);
+	khib_reader_free(r);
+
+	ASSERT_OK(khib_image_invalidate(t));
+	ASSERT_EQ(khib_reader_open(t, 0, &r, reason), -ENODATA);
+	ASSERT_OK(khib_reader_open(t, KHIB_READER_UNCOMMITTED, &r, reason));
+	ASSERT_TRUE(!khib_reader_info(r)->committed);
+	ASSERT_EQ(khib_reader_commit_error(r, reason), -ENODATA);
+	ASSERT_EQ(khib_reader_verify(r, 1, reason), -ENODATA); /* never read uncommitted data */
+	khib_reader_free(r);
+	khib_target_free(t);
+	free(d.buf);
+	fx_machine_release(&m);
+}
+
+TEST(image_file_target_and_identity)
+{
+	char path[300], reason[KHIB_REASON_MAX];
+	struct khib_writer_params p;
+	struct khib_kernel_identity id = { 0 };
+	struct khib_reader *r;
+	struct khib_target *t;
+	struct fx_machine m;
+	const void *vmci;
+	size_t vlen;
+	int q;
+
+	snprintf(path, sizeof(path), "%s/img", test_tmpdir());
+	fx_machine_small(&m, 9);
+	fx_params(&m, &p, KHIB_CODEC_LZ4, 32, 0);
+	ASSERT_OK(khib_target_open(path, KHIB_TARGET_WRITE | KHIB_TARGET_CREATE, &t));
+	ASSERT_OK(fx_write(&m, t, &p));
+	khib_target_free(t);
+	ASSERT_OK(khib_target_open(path, 0, &t));
+	q = fx_check(&m, t, reason);
+	if (q < 0)
+		test_fail(__FILE__, __LINE__, "fx_check: %d %s", q, reason);
+	ASSERT_OK(khib_reader_open(t, 0, &r, reason));
+	ASSERT_OK(khib_reader_vmcoreinfo(r, &vmci, &vlen));
+	ASSERT_EQ(vlen, p.vmcoreinfo_bytes);
+	ASSERT_MEMEQ(vmci, p.vmcoreinfo, vlen);
+	ASSERT_OK(khib_image_check_identity(khib_reader_info(r), &id, reason));
+	strcpy(id.uts_release, "6.1.0-khib-test");
+	id.e820_crc32 = 0xdeadbeef;
+	ASSERT_OK(khib_image_check_identity(khib_reader_info(r), &id, reason));
+	id.memmap_hash = 1;
+	ASSERT_EQ(khib_image_check_identity(khib_reader_info(r), &id, reason), -ESTALE);
+	ASSERT_STREQ(reason, "firmware memory map changed since hibernation");
+	khib_reader_free(r);
+	khib_target_free(t);
+	fx_machine_release(&m);
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The image on disk matches doc/FORMAT.md: this test reads an image written
+ * by the library with the byte offsets, magics and checksum algorithm of the
+ * specification written out as literals (not the library's macros), and
+ * decodes chunks with liblz4 directly.
+ */
+#include "harness.h"
+#include "image.h"
+#include "test_image_fixture.h"
+#include "util.h"
+
+#include <lz4.h>
+#include <stdlib.h>
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+static const uint8_t uuid[16] = { 1, 2, 3, 4, 5, 6, 0x47, 8, 0x89, 10, 11, 12, 13, 14, 15, 16 };
+
+static void check_commit(const uint8_t *c, const uint8_t *h)
+{
+	ASSERT_MEMEQ(c, "KHIBCMIT", 8);
+	ASSERT_EQ(khib_get_le32(c + 0x08), 1);
+	ASSERT_EQ(khib_get_le32(c + 0x0C), 64);
+	ASSERT_MEMEQ(c + 0x10, uuid, 16);
+	ASSERT_EQ_U64(khib_get_le64(c + 0x20), khib_get_le64(h + 0x3F8));
+	ASSERT_EQ_U64(khib_get_le64(c + 0x30), khib_get_le64(h + 0xC8));
+	ASSERT_EQ_U64(khib_get_le64(c + 0x38), XXH3_64bits(c, 0x38));
+}
+
+static void check_header(const uint8_t *h, const struct fx_machine *m)
+{
+	uint64_t saved = 0;
+
+	for (size_t i = 0; i < m->n_ranges; i++)
+		saved += m->ranges[i].npages;
+	ASSERT_MEMEQ(h, "KHIBIMAG", 8);
+	ASSERT_EQ(khib_get_le32(h + 0x008), 1);
+	ASSERT_EQ(khib_get_le32(h + 0x00C), 1024);
+	ASSERT_EQ_U64(khib_get_le64(h + 0x010), 0);
+	ASSERT_MEMEQ(h + 0x020, uuid, 16);
+	ASSERT_EQ_U64(khib_get_le64(h + 0x030), 1700000000123456789ULL);
+	ASSERT_EQ(khib_get_le32(h + 0x038), 4096);
+	ASSERT_EQ(khib_get_le16(h + 0x03C), 1); /* lz4 */
+	ASSERT_EQ(khib_get_le16(h + 0x03E), 1);
+	ASSERT_EQ(khib_get_le32(h + 0x040), 8);
+	ASSERT_EQ_U64(khib_get_le32(h + 0x044), 0xdeadbeef);
+	ASSERT_EQ_U64(khib_get_le64(h + 0x048), 4096);
+	ASSERT_EQ_U64(khib_get_le64(h + 0x050), saved);
+	ASSERT_EQ_U64(khib_get_le64(h + 0x058), m->stored);
+	ASSERT_EQ_U64(khib_get_le64(h + 0x060), m->zero);
+	ASSERT_EQ_U64(khib_get_le64(h + 0x068), m->excluded);
+	ASSERT_EQ_U64(khib_get_le64(h + 0x070), 0x7fff10fb);
+	ASSERT_EQ_U64(khib_get_le64(h + 0x078), 0x8000000);
+	ASSERT_EQ_U64(khib_get_le64(h + 0x080), 0x4000000);
+	ASSERT_EQ_U64(khib_get_le64(h + 0x098), 0xffff888000000000ULL);
+	ASSERT_EQ_U64(khib_get_le64(h + 0x0A0), 0x1122334455667788ULL);
+	ASSERT_EQ(h[0x0A8], 0xb0);
+	ASSERT_EQ_U64(khib_get_le64(h + 0x0B8), 0x2000);
+	ASSERT_STREQ((const char *)h + 0x120, "6.1.0-khib-test");
+	ASSERT_STREQ((const char *)h + 0x168, "#1 SMP PREEMPT_DYNAMIC");
+	ASSERT_EQ(khib_get_le32(h + 0x1B0), 0); /* no encryption */
+	ASSERT_EQ_U64(khib_get_le64(h + 0x3F8), XXH3_64bits(h, 0x3F8));
+}
+
+/* Decode chunk k straight from the bytes and compare with the machine. */
+static void check_chunk(const uint8_t *img, const uint8_t *e, uint64_t k, const struct fx_machine *m)
+{
+	const uint8_t *c = img + khib_get_le64(e + 0x10);
+	uint32_t npages = khib_get_le32(e + 0x08), bm = (npages + 63) / 64 * 8;
+	uint32_t hb = 0x40 + 2 * bm + 8, plen, raw, s = 0;
+	const uint8_t *zbm = c + 0x40, *xbm = zbm + bm, *payload = c + hb;
+	uint64_t paddr = khib_get_le64(e + 0x00);
+	_cleanup_free_ uint8_t *pages = malloc(npages * 4096);
+
+	ASSERT_EQ(khib_get_le64(e + 0x10) % 4096, 0);
+	ASSERT_MEMEQ(c, "KHCK", 4);
+	ASSERT_EQ(khib_get_le32(c + 0x04), hb);
+	ASSERT_MEMEQ(c + 0x08, uuid, 16);
+	ASSERT_EQ_U64(khib_get_le64(c + 0x18), k);
+	ASSERT_EQ_U64(khib_get_le64(c + 0x20), paddr);
+	ASSERT_EQ(khib_get_le32(c + 0x28), npages);
+	ASSERT_EQ(khib_get_le16(c + 0x2E), 0);
+	plen = khib_get_le32(c + 0x30);
+	raw = khib_get_le32(c + 0x34);
+	ASSERT_EQ(raw, khib_get_le32(e + 0x0C) * 4096);
+	ASSERT_EQ_U64(khib_get_le64(c + 0x38), XXH3_64bits(payload, plen));
+	ASSERT_EQ_U64(khib_get_le64(e + 0x28), XXH3_64bits(payload, plen));
+	ASSERT_EQ_U64(khib_get_le64(c + hb - 8), XXH3_64bits(c, hb - 8));
+	ASSERT_EQ_U64(khib_get_le64(e + 0x20), XXH3_64bits(c, hb - 8));
+	if (khib_get_le16(c + 0x2C) == 1)
+		ASSERT_EQ(LZ4_decompress_safe((const char *)payload, (char *)pages, (int)plen, (int)raw), (int)raw);
+	else
+		memcpy(pages, payload, raw);
+	for (uint32_t i = 0; i < npages; i++) {
+		uint64_t pa = paddr + (uint64_t)i * 4096;
+		bool zero = zbm[i / 8] >> (i % 8) & 1, excl = xbm[i / 8] >> (i % 8) & 1;
+
+		ASSERT_EQ(excl, fx_page_excluded(m, pa));
+		if (!zero && !excl)
+			ASSERT_MEMEQ(pages + (size_t)s++ * 4096, fx_page(m, pa), 4096);
+	}
+}
+
+TEST(image_format_matches_spec)
+{
+	struct khib_writer_params p;
+	struct khib_target *t;
+	struct fx_machine m;
+	struct fx_disk d;
+	const uint8_t *img, *h, *rt, *ix;
+	XXH3_state_t st;
+	uint64_t nr, nc;
+
+	fx_machine_small(&m, 77);
+	fx_params(&m, &p, KHIB_CODEC_LZ4, 8, 2);
+	p.uuid = uuid;
+	p.created_ns = 1700000000123456789ULL;
+	ASSERT_OK(fx_disk_target(&d, 1 << 20, &t));
+	ASSERT_OK(fx_write(&m, t, &p));
+	img = d.buf;
+	h = img + 0x1000;
+	check_header(h, &m);
+	check_commit(img, h);
+	nr = khib_get_le64(h + 0xD8);
+	nc = khib_get_le64(h + 0xF0);
+	rt = img + khib_get_le64(h + 0xD0);
+	ix = img + khib_get_le64(h + 0xE8);
+	ASSERT_EQ(nr, m.n_ranges);
+	for (size_t i = 0; i < nr; i++) {
+		ASSERT_EQ_U64(khib_get_le64(rt + i * 16), m.ranges[i].paddr);
+		ASSERT_EQ_U64(khib_get_le64(rt + i * 16 + 8), m.ranges[i].npages);
+	}
+	ASSERT_EQ_U64(khib_get_le64(h + 0xE0), XXH3_64bits(rt, nr * 16));
+	ASSERT_EQ_U64(khib_get_le64(h + 0xF8), XXH3_64bits(ix, nc * 48));
+	ASSERT_EQ_U64(khib_get_le64(h + 0x108), p.vmcoreinfo_bytes);
+	ASSERT_MEMEQ(img + khib_get_le64(h + 0x100), p.vmcoreinfo, p.vmcoreinfo_bytes);
+	for (uint64_t k = 0; k < nc; k++)
+		check_chunk(img, ix + k * 48, k, &m);
+	/* Commit's meta hash: ranges ‖ index ‖ VMCOREINFO ‖ header. */
+	XXH3_64bits_reset(&st);
+	XXH3_64bits_update(&st, rt, nr * 16);
+	XXH3_64bits_update(&st, ix, nc * 48);
+	XXH3_64bits_update(&st, img + khib_get_le64(h + 0x100), p.vmcoreinfo_bytes);
+	XXH3_64bits_update(&st, h, 1024);
+	ASSERT_EQ_U64(khib_get_le64(img + 0x28), XXH3_64bits_digest(&st));
+	khib_target_free(t);
+	free(d.buf);
+	fx_machine_release(&m);
+}
