@@ -6,7 +6,7 @@
 #
 #   kernel/build.sh                    patched kernel; prints its bzImage path
 #   kernel/build.sh --without-patches  the same config without the patches,
-#                                      built incrementally from the patched tree
+#                                      built incrementally in the patched tree
 #
 # KHIB_CACHE (default ~/.cache/khib) chooses the cache directory.
 set -euo pipefail
@@ -48,10 +48,8 @@ build_patched() {
     log "unpacking $tarball into $tree"
     mkdir -p "$tree.tmp"
     tar -xf "$tarball" -C "$tree.tmp" --strip-components=1
-    for p in "$here"/patches/*.patch; do
-      log "applying $(basename "$p")"
-      patch -d "$tree.tmp" -p1 --quiet --forward < "$p"
-    done
+    log "applying kernel/patches"
+    apply_patches "$tree.tmp"
     mv "$tree.tmp" "$tree"
     log "configuring (tinyconfig + kernel/khib.config)"
     make -C "$tree" -s tinyconfig >/dev/null
@@ -86,26 +84,42 @@ install_out() {
   mv "$out.tmp" "$out"
 }
 
+apply_patches() { # DIR [-R]
+  local p list
+  list=$(ls "$here"/patches/*.patch)
+  [ "${2:-}" = -R ] && list=$(ls -r "$here"/patches/*.patch)
+  for p in $list; do
+    patch -d "$1" -p1 --quiet ${2:-} < "$p"
+  done
+}
+
+# An unpatched build interrupted half-way left the tree reversed: restore it.
+if [ -f "$tree/.khib-unpatched" ]; then
+  log "restoring the patches after an interrupted unpatched build"
+  apply_patches "$tree"
+  rm -f "$tree/.khib-unpatched"
+  make -C "$tree" -s -j"$jobs" bzImage >"$cache/build-$key.log" 2>&1
+fi
+
 build_patched
-if [ "$variant" = patched ]; then
+# Source trees of other keys are 1.6 GB each and never used again.
+for old in "$cache"/linux-*; do
+  [ "$old" = "$tree" ] || [ ! -d "$old" ] || { log "removing stale tree $old"; rm -rf "$old"; }
+done
+[ -f "$cache/kernel-$key-patched/bzImage" ] || \
+  { out=$cache/kernel-$key-patched install_out "$tree"; }
+if [ "$variant" = unpatched ]; then
+  # The same tree with the patches reversed: only the patched files
+  # recompile.  Then put them back, so the tree stays the patched build.
+  log "building the same kernel without kernel/patches (incremental)"
+  touch "$tree/.khib-unpatched"
+  apply_patches "$tree" -R
+  make -C "$tree" -s -j"$jobs" bzImage >"$cache/build-$key-unpatched.log" 2>&1 \
+    || { tail -30 "$cache/build-$key-unpatched.log" >&2; exit 1; }
   install_out "$tree"
-else
-  # Same objects, patches reversed: only the patched files recompile.
-  utree=$cache/linux-$key-unpatched
-  if [ ! -f "$utree/.khib-built" ]; then
-    rm -rf "$utree"
-    log "copying the built tree to $utree"
-    cp -a "$tree" "$utree.tmp"
-    for p in $(ls -r "$here"/patches/*.patch); do
-      log "reversing $(basename "$p")"
-      patch -d "$utree.tmp" -p1 -R --quiet < "$p"
-    done
-    mv "$utree.tmp" "$utree"
-    log "rebuilding without patches"
-    make -C "$utree" -s -j"$jobs" bzImage >"$cache/build-$key-unpatched.log" 2>&1 \
-      || { tail -30 "$cache/build-$key-unpatched.log" >&2; exit 1; }
-    touch "$utree/.khib-built"
-  fi
-  install_out "$utree"
+  apply_patches "$tree"
+  rm -f "$tree/.khib-unpatched"
+  make -C "$tree" -s -j"$jobs" bzImage >"$cache/build-$key.log" 2>&1 \
+    || { tail -30 "$cache/build-$key.log" >&2; exit 1; }
 fi
 echo "$out/bzImage"
