@@ -30,8 +30,9 @@ class VMError(AssertionError):
 
 class VM:
     def __init__(self, name, kernel, initrd=None, append="", mem="512M", cpus=1,
-                 disks=(), log_dir=".", deadline=600, extra_args=()):
+                 disks=(), log_dir=".", deadline=600, extra_args=(), on_line=None):
         self.name = name
+        self.on_line = on_line  # called with (seconds, text) for every line
         self.log_path = os.path.join(log_dir, name + ".log")
         self.args = [QEMU, "-accel", "tcg", "-machine", "q35", "-cpu", "max",
                      "-m", str(mem), "-smp", str(cpus),
@@ -87,6 +88,8 @@ class VM:
         text = raw.decode("utf-8", "replace").rstrip("\r")
         t = time.monotonic() - self.t0
         self.log.write(f"[{t:8.3f}] {text}\n")
+        if self.on_line:
+            self.on_line(t, text)
         with self.cond:
             self.lines.append((t, text))
             self.cond.notify_all()

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Run every test tier and close with one "N passed, N failed" line:
+#   unit        unit tests (warnings are errors)
+#   unit-asan   the same under ASan + UBSan
+#   fuzz        every fuzz corpus replayed through the parsers, under ASan
+#   vm          real kernels in QEMU (builds the kernel on first use)
+# Exits non-zero if any tier fails.  Installs what it needs first.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/deps.sh || exit 1
+total_pass=0 total_fail=0 broken=()
+logdir=build-logs
+mkdir -p "$logdir"
+
+tier() { # NAME COMMAND...
+  local name=$1 line p f
+  shift
+  echo "== $name"
+  "$@" 2>&1 | tee "$logdir/$name.log"
+  local rc=${PIPESTATUS[0]}
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logdir/$name.log" | tail -1)
+  if [ -n "$line" ]; then
+    p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
+    total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+  fi
+  if [ "$rc" != 0 ] || [ -z "$line" ]; then
+    broken+=("$name")
+    [ -n "$line" ] && [ "$f" != 0 ] || total_fail=$((total_fail + 1))
+  fi
+}
+
+build_all() {
+  bash scripts/build.sh build && bash scripts/build.sh build-asan &&
+    bash scripts/build.sh build-static &&
+    echo "kernel: $(kernel/build.sh)"
+}
+
+echo "== build"
+if ! build_all; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+tier unit build/tests/unit/khib-unit-tests
+tier unit-asan build-asan/tests/unit/khib-unit-tests
+if [ -x build-asan/tests/fuzz/khib-fuzz-replay ]; then
+  tier fuzz build-asan/tests/fuzz/khib-fuzz-replay tests/fuzz/corpus
+fi
+tier vm python3 tests/vm/run.py
+
+[ ${#broken[@]} -eq 0 ] || echo "failing tiers: ${broken[*]}"
+echo "$total_pass passed, $total_fail failed"
+[ ${#broken[@]} -eq 0 ]
