@@ -8,6 +8,11 @@
 static const struct khib_command *const commands[] = {
 	&khib_cmd_jump,
 	&khib_cmd_jump_back,
+	&khib_cmd_inspect,
+	&khib_cmd_verify,
+	&khib_cmd_export_elf,
+	&khib_cmd_import_elf,
+	&khib_cmd_invalidate,
 };
 
 static void vmsg(FILE *f, int err, const char *fmt, va_list ap)

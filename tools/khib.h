@@ -9,6 +9,7 @@
 #define KHIB_TOOL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define EXIT_USAGE 2
@@ -32,5 +33,32 @@ void khib_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 DECLARE_COMMAND(jump);
 DECLARE_COMMAND(jump_back);
+
+/* Shared by the image commands (implemented in cmd-inspect.c). */
+struct khib_target;
+struct khib_reader;
+/* Open an image read-only; on failure prints one line and returns 1. */
+int khib_tool_open_image(const char *path, unsigned flags, struct khib_target **ret_t,
+			 struct khib_reader **ret_r);
+
+/* --threads N: 0..1024; prints the error. */
+int khib_tool_parse_threads(const char *s, unsigned *ret);
+
+/* Percent progress on stderr, only on a terminal or when forced. */
+struct khib_progress {
+	bool on;
+	const char *what;
+	unsigned long long total;
+	int last;
+};
+void khib_progress_init(struct khib_progress *p, bool force, const char *what, uint64_t total);
+void khib_progress_update(struct khib_progress *p, uint64_t done);
+void khib_progress_done(struct khib_progress *p);
+
+DECLARE_COMMAND(inspect);
+DECLARE_COMMAND(verify);
+DECLARE_COMMAND(export_elf);
+DECLARE_COMMAND(import_elf);
+DECLARE_COMMAND(invalidate);
 
 #endif

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * khib inspect: what an image holds (header, ranges, sizes, validity), as
+ * text or JSON.  Reads only metadata: fast on any image size.  Also home of
+ * the helpers the image commands share (khib.h).
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "khib.h"
+#include "util.h"
+
+int khib_tool_open_image(const char *path, unsigned flags, struct khib_target **ret_t,
+			 struct khib_reader **ret_r)
+{
+	char reason[KHIB_REASON_MAX] = "";
+	struct khib_target *t;
+	int r;
+
+	r = khib_target_open(path, 0, &t);
+	if (r < 0)
+		return khib_err_errno(r, "opening image '%s'", path);
+	r = khib_reader_open(t, flags, ret_r, reason);
+	if (r < 0) {
+		khib_target_free(t);
+		if (reason[0])
+			khib_err("reading image from '%s': %s", path, reason);
+		else
+			khib_err_errno(r, "reading image from '%s'", path);
+		return 1;
+	}
+	*ret_t = t;
+	return 0;
+}
+
+void khib_progress_init(struct khib_progress *p, bool force, const char *what, uint64_t total)
+{
+	*p = (struct khib_progress){ .on = force || isatty(STDERR_FILENO), .what = what,
+				     .total = total ? total : 1, .last = -1 };
+}
+
+void khib_progress_update(struct khib_progress *p, uint64_t done)
+{
+	int pct = (int)(done * 100 / p->total);
+
+	if (!p->on || pct == p->last)
+		return;
+	p->last = pct;
+	fprintf(stderr, "\r%s: %3d%%", p->what, pct > 100 ? 100 : pct);
+	fflush(stderr);
+}
+
+void khib_progress_done(struct khib_progress *p)
+{
+	if (p->on && p->last >= 0)
+		fputc('\n', stderr);
+}
+
+static void inspect_help(FILE *out)
+{
+	fputs("Usage: khib inspect IMAGE [--json]\n"
+	      "\n"
+	      "Show an image's header, saved ranges, sizes, compression ratio and\n"
+	      "whether it is committed (valid).  Reads metadata only; 'khib verify'\n"
+	      "checks the data.  Exit status 0 if the image is committed, 1 if not.\n"
+	      "\n"
+	      "  --json    machine-readable output\n", out);
+}
+
+static void hex(FILE *f, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%02x", b[i]);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static double ratio(const struct khib_image_info *i)
+{
+	return i->data_bytes ? (double)(i->stored_pages * i->page_size) / (double)i->data_bytes : 0.0;
+}
+
+static void print_text(const char *path, struct khib_reader *r)
+{
+	const struct khib_image_info *i = khib_reader_info(r);
+	char reason[KHIB_REASON_MAX] = "", when[64] = "?";
+	time_t sec = (time_t)(i->created_ns / 1000000000ULL);
+	struct tm tm;
+	const struct khib_range *rg;
+	size_t n;
+
+	if (gmtime_r(&sec, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	khib_reader_commit_error(r, reason);
+	printf("image:          %s\n", path);
+	printf("valid:          %s%s%s\n", i->committed ? "yes (committed)" : "no", i->committed ? "" : ": ",
+	       i->committed ? "" : reason);
+	printf("format:         version %" PRIu32 ", incompat 0x%" PRIx64 ", compat 0x%" PRIx64 "\n",
+	       i->version, i->incompat_flags, i->compat_flags);
+	printf("uuid:           ");
+	hex(stdout, i->uuid, sizeof(i->uuid));
+	printf("\ncreated:        %s\n", when);
+	printf("codec:          %s level %d, chunks of %" PRIu32 " pages\n", khib_codec_name(i->codec),
+	       i->codec_level, i->chunk_pages);
+	printf("kernel:         %s %s\nboot id:        ", i->kernel.uts_release, i->kernel.uts_version);
+	hex(stdout, i->kernel.boot_id, sizeof(i->kernel.boot_id));
+	printf("\nmemory map:     hash 0x%016" PRIx64 ", e820 crc32 0x%08" PRIx32 "\n",
+	       i->kernel.memmap_hash, i->kernel.e820_crc32);
+	printf("jump back:      0x%" PRIx64 "\n", i->resume.jump_back_entry);
+	printf("writer region:  0x%" PRIx64 " + 0x%" PRIx64 "\n", i->resume.region_start,
+	       i->resume.region_size);
+	printf("low memory:     0x%" PRIx64 " + 0x%" PRIx64 "\n", i->resume.lowmem_start,
+	       i->resume.lowmem_size);
+	printf("pages:          %" PRIu64 " RAM, %" PRIu64 " saved: %" PRIu64 " stored, %" PRIu64
+	       " zero, %" PRIu64 " excluded\n", i->total_ram_pages, i->saved_pages, i->stored_pages,
+	       i->zero_pages, i->excluded_pages);
+	printf("size:           %" PRIu64 " bytes on target, %" PRIu64 " of chunk data, ratio %.2f\n",
+	       i->image_bytes, i->data_bytes, ratio(i));
+	printf("chunks:         %" PRIu64 "\nvmcoreinfo:     %" PRIu64 " bytes\n", i->n_chunks,
+	       i->vmcoreinfo_bytes);
+	rg = khib_reader_ranges(r, &n);
+	printf("ranges:         %zu\n", n);
+	for (size_t k = 0; k < n; k++)
+		printf("  0x%012" PRIx64 "-0x%012" PRIx64 " %10" PRIu64 " pages\n", rg[k].paddr,
+		       rg[k].paddr + rg[k].npages * i->page_size - 1, rg[k].npages);
+}
+
+static void print_json(const char *path, struct khib_reader *r)
+{
+	const struct khib_image_info *i = khib_reader_info(r);
+	char reason[KHIB_REASON_MAX] = "";
+	const struct khib_range *rg;
+	size_t n;
+
+	khib_reader_commit_error(r, reason);
+	printf("{\"image\":");
+	json_str(stdout, path);
+	printf(",\"valid\":%s,\"reason\":", i->committed ? "true" : "false");
+	json_str(stdout, i->committed ? "" : reason);
+	printf(",\"version\":%" PRIu32 ",\"incompat_flags\":%" PRIu64 ",\"compat_flags\":%" PRIu64
+	       ",\"uuid\":\"", i->version, i->incompat_flags, i->compat_flags);
+	hex(stdout, i->uuid, sizeof(i->uuid));
+	printf("\",\"created_ns\":%" PRIu64 ",\"codec\":\"%s\",\"codec_level\":%d,\"chunk_pages\":%" PRIu32,
+	       i->created_ns, khib_codec_name(i->codec), i->codec_level, i->chunk_pages);
+	printf(",\"uts_release\":");
+	json_str(stdout, i->kernel.uts_release);
+	printf(",\"uts_version\":");
+	json_str(stdout, i->kernel.uts_version);
+	printf(",\"boot_id\":\"");
+	hex(stdout, i->kernel.boot_id, sizeof(i->kernel.boot_id));
+	printf("\",\"memmap_hash\":%" PRIu64 ",\"e820_crc32\":%" PRIu32 ",\"jump_back_entry\":%" PRIu64
+	       ",\"region_start\":%" PRIu64 ",\"region_size\":%" PRIu64 ",\"lowmem_start\":%" PRIu64
+	       ",\"lowmem_size\":%" PRIu64, i->kernel.memmap_hash, i->kernel.e820_crc32,
+	       i->resume.jump_back_entry, i->resume.region_start, i->resume.region_size,
+	       i->resume.lowmem_start, i->resume.lowmem_size);
+	printf(",\"total_ram_pages\":%" PRIu64 ",\"saved_pages\":%" PRIu64 ",\"stored_pages\":%" PRIu64
+	       ",\"zero_pages\":%" PRIu64 ",\"excluded_pages\":%" PRIu64 ",\"image_bytes\":%" PRIu64
+	       ",\"data_bytes\":%" PRIu64 ",\"ratio\":%.4f,\"chunks\":%" PRIu64
+	       ",\"vmcoreinfo_bytes\":%" PRIu64 ",\"ranges\":[", i->total_ram_pages, i->saved_pages,
+	       i->stored_pages, i->zero_pages, i->excluded_pages, i->image_bytes, i->data_bytes,
+	       ratio(i), i->n_chunks, i->vmcoreinfo_bytes);
+	rg = khib_reader_ranges(r, &n);
+	for (size_t k = 0; k < n; k++)
+		printf("%s{\"paddr\":%" PRIu64 ",\"npages\":%" PRIu64 "}", k ? "," : "", rg[k].paddr,
+		       rg[k].npages);
+	printf("]}\n");
+}
+
+static int inspect_run(int argc, char **argv)
+{
+	static const struct option longopts[] = { { "json", no_argument, NULL, 'j' }, {} };
+	struct khib_target *t;
+	struct khib_reader *r;
+	bool json = false;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c != 'j')
+			return EXIT_USAGE;
+		json = true;
+	}
+	if (argc - optind != 1) {
+		khib_err("expected one IMAGE (see 'khib inspect --help')");
+		return EXIT_USAGE;
+	}
+	if (khib_tool_open_image(argv[optind], KHIB_READER_UNCOMMITTED, &t, &r))
+		return 1;
+	if (json)
+		print_json(argv[optind], r);
+	else
+		print_text(argv[optind], r);
+	ret = khib_reader_info(r)->committed ? 0 : 1;
+	khib_reader_free(r);
+	khib_target_free(t);
+	return ret;
+}
+
+const struct khib_command khib_cmd_inspect = {
+	.name = "inspect",
+	.summary = "show an image's header, ranges and sizes",
+	.run = inspect_run,
+	.help = inspect_help,
+};

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * khib invalidate: make sure an image is never resumed (again).  Destroys
+ * the commit record at its fixed place and makes that durable; nothing else
+ * of the image needs to be read or trusted for that.
+ */
+#include <getopt.h>
+
+#include "image.h"
+#include "khib.h"
+
+static void invalidate_help(FILE *out)
+{
+	fputs("Usage: khib invalidate IMAGE\n"
+	      "\n"
+	      "Destroy IMAGE's commit record and flush it to stable storage, so\n"
+	      "the image is never resumed.  Succeeds also when there is no image.\n", out);
+}
+
+static int invalidate_run(int argc, char **argv)
+{
+	struct khib_target *t;
+	struct khib_reader *r;
+	bool had;
+	int q;
+
+	optind = 1;
+	if (getopt_long(argc, argv, "", (const struct option[]){ {} }, NULL) != -1)
+		return EXIT_USAGE;
+	if (argc - optind != 1) {
+		khib_err("expected one IMAGE (see 'khib invalidate --help')");
+		return EXIT_USAGE;
+	}
+	q = khib_target_open(argv[optind], KHIB_TARGET_WRITE, &t);
+	if (q < 0)
+		return khib_err_errno(q, "opening image '%s'", argv[optind]);
+	/* Only to tell the user; invalidation does not depend on it. */
+	had = khib_reader_open(t, 0, &r, NULL) == 0;
+	if (had)
+		khib_reader_free(r);
+	q = khib_image_invalidate(t);
+	khib_target_free(t);
+	if (q < 0)
+		return khib_err_errno(q, "invalidating image '%s'", argv[optind]);
+	khib_info("%s '%s'", had ? "invalidated the image in" : "no committed image in", argv[optind]);
+	return 0;
+}
+
+const struct khib_command khib_cmd_invalidate = {
+	.name = "invalidate",
+	.summary = "destroy an image's commit record",
+	.run = invalidate_run,
+	.help = invalidate_help,
+};
