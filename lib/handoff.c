@@ -7,13 +7,18 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "physmem.h"
 #include "util.h"
 
 #define OFF_CHECKSUM 24
 #define OFF_BODY 32
 #define BODY_FIXED (8 * 8 + 16 + 65 + 65 + 8 + 4)
 #define RANGE_BYTES 16
-#define USED_BYTES (OFF_BODY + BODY_FIXED + KHIB_HANDOFF_MAX_RANGES * RANGE_BYTES)
+#define TARGET_FIXED (4 + 4 + 4 + KHIB_HANDOFF_NAME_LEN + 8 + 8 + 4)
+#define EXTENT_BYTES 24
+#define STATUS_FIXED 16
+#define USED_BYTES (OFF_BODY + BODY_FIXED + KHIB_HANDOFF_MAX_RANGES * RANGE_BYTES + \
+		    TARGET_FIXED + KHIB_HANDOFF_MAX_EXTENTS * EXTENT_BYTES + STATUS_FIXED)
 
 _Static_assert(USED_BYTES <= KHIB_HANDOFF_BYTES, "handoff fits a page");
 
@@ -39,7 +44,7 @@ int khib_handoff_encode(const struct khib_handoff *h, void *page)
 	uint8_t *b = page;
 	struct cursor c = { b + OFF_BODY };
 
-	if (h->nr_ranges > KHIB_HANDOFF_MAX_RANGES)
+	if (h->nr_ranges > KHIB_HANDOFF_MAX_RANGES || h->nr_extents > KHIB_HANDOFF_MAX_EXTENTS)
 		return -E2BIG;
 	memset(b, 0, KHIB_HANDOFF_BYTES);
 	khib_put_le64(b, KHIB_HANDOFF_MAGIC);
@@ -60,10 +65,24 @@ int khib_handoff_encode(const struct khib_handoff *h, void *page)
 	putb(&c, h->version, 65);
 	put64(&c, h->memmap_hash);
 	put32(&c, h->nr_ranges);
-	for (uint32_t i = 0; i < h->nr_ranges; i++) {
-		put64(&c, h->ranges[i].start);
-		put64(&c, h->ranges[i].bytes);
+	for (uint32_t i = 0; i < KHIB_HANDOFF_MAX_RANGES; i++) {
+		put64(&c, i < h->nr_ranges ? h->ranges[i].start : 0);
+		put64(&c, i < h->nr_ranges ? h->ranges[i].bytes : 0);
 	}
+	put32(&c, h->codec);
+	put32(&c, (uint32_t)h->codec_level);
+	put32(&c, h->threads);
+	putb(&c, h->target_name, KHIB_HANDOFF_NAME_LEN);
+	put64(&c, h->target_dev);
+	put64(&c, h->target_bytes);
+	put32(&c, h->nr_extents);
+	for (uint32_t i = 0; i < KHIB_HANDOFF_MAX_EXTENTS; i++) {
+		put64(&c, i < h->nr_extents ? h->extents[i].logical : 0);
+		put64(&c, i < h->nr_extents ? h->extents[i].physical : 0);
+		put64(&c, i < h->nr_extents ? h->extents[i].length : 0);
+	}
+	put64(&c, h->status_paddr);
+	put64(&c, h->status_nonce);
 	khib_put_le64(b + OFF_CHECKSUM, checksum(b, USED_BYTES));
 	return 0;
 }
@@ -83,8 +102,18 @@ static int check_fields(const struct khib_handoff *h)
 	if (h->nr_ranges > KHIB_HANDOFF_MAX_RANGES || !h->region_bytes ||
 	    !khib_range_within(h->region_start, h->region_bytes, UINT64_MAX) ||
 	    !khib_range_within(h->low_start, h->low_bytes, 1ULL << 20) ||
-	    h->release[64] || h->version[64])
+	    h->release[64] || h->version[64] || h->target_name[KHIB_HANDOFF_NAME_LEN - 1] ||
+	    h->nr_extents > KHIB_HANDOFF_MAX_EXTENTS || !IS_ALIGNED(h->status_paddr, 8))
 		return -EBADMSG;
+	for (uint32_t i = 0; i < h->nr_extents; i++) {
+		uint64_t want = i ? h->extents[i - 1].logical + h->extents[i - 1].length : 0;
+
+		/* Contiguous from logical 0, like khib_target_open_extents wants. */
+		if (!h->extents[i].length || h->extents[i].logical != want ||
+		    !khib_range_within(h->extents[i].physical, h->extents[i].length, UINT64_MAX) ||
+		    !khib_range_within(h->extents[i].logical, h->extents[i].length, UINT64_MAX))
+			return -EBADMSG;
+	}
 	for (uint32_t i = 0; i < h->nr_ranges; i++) {
 		if (!h->ranges[i].bytes || h->ranges[i].start < prev_end ||
 		    !khib_range_within(h->ranges[i].start, h->ranges[i].bytes, UINT64_MAX))
@@ -127,13 +156,105 @@ int khib_handoff_decode(const void *page, size_t len, struct khib_handoff *ret)
 	h.nr_ranges = get32(&c);
 	if (h.nr_ranges > KHIB_HANDOFF_MAX_RANGES)
 		return -EBADMSG;
-	for (uint32_t i = 0; i < h.nr_ranges; i++) {
+	for (uint32_t i = 0; i < KHIB_HANDOFF_MAX_RANGES; i++) {
 		h.ranges[i].start = get64(&c);
 		h.ranges[i].bytes = get64(&c);
 	}
+	h.codec = get32(&c);
+	h.codec_level = (int32_t)get32(&c);
+	h.threads = get32(&c);
+	getb(&c, h.target_name, KHIB_HANDOFF_NAME_LEN);
+	h.target_dev = get64(&c);
+	h.target_bytes = get64(&c);
+	h.nr_extents = get32(&c);
+	if (h.nr_extents > KHIB_HANDOFF_MAX_EXTENTS)
+		return -EBADMSG;
+	for (uint32_t i = 0; i < KHIB_HANDOFF_MAX_EXTENTS; i++) {
+		h.extents[i].logical = get64(&c);
+		h.extents[i].physical = get64(&c);
+		h.extents[i].length = get64(&c);
+	}
+	h.status_paddr = get64(&c);
+	h.status_nonce = get64(&c);
 	r = check_fields(&h);
 	if (r < 0)
 		return r;
 	*ret = h;
 	return 0;
+}
+
+#define STATUS_MAGIC 0x5441545342494b48ULL /* "KHIBSTAT" */
+#define STATUS_OFF_BODY 16
+
+void khib_status_encode(const struct khib_status *st, void *buf)
+{
+	uint8_t *b = buf;
+	struct cursor c = { b + STATUS_OFF_BODY };
+
+	memset(b, 0, KHIB_STATUS_BYTES);
+	khib_put_le64(b, STATUS_MAGIC);
+	put64(&c, st->nonce);
+	put32(&c, st->state);
+	put32(&c, (uint32_t)st->error);
+	put64(&c, st->time_ns);
+	put64(&c, st->saved_pages);
+	put64(&c, st->stored_pages);
+	put64(&c, st->image_bytes);
+	put64(&c, st->elapsed_ns);
+	putb(&c, st->image_uuid, 16);
+	putb(&c, st->reason, sizeof(st->reason));
+	c.p[-1] = '\0';
+	khib_put_le64(b + 8, XXH64(b + STATUS_OFF_BODY, KHIB_STATUS_BYTES - STATUS_OFF_BODY, 0));
+}
+
+_Static_assert(STATUS_OFF_BODY + 8 * 7 + 16 + 256 <= KHIB_STATUS_BYTES, "status fits");
+
+int khib_status_decode(const void *buf, uint64_t nonce, struct khib_status *ret)
+{
+	const uint8_t *b = buf;
+	struct rcursor c = { b + STATUS_OFF_BODY };
+	struct khib_status st;
+
+	if (khib_get_le64(b) != STATUS_MAGIC)
+		return -ENODATA;
+	if (khib_get_le64(b + 8) != XXH64(b + STATUS_OFF_BODY, KHIB_STATUS_BYTES - STATUS_OFF_BODY, 0))
+		return -EBADMSG;
+	st.nonce = get64(&c);
+	st.state = get32(&c);
+	st.error = (int32_t)get32(&c);
+	st.time_ns = get64(&c);
+	st.saved_pages = get64(&c);
+	st.stored_pages = get64(&c);
+	st.image_bytes = get64(&c);
+	st.elapsed_ns = get64(&c);
+	getb(&c, st.image_uuid, 16);
+	getb(&c, st.reason, sizeof(st.reason));
+	if (st.reason[sizeof(st.reason) - 1])
+		return -EBADMSG;
+	if (st.nonce != nonce)
+		return -ESTALE;
+	*ret = st;
+	return 0;
+}
+
+int khib_handoff_find(const char *cmdline_path, const char *devmem, struct khib_handoff *ret)
+{
+	_cleanup_free_ char *cmdline = NULL;
+	uint8_t page[KHIB_HANDOFF_BYTES];
+	char val[32];
+	uint64_t paddr;
+	int r;
+
+	r = khib_read_file(cmdline_path, 65536, &cmdline, NULL);
+	if (r < 0)
+		return r;
+	r = khib_cmdline_get(cmdline, "khib.handoff", val, sizeof(val));
+	if (r < 0)
+		return r == -ENAMETOOLONG ? -EINVAL : r;
+	if (khib_parse_size(val, &paddr) < 0 || !IS_ALIGNED(paddr, KHIB_PAGE_SIZE))
+		return -EINVAL;
+	r = khib_physmem_read(devmem, paddr, page, sizeof(page));
+	if (r < 0)
+		return r;
+	return khib_handoff_decode(page, sizeof(page), ret);
 }

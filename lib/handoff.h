@@ -25,7 +25,12 @@
 #define KHIB_HANDOFF_VERSION 1
 #define KHIB_HANDOFF_BYTES 4096
 #define KHIB_HANDOFF_OFF_ENTRY 16
-#define KHIB_HANDOFF_MAX_RANGES 128
+#define KHIB_HANDOFF_MAX_RANGES 64
+#define KHIB_HANDOFF_MAX_EXTENTS 64
+#define KHIB_HANDOFF_NAME_LEN 64
+
+/* flags */
+#define KHIB_HANDOFF_TEST (1u << 0)	/* commit, verify, invalidate, come back */
 
 struct khib_handoff {
 	uint64_t jump_back_entry;
@@ -41,7 +46,55 @@ struct khib_handoff {
 	struct {
 		uint64_t start, bytes;
 	} ranges[KHIB_HANDOFF_MAX_RANGES];
+
+	/* What H writes and where. */
+	uint32_t codec;
+	int32_t codec_level;
+	uint32_t threads;			/* 0: all of H's CPUs */
+	char target_name[KHIB_HANDOFF_NAME_LEN]; /* block device under /dev */
+	uint64_t target_dev;			/* its dev_t in N, for messages */
+	uint64_t target_bytes;			/* its size, checked by H */
+	uint32_t nr_extents;			/* 0: the whole device */
+	struct {
+		uint64_t logical, physical, length;
+	} extents[KHIB_HANDOFF_MAX_EXTENTS];
+
+	/* A page of N's memory where H reports back (struct khib_status). */
+	uint64_t status_paddr;
+	uint64_t status_nonce;
 };
+
+/*
+ * The status page: N allocates and locks a page, writes a PENDING status
+ * with a random nonce there, and tells H its physical address and the
+ * nonce.  H checks magic and nonce before writing (never scribble on a page
+ * that moved), and writes SAVING before it saves memory: that is the status
+ * the image holds, so a resumed N reads SAVING, an aborted one ABORTED.
+ */
+#define KHIB_STATUS_BYTES 512
+
+enum khib_status_state {
+	KHIB_STATUS_PENDING = 0,
+	KHIB_STATUS_SAVING = 1,		/* in the image: seen after resume */
+	KHIB_STATUS_ABORTED = 2,	/* H failed before the commit, came back */
+	KHIB_STATUS_TESTED = 3,		/* --test: committed, verified, invalidated */
+};
+
+struct khib_status {
+	uint64_t nonce;
+	uint32_t state;
+	int32_t error;			/* -errno of an abort */
+	uint64_t time_ns;		/* CLOCK_REALTIME in H when written */
+	uint64_t saved_pages, stored_pages, image_bytes;
+	uint64_t elapsed_ns;		/* H's time saving (TESTED) */
+	uint8_t image_uuid[16];
+	char reason[256];		/* one line, for an abort */
+};
+
+void khib_status_encode(const struct khib_status *st, void *buf);
+/* -ENODATA without the magic, -EBADMSG on a bad checksum, -ESTALE when the
+ * nonce differs from `nonce`. */
+int khib_status_decode(const void *buf, uint64_t nonce, struct khib_status *ret);
 
 /* Serialize h into a KHIB_HANDOFF_BYTES page (zero-filled first). */
 int khib_handoff_encode(const struct khib_handoff *h, void *page);
@@ -50,5 +103,10 @@ int khib_handoff_encode(const struct khib_handoff *h, void *page);
  * -ENODATA when there is no handoff (wrong magic), -EBADMSG when corrupt,
  * -EOPNOTSUPP for another version. */
 int khib_handoff_decode(const void *page, size_t len, struct khib_handoff *ret);
+
+/* In the jumped-to kernel: find khib.handoff= in `cmdline_path` (normally
+ * /proc/cmdline), read the block through `devmem` and decode it.  -ENOENT
+ * without khib.handoff=. */
+int khib_handoff_find(const char *cmdline_path, const char *devmem, struct khib_handoff *ret);
 
 #endif

@@ -295,6 +295,16 @@ int khib_kexec_unload(void)
 	return 0;
 }
 
+int khib_kexec_probe_jump(void)
+{
+	if (syscall(SYS_kexec_load, 0UL, 0UL, NULL,
+		    (unsigned long)(KEXEC_PRESERVE_CONTEXT | KEXEC_ARCH_DEFAULT)) == 0)
+		return 0;
+	/* kexec_load checks its flags before anything else: EINVAL here means
+	 * the kernel does not know KEXEC_PRESERVE_CONTEXT. */
+	return errno == EINVAL ? -EOPNOTSUPP : -errno;
+}
+
 int khib_kexec_jump(void)
 {
 	sync();

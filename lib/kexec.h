@@ -100,6 +100,14 @@ int khib_kexec_load_plan(const struct khib_jump_plan *p);
  * call this after coming back. */
 int khib_kexec_unload(void);
 
+/*
+ * Does the running kernel take preserve-context loads?  Probes with an
+ * empty load (which also unloads a loaded normal kexec image, never a crash
+ * kernel): 0 yes; -EOPNOTSUPP no CONFIG_KEXEC_JUMP; -ENOSYS no kexec_load;
+ * -EPERM not allowed (no CAP_SYS_BOOT, kexec_load_disabled, lockdown).
+ */
+int khib_kexec_probe_jump(void);
+
 /* Jump into the loaded image; returns 0 once the other side jumped back. */
 int khib_kexec_jump(void);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -55,4 +56,54 @@ int khib_physmem_read(const char *devmem, uint64_t paddr, void *buf, size_t byte
 	memcpy(buf, m.ptr, bytes);
 	khib_physmem_unmap(&m);
 	return 0;
+}
+
+int khib_physmem_page_paddr(const void *page, uint64_t *ret_paddr)
+{
+	_cleanup_close_ int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	uint64_t entry, pfn;
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	r = khib_pread_all(fd, &entry, sizeof(entry), (uintptr_t)page / KHIB_PAGE_SIZE * 8);
+	if (r < 0)
+		return r;
+	/* bit 63: present; bits 0-54: PFN, reads as 0 without CAP_SYS_ADMIN */
+	pfn = entry & ((1ULL << 55) - 1);
+	if (!(entry >> 63) || !pfn)
+		return -EPERM;
+	*ret_paddr = pfn * KHIB_PAGE_SIZE;
+	return 0;
+}
+
+int khib_physmem_pin_page(void **ret_page, uint64_t *ret_paddr)
+{
+	void *page = NULL;
+	int r;
+
+	r = posix_memalign(&page, KHIB_PAGE_SIZE, KHIB_PAGE_SIZE);
+	if (r)
+		return -r;
+	memset(page, 0, KHIB_PAGE_SIZE);
+	if (mlock(page, KHIB_PAGE_SIZE) < 0) {
+		r = -errno;
+		free(page);
+		return r;
+	}
+	r = khib_physmem_page_paddr(page, ret_paddr);
+	if (r < 0) {
+		khib_physmem_unpin_page(page);
+		return r;
+	}
+	*ret_page = page;
+	return 0;
+}
+
+void khib_physmem_unpin_page(void *page)
+{
+	if (page) {
+		munlock(page, KHIB_PAGE_SIZE);
+		free(page);
+	}
 }

@@ -33,4 +33,14 @@ void khib_physmem_unmap(struct khib_physmap *m);
 /* Copy bytes at paddr into buf through a temporary mapping. */
 int khib_physmem_read(const char *devmem, uint64_t paddr, void *buf, size_t bytes);
 
+/*
+ * A locked page of this process's memory and its physical address (from
+ * /proc/self/pagemap; needs CAP_SYS_ADMIN), for another kernel to write
+ * to.  Free with khib_physmem_unpin_page().
+ */
+int khib_physmem_pin_page(void **ret_page, uint64_t *ret_paddr);
+void khib_physmem_unpin_page(void *page);
+/* The physical address of a locked page now: it can move (compaction). */
+int khib_physmem_page_paddr(const void *page, uint64_t *ret_paddr);
+
 #endif

@@ -98,48 +98,6 @@ static int parse_jump_opts(int argc, char **argv, struct jump_opts *o)
 	return 0;
 }
 
-/* Firmware map, region, low memory and identity: everything but files. */
-static int describe_machine(const struct jump_opts *o, struct khib_memmap *fw,
-			    struct khib_jump_config *cfg)
-{
-	struct khib_memmap avoid;
-	int r;
-
-	r = khib_memmap_read_firmware("/sys/firmware/memmap", fw);
-	if (r < 0)
-		return khib_err_errno(r, "reading the firmware memory map from '/sys/firmware/memmap'"
-				      " (needs CONFIG_FIRMWARE_MEMMAP)");
-	cfg->firmware = fw;
-	r = khib_sysinfo_avoid_ranges("", &avoid);
-	if (r < 0)
-		return khib_err_errno(r, "reading the kernel's own ranges from '/proc/iomem'");
-	cfg->region_bytes = o->region_bytes;
-	if (o->region_start)
-		cfg->region_start = o->region_start;
-	else if ((r = khib_kexec_choose_region(fw, &avoid, o->region_bytes, &cfg->region_start)) < 0)
-		return khib_err_errno(r, "finding %" PRIu64 " MiB of RAM for the region",
-				      o->region_bytes >> 20);
-	r = khib_kexec_low_memory(fw, &cfg->low_start, &cfg->low_bytes);
-	if (r < 0)
-		return khib_err_errno(r, "finding RAM below 1 MiB in the firmware memory map");
-	r = khib_sysinfo_identity("", &cfg->handoff);
-	if (r < 0)
-		return khib_err_errno(r, "reading this kernel's identity");
-	khib_sysinfo_vmcoreinfo("", &cfg->handoff.vmcoreinfo_paddr, &cfg->handoff.vmcoreinfo_bytes);
-	cfg->acpi_rsdp = khib_sysinfo_acpi_rsdp("");
-	cfg->handoff.memmap_hash = khib_memmap_hash(fw);
-	for (size_t i = 0; i < fw->n; i++) {
-		if (fw->r[i].type != KHIB_E820_RAM)
-			continue;
-		if (cfg->handoff.nr_ranges == KHIB_HANDOFF_MAX_RANGES)
-			return khib_err_errno(-E2BIG, "recording the RAM ranges");
-		cfg->handoff.ranges[cfg->handoff.nr_ranges].start = fw->r[i].start;
-		cfg->handoff.ranges[cfg->handoff.nr_ranges].bytes = fw->r[i].end - fw->r[i].start;
-		cfg->handoff.nr_ranges++;
-	}
-	return 0;
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -216,8 +174,10 @@ static int jump_run(int argc, char **argv)
 		return khib_err_errno(r, "reading kernel '%s'", o.kernel);
 	if (o.initrd && (r = khib_read_file(o.initrd, MAX_FILE_BYTES, &initrd, &initrd_bytes)) < 0)
 		return khib_err_errno(r, "reading initramfs '%s'", o.initrd);
-	if (describe_machine(&o, &fw, &cfg))
-		return 1;
+	const char *what;
+	r = khib_sysinfo_jump_config(o.region_bytes, o.region_start, &fw, &cfg, &what);
+	if (r < 0)
+		return khib_err_errno(r, "%s", what);
 	cfg.kernel = kernel;
 	cfg.kernel_bytes = kernel_bytes;
 	cfg.initrd = initrd;
@@ -245,26 +205,14 @@ static void jump_back_help(FILE *out)
 /* Find and decode the handoff block this kernel was given. */
 static int read_handoff(struct khib_handoff *h)
 {
-	_cleanup_free_ char *cmdline = NULL;
-	uint8_t page[KHIB_HANDOFF_BYTES];
-	char val[32];
-	uint64_t paddr;
-	int r;
+	int r = khib_handoff_find("/proc/cmdline", "/dev/mem", h);
 
-	r = khib_read_file("/proc/cmdline", 65536, &cmdline, NULL);
-	if (r < 0)
-		return khib_err_errno(r, "reading '/proc/cmdline'");
-	if (khib_cmdline_get(cmdline, "khib.handoff", val, sizeof(val)) < 0 ||
-	    khib_parse_size(val, &paddr) < 0) {
+	if (r == -ENOENT) {
 		khib_err("no khib.handoff= on the kernel command line: this kernel was not started by khib");
 		return 1;
 	}
-	r = khib_physmem_read("/dev/mem", paddr, page, sizeof(page));
 	if (r < 0)
-		return khib_err_errno(r, "reading the handoff block at 0x%" PRIx64 " through '/dev/mem'", paddr);
-	r = khib_handoff_decode(page, sizeof(page), h);
-	if (r < 0)
-		return khib_err_errno(r, "decoding the handoff block at 0x%" PRIx64, paddr);
+		return khib_err_errno(r, "reading the handoff block named by khib.handoff=");
 	return 0;
 }
 

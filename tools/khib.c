@@ -4,10 +4,13 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct khib_command *const commands[] = {
+	&khib_cmd_hibernate,
 	&khib_cmd_jump,
 	&khib_cmd_jump_back,
+	&khib_cmd_writer,
 	&khib_cmd_inspect,
 	&khib_cmd_verify,
 	&khib_cmd_export_elf,
@@ -69,6 +72,11 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	/* As /init of khib's writer kernel there is no shell to pass a command. */
+	if (getpid() == 1) {
+		char *writer_argv[] = { (char *)"writer", NULL };
+		return khib_cmd_writer.run(1, writer_argv);
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -33,6 +33,8 @@ void khib_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 DECLARE_COMMAND(jump);
 DECLARE_COMMAND(jump_back);
+DECLARE_COMMAND(hibernate);
+DECLARE_COMMAND(writer);
 
 /* Shared by the image commands (implemented in cmd-inspect.c). */
 struct khib_target;

@@ -30,7 +30,8 @@ class VMError(AssertionError):
 
 class VM:
     def __init__(self, name, kernel, initrd=None, append="", mem="512M", cpus=1,
-                 disks=(), log_dir=".", deadline=600, extra_args=(), on_line=None):
+                 disks=(), drives=(), log_dir=".", deadline=600, extra_args=(),
+                 on_line=None):
         self.name = name
         self.on_line = on_line  # called with (seconds, text) for every line
         self.log_path = os.path.join(log_dir, name + ".log")
@@ -42,9 +43,12 @@ class VM:
                      "-append", append]
         if initrd:
             self.args += ["-initrd", initrd]
-        for i, d in enumerate(disks):
-            self.args += ["-drive", f"file={d},format=raw,if=none,id=d{i},"
-                          "cache=none,aio=threads",
+        # disks: raw image files; drives: full -drive specs (e.g. blkdebug
+        # for fault injection).  Each becomes a virtio-blk disk, in order.
+        specs = [f"file={d},format=raw,cache=none,aio=threads" for d in disks]
+        specs += list(drives)
+        for i, spec in enumerate(specs):
+            self.args += ["-drive", f"{spec},if=none,id=d{i}",
                           "-device", f"virtio-blk-pci,drive=d{i}"]
         self.args += list(extra_args)
         self.deadline = deadline

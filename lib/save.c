@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include "save.h"
+
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "physmem.h"
+#include "util.h"
+
+/* Memory is handed to the writer in windows of this size, which bounds how
+ * much of N is mapped at once and how often progress is reported. */
+#define WINDOW_BYTES (64ULL << 20)
+
+/* Append [s, e) minus the holes [hs, he) (sorted) to out. */
+static int subtract(uint64_t s, uint64_t e, const uint64_t holes[][2], size_t nholes,
+		    struct khib_range *out, size_t *n, size_t cap)
+{
+	for (size_t i = 0; i < nholes && s < e; i++) {
+		if (holes[i][1] <= s || holes[i][0] >= e)
+			continue;
+		if (holes[i][0] > s) {
+			if (*n == cap)
+				return -E2BIG;
+			out[(*n)++] = (struct khib_range){ s, (holes[i][0] - s) / KHIB_PAGE_SIZE };
+		}
+		s = holes[i][1];
+	}
+	if (s < e) {
+		if (*n == cap)
+			return -E2BIG;
+		out[(*n)++] = (struct khib_range){ s, (e - s) / KHIB_PAGE_SIZE };
+	}
+	return 0;
+}
+
+int khib_save_ranges(const struct khib_handoff *h, struct khib_range **ret, size_t *ret_n,
+		     uint64_t *ret_total_pages)
+{
+	uint64_t holes[2][2] = {
+		{ h->low_start, h->low_start + h->low_bytes },
+		{ h->region_start, h->region_start + h->region_bytes },
+	};
+	size_t cap = h->nr_ranges + 2, n = 0;
+	_cleanup_free_ struct khib_range *out = calloc(cap, sizeof(*out));
+	uint64_t total = 0;
+	int r;
+
+	if (!out)
+		return -ENOMEM;
+	if (holes[0][0] > holes[1][0])
+		return -EINVAL;
+	for (uint32_t i = 0; i < h->nr_ranges; i++) {
+		/* Whole pages only: a partial page at either end is firmware's. */
+		uint64_t s = ALIGN_UP(h->ranges[i].start, KHIB_PAGE_SIZE);
+		uint64_t e = ALIGN_DOWN(h->ranges[i].start + h->ranges[i].bytes, KHIB_PAGE_SIZE);
+
+		if (e <= s)
+			continue;
+		total += (e - s) / KHIB_PAGE_SIZE;
+		r = subtract(s, e, holes, 2, out, &n, cap);
+		if (r < 0)
+			return r;
+	}
+	if (!n)
+		return -ENODATA;
+	*ret = TAKE_PTR(out);
+	*ret_n = n;
+	*ret_total_pages = total;
+	return 0;
+}
+
+static int device_size(const char *path, uint64_t *ret)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint64_t size = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+		return -errno;
+	*ret = size;
+	return 0;
+}
+
+int khib_save_open_target(const struct khib_handoff *h, const char *devdir,
+			  struct khib_target **ret)
+{
+	char path[256];
+	uint64_t size = 0;
+	int r;
+
+	if (!h->target_name[0] || strchr(h->target_name, '/') || h->target_name[0] == '.')
+		return -EINVAL;
+	snprintf(path, sizeof(path), "%s/%s", devdir, h->target_name);
+	r = device_size(path, &size);
+	if (r == -ENOENT)
+		return -ENODEV;
+	if (r < 0)
+		return r;
+	/* Another disk under the same name must never be written. */
+	if (size != h->target_bytes)
+		return -EMEDIUMTYPE;
+	if (!h->nr_extents)
+		return khib_target_open(path, KHIB_TARGET_WRITE, ret);
+
+	struct khib_extent ext[KHIB_HANDOFF_MAX_EXTENTS];
+	for (uint32_t i = 0; i < h->nr_extents; i++)
+		ext[i] = (struct khib_extent){ h->extents[i].logical, h->extents[i].physical,
+					       h->extents[i].length };
+	return khib_target_open_extents(path, ext, h->nr_extents, KHIB_TARGET_WRITE, ret);
+}
+
+int khib_save_read_vmcoreinfo(const char *devmem, uint64_t paddr, uint64_t bytes, char **ret,
+			      size_t *ret_bytes)
+{
+	_cleanup_free_ uint8_t *note = NULL;
+	Elf64_Nhdr nh;
+	size_t off;
+	int r;
+
+	if (bytes < sizeof(nh) || bytes > (1 << 20))
+		return -EINVAL;
+	note = malloc(bytes);
+	if (!note)
+		return -ENOMEM;
+	r = khib_physmem_read(devmem, paddr, note, bytes);
+	if (r < 0)
+		return r;
+	memcpy(&nh, note, sizeof(nh));
+	off = sizeof(nh) + ALIGN_UP((size_t)nh.n_namesz, 4);
+	if (nh.n_namesz != sizeof("VMCOREINFO") ||
+	    memcmp(note + sizeof(nh), "VMCOREINFO", sizeof("VMCOREINFO")) ||
+	    off > bytes || nh.n_descsz > bytes - off)
+		return -EBADMSG;
+	char *text = malloc(nh.n_descsz + 1);
+	if (!text)
+		return -ENOMEM;
+	memcpy(text, note + off, nh.n_descsz);
+	text[nh.n_descsz] = '\0';
+	*ret = text;
+	*ret_bytes = strnlen(text, nh.n_descsz);
+	return 0;
+}
+
+static void writer_params(const struct khib_handoff *h, const struct khib_range *ranges, size_t n,
+			  uint64_t total, struct khib_writer_params *p)
+{
+	*p = (struct khib_writer_params){
+		.codec = (enum khib_codec)h->codec,
+		.codec_level = h->codec_level,
+		.threads = h->threads,
+		.ranges = ranges,
+		.n_ranges = n,
+		.total_ram_pages = total,
+		.resume = {
+			.jump_back_entry = h->jump_back_entry,
+			.region_start = h->region_start,
+			.region_size = h->region_bytes,
+			.lowmem_start = h->low_start,
+			.lowmem_size = h->low_bytes,
+		},
+	};
+	memcpy(p->kernel.uts_release, h->release, sizeof(h->release));
+	memcpy(p->kernel.uts_version, h->version, sizeof(h->version));
+	memcpy(p->kernel.boot_id, h->boot_id, sizeof(h->boot_id));
+	p->kernel.memmap_hash = h->memmap_hash;
+}
+
+/* Feed one range window by window; each window stays mapped until the
+ * writer no longer borrows it. */
+static int feed_range(struct khib_writer *w, const char *devmem, const struct khib_range *rg,
+		      uint64_t *done, uint64_t total, khib_save_progress_fn *progress, void *ctx)
+{
+	uint64_t pos = 0;
+
+	while (pos < rg->npages) {
+		uint64_t n = rg->npages - pos;
+		struct khib_physmap m;
+		int r;
+
+		if (n > WINDOW_BYTES / KHIB_PAGE_SIZE)
+			n = WINDOW_BYTES / KHIB_PAGE_SIZE;
+		r = khib_physmem_map(devmem, rg->paddr + pos * KHIB_PAGE_SIZE,
+				     n * KHIB_PAGE_SIZE, 0, &m);
+		if (r < 0)
+			return r;
+		r = khib_writer_add(w, rg->paddr + pos * KHIB_PAGE_SIZE, m.ptr, n);
+		if (r >= 0)
+			r = khib_writer_sync(w);
+		khib_physmem_unmap(&m);
+		if (r < 0)
+			return r;
+		pos += n;
+		*done += n;
+		if (progress)
+			progress(ctx, *done, total);
+	}
+	return 0;
+}
+
+int khib_save_memory(const struct khib_handoff *h, struct khib_target *t, const char *devmem,
+		     khib_save_progress_fn *progress, void *ctx, struct khib_save_result *ret)
+{
+	_cleanup_free_ struct khib_range *ranges = NULL;
+	_cleanup_free_ char *vmcoreinfo = NULL;
+	struct khib_writer_params p;
+	struct khib_writer *w = NULL;
+	struct khib_save_result res = { 0 };
+	size_t n, vmci_bytes = 0;
+	uint64_t total, done = 0;
+	int r;
+
+	r = khib_save_ranges(h, &ranges, &n, &total);
+	if (r < 0)
+		return r;
+	writer_params(h, ranges, n, total, &p);
+	if (h->vmcoreinfo_bytes &&
+	    khib_save_read_vmcoreinfo(devmem, h->vmcoreinfo_paddr, h->vmcoreinfo_bytes,
+				      &vmcoreinfo, &vmci_bytes) >= 0) {
+		p.vmcoreinfo = vmcoreinfo;
+		p.vmcoreinfo_bytes = vmci_bytes;
+	}
+	if (getrandom(res.uuid, sizeof(res.uuid), 0) != sizeof(res.uuid))
+		return -errno;
+	p.uuid = res.uuid;
+	for (size_t i = 0; i < n; i++)
+		res.saved_pages += ranges[i].npages;
+
+	r = khib_writer_new(t, &p, &w);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && r >= 0; i++)
+		r = feed_range(w, devmem, &ranges[i], &done, res.saved_pages, progress, ctx);
+	if (r >= 0)
+		r = khib_writer_finish(w);
+	khib_writer_get_stats(w, &res.stats);
+	khib_writer_free(w);
+	if (r < 0)
+		return r;
+	*ret = res;
+	return 0;
+}

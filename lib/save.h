@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Saving the hibernated kernel's memory: the writer kernel's (H's) job.
+ *
+ * What is saved is every range of N's RAM except H's region and the low
+ * memory H ran in: N's own contents of those pages were swapped by kexec
+ * into pages of N's RAM, which are saved, and the restore swaps them back.
+ * N's memory is read through mmap of /dev/mem (N's RAM is "reserved" in
+ * H's e820, which is what lets STRICT_DEVMEM allow that).
+ *
+ * SECURITY: this copies every secret of the hibernated system to the
+ * target; the target is named by N's root user through `khib hibernate`.
+ */
+#ifndef KHIB_SAVE_H
+#define KHIB_SAVE_H
+
+#include <stdint.h>
+
+#include "handoff.h"
+#include "image.h"
+#include "target.h"
+
+/* N's RAM minus H's region and low memory, page aligned, sorted; malloc'ed.
+ * *ret_total_pages: all of N's RAM in pages. */
+int khib_save_ranges(const struct khib_handoff *h, struct khib_range **ret, size_t *ret_n,
+		     uint64_t *ret_total_pages);
+
+/* Open the target the handoff names (a block device under `devdir`, or
+ * extents of it) for writing; -ENODEV if missing, -EMEDIUMTYPE if its size
+ * is not the one N saw. */
+int khib_save_open_target(const struct khib_handoff *h, const char *devdir,
+			  struct khib_target **ret);
+
+/* Called after each piece of memory was handed to the writer. */
+typedef void khib_save_progress_fn(void *ctx, uint64_t done_pages, uint64_t total_pages);
+
+struct khib_save_result {
+	struct khib_writer_stats stats;
+	uint8_t uuid[16];
+	uint64_t saved_pages;
+};
+
+/*
+ * Write and commit an image of N's memory to t.  Nothing is committed unless
+ * every step succeeded; on failure the target holds no valid image.
+ */
+int khib_save_memory(const struct khib_handoff *h, struct khib_target *t, const char *devmem,
+		     khib_save_progress_fn *progress, void *ctx, struct khib_save_result *ret);
+
+/* The VMCOREINFO text (the note's descriptor) at paddr; malloc'ed. */
+int khib_save_read_vmcoreinfo(const char *devmem, uint64_t paddr, uint64_t bytes, char **ret,
+			      size_t *ret_bytes);
+
+#endif

@@ -1,0 +1,195 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""khib hibernate: the writer kernel saves N's memory to a virtio disk.
+
+N runs a workload (a 96 MiB memory pattern, a tmpfs file holding a random
+marker) and calls `khib hibernate`.  The writer kernel H is the same test
+kernel with khib itself as /init.  The image H writes is then checked on
+the host with `khib verify`, `inspect --json` and `export-elf`.
+
+  hibernate_test_{1,2}cpu   --test: commit, verify, invalidate, jump back;
+                            N's workload is intact, the disk has no valid image
+  hibernate_poweroff        the real thing: H commits and powers the VM off;
+                            the image verifies and holds N's marker
+  hibernate_abort_eio       every write fails (QEMU blkdebug): H aborts, jumps
+                            back, N reports why, no image, workload intact
+  hibernate_small_target    a 64 MiB disk is refused before anything happens
+"""
+import json
+import os
+import re
+import subprocess
+
+DISK_BYTES = 768 << 20
+
+N_INIT = r"""#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+echo "N: up cpus=$(cat /sys/devices/system/cpu/online)"
+marker=$(head -c 16 /dev/urandom | md5sum | cut -c1-32)
+printf 'khib-marker-%s' "$marker" > /tmp/marker
+echo "N: marker $marker"
+head -c 4194304 /dev/urandom > /tmp/data
+sha256sum /tmp/data > /tmp/data.sum
+/bin/khib-memhold 96 /tmp/ready &
+pid=$!
+while [ ! -e /tmp/ready ]; do usleep 100000; done
+/bin/khib hibernate --target /dev/vda --kernel /h/bzImage --initrd /h/initrd.cpio.gz \
+    --append "console=ttyS0 panic=-1 nr_cpus=1" --region-size 64M @ARGS@
+echo "N: hibernate rc=$?"
+if sha256sum -c /tmp/data.sum >/dev/null 2>&1; then
+    echo "N: tmpfs file intact"
+else
+    echo "N: tmpfs file CHANGED"
+fi
+kill -USR1 $pid
+wait $pid
+echo "N: memhold rc=$?"
+echo "N: cpus online $(cat /sys/devices/system/cpu/online)"
+poweroff -f
+"""
+
+
+def khib_host(*args, check=True):
+    """The host's own khib build (build/), for inspecting images."""
+    top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    exe = os.path.join(top, "build", "tools", "khib")
+    return subprocess.run([exe, *args], capture_output=True, text=True, check=check)
+
+
+def make_disk(ctx, size=DISK_BYTES):
+    path = ctx.path("disk.img")
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
+def images(ctx, args):
+    kernel = ctx.kernel()
+    khib = ctx.bin("khib")
+    # The writer kernel needs no shell: khib is its /init.
+    h_initrd = ctx.initramfs("h", khib, busybox=False)
+    n_initrd = ctx.initramfs("n", N_INIT.replace("@ARGS@", args), files=[
+        (khib, "bin/khib"),
+        (ctx.bin("khib-memhold"), "bin/khib-memhold"),
+        (kernel, "h/bzImage"),
+        (h_initrd, "h/initrd.cpio.gz"),
+    ])
+    return kernel, n_initrd
+
+
+def boot(ctx, args, cpus=1, disks=(), drives=()):
+    from vm import VM
+    kernel, initrd = images(ctx, args)
+    return VM("n", kernel, initrd, "console=ttyS0 panic=-1", mem="512M", cpus=cpus,
+              disks=disks, drives=drives, log_dir=ctx.log_dir, deadline=400)
+
+
+def workload_up(vm, cpus):
+    m = vm.expect(r"^N: up cpus=(\S+)", timeout=120)
+    assert m.group(1) == ("0" if cpus == 1 else f"0-{cpus - 1}")
+    marker = vm.expect(r"^N: marker ([0-9a-f]{32})$").group(1)
+    vm.expect(r"^memhold: holding 96 MiB$", timeout=120)
+    return marker
+
+
+def workload_intact(vm, cpus):
+    vm.expect(r"^N: tmpfs file intact$")
+    vm.expect(r"^memhold: verified 96 MiB intact$", timeout=120)
+    vm.expect(r"^N: memhold rc=0$")
+    want = "0" if cpus == 1 else f"0-{cpus - 1}"
+    vm.expect(rf"^N: cpus online {want}$")
+
+
+def writer_saved(vm):
+    """H's progress and commit lines; returns MiB saved."""
+    vm.expect(r"khib: writer kernel up: saving 6\.1\.\d+", timeout=120)
+    vm.expect(r"khib: saving memory: +\d+% ", timeout=120)
+    m = vm.expect(r"khib: image committed: (\d+) MiB of RAM, (\d+) MiB stored", timeout=300)
+    saved = int(m.group(1))
+    assert 400 <= saved <= 512, f"saved {saved} MiB of a 512 MiB machine"
+    return saved
+
+
+def test_mode(cpus):
+    def run(ctx):
+        disk = make_disk(ctx)
+        with boot(ctx, "--test", cpus=cpus, disks=[disk]) as vm:
+            workload_up(vm, cpus)
+            vm.expect(r"khib: testing hibernation: jumping to the writer kernel")
+            writer_saved(vm)
+            vm.expect(r"khib: test mode: image verified and invalidated; returning", timeout=300)
+            vm.expect(r"khib: test passed: \d+ MiB saved .* verified and discarded", timeout=120)
+            vm.expect(r"^N: hibernate rc=0$")
+            workload_intact(vm, cpus)
+            assert vm.wait_exit(timeout=60) == 0
+        # The test image was discarded: it must not be resumable.
+        r = khib_host("verify", disk, check=False)
+        assert r.returncode != 0, "a --test image is still valid on the disk"
+    return run
+
+
+def poweroff(ctx):
+    disk = make_disk(ctx)
+    with boot(ctx, "", disks=[disk]) as vm:
+        marker = workload_up(vm, 1)
+        vm.expect(r"khib: hibernating: jumping to the writer kernel")
+        saved = writer_saved(vm)
+        vm.expect(r"khib: powering off", timeout=60)
+        assert vm.wait_exit(timeout=120) == 0
+        assert not vm.seen(r"^N: hibernate rc="), "N ran again after hibernating"
+    r = khib_host("verify", disk, check=False)
+    assert r.returncode == 0, f"khib verify failed: {r.stderr.strip()}"
+    info = json.loads(khib_host("inspect", "--json", disk).stdout)
+    text = json.dumps(info)
+    assert "6.1." in text, "the image does not name the hibernated kernel"
+    assert info.get("committed") in (True, None) or "committed" in text
+    # N's memory is in the image: the marker written to its tmpfs is there.
+    elf = ctx.path("image.elf")
+    khib_host("export-elf", disk, elf)
+    with open(elf, "rb") as f:
+        data = f.read()
+    assert f"khib-marker-{marker}".encode() in data, "N's tmpfs marker is not in the image"
+    assert len(data) >= saved << 20, "the ELF export is smaller than the memory saved"
+
+
+def abort_eio(ctx):
+    disk = make_disk(ctx)
+    cfg = ctx.path("blkdebug.conf")
+    with open(cfg, "w") as f:
+        f.write('[inject-error]\nevent = "pwritev"\nerrno = "5"\n')
+    drive = (f"driver=blkdebug,config={cfg},image.driver=raw,"
+             f"image.file.filename={disk},cache.direct=on,aio=threads")
+    with boot(ctx, "", drives=[drive]) as vm:
+        workload_up(vm, 1)
+        vm.expect(r"khib: hibernating: jumping to the writer kernel")
+        vm.expect(r"khib: hibernation aborted: .*Input/output error", timeout=180)
+        m = vm.expect(r"khib: hibernation aborted in the writer kernel: (.*)", timeout=120)
+        assert "Input/output error" in m.group(1)
+        vm.expect(r"^N: hibernate rc=1$")
+        workload_intact(vm, 1)
+        assert vm.wait_exit(timeout=60) == 0
+    assert khib_host("verify", disk, check=False).returncode != 0
+
+
+def small_target(ctx):
+    disk = make_disk(ctx, 64 << 20)
+    with boot(ctx, "", disks=[disk]) as vm:
+        workload_up(vm, 1)
+        m = vm.expect(r"khib: target '/dev/vda' holds 64 MiB; the image may need (\d+) MiB")
+        assert int(m.group(1)) > 400
+        vm.expect(r"^N: hibernate rc=1$")
+        assert not vm.seen(r"jumping to the writer kernel")
+        workload_intact(vm, 1)
+        assert vm.wait_exit(timeout=60) == 0
+    with open(disk, "rb") as f:
+        assert f.read() == bytes(64 << 20), "a refused target was written to"
+
+
+def tests():
+    yield "hibernate_test_1cpu", test_mode(1)
+    yield "hibernate_test_2cpu", test_mode(2)
+    yield "hibernate_poweroff", poweroff
+    yield "hibernate_abort_eio", abort_eio
+    yield "hibernate_small_target", small_target

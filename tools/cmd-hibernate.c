@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * khib hibernate: save this machine's memory to disk through a writer
+ * kernel, and power off.  Runs in the normal kernel (N).
+ *
+ * Every check happens before anything changes; each failure is one line.
+ * Then: sync, load the writer kernel (H) with a preserve-context kexec, and
+ * jump.  When this process runs again the machine either resumed from the
+ * image, or H aborted (or --test finished) and jumped back; the status page
+ * H wrote tells which, and this command reports it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bzimage.h"
+#include "codec.h"
+#include "handoff.h"
+#include "image.h"
+#include "kexec.h"
+#include "khib.h"
+#include "physmem.h"
+#include "preflight.h"
+#include "save.h"
+#include "sysinfo.h"
+#include "util.h"
+
+#define DEFAULT_KERNEL "/usr/lib/khib/vmlinuz"
+#define DEFAULT_INITRD "/usr/lib/khib/initrd.img"
+#define DEFAULT_REGION_BYTES (128ULL << 20)
+#define MAX_FILE_BYTES (512u << 20)
+
+struct hib_opts {
+	const char *target, *kernel, *initrd, *append;
+	uint64_t region_bytes;
+	enum khib_codec codec;
+	int level;
+	unsigned threads;
+	bool test;
+};
+
+static void hibernate_help(FILE *out)
+{
+	fputs("Usage: khib hibernate --target DEVICE|FILE [OPTIONS]\n"
+	      "\n"
+	      "Save all of memory to DEVICE (a block device or partition that is not\n"
+	      "mounted) or FILE (fully allocated, e.g. with fallocate) through khib's\n"
+	      "writer kernel, then power off.  The next boot resumes.\n"
+	      "\n"
+	      "  --target PATH        where the image goes (required)\n"
+	      "  --test               write, verify and discard the image, then come back\n"
+	      "  --codec C[:LEVEL]    none, lz4 (default) or zstd\n"
+	      "  --threads N          compression threads in the writer kernel\n"
+	      "  --region-size SIZE   RAM the writer kernel runs in (default 128M)\n"
+	      "  --kernel FILE        writer kernel (default " DEFAULT_KERNEL ")\n"
+	      "  --initrd FILE        its initramfs (default " DEFAULT_INITRD ")\n"
+	      "  --append ARGS        extra writer kernel command line\n", out);
+}
+
+static int parse_opts(int argc, char **argv, struct hib_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "target", required_argument, NULL, 't' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "append", required_argument, NULL, 'a' },
+		{ "region-size", required_argument, NULL, 's' },
+		{ "codec", required_argument, NULL, 'c' },
+		{ "threads", required_argument, NULL, 'j' },
+		{ "test", no_argument, NULL, 'T' },
+		{}
+	};
+	int c;
+
+	*o = (struct hib_opts){ .kernel = DEFAULT_KERNEL, .initrd = DEFAULT_INITRD,
+				.append = "console=ttyS0 nr_cpus=1", .region_bytes = DEFAULT_REGION_BYTES,
+				.codec = KHIB_CODEC_LZ4, .level = 1 };
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't': o->target = optarg; break;
+		case 'k': o->kernel = optarg; break;
+		case 'i': o->initrd = optarg; break;
+		case 'a': o->append = optarg; break;
+		case 'T': o->test = true; break;
+		case 's':
+			if (khib_parse_size(optarg, &o->region_bytes) < 0 || !o->region_bytes ||
+			    !IS_ALIGNED(o->region_bytes, KHIB_REGION_ALIGN)) {
+				khib_err("--region-size '%s': not a positive multiple of 2M", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'c':
+			if (khib_codec_parse(optarg, &o->codec, &o->level) < 0) {
+				khib_err("--codec '%s': expected none, lz4[:LEVEL] or zstd[:LEVEL]", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'j':
+			if (khib_tool_parse_threads(optarg, &o->threads) < 0)
+				return -EINVAL;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		khib_err("hibernate: unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->target) {
+		khib_err("hibernate: --target is required (see 'khib hibernate --help')");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_kexec(void)
+{
+	int r = khib_kexec_probe_jump();
+
+	switch (r) {
+	case 0: return 0;
+	case -EOPNOTSUPP:
+		khib_err("this kernel cannot kexec-jump (built without CONFIG_KEXEC_JUMP)");
+		return 1;
+	case -ENOSYS:
+		khib_err("this kernel has no kexec_load (built without CONFIG_KEXEC)");
+		return 1;
+	case -EPERM:
+		khib_err("kexec_load is not allowed (kernel.kexec_load_disabled, lockdown or Secure Boot?)");
+		return 1;
+	default:
+		return khib_err_errno(r, "probing kexec_load");
+	}
+}
+
+/* The target must hold the worst case: every saved page incompressible. */
+static int check_capacity(const struct hib_opts *o, const struct khib_handoff *h, uint64_t cap)
+{
+	_cleanup_free_ struct khib_range *ranges = NULL;
+	size_t n;
+	uint64_t total, need;
+	int r;
+
+	r = khib_save_ranges(h, &ranges, &n, &total);
+	if (r < 0)
+		return khib_err_errno(r, "computing the memory to save");
+	r = khib_image_max_bytes(ranges, n, 0, h->vmcoreinfo_bytes, &need);
+	if (r < 0)
+		return khib_err_errno(r, "computing the worst-case image size");
+	if (cap < need) {
+		khib_err("target '%s' holds %" PRIu64 " MiB; the image may need %" PRIu64 " MiB",
+			 o->target, cap >> 20, (need + (1 << 20) - 1) >> 20);
+		return 1;
+	}
+	return 0;
+}
+
+static double real_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* What the status page says happened, as the command's result. */
+static int report(const struct hib_opts *o, void *page, uint64_t nonce, double t_jump)
+{
+	struct khib_status st;
+	int r = khib_status_decode(page, nonce, &st);
+
+	if (r < 0)
+		return khib_err_errno(r, "back from the writer kernel, but its status page is unreadable");
+	switch (st.state) {
+	case KHIB_STATUS_SAVING:
+		khib_info("resumed from the image on '%s'; the machine was off for %.1f s", o->target,
+			  real_now() - (double)st.time_ns / 1e9);
+		return 0;
+	case KHIB_STATUS_TESTED:
+		khib_info("test passed: %" PRIu64 " MiB saved (%" PRIu64 " MiB written) in %.1f s, "
+			  "verified and discarded; back after %.1f s",
+			  st.saved_pages >> 8, st.image_bytes >> 20, (double)st.elapsed_ns / 1e9,
+			  real_now() - t_jump);
+		return 0;
+	case KHIB_STATUS_ABORTED:
+		khib_err("hibernation aborted in the writer kernel: %s", st.reason);
+		return 1;
+	default:
+		khib_err("back from the writer kernel without a report from it");
+		return 1;
+	}
+}
+
+static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
+{
+	struct khib_jump_plan plan;
+	struct khib_status st = { 0 };
+	void *page = NULL;
+	uint64_t paddr, again;
+	double t0;
+	int r;
+
+	if ((r = khib_physmem_pin_page(&page, &paddr)) < 0)
+		return khib_err_errno(r, "locking a status page");
+	if (getrandom(&st.nonce, sizeof(st.nonce), 0) != sizeof(st.nonce)) {
+		khib_physmem_unpin_page(page);
+		return khib_err_errno(-errno, "getrandom");
+	}
+	khib_status_encode(&st, page);
+	cfg->handoff.status_paddr = paddr;
+	cfg->handoff.status_nonce = st.nonce;
+
+	r = khib_jump_plan_build(cfg, &plan);
+	if (r < 0) {
+		khib_physmem_unpin_page(page);
+		return khib_err_errno(r, "planning the jump to '%s' (region of %" PRIu64 " MiB)",
+				      o->kernel, cfg->region_bytes >> 20);
+	}
+	sync();
+	r = khib_kexec_load_plan(&plan);
+	khib_jump_plan_release(&plan);
+	/* The page must not have moved since its address went into the handoff. */
+	if (r >= 0 && (khib_physmem_page_paddr(page, &again) < 0 || again != paddr)) {
+		khib_kexec_unload();
+		r = -EAGAIN;
+	}
+	if (r < 0) {
+		khib_physmem_unpin_page(page);
+		return khib_err_errno(r, "loading the writer kernel '%s'", o->kernel);
+	}
+	khib_info("%s: jumping to the writer kernel", o->test ? "testing hibernation" : "hibernating");
+	t0 = real_now();
+	r = khib_kexec_jump();
+	khib_kexec_unload(); /* one jump per load on 6.1 */
+	if (r < 0)
+		r = khib_err_errno(r, "jumping to the writer kernel");
+	else
+		r = report(o, page, st.nonce, t0);
+	khib_physmem_unpin_page(page);
+	return r;
+}
+
+static int hibernate_run(int argc, char **argv)
+{
+	struct hib_opts o;
+	struct khib_memmap fw;
+	struct khib_jump_config cfg = { 0 };
+	struct khib_bzimage bz;
+	_cleanup_free_ char *kernel = NULL, *initrd = NULL;
+	size_t kernel_bytes, initrd_bytes;
+	uint64_t capacity;
+	const char *what;
+	int r;
+
+	if (parse_opts(argc, argv, &o) < 0)
+		return EXIT_USAGE;
+	if (geteuid() != 0) {
+		khib_err("hibernate: must run as root");
+		return 1;
+	}
+	if (check_kexec())
+		return 1;
+	if ((r = khib_read_file(o.kernel, MAX_FILE_BYTES, &kernel, &kernel_bytes)) < 0)
+		return khib_err_errno(r, "reading the writer kernel '%s'", o.kernel);
+	if ((r = khib_bzimage_parse(kernel, kernel_bytes, &bz)) < 0)
+		return khib_err_errno(r, "'%s' is not a kernel khib can load", o.kernel);
+	if ((r = khib_read_file(o.initrd, MAX_FILE_BYTES, &initrd, &initrd_bytes)) < 0)
+		return khib_err_errno(r, "reading the writer initramfs '%s'", o.initrd);
+	if ((r = khib_sysinfo_jump_config(o.region_bytes, 0, &fw, &cfg, &what)) < 0)
+		return khib_err_errno(r, "%s", what);
+	if ((r = khib_preflight_target(o.target, &cfg.handoff, &capacity, &what)) < 0)
+		return khib_err_errno(r, "target '%s': %s", o.target, what);
+	if (check_capacity(&o, &cfg.handoff, capacity))
+		return 1;
+
+	cfg.kernel = kernel;
+	cfg.kernel_bytes = kernel_bytes;
+	cfg.initrd = initrd;
+	cfg.initrd_bytes = initrd_bytes;
+	cfg.cmdline = o.append;
+	cfg.handoff.codec = o.codec;
+	cfg.handoff.codec_level = o.level;
+	cfg.handoff.threads = o.threads;
+	cfg.handoff.flags = o.test ? KHIB_HANDOFF_TEST : 0;
+	return jump(&o, &cfg);
+}
+
+const struct khib_command khib_cmd_hibernate = {
+	.name = "hibernate",
+	.summary = "save memory to disk through the writer kernel and power off",
+	.run = hibernate_run,
+	.help = hibernate_help,
+};

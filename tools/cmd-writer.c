@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The writer kernel's /init.  `khib hibernate` in the normal kernel (N)
+ * kexec-jumps into a small kernel (H) whose initramfs holds this program as
+ * /init.  It reads the handoff block, saves N's memory to the target and
+ * commits the image, then powers the machine off.  Any failure before the
+ * commit leaves no valid image, is reported to N through the status page,
+ * and jumps back to N, which carries on as if nothing happened.
+ *
+ * With the handoff's TEST flag it also verifies the committed image, then
+ * invalidates it (N keeps running, so the image must never be resumed) and
+ * jumps back.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "handoff.h"
+#include "image.h"
+#include "kexec.h"
+#include "khib.h"
+#include "physmem.h"
+#include "save.h"
+#include "util.h"
+
+#define DEVMEM "/dev/mem"
+
+struct writer {
+	struct khib_handoff h;
+	struct khib_physmap status_map; /* N's status page, if it checked out */
+	struct khib_status status;
+	double t0, last_report;
+	unsigned last_pct;
+};
+
+static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t now_real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void mount_api_filesystems(void)
+{
+	/* EBUSY: already mounted (the kernel may have mounted devtmpfs). */
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+}
+
+/* Map N's status page and check that it is the one N prepared. */
+static void open_status(struct writer *wr)
+{
+	struct khib_status st;
+
+	if (!wr->h.status_paddr)
+		return;
+	if (khib_physmem_map(DEVMEM, wr->h.status_paddr, KHIB_STATUS_BYTES, 1, &wr->status_map) < 0)
+		return;
+	if (khib_status_decode(wr->status_map.ptr, wr->h.status_nonce, &st) < 0) {
+		khib_err("status page at 0x%" PRIx64 " does not hold N's nonce; not reporting there",
+			 wr->h.status_paddr);
+		khib_physmem_unmap(&wr->status_map);
+		return;
+	}
+	wr->status = st;
+}
+
+static void set_status(struct writer *wr, enum khib_status_state state)
+{
+	wr->status.state = state;
+	wr->status.time_ns = now_real_ns();
+	if (wr->status_map.ptr)
+		khib_status_encode(&wr->status, wr->status_map.ptr);
+}
+
+static void progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct writer *wr = ctx;
+	double t = now_mono(), el = t - wr->t0;
+	unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
+	double mbs = el > 0 ? (double)done * 4096 / 1e6 / el : 0;
+
+	if (pct < wr->last_pct + 10 && t - wr->last_report < 2 && done != total)
+		return;
+	wr->last_pct = pct;
+	wr->last_report = t;
+	printf("khib: saving memory: %3u%% (%" PRIu64 "/%" PRIu64 " MiB), %.0f MB/s, ETA %.0f s\n",
+	       pct, done >> 8, total >> 8, mbs,
+	       mbs > 0 ? (double)(total - done) * 4096 / 1e6 / mbs : 0.0);
+	fflush(stdout);
+}
+
+static __attribute__((noreturn)) void jump_back(struct writer *wr)
+{
+	int r = khib_kexec_load_jump_back(&wr->h, DEVMEM);
+
+	if (r >= 0)
+		r = khib_kexec_jump();
+	khib_err_errno(r, "jumping back to the hibernating kernel; halting");
+	sync();
+	reboot(RB_HALT_SYSTEM);
+	for (;;)
+		pause();
+}
+
+static void abort_to_n(struct writer *wr, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
+
+static void abort_to_n(struct writer *wr, int err, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(wr->status.reason, sizeof(wr->status.reason), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(wr->status.reason) - 2 && err)
+		snprintf(wr->status.reason + n, sizeof(wr->status.reason) - (size_t)n, ": %s",
+			 strerror(-err));
+	wr->status.error = err;
+	set_status(wr, KHIB_STATUS_ABORTED);
+	khib_err("hibernation aborted: %s", wr->status.reason);
+	khib_info("no image was committed; returning to the hibernating kernel");
+	jump_back(wr);
+}
+
+static __attribute__((noreturn)) void test_and_return(struct writer *wr, struct khib_target *t)
+{
+	char reason[KHIB_REASON_MAX] = "";
+	struct khib_reader *rd = NULL;
+	int r;
+
+	khib_info("test mode: verifying the committed image");
+	r = khib_reader_open(t, 0, &rd, reason);
+	if (r >= 0)
+		r = khib_reader_verify(rd, wr->h.threads, reason);
+	khib_reader_free(rd);
+	/* N keeps running: this image must never be resumed. */
+	int q = khib_image_invalidate(t);
+	khib_target_free(t);
+	if (r < 0)
+		abort_to_n(wr, r, "verifying the image: %s", reason[0] ? reason : "failed");
+	if (q < 0)
+		abort_to_n(wr, q, "invalidating the test image");
+	khib_info("test mode: image verified and invalidated; returning");
+	set_status(wr, KHIB_STATUS_TESTED);
+	jump_back(wr);
+}
+
+static int writer_main(void)
+{
+	struct writer wr = { 0 };
+	struct khib_target *t = NULL;
+	struct khib_save_result res;
+	int r;
+
+	mount_api_filesystems();
+	r = khib_handoff_find("/proc/cmdline", DEVMEM, &wr.h);
+	if (r < 0) {
+		/* Without the handoff there is no way back: stop here. */
+		khib_err_errno(r, "reading the handoff block; cannot continue or return, halting");
+		reboot(RB_HALT_SYSTEM);
+		return 1;
+	}
+	open_status(&wr);
+	khib_info("writer kernel up: saving %s (%s) to '%s'", wr.h.release,
+		  wr.h.flags & KHIB_HANDOFF_TEST ? "test mode" : "hibernation", wr.h.target_name);
+
+	r = khib_save_open_target(&wr.h, "/dev", &t);
+	if (r < 0)
+		abort_to_n(&wr, r, "opening the target '/dev/%s'", wr.h.target_name);
+
+	set_status(&wr, KHIB_STATUS_SAVING);
+	wr.t0 = wr.last_report = now_mono();
+	r = khib_save_memory(&wr.h, t, DEVMEM, progress, &wr, &res);
+	if (r < 0) {
+		khib_target_free(t);
+		abort_to_n(&wr, r, "saving memory to '/dev/%s'", wr.h.target_name);
+	}
+	double el = now_mono() - wr.t0;
+	khib_info("image committed: %" PRIu64 " MiB of RAM, %" PRIu64 " MiB stored, %" PRIu64
+		  " zero pages skipped, %.1f s",
+		  res.saved_pages >> 8, res.stats.data_bytes >> 20, res.stats.zero_pages, el);
+	wr.status.saved_pages = res.saved_pages;
+	wr.status.stored_pages = res.stats.stored_pages;
+	wr.status.image_bytes = res.stats.data_bytes;
+	wr.status.elapsed_ns = (uint64_t)(el * 1e9);
+	memcpy(wr.status.image_uuid, res.uuid, 16);
+
+	if (wr.h.flags & KHIB_HANDOFF_TEST)
+		test_and_return(&wr, t);
+	khib_target_free(t);
+	khib_info("powering off");
+	sync();
+	reboot(RB_POWER_OFF);
+	return khib_err_errno(-errno, "powering off");
+}
+
+static int writer_run(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1) {
+		khib_err("writer: takes no arguments");
+		return EXIT_USAGE;
+	}
+	if (getpid() != 1) {
+		khib_err("writer: only runs as /init of khib's writer kernel");
+		return 1;
+	}
+	return writer_main();
+}
+
+static void writer_help(FILE *out)
+{
+	fputs("Usage: khib writer\n"
+	      "\n"
+	      "The writer kernel's /init (internal): saves the hibernating kernel's\n"
+	      "memory as the handoff block says, then powers off or jumps back.\n", out);
+}
+
+const struct khib_command khib_cmd_writer = {
+	.name = "writer",
+	.summary = "the writer kernel's /init (internal)",
+	.run = writer_run,
+	.help = writer_help,
+	.hidden = true,
+};
