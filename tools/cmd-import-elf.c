@@ -321,7 +321,9 @@ static int import_run(int argc, char **argv)
 	if (open_core(&im, o.in, &fd, &map_len))
 		return 1;
 	created = !(stat(o.out, &st) == 0 && S_ISBLK(st.st_mode));
-	q = khib_target_open(o.out, KHIB_TARGET_WRITE | (created ? KHIB_TARGET_CREATE : 0), &t);
+	/* Direct I/O where the file system allows: no page cache copy. */
+	q = khib_target_open(o.out, KHIB_TARGET_WRITE | KHIB_TARGET_DIRECT |
+					    (created ? KHIB_TARGET_CREATE : 0), &t);
 	if (q < 0) {
 		ret = khib_err_errno(q, "opening image '%s'", o.out);
 	} else {
