@@ -232,10 +232,10 @@ static int target_from_fd(int fd, enum khib_target_kind kind, uint64_t size, uin
 
 int khib_target_open(const char *path, unsigned flags, struct khib_target **ret)
 {
-	enum khib_target_kind kind;
-	uint64_t size;
-	uint32_t align;
-	int fd, r;
+	enum khib_target_kind kind = KHIB_TARGET_KIND_FILE;
+	uint64_t size = 0;
+	uint32_t align = 1;
+	int fd = -1, r;
 
 	if ((flags & KHIB_TARGET_CREATE) && !(flags & KHIB_TARGET_WRITE))
 		return -EINVAL;
@@ -267,11 +267,11 @@ static int check_extents(const struct khib_extent *e, size_t n, uint64_t device_
 int khib_target_open_extents(const char *device, const struct khib_extent *extents,
 			     size_t n_extents, unsigned flags, struct khib_target **ret)
 {
-	enum khib_target_kind kind;
+	enum khib_target_kind kind = KHIB_TARGET_KIND_FILE;
 	struct khib_target *t;
-	uint64_t dev_size, size;
-	uint32_t align;
-	int fd, r;
+	uint64_t dev_size = 0, size = 0;
+	uint32_t align = 1;
+	int fd = -1, r;
 
 	if (flags & KHIB_TARGET_CREATE)
 		return -EINVAL;
