@@ -22,13 +22,15 @@
 
 _Static_assert(USED_BYTES <= KHIB_HANDOFF_BYTES, "handoff fits a page");
 
+/* XXH64 (seed 0) of the used part with bytes 16..31 (entry, checksum)
+ * read as zero. */
 static uint64_t checksum(const uint8_t *page, size_t used)
 {
-	uint8_t head[OFF_BODY];
+	uint8_t copy[KHIB_HANDOFF_BYTES];
 
-	memcpy(head, page, OFF_BODY);
-	memset(head + KHIB_HANDOFF_OFF_ENTRY, 0, 16);
-	return XXH64(page + OFF_BODY, used - OFF_BODY, XXH64(head, sizeof(head), 0));
+	memcpy(copy, page, used);
+	memset(copy + KHIB_HANDOFF_OFF_ENTRY, 0, 16);
+	return XXH64(copy, used, 0);
 }
 
 struct cursor {
@@ -183,7 +185,7 @@ int khib_handoff_decode(const void *page, size_t len, struct khib_handoff *ret)
 	return 0;
 }
 
-#define STATUS_MAGIC 0x5441545342494b48ULL /* "KHIBSTAT" */
+#define STATUS_MAGIC 0x544154534249484bULL /* "KHIBSTAT" in memory */
 #define STATUS_OFF_BODY 16
 
 void khib_status_encode(const struct khib_status *st, void *buf)

@@ -21,7 +21,7 @@
 
 #include "memmap.h"
 
-#define KHIB_HANDOFF_MAGIC 0x46464f4842494b48ULL /* "KHIBHOFF" */
+#define KHIB_HANDOFF_MAGIC 0x46464f484249484bULL /* "KHIBHOFF" on disk */
 #define KHIB_HANDOFF_VERSION 1
 #define KHIB_HANDOFF_BYTES 4096
 #define KHIB_HANDOFF_OFF_ENTRY 16
@@ -31,6 +31,7 @@
 
 /* flags */
 #define KHIB_HANDOFF_TEST (1u << 0)	/* commit, verify, invalidate, come back */
+#define KHIB_HANDOFF_RESTORE (1u << 1)	/* a restore kernel: write the image back */
 
 struct khib_handoff {
 	uint64_t jump_back_entry;

@@ -161,8 +161,9 @@ int khib_memmap_iomem_find(const char *iomem, const char *name, uint32_t type,
 		if (len < sizeof(buf)) {
 			memcpy(buf, line, len);
 			buf[len] = '\0';
+			/* Without CAP_SYS_ADMIN every address reads as 0-0. */
 			if (sscanf(buf, " %llx-%llx : %n", &s, &e, &off) == 2 && off > 0 &&
-			    !strcmp(buf + off, name) && e >= s && e != UINT64_MAX) {
+			    !strcmp(buf + off, name) && e >= s && e != UINT64_MAX && e != 0) {
 				int r = khib_memmap_add(m, s, (uint64_t)e + 1, type);
 				if (r < 0)
 					return r;

@@ -23,12 +23,14 @@ int khib_parse_uuid(const char *s, uint8_t ret[16])
 	uint8_t out[16];
 	size_t n = 0;
 
-	for (const char *p = s; *p && n < 32; p++) {
+	for (const char *p = s; *p; p++) {
 		int v;
 
 		if (*p == '-')
 			continue;
-		if (!isxdigit((unsigned char)*p))
+		if (*p == '\n' && !p[1])
+			break; /* as read from a file */
+		if (!isxdigit((unsigned char)*p) || n == 32)
 			return -EINVAL;
 		v = isdigit((unsigned char)*p) ? *p - '0' : tolower((unsigned char)*p) - 'a' + 10;
 		if (n % 2 == 0)
