@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Facts about the running kernel, read from a fake root tree: boot id,
+ * the kernel's own ranges in /proc/iomem, the ACPI root pointer in the
+ * boot_params sysfs file, and VMCOREINFO.
+ */
+#include "harness.h"
+#include "sysinfo.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+
+static const uint8_t boot_id_bytes[16] = {
+	0x4f, 0x2b, 0x8a, 0x3c, 0x91, 0xd7, 0x4e, 0x05,
+	0xb6, 0x1f, 0xe2, 0x70, 0xc8, 0x39, 0xad, 0x64,
+};
+
+TEST(sysinfo_parse_uuid)
+{
+	uint8_t u[16];
+
+	ASSERT_OK(khib_parse_uuid("4f2b8a3c-91d7-4e05-b61f-e270c839ad64", u));
+	ASSERT_MEMEQ(u, boot_id_bytes, 16);
+	memset(u, 0, sizeof(u));
+	ASSERT_OK(khib_parse_uuid("4F2B8A3C-91D7-4E05-B61F-E270C839AD64\n", u));
+	ASSERT_MEMEQ(u, boot_id_bytes, 16);
+	ASSERT_OK(khib_parse_uuid("00000000-0000-0000-0000-000000000000", u));
+	for (int i = 0; i < 16; i++)
+		ASSERT_EQ(u[i], 0);
+	ASSERT_OK(khib_parse_uuid("ffffffff-ffff-ffff-ffff-ffffffffffff", u));
+	for (int i = 0; i < 16; i++)
+		ASSERT_EQ(u[i], 0xff);
+}
+
+TEST(sysinfo_parse_uuid_bad)
+{
+	static const char *const bad[] = {
+		"",
+		"\n",
+		"4f2b8a3c-91d7-4e05-b61f-e270c839ad6",	/* 31 digits */
+		"4f2b8a3c-91d7-4e05-b61f-e270c839ad6g",
+		"4f2b8a3c-91d7-4e05-b61f\n-e270c839ad64",
+		"4f2b8a3c 91d7 4e05 b61f e270c839ad64",
+		"0x2b8a3c-91d7-4e05-b61f-e270c839ad64",
+		"{4f2b8a3c-91d7-4e05-b61f-e270c839ad64}",
+	};
+	uint8_t u[16], before[16];
+
+	memset(u, 0x77, sizeof(u));
+	memcpy(before, u, sizeof(u));
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		if (khib_parse_uuid(bad[i], u) != -EINVAL)
+			test_fail(__FILE__, __LINE__, "accepted \"%s\"", bad[i]);
+		ASSERT_MEMEQ(u, before, 16);
+	}
+}
+
+/* Strings that hold 32 hex digits but are not one UUID. */
+TEST(sysinfo_parse_uuid_strict)
+{
+	static const char *const bad[] = {
+		"4f2b8a3c-91d7-4e05-b61f-e270c839ad640",	/* 33 digits */
+		"4f2b8a3c-91d7-4e05-b61f-e270c839ad64-4f2b8a3c",
+		"4f2b8a3c-91d7-4e05-b61f-e270c839ad64 junk",
+		"4f2b8a3c-91d7-4e05-b61f-e270c839ad64\nffff",
+	};
+	uint8_t u[16];
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		if (khib_parse_uuid(bad[i], u) != -EINVAL)
+			test_fail(__FILE__, __LINE__, "accepted \"%s\"", bad[i]);
+}
+
+/* Create root/path (and its directories) holding len bytes of data. */
+static void put_file(const char *rel, const void *data, size_t len)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/root%s", test_tmpdir(), rel);
+	for (char *p = path + strlen(test_tmpdir()) + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		mkdir(path, 0755);
+		*p = '/';
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(write(fd, data, len), (long long)len);
+	close(fd);
+}
+
+static void put_text(const char *rel, const char *text)
+{
+	put_file(rel, text, strlen(text));
+}
+
+static const char *root(void)
+{
+	static char path[300];
+
+	snprintf(path, sizeof(path), "%s/root", test_tmpdir());
+	mkdir(path, 0755);
+	return path;
+}
+
+TEST(sysinfo_identity)
+{
+	static struct khib_handoff h;
+	struct utsname u;
+
+	ASSERT_EQ(uname(&u), 0);
+	put_text("/proc/sys/kernel/random/boot_id", "4f2b8a3c-91d7-4e05-b61f-e270c839ad64\n");
+	memset(&h, 0, sizeof(h));
+	h.region_start = 0x1234;
+	ASSERT_OK(khib_sysinfo_identity(root(), &h));
+	ASSERT_MEMEQ(h.boot_id, boot_id_bytes, 16);
+	ASSERT_TRUE(!strncmp(h.release, u.release, sizeof(h.release) - 1));
+	ASSERT_TRUE(!strncmp(h.version, u.version, sizeof(h.version) - 1));
+	ASSERT_TRUE(strlen(h.release) > 0);
+	ASSERT_EQ(h.release[64], 0);
+	ASSERT_EQ(h.version[64], 0);
+	/* Nothing else is touched. */
+	ASSERT_EQ_U64(h.region_start, 0x1234);
+	ASSERT_EQ(h.nr_ranges, 0);
+}
+
+TEST(sysinfo_identity_errors)
+{
+	static struct khib_handoff h, before;
+
+	memset(&h, 0x3c, sizeof(h));
+	before = h;
+	ASSERT_EQ(khib_sysinfo_identity(root(), &h), -ENOENT);
+	ASSERT_MEMEQ(&h, &before, sizeof(h));
+	put_text("/proc/sys/kernel/random/boot_id", "not-a-uuid\n");
+	ASSERT_EQ(khib_sysinfo_identity(root(), &h), -EINVAL);
+	ASSERT_MEMEQ(&h, &before, sizeof(h));
+}
+
+/* /proc/iomem of a QEMU guest, as root sees it. */
+static const char iomem_root[] =
+	"00000000-00000fff : Reserved\n"
+	"00001000-0009fbff : System RAM\n"
+	"0009fc00-0009ffff : Reserved\n"
+	"000f0000-000fffff : Reserved\n"
+	"  000f0000-000fffff : System ROM\n"
+	"00100000-1ffdffff : System RAM\n"
+	"  01000000-01ffffff : Kernel code\n"
+	"  02000000-0267ffff : Kernel rodata\n"
+	"  02800000-02b1e0ff : Kernel data\n"
+	"  03096000-031fffff : Kernel bss\n"
+	"  1b000000-1effffff : Crash kernel\n"
+	"1ffe0000-1fffffff : Reserved\n"
+	"b0000000-bfffffff : PCI MMCONFIG 0000 [bus 00-ff]\n"
+	"  b0000000-bfffffff : Reserved\n"
+	"fed1c000-fed1ffff : Reserved\n"
+	"fffc0000-ffffffff : Reserved\n";
+
+TEST(sysinfo_avoid_ranges)
+{
+	static struct khib_memmap m;
+
+	put_text("/proc/iomem", iomem_root);
+	memset(&m, 0x11, sizeof(m));
+	ASSERT_OK(khib_sysinfo_avoid_ranges(root(), &m));
+	/* Code and rodata touch and merge; data, bss and the crash kernel
+	 * stand apart; all of them sorted. */
+	ASSERT_EQ(m.n, 4);
+	ASSERT_EQ_U64(m.r[0].start, 0x1000000);
+	ASSERT_EQ_U64(m.r[0].end, 0x2680000);
+	ASSERT_EQ_U64(m.r[1].start, 0x2800000);
+	ASSERT_EQ_U64(m.r[1].end, 0x2b1e100);
+	ASSERT_EQ_U64(m.r[2].start, 0x3096000);
+	ASSERT_EQ_U64(m.r[2].end, 0x3200000);
+	ASSERT_EQ_U64(m.r[3].start, 0x1b000000);
+	ASSERT_EQ_U64(m.r[3].end, 0x1f000000);
+	for (size_t i = 0; i < m.n; i++)
+		ASSERT_EQ(m.r[i].type, KHIB_E820_RESERVED);
+}
+
+TEST(sysinfo_avoid_ranges_missing)
+{
+	static struct khib_memmap m;
+
+	ASSERT_EQ(khib_sysinfo_avoid_ranges(root(), &m), -ENOENT);
+	/* No kernel lines at all. */
+	put_text("/proc/iomem", "00001000-0009fbff : System RAM\n00100000-1ffdffff : System RAM\n");
+	ASSERT_EQ(khib_sysinfo_avoid_ranges(root(), &m), -EPERM);
+}
+
+/* For a reader without CAP_SYS_ADMIN the kernel prints every address as
+ * zero; such a file must not pass for the kernel's placement. */
+TEST(sysinfo_avoid_ranges_hidden_addresses)
+{
+	static struct khib_memmap m, before;
+
+	put_text("/proc/iomem",
+		 "00000000-00000000 : Reserved\n"
+		 "00000000-00000000 : System RAM\n"
+		 "00000000-00000000 : Reserved\n"
+		 "00000000-00000000 : System RAM\n"
+		 "  00000000-00000000 : Kernel code\n"
+		 "  00000000-00000000 : Kernel rodata\n"
+		 "  00000000-00000000 : Kernel data\n"
+		 "  00000000-00000000 : Kernel bss\n"
+		 "  00000000-00000000 : Crash kernel\n"
+		 "00000000-00000000 : Reserved\n");
+	memset(&m, 0x11, sizeof(m));
+	before = m;
+	ASSERT_EQ(khib_sysinfo_avoid_ranges(root(), &m), -EPERM);
+	ASSERT_MEMEQ(&m, &before, sizeof(m));
+}
+
+TEST(sysinfo_acpi_rsdp)
+{
+	static uint8_t bp[4096];
+
+	ASSERT_EQ_U64(khib_sysinfo_acpi_rsdp(root()), 0);
+	memset(bp, 0xcc, sizeof(bp));
+	khib_put_le64(bp + 0x70, 0xf5a40);
+	put_file("/sys/kernel/boot_params/data", bp, sizeof(bp));
+	ASSERT_EQ_U64(khib_sysinfo_acpi_rsdp(root()), 0xf5a40);
+	khib_put_le64(bp + 0x70, 0x7fbfe014ULL);
+	put_file("/sys/kernel/boot_params/data", bp, 0x78);
+	ASSERT_EQ_U64(khib_sysinfo_acpi_rsdp(root()), 0x7fbfe014ULL);
+	/* Too short to hold the field. */
+	put_file("/sys/kernel/boot_params/data", bp, 0x77);
+	ASSERT_EQ_U64(khib_sysinfo_acpi_rsdp(root()), 0);
+}
+
+TEST(sysinfo_vmcoreinfo)
+{
+	uint64_t paddr = 1, bytes = 2;
+
+	ASSERT_EQ(khib_sysinfo_vmcoreinfo(root(), &paddr, &bytes), -ENOENT);
+	/* The kernel prints "%lx %x\n". */
+	put_text("/sys/kernel/vmcoreinfo", "1f3b5000 1024\n");
+	ASSERT_OK(khib_sysinfo_vmcoreinfo(root(), &paddr, &bytes));
+	ASSERT_EQ_U64(paddr, 0x1f3b5000);
+	ASSERT_EQ_U64(bytes, 0x1024);
+	put_text("/sys/kernel/vmcoreinfo", "17ffd3000 1000\n");
+	ASSERT_OK(khib_sysinfo_vmcoreinfo(root(), &paddr, &bytes));
+	ASSERT_EQ_U64(paddr, 0x17ffd3000ULL);
+	ASSERT_EQ_U64(bytes, 0x1000);
+
+	paddr = 1;
+	bytes = 2;
+	put_text("/sys/kernel/vmcoreinfo", "garbage\n");
+	ASSERT_EQ(khib_sysinfo_vmcoreinfo(root(), &paddr, &bytes), -EBADMSG);
+	put_text("/sys/kernel/vmcoreinfo", "1f3b5000\n");
+	ASSERT_EQ(khib_sysinfo_vmcoreinfo(root(), &paddr, &bytes), -EBADMSG);
+	put_text("/sys/kernel/vmcoreinfo", "1f3b5000 0\n");
+	ASSERT_EQ(khib_sysinfo_vmcoreinfo(root(), &paddr, &bytes), -EBADMSG);
+	put_text("/sys/kernel/vmcoreinfo", "");
+	ASSERT_EQ(khib_sysinfo_vmcoreinfo(root(), &paddr, &bytes), -EBADMSG);
+	ASSERT_EQ_U64(paddr, 1);
+	ASSERT_EQ_U64(bytes, 2);
+}
