@@ -375,6 +375,13 @@ int khib_writer_new(struct khib_target *t, const struct khib_writer_params *p,
 		r = -ENOSPC;
 		goto fail;
 	}
+	/* A growable file gets the worst case allocated now (ENOSPC up front,
+	 * parallel writes); finish() trims it to the image. */
+	if (khib_target_growable(t)) {
+		r = khib_target_reserve(t, max_bytes);
+		if (r < 0 && r != -EOPNOTSUPP)
+			goto fail;
+	}
 	for (size_t i = 0; i < p->n_ranges; i++)
 		chunks += khib_range_chunks(&p->ranges[i], w->chunk_pages);
 	w->max_chunks = chunks;
@@ -616,6 +623,11 @@ static int commit(struct khib_writer *w)
 	r = write_block(w->t, hdr, sizeof(hdr), KHIB_HEADER_OFFSET);
 	if (r < 0)
 		return r;
+	if (khib_target_growable(w->t)) {
+		r = khib_target_truncate(w->t, h->image_end);
+		if (r < 0 && r != -EOPNOTSUPP)
+			return r;
+	}
 	/* Everything the commit record vouches for must be durable first. */
 	r = khib_target_flush(w->t);
 	if (r < 0)

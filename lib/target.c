@@ -59,6 +59,12 @@ static int fd_truncate(void *ctx, uint64_t size)
 	return ftruncate(((struct fd_ctx *)ctx)->fd, (off_t)size) < 0 ? -errno : 0;
 }
 
+static int fd_reserve(void *ctx, uint64_t size)
+{
+	/* Unwritten extents: no zeroing I/O, only allocation. */
+	return fallocate(((struct fd_ctx *)ctx)->fd, 0, 0, (off_t)size) < 0 ? -errno : 0;
+}
+
 static void fd_close(void *ctx)
 {
 	struct fd_ctx *c = ctx;
@@ -72,6 +78,7 @@ static const struct khib_io_ops fd_ops = {
 	.pread = fd_pread,
 	.flush = fd_flush,
 	.truncate = fd_truncate,
+	.reserve = fd_reserve,
 	.close = fd_close,
 };
 
@@ -424,6 +431,13 @@ int khib_target_truncate(struct khib_target *t, uint64_t size)
 	if (!t->growable || !t->ops->truncate)
 		return -EOPNOTSUPP;
 	return t->ops->truncate(t->ctx, size);
+}
+
+int khib_target_reserve(struct khib_target *t, uint64_t size)
+{
+	if (!t->growable || !t->ops->reserve)
+		return -EOPNOTSUPP;
+	return t->ops->reserve(t->ctx, size);
 }
 
 /* ---- FIEMAP ---- */

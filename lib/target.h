@@ -36,6 +36,8 @@ struct khib_io_ops {
 	int (*flush)(void *ctx);
 	/* Optional: set the size of a growable file. */
 	int (*truncate)(void *ctx, uint64_t size);
+	/* Optional: allocate [0, size) of a growable file ahead of writing. */
+	int (*reserve)(void *ctx, uint64_t size);
 	/* Optional: release ctx. */
 	void (*close)(void *ctx);
 };
@@ -88,6 +90,10 @@ int khib_target_write(struct khib_target *t, const void *buf, size_t len, uint64
 int khib_target_read(struct khib_target *t, void *buf, size_t len, uint64_t offset);
 int khib_target_flush(struct khib_target *t);
 int khib_target_truncate(struct khib_target *t, uint64_t size);
+/* Allocate space of a growable file up front: concurrent direct writes
+ * that extend a file are serialised by file systems (ext4), writes inside
+ * allocated space are not.  -EOPNOTSUPP where it does not apply. */
+int khib_target_reserve(struct khib_target *t, uint64_t size);
 
 /* Aligned allocation for direct I/O buffers (free with free()). */
 void *khib_alloc_aligned(size_t size);
