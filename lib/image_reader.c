@@ -31,7 +31,7 @@ struct khib_reader {
 	struct khib_range *ranges;
 	struct chunk_entry *chunks;
 	uint8_t *vmcoreinfo;
-	uint32_t max_disk_bytes;
+	uint32_t max_disk_bytes, max_stored_pages; /* sizes the read buffers */
 };
 
 static int read_block(struct khib_target *t, uint64_t off, uint8_t *buf, char *reason,
@@ -233,6 +233,8 @@ static int decode_index(struct khib_reader *r, const uint8_t *buf, char *reason)
 			return q;
 		if (r->chunks[k].info.disk_bytes > r->max_disk_bytes)
 			r->max_disk_bytes = r->chunks[k].info.disk_bytes;
+		if (r->chunks[k].info.stored_pages > r->max_stored_pages)
+			r->max_stored_pages = r->chunks[k].info.stored_pages;
 	}
 	q = check_coverage(r, reason);
 	if (q < 0)
@@ -538,14 +540,16 @@ static void read_worker_fn(void *job, unsigned worker, void *ctx)
 
 static int alloc_read_workers(struct read_run *run, unsigned n)
 {
-	size_t decoded = (size_t)run->r->h.info.chunk_pages * KHIB_FMT_PAGE_SIZE;
+	/* Sized by what the index promises, not by chunk_pages: a small
+	 * image claiming huge chunks costs nothing. */
+	size_t decoded = (size_t)run->r->max_stored_pages * KHIB_FMT_PAGE_SIZE;
 
 	run->w = calloc(n, sizeof(*run->w));
 	if (!run->w)
 		return -ENOMEM;
 	for (unsigned i = 0; i < n; i++) {
 		run->w[i].buf = khib_alloc_aligned(run->r->max_disk_bytes);
-		run->w[i].decoded = malloc(decoded);
+		run->w[i].decoded = malloc(decoded ? decoded : 1);
 		if (!run->w[i].buf || !run->w[i].decoded ||
 		    khib_codec_ctx_new(KHIB_CODEC_NONE, 0, &run->w[i].codec) < 0)
 			return -ENOMEM;

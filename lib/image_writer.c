@@ -684,7 +684,9 @@ void khib_writer_free(struct khib_writer *w)
 		free(w->pending->owned);
 		free(w->pending);
 	}
-	khib_pool_free(w->pool); /* drains queued jobs */
+	if (!w->finished)
+		set_error(w, -ECANCELED); /* queued chunks are skipped, not written */
+	khib_pool_free(w->pool);
 	for (unsigned i = 0; w->bufs && i < w->threads; i++) {
 		khib_codec_ctx_free(w->bufs[i].codec);
 		free(w->bufs[i].out);

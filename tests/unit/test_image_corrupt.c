@@ -184,3 +184,40 @@ TEST(image_corrupt_reasons)
 	free(w.img);
 	fx_machine_release(&w.m);
 }
+
+static int count_calls(void *ctx, uint64_t paddr, uint64_t npages, enum khib_page_kind kind,
+		       const void *data)
+{
+	(void)paddr, (void)npages, (void)kind, (void)data;
+	__atomic_add_fetch((unsigned *)ctx, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+TEST(image_corrupt_verify_first_hands_out_nothing)
+{
+	struct written w;
+	struct khib_chunk_info ci;
+	struct khib_reader *r;
+	struct khib_target *t;
+	unsigned calls = 0;
+	struct khib_read_opts o = { .threads = 2, .verify_first = true, .fn = count_calls, .ctx = &calls };
+	char reason[KHIB_REASON_MAX];
+	size_t last;
+
+	write_small(&w, KHIB_CODEC_ZSTD, 60, NULL);
+	ASSERT_OK(khib_target_new_memory(w.img, w.image_end, false, &t));
+	ASSERT_OK(khib_reader_open(t, 0, &r, NULL));
+	last = (size_t)khib_reader_info(r)->n_chunks - 1;
+	ASSERT_OK(khib_reader_chunk(r, last, &ci));
+	w.img[ci.disk_offset + 0x20] ^= 1; /* the last chunk's address field */
+	ASSERT_EQ(khib_reader_read(r, &o, reason), -EBADMSG);
+	ASSERT_EQ(calls, 0); /* a restore would not have touched memory */
+	o.verify_first = false;
+	o.threads = 1;
+	ASSERT_EQ(khib_reader_read(r, &o, reason), -EBADMSG);
+	ASSERT_TRUE(calls > 0); /* without it, earlier chunks were handed out */
+	khib_reader_free(r);
+	khib_target_free(t);
+	free(w.img);
+	fx_machine_release(&w.m);
+}
