@@ -5,7 +5,8 @@
 #   bench/bench-image.sh [--khib build/tools/khib] [--dir DIR] [--size-mib N]
 #                        [--vmcore FILE] [--threads "1 2"] [--codecs "none lz4 zstd:1"]
 #
-# Input: a synthetic core (by default 1024 MiB: 30% zero pages, 40% text-like,
+# Input: a synthetic core (by default 1024 MiB: 30% zero pages, 40% text-like
+# (4096 distinct pages of random words),
 # 20% random, 10% mostly-zero pages with a stamp) and, with --vmcore, a real
 # saved /proc/vmcore too.  Output files go to DIR (default: a fresh
 # directory under /var/tmp) and are removed at the end.
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
 	--vmcore) vmcore=$2; shift 2 ;;
 	--threads) threads_list=$2; shift 2 ;;
 	--codecs) codecs=$2; shift 2 ;;
-	-h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
 	*) echo "bench-image: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -48,8 +49,16 @@ make_synthetic() {
 import os, struct, sys
 path, mib = sys.argv[1], int(sys.argv[2])
 pages = mib * 256
-words = b"the kernel schedules tasks on cpus while memory pages move between lists "
-texts = [(words[i:] + words * 60)[:4096] for i in range(32)]
+import random
+rng = random.Random(1)
+words = (b"the kernel schedules tasks on cpus while memory pages move between lists "
+         b"of free and used frames struct page inode dentry socket buffer 0x1f 4096 "
+         b"return error if not found else continue loop with next entry in table").split()
+# 4096 distinct text pages, so compression cannot just dedupe a few.
+texts = []
+for i in range(4096):
+    t = b" ".join(rng.choice(words) for _ in range(900))
+    texts.append(t[:4096].ljust(4096, b" "))
 vmci = b"OSRELEASE=6.1.0-bench\nPAGESIZE=4096\n"
 note = struct.pack('<III', 11, len(vmci), 0) + b'VMCOREINFO\0\0' + vmci
 note += b'\0' * (-len(note) % 4)
@@ -70,7 +79,7 @@ with open(path, 'wb') as f:
         if k < 3:
             batch.append(zero)
         elif k < 7:
-            batch.append(texts[i % 32])
+            batch.append(texts[(i * 40503) % 4096])
         elif k < 9:
             batch.append(os.urandom(4096))
         else:
