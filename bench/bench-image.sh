@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
 	--vmcore) vmcore=$2; shift 2 ;;
 	--threads) threads_list=$2; shift 2 ;;
 	--codecs) codecs=$2; shift 2 ;;
-	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,12p' "$0"; exit 0 ;;
 	*) echo "bench-image: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
