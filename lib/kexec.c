@@ -142,6 +142,7 @@ static int check_ranges(const struct khib_jump_config *cfg)
 		return -EINVAL;
 	if (!IS_ALIGNED(cfg->low_start, KHIB_PAGE_SIZE) ||
 	    !IS_ALIGNED(cfg->low_bytes, KHIB_PAGE_SIZE) || !cfg->low_bytes ||
+	    !khib_range_within(cfg->low_start, cfg->low_bytes, 1ULL << 20) ||
 	    !khib_memmap_find(cfg->firmware, cfg->low_start, cfg->low_start + cfg->low_bytes,
 			      KHIB_E820_RAM))
 		return -EINVAL;
@@ -190,7 +191,8 @@ static int build_tail(const struct khib_jump_config *cfg, const struct khib_bzim
 	khib_put_le64(pg + PURGATORY_OFF_KERNEL_ENTRY,
 		      p->kernel_paddr + KHIB_BZIMAGE_ENTRY64_OFFSET);
 	khib_put_le64(pg + PURGATORY_OFF_BOOT_PARAMS, p->boot_params_paddr);
-	khib_put_le64(pg + PURGATORY_OFF_ENTRY_SLOT, p->handoff_paddr + KHIB_HANDOFF_OFF_ENTRY);
+	khib_put_le64(pg + PURGATORY_OFF_ENTRY_SLOT,
+		      cfg->no_return ? 0 : p->handoff_paddr + KHIB_HANDOFF_OFF_ENTRY);
 
 	h.jump_back_entry = 0;
 	h.region_start = cfg->region_start;
@@ -233,6 +235,7 @@ int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_pl
 	p.entry = tail_paddr + TAIL_PURGATORY * KHIB_PAGE_SIZE;
 	p.handoff_paddr = tail_paddr + TAIL_HANDOFF * KHIB_PAGE_SIZE;
 
+	p.preserve_context = !cfg->no_return;
 	p.tail = calloc(KHIB_KEXEC_TAIL_PAGES, KHIB_PAGE_SIZE);
 	if (!p.tail)
 		return -ENOMEM;
@@ -285,7 +288,8 @@ static int kexec_load_segments(uint64_t entry, const struct khib_kexec_segment *
 int khib_kexec_load_plan(const struct khib_jump_plan *p)
 {
 	return kexec_load_segments(p->entry, p->seg, p->nr_segments,
-				   KEXEC_PRESERVE_CONTEXT | KEXEC_ARCH_DEFAULT);
+				   (p->preserve_context ? KEXEC_PRESERVE_CONTEXT : 0) |
+				   KEXEC_ARCH_DEFAULT);
 }
 
 int khib_kexec_unload(void)

@@ -25,6 +25,7 @@
 #ifndef KHIB_KEXEC_H
 #define KHIB_KEXEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +59,8 @@ struct khib_jump_config {
 	uint64_t acpi_rsdp;		/* 0: the kernel searches for it */
 	struct khib_handoff handoff;	/* identity, flags, ranges; the plan
 					   fills in region, low and address */
+	bool no_return;			/* a plain kexec: nothing to jump back to,
+					   the purgatory records no re-entry address */
 };
 
 struct khib_jump_plan {
@@ -68,6 +71,7 @@ struct khib_jump_plan {
 	uint64_t boot_params_paddr, handoff_paddr;
 	struct khib_memmap e820;	/* what the jumped-to kernel is told */
 	uint8_t *tail;			/* owned: the four tail pages */
+	bool preserve_context;
 };
 
 /* Lay out segments for cfg.  Pure computation; -EINVAL for a region that is
@@ -93,7 +97,8 @@ int khib_kexec_choose_region(const struct khib_memmap *firmware, const struct kh
 int khib_kexec_low_memory(const struct khib_memmap *firmware, uint64_t *ret_start,
 			  uint64_t *ret_bytes);
 
-/* kexec_load(2) the plan with KEXEC_PRESERVE_CONTEXT. */
+/* kexec_load(2) the plan; with KEXEC_PRESERVE_CONTEXT unless the config
+ * was no_return (then khib_kexec_jump() does not come back). */
 int khib_kexec_load_plan(const struct khib_jump_plan *p);
 
 /* Unload whatever kexec image is loaded.  6.1 allows one jump per load:

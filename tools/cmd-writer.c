@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The writer kernel's /init.  `khib hibernate` in the normal kernel (N)
+ * The writer kernel's /init (and the dispatch to the restorer).  `khib hibernate` in the normal kernel (N)
  * kexec-jumps into a small kernel (H) whose initramfs holds this program as
  * /init.  It reads the handoff block, saves N's memory to the target and
  * commits the image, then powers the machine off.  Any failure before the
@@ -34,17 +34,8 @@ struct writer {
 	struct khib_handoff h;
 	struct khib_physmap status_map; /* N's status page, if it checked out */
 	struct khib_status status;
-	double t0, last_report;
-	unsigned last_pct;
+	struct khib_console_progress progress;
 };
-
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t now_real_ns(void)
 {
@@ -91,18 +82,8 @@ static void set_status(struct writer *wr, enum khib_status_state state)
 static void progress(void *ctx, uint64_t done, uint64_t total)
 {
 	struct writer *wr = ctx;
-	double t = now_mono(), el = t - wr->t0;
-	unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
-	double mbs = el > 0 ? (double)done * 4096 / 1e6 / el : 0;
 
-	if (pct < wr->last_pct + 10 && t - wr->last_report < 2 && done != total)
-		return;
-	wr->last_pct = pct;
-	wr->last_report = t;
-	printf("khib: saving memory: %3u%% (%" PRIu64 "/%" PRIu64 " MiB), %.0f MB/s, ETA %.0f s\n",
-	       pct, done >> 8, total >> 8, mbs,
-	       mbs > 0 ? (double)(total - done) * 4096 / 1e6 / mbs : 0.0);
-	fflush(stdout);
+	khib_console_progress(&wr->progress, done, total);
 }
 
 static __attribute__((noreturn)) void jump_back(struct writer *wr)
@@ -162,21 +143,13 @@ static __attribute__((noreturn)) void test_and_return(struct writer *wr, struct 
 	jump_back(wr);
 }
 
-static int writer_main(void)
+static int writer_main(const struct khib_handoff *h)
 {
-	struct writer wr = { 0 };
+	struct writer wr = { .h = *h };
 	struct khib_target *t = NULL;
 	struct khib_save_result res;
 	int r;
 
-	mount_api_filesystems();
-	r = khib_handoff_find("/proc/cmdline", DEVMEM, &wr.h);
-	if (r < 0) {
-		/* Without the handoff there is no way back: stop here. */
-		khib_err_errno(r, "reading the handoff block; cannot continue or return, halting");
-		reboot(RB_HALT_SYSTEM);
-		return 1;
-	}
 	open_status(&wr);
 	khib_info("writer kernel up: saving %s (%s) to '%s'", wr.h.release,
 		  wr.h.flags & KHIB_HANDOFF_TEST ? "test mode" : "hibernation", wr.h.target_name);
@@ -186,13 +159,13 @@ static int writer_main(void)
 		abort_to_n(&wr, r, "opening the target '/dev/%s'", wr.h.target_name);
 
 	set_status(&wr, KHIB_STATUS_SAVING);
-	wr.t0 = wr.last_report = now_mono();
+	khib_console_progress_init(&wr.progress, "saving memory");
 	r = khib_save_memory(&wr.h, t, DEVMEM, progress, &wr, &res);
 	if (r < 0) {
 		khib_target_free(t);
 		abort_to_n(&wr, r, "saving memory to '/dev/%s'", wr.h.target_name);
 	}
-	double el = now_mono() - wr.t0;
+	double el = khib_console_progress_elapsed(&wr.progress);
 	khib_info("image committed: %" PRIu64 " MiB of RAM, %" PRIu64 " MiB stored, %" PRIu64
 		  " zero pages skipped, %.1f s",
 		  res.saved_pages >> 8, res.stats.data_bytes >> 20, res.stats.zero_pages, el);
@@ -211,32 +184,47 @@ static int writer_main(void)
 	return khib_err_errno(-errno, "powering off");
 }
 
-static int writer_run(int argc, char **argv)
+static int init_run(int argc, char **argv)
 {
+	struct khib_handoff h;
+	int r;
+
 	(void)argv;
 	if (argc != 1) {
-		khib_err("writer: takes no arguments");
+		khib_err("init: takes no arguments");
 		return EXIT_USAGE;
 	}
 	if (getpid() != 1) {
-		khib_err("writer: only runs as /init of khib's writer kernel");
+		khib_err("init: only runs as /init of khib's writer or restore kernel");
 		return 1;
 	}
-	return writer_main();
+	mount_api_filesystems();
+	r = khib_handoff_find("/proc/cmdline", DEVMEM, &h);
+	if (r < 0) {
+		/* Without the handoff there is no way back: stop here. */
+		khib_err_errno(r, "reading the handoff block; cannot continue or return, halting");
+		reboot(RB_HALT_SYSTEM);
+		return 1;
+	}
+	if (h.flags & KHIB_HANDOFF_RESTORE)
+		return khib_restorer_main(&h);
+	return writer_main(&h);
 }
 
-static void writer_help(FILE *out)
+static void init_help(FILE *out)
 {
-	fputs("Usage: khib writer\n"
+	fputs("Usage: khib init\n"
 	      "\n"
-	      "The writer kernel's /init (internal): saves the hibernating kernel's\n"
-	      "memory as the handoff block says, then powers off or jumps back.\n", out);
+	      "/init of khib's writer and restore kernels (internal).  The handoff\n"
+	      "block named by khib.handoff= says which: the writer saves the\n"
+	      "hibernating kernel's memory, then powers off or jumps back; the\n"
+	      "restorer writes an image back to memory and jumps into it.\n", out);
 }
 
-const struct khib_command khib_cmd_writer = {
-	.name = "writer",
-	.summary = "the writer kernel's /init (internal)",
-	.run = writer_run,
-	.help = writer_help,
+const struct khib_command khib_cmd_init = {
+	.name = "init",
+	.summary = "/init of the writer and restore kernels (internal)",
+	.run = init_run,
+	.help = init_help,
 	.hidden = true,
 };

@@ -10,7 +10,8 @@ static const struct khib_command *const commands[] = {
 	&khib_cmd_hibernate,
 	&khib_cmd_jump,
 	&khib_cmd_jump_back,
-	&khib_cmd_writer,
+	&khib_cmd_init,
+	&khib_cmd_resume,
 	&khib_cmd_inspect,
 	&khib_cmd_verify,
 	&khib_cmd_export_elf,
@@ -72,10 +73,10 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	/* As /init of khib's writer kernel there is no shell to pass a command. */
+	/* As /init of khib's own kernels there is no shell to pass a command. */
 	if (getpid() == 1) {
-		char *writer_argv[] = { (char *)"writer", NULL };
-		return khib_cmd_writer.run(1, writer_argv);
+		char *init_argv[] = { (char *)"init", NULL };
+		return khib_cmd_init.run(1, init_argv);
 	}
 	if (argc < 2) {
 		usage(stderr);

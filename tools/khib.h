@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define EXIT_USAGE 2
@@ -34,7 +35,25 @@ void khib_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 DECLARE_COMMAND(jump);
 DECLARE_COMMAND(jump_back);
 DECLARE_COMMAND(hibernate);
-DECLARE_COMMAND(writer);
+DECLARE_COMMAND(init);
+DECLARE_COMMAND(resume);
+
+/* Progress lines for the console of khib's own kernels (console.c):
+ * "khib: saving memory:  40% (205/512 MiB), 310 MB/s, ETA 1 s", every 10%
+ * or 2 s, whatever the output is (a serial console is no terminal). */
+struct khib_console_progress {
+	const char *what;
+	double t0, last;
+	unsigned last_pct;
+};
+void khib_console_progress_init(struct khib_console_progress *p, const char *what);
+void khib_console_progress(struct khib_console_progress *p, uint64_t done_pages,
+			   uint64_t total_pages);
+double khib_console_progress_elapsed(const struct khib_console_progress *p);
+
+/* The restore kernel's work (cmd-restorer.c), entered from `khib init`. */
+struct khib_handoff;
+int khib_restorer_main(const struct khib_handoff *h);
 
 /* Shared by the image commands (implemented in cmd-inspect.c). */
 struct khib_target;

@@ -1,0 +1,232 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The full cycle: hibernate, power off, boot, resume, carry on.
+
+Every boot runs the same kernel and initramfs.  Its /init first calls
+`khib resume` (R0): with a valid image on /dev/vda it kexecs the restore
+kernel (R), which writes the memory back and jumps into the hibernated
+kernel (N); otherwise the boot goes on.  N runs a live workload (320 of
+512 MiB in a checked pattern, a tmpfs counter, a pipe, a timer), writes the
+data disk /dev/vdb, and hibernates khibtest.cycles times; after each resume
+it checks the workload, the data disk and its CPUs.
+
+  resume_cycle_2cpu     one cycle, 2 vCPUs
+  resume_three_cycles   three cycles in a row
+  resume_corrupt_chunk  one flipped byte in a chunk: refused, normal boot,
+                        image invalid afterwards
+  resume_only_once      after a resume the image is gone: the next boot with
+                        the same disk starts normally
+"""
+import json
+import os
+import re
+import struct
+
+from test_hibernate import khib_host, make_disk
+
+MEM = "512M"
+WORKLOAD_MIB = 320
+
+INIT = r"""#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+K="--kernel /h/bzImage --initrd /h/initrd.cpio.gz"
+/bin/khib resume $K --append "console=ttyS0 panic=-1 nr_cpus=1"
+echo "R0: resume rc=$?"
+echo "N: up cpus=$(cat /sys/devices/system/cpu/online)"
+cycles=$(sed -n 's/.*khibtest.cycles=\([0-9]*\).*/\1/p' /proc/cmdline)
+[ -n "$cycles" ] || cycles=0
+[ "$cycles" -gt 0 ] || poweroff -f
+/bin/khib-workload @MIB@ /tmp &
+wl=$!
+while [ ! -e /tmp/ready ]; do usleep 100000; done
+report() {
+    kill -USR1 $wl
+    usleep 1500000
+}
+cycle=1
+while [ $cycle -le $cycles ]; do
+    head -c 1048576 /dev/urandom > /tmp/disk.data
+    dd if=/tmp/disk.data of=/dev/vdb bs=65536 conv=fsync 2>/dev/null
+    report
+    echo "N: hibernating cycle=$cycle"
+    /bin/khib hibernate --target /dev/vda $K --append "console=ttyS0 panic=-1 nr_cpus=1" --region-size 64M
+    echo "N: hibernate rc=$? cycle=$cycle"
+    report
+    if dd if=/dev/vdb bs=65536 count=16 2>/dev/null | cmp -s - /tmp/disk.data; then
+        echo "N: data disk intact cycle=$cycle"
+    else
+        echo "N: data disk CHANGED cycle=$cycle"
+    fi
+    echo "N: cpus online $(cat /sys/devices/system/cpu/online)"
+    cycle=$((cycle + 1))
+done
+poweroff -f
+""".replace("@MIB@", str(WORKLOAD_MIB))
+
+
+def images(ctx):
+    kernel = ctx.kernel()
+    khib = ctx.bin("khib")
+    h_initrd = ctx.initramfs("h", khib, busybox=False)
+    initrd = ctx.initramfs("n", INIT, files=[
+        (khib, "bin/khib"),
+        (ctx.bin("khib-workload"), "bin/khib-workload"),
+        (kernel, "h/bzImage"),
+        (h_initrd, "h/initrd.cpio.gz"),
+    ])
+    return kernel, initrd
+
+
+class Machine:
+    """One machine: the same disks and configuration for every boot."""
+
+    def __init__(self, ctx, cpus=2):
+        self.ctx = ctx
+        self.cpus = cpus
+        self.kernel, self.initrd = images(ctx)
+        self.disk = make_disk(ctx)
+        self.data = ctx.path("data.img")
+        with open(self.data, "wb") as f:
+            f.truncate(16 << 20)
+        self.boots = 0
+
+    def boot(self, cycles):
+        from vm import VM
+        self.boots += 1
+        append = f"console=ttyS0 panic=-1 khib.resume=/dev/vda khibtest.cycles={cycles}"
+        return VM(f"boot{self.boots}", self.kernel, self.initrd, append, mem=MEM,
+                  cpus=self.cpus, disks=[self.disk, self.data], log_dir=self.ctx.log_dir,
+                  deadline=400)
+
+
+def online(cpus):
+    return "0" if cpus == 1 else f"0-{cpus - 1}"
+
+
+def workload_report(vm):
+    m = vm.expect(r"^workload: passes=(\d+) errors=(\d+) counter=(\d+) pipe=(\d+) ticks=(\d+)$",
+                  timeout=120)
+    r = dict(zip(("passes", "errors", "counter", "pipe", "ticks"), map(int, m.groups())))
+    assert r["errors"] == 0, f"the workload found {r['errors']} errors"
+    return r
+
+
+def fresh_boot_until_hibernated(vm, cpus):
+    vm.expect(r"^R0: resume rc=0$", timeout=120)
+    vm.expect(rf"^N: up cpus={online(cpus)}$")
+    vm.expect(r"^workload: ready, holding 320 MiB$", timeout=180)
+    before = workload_report(vm)
+    vm.expect(r"^N: hibernating cycle=1$")
+    return before
+
+
+def hibernated(vm):
+    """The writer kernel saved memory and the VM powered off."""
+    m = vm.expect(r"khib: image committed: (\d+) MiB of RAM", timeout=300)
+    assert int(m.group(1)) >= 400
+    vm.expect(r"khib: powering off", timeout=60)
+    assert vm.wait_exit(timeout=120) == 0
+
+
+def resumed(vm, cycle, before, cpus):
+    """R0 found the image, R restored it, N continued: check everything."""
+    vm.expect(r"khib: resuming 6\.1\.\d+ from '/dev/vda'", timeout=240)
+    vm.expect(r"khib: restore kernel up", timeout=120)
+    vm.expect(r"khib: restoring memory: 100%", timeout=300)
+    vm.expect(r"khib: jumping into the resumed kernel", timeout=60)
+    m = vm.expect(r"khib: resumed from the image on '/dev/vda'; the machine was off for "
+                  r"([0-9.]+) s", timeout=120)
+    assert float(m.group(1)) > 0
+    vm.expect(rf"^N: hibernate rc=0 cycle={cycle}$")
+    after = workload_report(vm)
+    for k in ("passes", "counter", "pipe", "ticks"):
+        assert after[k] >= before[k], f"workload {k} went back: {before[k]} -> {after[k]}"
+    assert after["passes"] > before["passes"], "the workload did not run after the resume"
+    assert after["pipe"] > before["pipe"], "the pipe stopped"
+    vm.expect(rf"^N: data disk intact cycle={cycle}$")
+    vm.expect(rf"^N: cpus online {online(cpus)}$")
+    assert not vm.seen(r"^N: up cpus"), "N booted afresh instead of resuming"
+    return after
+
+
+def cycles(n, cpus=2):
+    def run(ctx):
+        mc = Machine(ctx, cpus)
+        with mc.boot(n) as vm:
+            before = fresh_boot_until_hibernated(vm, cpus)
+            hibernated(vm)
+        for cycle in range(1, n + 1):
+            with mc.boot(n) as vm:
+                before = resumed(vm, cycle, before, cpus)
+                if cycle < n:
+                    vm.expect(rf"^N: hibernating cycle={cycle + 1}$", timeout=120)
+                    hibernated(vm)
+                else:
+                    assert vm.wait_exit(timeout=120) == 0
+        assert khib_host("verify", mc.disk, check=False).returncode != 0, \
+            "the image is still valid after the last resume"
+    return run
+
+
+def first_payload_offset(disk):
+    """Disk offset of a byte inside the payload of a chunk with data
+    (doc/FORMAT.md: header block at 0x1000, chunk index, chunk header)."""
+    with open(disk, "rb") as f:
+        f.seek(0x1000 + 0xE8)
+        index_off, count = struct.unpack("<QQ", f.read(16))
+        f.seek(index_off)
+        index = f.read(48 * count)
+        for k in range(count):
+            _, pages, stored, disk_off, disk_bytes = struct.unpack_from("<QIIQI", index, 48 * k)
+            if stored:
+                f.seek(disk_off + 4)
+                hdr_bytes = struct.unpack("<I", f.read(4))[0]
+                return disk_off + hdr_bytes + 100
+    raise AssertionError("no chunk with stored pages")
+
+
+def corrupt_chunk(ctx):
+    mc = Machine(ctx, 1)
+    with mc.boot(1) as vm:
+        fresh_boot_until_hibernated(vm, 1)
+        hibernated(vm)
+    assert khib_host("verify", mc.disk, check=False).returncode == 0
+    off = first_payload_offset(mc.disk)
+    with open(mc.disk, "r+b") as f:
+        f.seek(off)
+        b = f.read(1)
+        f.seek(off)
+        f.write(bytes([b[0] ^ 0x01]))
+    with mc.boot(0) as vm:
+        m = vm.expect(r"khib: image on '/dev/vda' refused: (.*); invalidated$", timeout=240)
+        assert re.search(r"chunk|checksum|hash|corrupt", m.group(1)), m.group(1)
+        vm.expect(r"^R0: resume rc=1$")
+        vm.expect(r"^N: up cpus=0$")
+        assert not vm.seen(r"restore kernel up")
+        assert vm.wait_exit(timeout=60) == 0
+    r = khib_host("inspect", "--json", mc.disk, check=False)
+    assert json.loads(r.stdout)["valid"] is False, "the refused image is still valid"
+
+
+def only_once(ctx):
+    mc = Machine(ctx, 1)
+    with mc.boot(1) as vm:
+        before = fresh_boot_until_hibernated(vm, 1)
+        hibernated(vm)
+    with mc.boot(1) as vm:
+        resumed(vm, 1, before, 1)
+        assert vm.wait_exit(timeout=120) == 0
+    with mc.boot(0) as vm:
+        vm.expect(r"^R0: resume rc=0$", timeout=120)
+        vm.expect(r"^N: up cpus=0$")
+        assert not vm.seen(r"khib: resuming|refused")
+        assert vm.wait_exit(timeout=60) == 0
+
+
+def tests():
+    yield "resume_cycle_2cpu", cycles(1)
+    yield "resume_three_cycles", cycles(3)
+    yield "resume_corrupt_chunk", corrupt_chunk
+    yield "resume_only_once", only_once
