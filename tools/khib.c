@@ -19,7 +19,8 @@ static const struct khib_command *const commands[] = {
 	&khib_cmd_invalidate,
 };
 
-static void vmsg(FILE *f, int err, const char *fmt, va_list ap)
+static __attribute__((format(printf, 3, 0))) void vmsg(FILE *f, int err, const char *fmt,
+							 va_list ap)
 {
 	fputs("khib: ", f);
 	vfprintf(f, fmt, ap);
