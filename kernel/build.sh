@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Build khib's test kernel from Debian's linux-source-6.1, in a cache outside
 # the repository, keyed by everything that decides the result: the config
-# fragment, the patches, this script and the source package's version.  A
-# second call with the same inputs prints the cached bzImage at once.
+# fragment, the patches, this script, the options and the source package's
+# version.  A second call with the same inputs prints the cached bzImage.
 #
 #   kernel/build.sh                    patched kernel; prints its bzImage path
 #   kernel/build.sh --without-patches  the same config without the patches,
 #                                      built incrementally in the patched tree
+#   kernel/build.sh --physical-start ADDR
+#                                      a restore kernel that a boot loader can
+#                                      start directly: it decompresses to and
+#                                      runs at ADDR (the hibernation region;
+#                                      boot it with nokaslr)
 #
 # KHIB_CACHE (default ~/.cache/khib) chooses the cache directory.
 set -euo pipefail
@@ -14,11 +19,20 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${KHIB_CACHE:-$HOME/.cache/khib}
 tarball=/usr/src/linux-source-6.1.tar.xz
-variant=patched
+usage="usage: $0 [--without-patches | --physical-start ADDR]"
+unpatched=0 extra=""
 case "${1:-}" in
   "") ;;
-  --without-patches) variant=unpatched ;;
-  *) echo "usage: $0 [--without-patches]" >&2; exit 2 ;;
+  --without-patches) unpatched=1 ;;
+  --physical-start)
+    addr=${2:-}
+    # 2 MiB aligned (CONFIG_PHYSICAL_ALIGN) and above 16 MiB.
+    if ! [[ "$addr" =~ ^0x[0-9a-fA-F]+$ ]] || (( addr % 0x200000 || addr < 0x1000000 )); then
+      echo "kernel: --physical-start '$addr': need a hex address, 2 MiB aligned, >= 16 MiB" >&2
+      exit 2
+    fi
+    extra="CONFIG_PHYSICAL_START=$(printf '0x%x' "$addr")" ;;
+  *) echo "$usage" >&2; exit 2 ;;
 esac
 
 log() { echo "kernel: $*" >&2; }
@@ -26,10 +40,13 @@ log() { echo "kernel: $*" >&2; }
 [ -r "$tarball" ] || { echo "kernel: $tarball missing (apt-get install linux-source-6.1)" >&2; exit 1; }
 
 srcver=$(dpkg-query -W -f '${Version}' linux-source-6.1 2>/dev/null || echo unknown)
-key=$( { echo "$srcver"; cat "$here/khib.config" "$here/build.sh" "$here"/patches/*.patch; } \
-       | sha256sum | cut -c1-16)
-tree=$cache/linux-$key
-out=$cache/kernel-$key-$variant
+key=$( { echo "$srcver"; echo "$extra"; cat "$here/khib.config" "$here/build.sh" \
+         "$here"/patches/*.patch; } | sha256sum | cut -c1-16)
+# A tree per flavour: the plain one, or one per physical start.
+flavour=main
+[ -z "$extra" ] || flavour=phys$(printf '%x' "$addr")
+tree=$cache/linux-$flavour-$key
+out=$cache/kernel-$key-$([ "$unpatched" = 1 ] && echo unpatched || echo patched)
 mkdir -p "$cache"
 
 exec 9>"$cache/.lock-$key"
@@ -42,25 +59,13 @@ fi
 
 jobs=$(nproc)
 
-build_patched() {
-  if [ ! -f "$tree/.khib-built" ]; then
-    rm -rf "$tree" "$tree.tmp"
-    log "unpacking $tarball into $tree"
-    mkdir -p "$tree.tmp"
-    tar -xf "$tarball" -C "$tree.tmp" --strip-components=1
-    log "applying kernel/patches"
-    apply_patches "$tree.tmp"
-    mv "$tree.tmp" "$tree"
-    log "configuring (tinyconfig + kernel/khib.config)"
-    make -C "$tree" -s tinyconfig >/dev/null
-    (cd "$tree" && scripts/kconfig/merge_config.sh -m .config "$here/khib.config" >/dev/null)
-    make -C "$tree" -s olddefconfig >/dev/null
-    check_config "$tree/.config"
-    log "building bzImage with $jobs jobs (a few minutes on 2 cores)"
-    make -C "$tree" -s -j"$jobs" bzImage >"$cache/build-$key.log" 2>&1 \
-      || { tail -30 "$cache/build-$key.log" >&2; exit 1; }
-    touch "$tree/.khib-built"
-  fi
+apply_patches() { # DIR [-R]
+  local p list
+  list=$(ls "$here"/patches/*.patch)
+  [ "${2:-}" = -R ] && list=$(ls -r "$here"/patches/*.patch)
+  for p in $list; do
+    patch -d "$1" -p1 --quiet ${2:-} < "$p"
+  done
 }
 
 # tinyconfig's dependencies can silently drop an option; refuse that.
@@ -72,25 +77,40 @@ check_config() {
       log "option not in the final config: $line"
       missing=1
     fi
-  done < "$here/khib.config"
+  done < <(cat "$here/khib.config"; echo "$extra")
   [ "$missing" = 0 ] || exit 1
+}
+
+make_bzimage() { # LOG
+  make -C "$tree" -s -j"$jobs" bzImage >"$1" 2>&1 || { tail -30 "$1" >&2; exit 1; }
+}
+
+build_tree() {
+  [ ! -f "$tree/.khib-built" ] || return 0
+  rm -rf "$tree" "$tree.tmp"
+  log "unpacking $tarball into $tree"
+  mkdir -p "$tree.tmp"
+  tar -xf "$tarball" -C "$tree.tmp" --strip-components=1
+  log "applying kernel/patches"
+  apply_patches "$tree.tmp"
+  mv "$tree.tmp" "$tree"
+  log "configuring (tinyconfig + kernel/khib.config${extra:+ + $extra})"
+  make -C "$tree" -s tinyconfig >/dev/null
+  { cat "$here/khib.config"; echo "$extra"; } > "$tree/.khib-fragment"
+  (cd "$tree" && scripts/kconfig/merge_config.sh -m .config .khib-fragment >/dev/null)
+  make -C "$tree" -s olddefconfig >/dev/null
+  check_config "$tree/.config"
+  log "building bzImage with $jobs jobs (a few minutes on 2 cores)"
+  make_bzimage "$cache/build-$key.log"
+  touch "$tree/.khib-built"
 }
 
 install_out() {
   rm -rf "$out.tmp"
   mkdir -p "$out.tmp"
-  cp "$1/arch/x86/boot/bzImage" "$1/.config" "$1/System.map" "$out.tmp/"
+  cp "$tree/arch/x86/boot/bzImage" "$tree/.config" "$tree/System.map" "$out.tmp/"
   rm -rf "$out"
   mv "$out.tmp" "$out"
-}
-
-apply_patches() { # DIR [-R]
-  local p list
-  list=$(ls "$here"/patches/*.patch)
-  [ "${2:-}" = -R ] && list=$(ls -r "$here"/patches/*.patch)
-  for p in $list; do
-    patch -d "$1" -p1 --quiet ${2:-} < "$p"
-  done
 }
 
 # An unpatched build interrupted half-way left the tree reversed: restore it.
@@ -98,28 +118,26 @@ if [ -f "$tree/.khib-unpatched" ]; then
   log "restoring the patches after an interrupted unpatched build"
   apply_patches "$tree"
   rm -f "$tree/.khib-unpatched"
-  make -C "$tree" -s -j"$jobs" bzImage >"$cache/build-$key.log" 2>&1
+  make_bzimage "$cache/build-$key.log"
 fi
 
-build_patched
-# Source trees of other keys are 1.6 GB each and never used again.
-for old in "$cache"/linux-*; do
+build_tree
+# Trees of other keys of this flavour are 1.6 GB each and never used again.
+for old in "$cache"/linux-"$flavour"-*; do
   [ "$old" = "$tree" ] || [ ! -d "$old" ] || { log "removing stale tree $old"; rm -rf "$old"; }
 done
-[ -f "$cache/kernel-$key-patched/bzImage" ] || \
-  { out=$cache/kernel-$key-patched install_out "$tree"; }
-if [ "$variant" = unpatched ]; then
+if [ "$unpatched" = 1 ]; then
   # The same tree with the patches reversed: only the patched files
   # recompile.  Then put them back, so the tree stays the patched build.
   log "building the same kernel without kernel/patches (incremental)"
   touch "$tree/.khib-unpatched"
   apply_patches "$tree" -R
-  make -C "$tree" -s -j"$jobs" bzImage >"$cache/build-$key-unpatched.log" 2>&1 \
-    || { tail -30 "$cache/build-$key-unpatched.log" >&2; exit 1; }
-  install_out "$tree"
+  make_bzimage "$cache/build-$key-unpatched.log"
+  install_out
   apply_patches "$tree"
   rm -f "$tree/.khib-unpatched"
-  make -C "$tree" -s -j"$jobs" bzImage >"$cache/build-$key.log" 2>&1 \
-    || { tail -30 "$cache/build-$key.log" >&2; exit 1; }
+  make_bzimage "$cache/build-$key.log"
+else
+  install_out
 fi
 echo "$out/bzImage"

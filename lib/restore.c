@@ -91,13 +91,14 @@ static int put_pages(void *ctx, uint64_t paddr, uint64_t npages, enum khib_page_
 }
 
 int khib_restore_memory(struct khib_reader *rd, const struct khib_handoff *h, const char *devmem,
-			unsigned threads, khib_restore_progress_fn *progress, void *ctx,
-			char *reason)
+			unsigned threads, bool verify_first, khib_restore_progress_fn *progress,
+			void *ctx, char *reason)
 {
 	const struct khib_image_info *info = khib_reader_info(rd);
 	struct restore_ctx c = { .h = h, .devmem = devmem, .total = info->saved_pages,
 				 .progress = progress, .progress_ctx = ctx };
-	struct khib_read_opts o = { .threads = threads, .fn = put_pages, .ctx = &c };
+	struct khib_read_opts o = { .threads = threads, .fn = put_pages, .ctx = &c,
+				    .verify_first = verify_first };
 	size_t n;
 	const struct khib_range *ranges = khib_reader_ranges(rd, &n);
 	int r;
@@ -112,4 +113,60 @@ int khib_restore_memory(struct khib_reader *rd, const struct khib_handoff *h, co
 	if (r == -EINVAL && reason && !reason[0])
 		fail(reason, r, "a chunk lies in the restore kernel's own RAM");
 	return r;
+}
+
+int khib_restore_configured_device(const char *cmdline_path, char *path, size_t n)
+{
+	_cleanup_free_ char *cmdline = NULL;
+	char val[4096];
+	const char *dir = "", *v = val;
+	int r;
+
+	r = khib_read_file(cmdline_path, 65536, &cmdline, NULL);
+	if (r < 0)
+		return r;
+	r = khib_cmdline_get(cmdline, "khib.resume", val, sizeof(val));
+	if (r < 0)
+		return r;
+	if (!val[0])
+		return -EINVAL;
+	/* The links udev makes; an initramfs without udev needs a path. */
+	if (!strncmp(val, "UUID=", 5))
+		dir = "/dev/disk/by-uuid/", v = val + 5;
+	else if (!strncmp(val, "PARTUUID=", 9))
+		dir = "/dev/disk/by-partuuid/", v = val + 9;
+	if (!*v)
+		return -EINVAL;
+	if (strlen(dir) + strlen(v) + 1 > n)
+		return -ENAMETOOLONG;
+	snprintf(path, n, "%s%s", dir, v);
+	return 0;
+}
+
+static bool inside(uint64_t s, uint64_t e, uint64_t rs, uint64_t rb)
+{
+	return rs <= s && e <= rs + rb;
+}
+
+int khib_restore_check_placement(const struct khib_image_info *info, const char *iomem,
+				 char *reason)
+{
+	const struct khib_resume_info *ri = &info->resume;
+	struct khib_memmap code = { 0 }, ram = { 0 };
+	int r;
+
+	if ((r = khib_memmap_iomem_find(iomem, "Kernel code", KHIB_E820_RAM, &code)) <= 0)
+		return fail(reason, r < 0 ? r : -EPERM, "cannot see this kernel's place in /proc/iomem");
+	if ((r = khib_memmap_iomem_find(iomem, "System RAM", KHIB_E820_RAM, &ram)) < 0)
+		return r;
+	for (size_t i = 0; i < code.n; i++)
+		if (!inside(code.r[i].start, code.r[i].end, ri->region_start, ri->region_size))
+			return fail(reason, -EXDEV, "this kernel's code lies outside the image's region "
+				    "(boot it with nokaslr and CONFIG_PHYSICAL_START at the region)");
+	for (size_t i = 0; i < ram.n; i++)
+		if (!inside(ram.r[i].start, ram.r[i].end, ri->region_start, ri->region_size) &&
+		    !inside(ram.r[i].start, ram.r[i].end, ri->lowmem_start, ri->lowmem_size))
+			return fail(reason, -EXDEV, "this kernel has RAM outside the image's region and "
+				    "low memory (boot it with memmap=exactmap limited to them)");
+	return 0;
 }

@@ -12,6 +12,8 @@
 #ifndef KHIB_RESTORE_H
 #define KHIB_RESTORE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "handoff.h"
@@ -26,12 +28,30 @@
 int khib_restore_check(struct khib_reader *rd, const struct khib_memmap *firmware,
 		       unsigned threads, char *reason);
 
+/*
+ * khib.resume= in the command line file `cmdline_path` (normally
+ * /proc/cmdline) as a device path: PATH as is, UUID=x and PARTUUID=x as the
+ * /dev/disk/by-uuid/x and by-partuuid/x links udev makes.  -ENOENT when
+ * absent, -EINVAL when empty, -ENAMETOOLONG.
+ */
+int khib_restore_configured_device(const char *cmdline_path, char *path, size_t n);
+
 typedef void khib_restore_progress_fn(void *ctx, uint64_t done_pages, uint64_t total_pages);
 
 /* In R: write the image's pages to physical memory through `devmem`.
- * Pages overlapping h's region or low memory are refused (-EINVAL). */
+ * Pages overlapping h's region or low memory are refused (-EINVAL).  With
+ * verify_first every chunk is checked before any page is written. */
 int khib_restore_memory(struct khib_reader *rd, const struct khib_handoff *h, const char *devmem,
-			unsigned threads, khib_restore_progress_fn *progress, void *ctx,
-			char *reason);
+			unsigned threads, bool verify_first, khib_restore_progress_fn *progress,
+			void *ctx, char *reason);
+
+/*
+ * For a restore kernel started by a boot loader: is this kernel where it
+ * must be?  Its "Kernel code" must lie in the image's region and all its
+ * System RAM in the region and low memory (`iomem`: /proc/iomem text).
+ * -EXDEV otherwise: the image is fine, this kernel is not.
+ */
+int khib_restore_check_placement(const struct khib_image_info *info, const char *iomem,
+				 char *reason);
 
 #endif

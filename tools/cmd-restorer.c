@@ -37,7 +37,10 @@ void fail_reboot(struct khib_target *t, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	khib_err_errno(err, "resume failed: %s", msg);
+	if (err)
+		khib_err_errno(err, "resume failed: %s", msg);
+	else
+		khib_err("resume failed: %s", msg);
 	if (t && khib_image_invalidate(t) < 0)
 		khib_err("could not invalidate the image either");
 	khib_target_free(t);
@@ -53,22 +56,17 @@ static void progress(void *ctx, uint64_t done, uint64_t total)
 	khib_console_progress(ctx, done, total);
 }
 
-int khib_restorer_main(const struct khib_handoff *h)
+/* Write the image back, invalidate it, jump into N.  Never returns. */
+static __attribute__((noreturn))
+void restore_and_jump(const struct khib_handoff *h, struct khib_target *t, struct khib_reader *rd,
+		      bool verify_first)
 {
+	const struct khib_image_info *info = khib_reader_info(rd);
 	struct khib_handoff back = *h;
-	struct khib_target *t = NULL;
-	struct khib_reader *rd = NULL;
 	struct khib_console_progress pr;
 	char reason[KHIB_REASON_MAX] = "";
-	const struct khib_image_info *info;
 	int r;
 
-	khib_info("restore kernel up: resuming %s from '/dev/%s'", h->release, h->target_name);
-	if ((r = khib_save_open_target(h, "/dev", &t)) < 0)
-		fail_reboot(NULL, r, "opening the image on '/dev/%s'", h->target_name);
-	if ((r = khib_reader_open(t, 0, &rd, reason)) < 0)
-		fail_reboot(t, r, "reading the image: %s", reason);
-	info = khib_reader_info(rd);
 	/* R runs where the writer kernel ran; anything else is not this image. */
 	if (info->resume.region_start != h->region_start ||
 	    info->resume.region_size != h->region_bytes) {
@@ -76,7 +74,7 @@ int khib_restorer_main(const struct khib_handoff *h)
 		fail_reboot(t, -ESTALE, "the image was not written from this region");
 	}
 	khib_console_progress_init(&pr, "restoring memory");
-	r = khib_restore_memory(rd, h, DEVMEM, h->threads, progress, &pr, reason);
+	r = khib_restore_memory(rd, h, DEVMEM, h->threads, verify_first, progress, &pr, reason);
 	back.jump_back_entry = info->resume.jump_back_entry;
 	khib_reader_free(rd);
 	if (r < 0)
@@ -87,11 +85,98 @@ int khib_restorer_main(const struct khib_handoff *h)
 	if ((r = khib_image_invalidate(t)) < 0)
 		fail_reboot(t, r, "invalidating the image before the jump");
 	khib_target_free(t);
-	t = NULL;
 	if ((r = khib_kexec_load_jump_back(&back, DEVMEM)) < 0)
 		fail_reboot(NULL, r, "loading the jump into the resumed kernel at 0x%" PRIx64,
 			    back.jump_back_entry);
 	khib_info("jumping into the resumed kernel");
 	r = khib_kexec_jump();
 	fail_reboot(NULL, r, "jumping into the resumed kernel");
+}
+
+/* Started by khib resume in a normal boot, which checked the image. */
+int khib_restorer_main(const struct khib_handoff *h)
+{
+	struct khib_target *t = NULL;
+	struct khib_reader *rd = NULL;
+	char reason[KHIB_REASON_MAX] = "";
+	int r;
+
+	khib_info("restore kernel up: resuming %s from '/dev/%s'", h->release, h->target_name);
+	if ((r = khib_save_open_target(h, "/dev", &t)) < 0)
+		fail_reboot(NULL, r, "opening the image on '/dev/%s'", h->target_name);
+	if ((r = khib_reader_open(t, 0, &rd, reason)) < 0)
+		fail_reboot(t, r, "reading the image: %s", reason);
+	restore_and_jump(h, t, rd, false);
+}
+
+/* What the handoff would say, from the image and this machine. */
+static int direct_handoff(const struct khib_image_info *info, struct khib_handoff *h)
+{
+	struct khib_memmap fw;
+	int r;
+
+	memset(h, 0, sizeof(*h));
+	if ((r = khib_memmap_read_firmware("/sys/firmware/memmap", &fw)) < 0)
+		return r;
+	h->region_start = info->resume.region_start;
+	h->region_bytes = info->resume.region_size;
+	h->low_start = info->resume.lowmem_start;
+	h->low_bytes = info->resume.lowmem_size;
+	for (size_t i = 0; i < fw.n; i++) {
+		if (fw.r[i].type != KHIB_E820_RAM)
+			continue;
+		if (h->nr_ranges == KHIB_HANDOFF_MAX_RANGES)
+			return -E2BIG;
+		h->ranges[h->nr_ranges].start = fw.r[i].start;
+		h->ranges[h->nr_ranges++].bytes = fw.r[i].end - fw.r[i].start;
+	}
+	/* Same machine, same firmware map; the kernel build may differ. */
+	struct khib_kernel_identity running = { .memmap_hash = khib_memmap_hash(&fw) };
+	char reason[KHIB_REASON_MAX];
+	return khib_image_check_identity(info, &running, reason);
+}
+
+/*
+ * Started directly by the boot loader (khib.role=restore, no handoff): this
+ * kernel was built to run at the region's address and booted with only the
+ * region and low memory as RAM.  It checks that, finds the image through
+ * khib.resume=, and checks every chunk before writing any page.  Without a
+ * usable image it reboots: the next boot is the normal one.
+ */
+int khib_restorer_direct(void)
+{
+	_cleanup_free_ char *iomem = NULL;
+	struct khib_target *t = NULL;
+	struct khib_reader *rd = NULL;
+	struct khib_handoff h;
+	char path[4096], reason[KHIB_REASON_MAX] = "";
+	int r;
+
+	khib_info("restore kernel up (started by the boot loader)");
+	if ((r = khib_restore_configured_device("/proc/cmdline", path, sizeof(path))) < 0)
+		fail_reboot(NULL, r, "finding khib.resume= on the kernel command line");
+	if ((r = khib_target_open(path, KHIB_TARGET_WRITE, &t)) < 0)
+		fail_reboot(NULL, r, "opening the image '%s'", path);
+	r = khib_reader_open(t, 0, &rd, reason);
+	if (r == -ENODATA) {
+		khib_target_free(t);
+		fail_reboot(NULL, r, "no image on '%s'", path);
+	}
+	if (r < 0)
+		fail_reboot(t, r, "reading the image on '%s': %s", path, reason);
+	if ((r = khib_read_file("/proc/iomem", 1 << 20, &iomem, NULL)) < 0 ||
+	    (r = khib_restore_check_placement(khib_reader_info(rd), iomem, reason)) < 0) {
+		/* The image is fine; this kernel is not.  Leave the image be. */
+		khib_reader_free(rd);
+		khib_target_free(t);
+		if (reason[0])
+			fail_reboot(NULL, 0, "%s", reason);
+		fail_reboot(NULL, r, "reading '/proc/iomem'");
+	}
+	if ((r = direct_handoff(khib_reader_info(rd), &h)) < 0) {
+		khib_reader_free(rd);
+		fail_reboot(t, r, "the image does not belong to this machine");
+	}
+	khib_info("resuming %s from '%s'", khib_reader_info(rd)->kernel.uts_release, path);
+	restore_and_jump(&h, t, rd, true);
 }

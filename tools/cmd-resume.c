@@ -52,7 +52,8 @@ static void resume_help(FILE *out)
 	      "                   line: a device path, UUID=... or PARTUUID=...)\n"
 	      "  --kernel FILE    restore kernel (default " DEFAULT_KERNEL ")\n"
 	      "  --initrd FILE    its initramfs (default " DEFAULT_INITRD ")\n"
-	      "  --append ARGS    extra restore kernel command line\n"
+	      "  --append ARGS    restore kernel command line, instead of the default\n"
+	      "                   'console=ttyS0 nr_cpus=1' (khib.handoff= is added)\n"
 	      "  --threads N      decompression threads in the restore kernel\n"
 	      "  --dry-run        check the image, resume nothing, change nothing\n"
 	      "\n"
@@ -98,37 +99,18 @@ static int parse_opts(int argc, char **argv, struct resume_opts *o)
 	return 0;
 }
 
-/* khib.resume=PATH|UUID=..|PARTUUID=.. into a device path; 0 and an empty
- * path when nothing is configured. */
+/* khib.resume= from the kernel command line; 0 and an empty path when
+ * nothing is configured. */
 static int configured_image(char *path, size_t n)
 {
-	_cleanup_free_ char *cmdline = NULL;
-	char val[PATH_MAX];
-	int r;
+	int r = khib_restore_configured_device("/proc/cmdline", path, n);
 
-	path[0] = '\0';
-	r = khib_read_file("/proc/cmdline", 65536, &cmdline, NULL);
-	if (r < 0)
-		return khib_err_errno(r, "reading '/proc/cmdline'");
-	r = khib_cmdline_get(cmdline, "khib.resume", val, sizeof(val));
-	if (r == -ENOENT)
+	if (r == -ENOENT) {
+		path[0] = '\0';
 		return 0;
-	if (r < 0 || !val[0]) {
-		khib_err("khib.resume= on the kernel command line is not a path");
-		return 1;
 	}
-	/* The links udev makes; an initramfs without udev needs a path. */
-	const char *dir = "", *v = val;
-	if (!strncmp(val, "UUID=", 5))
-		dir = "/dev/disk/by-uuid/", v = val + 5;
-	else if (!strncmp(val, "PARTUUID=", 9))
-		dir = "/dev/disk/by-partuuid/", v = val + 9;
-	if (strlen(dir) + strlen(v) + 1 > n) {
-		khib_err("khib.resume= is too long");
-		return 1;
-	}
-	strcpy(path, dir);
-	strcat(path, v);
+	if (r < 0)
+		return khib_err_errno(r, "reading khib.resume= from the kernel command line");
 	return 0;
 }
 

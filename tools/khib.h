@@ -54,6 +54,8 @@ double khib_console_progress_elapsed(const struct khib_console_progress *p);
 /* The restore kernel's work (cmd-restorer.c), entered from `khib init`. */
 struct khib_handoff;
 int khib_restorer_main(const struct khib_handoff *h);
+/* A restore kernel started by the boot loader (khib.role=restore). */
+int khib_restorer_direct(void);
 
 /* Shared by the image commands (implemented in cmd-inspect.c). */
 struct khib_target;

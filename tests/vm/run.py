@@ -42,10 +42,12 @@ class Context:
         os.makedirs(self.dir)
         self.log_dir = self.dir
 
-    def kernel(self, patched=True):
+    def kernel(self, patched=True, physical_start=None):
         args = [os.path.join(TOP, "kernel", "build.sh")]
         if not patched:
             args.append("--without-patches")
+        if physical_start is not None:
+            args += ["--physical-start", hex(physical_start)]
         return _cached(tuple(args), lambda: subprocess.run(
             args, check=True, capture_output=True, text=True).stdout.strip())
 

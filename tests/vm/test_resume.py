@@ -15,6 +15,10 @@ it checks the workload, the data disk and its CPUs.
                         image invalid afterwards
   resume_only_once      after a resume the image is gone: the next boot with
                         the same disk starts normally
+  resume_direct_boot    no second boot: the "boot loader" (QEMU -kernel) starts
+                        a restore kernel built to run at the region's address;
+                        the ordinary kernel started that way is refused and
+                        leaves the image valid
 """
 import json
 import os
@@ -51,7 +55,8 @@ while [ $cycle -le $cycles ]; do
     dd if=/tmp/disk.data of=/dev/vdb bs=65536 conv=fsync 2>/dev/null
     report
     echo "N: hibernating cycle=$cycle"
-    /bin/khib hibernate --target /dev/vda $K --append "console=ttyS0 panic=-1 nr_cpus=1" --region-size 64M
+    /bin/khib hibernate --target /dev/vda $K --append "console=ttyS0 panic=-1 nr_cpus=1" \
+        --region-size 64M @HIBARGS@
     echo "N: hibernate rc=$? cycle=$cycle"
     report
     if dd if=/dev/vdb bs=65536 count=16 2>/dev/null | cmp -s - /tmp/disk.data; then
@@ -66,11 +71,11 @@ poweroff -f
 """.replace("@MIB@", str(WORKLOAD_MIB))
 
 
-def images(ctx):
+def images(ctx, hibargs=""):
     kernel = ctx.kernel()
     khib = ctx.bin("khib")
     h_initrd = ctx.initramfs("h", khib, busybox=False)
-    initrd = ctx.initramfs("n", INIT, files=[
+    initrd = ctx.initramfs("n", INIT.replace("@HIBARGS@", hibargs), files=[
         (khib, "bin/khib"),
         (ctx.bin("khib-workload"), "bin/khib-workload"),
         (kernel, "h/bzImage"),
@@ -82,21 +87,23 @@ def images(ctx):
 class Machine:
     """One machine: the same disks and configuration for every boot."""
 
-    def __init__(self, ctx, cpus=2):
+    def __init__(self, ctx, cpus=2, hibargs=""):
         self.ctx = ctx
         self.cpus = cpus
-        self.kernel, self.initrd = images(ctx)
+        self.kernel, self.initrd = images(ctx, hibargs)
         self.disk = make_disk(ctx)
         self.data = ctx.path("data.img")
         with open(self.data, "wb") as f:
             f.truncate(16 << 20)
         self.boots = 0
 
-    def boot(self, cycles):
+    def boot(self, cycles, kernel=None, initrd=None, append=None):
         from vm import VM
         self.boots += 1
-        append = f"console=ttyS0 panic=-1 khib.resume=/dev/vda khibtest.cycles={cycles}"
-        return VM(f"boot{self.boots}", self.kernel, self.initrd, append, mem=MEM,
+        if append is None:
+            append = f"console=ttyS0 panic=-1 khib.resume=/dev/vda khibtest.cycles={cycles}"
+        return VM(f"boot{self.boots}", kernel or self.kernel, initrd or self.initrd, append,
+                  mem=MEM,
                   cpus=self.cpus, disks=[self.disk, self.data], log_dir=self.ctx.log_dir,
                   deadline=400)
 
@@ -225,8 +232,48 @@ def only_once(ctx):
         assert vm.wait_exit(timeout=60) == 0
 
 
+REGION = 0x1be00000  # the top 64 MiB of a 512 MiB q35 guest, 2 MiB aligned
+
+
+def direct_boot(ctx):
+    mc = Machine(ctx, 2, hibargs=f"--region-start {REGION:#x}")
+    restore_kernel = ctx.kernel(physical_start=REGION)
+    h_initrd = ctx.path("h.cpio.gz")  # khib as /init, built by images()
+    # What a boot loader entry for the restore kernel passes: only the
+    # region and the low memory as RAM, no KASLR.
+    append = (f"console=ttyS0 panic=-1 nr_cpus=1 nokaslr memmap=exactmap "
+              f"memmap=0x9e000@0x1000 memmap=64M@{REGION:#x} "
+              f"khib.role=restore khib.resume=/dev/vda")
+    with mc.boot(1) as vm:
+        before = fresh_boot_until_hibernated(vm, 2)
+        hibernated(vm)
+    # The ordinary kernel decompresses to 16 MiB, in N's memory: refused,
+    # and the image must stay valid for the right kernel.
+    with mc.boot(1, kernel=mc.kernel, initrd=h_initrd, append=append) as vm:
+        vm.expect(r"khib: restore kernel up \(started by the boot loader\)", timeout=120)
+        vm.expect(r"khib: resume failed: this kernel's code lies outside the image's region")
+        assert not vm.seen(r"restoring memory")
+        assert vm.wait_exit(timeout=60) == 0
+    assert khib_host("verify", mc.disk, check=False).returncode == 0, \
+        "a misplaced restore kernel damaged or invalidated the image"
+    with mc.boot(1, kernel=restore_kernel, initrd=h_initrd, append=append) as vm:
+        vm.expect(r"khib: restore kernel up \(started by the boot loader\)", timeout=120)
+        vm.expect(r"khib: resuming 6\.1\.\d+ from '/dev/vda'", timeout=120)
+        vm.expect(r"khib: restoring memory: 100%", timeout=300)
+        vm.expect(r"khib: jumping into the resumed kernel", timeout=60)
+        vm.expect(r"khib: resumed from the image on '/dev/vda'", timeout=120)
+        vm.expect(r"^N: hibernate rc=0 cycle=1$")
+        after = workload_report(vm)
+        assert after["passes"] > before["passes"]
+        vm.expect(r"^N: data disk intact cycle=1$")
+        vm.expect(r"^N: cpus online 0-1$")
+        assert vm.wait_exit(timeout=120) == 0
+    assert khib_host("verify", mc.disk, check=False).returncode != 0
+
+
 def tests():
     yield "resume_cycle_2cpu", cycles(1)
     yield "resume_three_cycles", cycles(3)
     yield "resume_corrupt_chunk", corrupt_chunk
     yield "resume_only_once", only_once
+    yield "resume_direct_boot", direct_boot
