@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <elf.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -193,6 +194,15 @@ int khib_elfcore_parse_fd(int fd, struct khib_elfcore **ret, char *reason)
 	return khib_elfcore_parse(fd_read, &fd, (uint64_t)st.st_size, ret, reason);
 }
 
+int khib_elfcore_parse_path(const char *path, struct khib_elfcore **ret, char *reason)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return khib_elfcore_parse_fd(fd, ret, reason);
+}
+
 struct mem_src {
 	const uint8_t *buf;
 	size_t len;
@@ -284,5 +294,34 @@ int khib_elfcore_build(struct khib_elf_load *loads, size_t n_loads, uint16_t mac
 	*ret_hdr = h;
 	*ret_hdr_bytes = hdr_bytes;
 	*ret_file_bytes = off;
+	return 0;
+}
+
+int khib_elfcore_build_phys(struct khib_elf_load *loads, size_t n_loads, uint16_t machine,
+			    uint64_t note_paddr, uint64_t note_bytes, uint8_t **ret_hdr,
+			    size_t *ret_hdr_bytes)
+{
+	size_t phnum = n_loads + 1, hdr_bytes = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr);
+	uint8_t *h, *ph;
+
+	if (!n_loads || !note_bytes)
+		return -EINVAL;
+	if (phnum > KHIB_ELF_MAX_PHDRS || note_bytes > KHIB_ELF_MAX_NOTES)
+		return -EOVERFLOW;
+	h = calloc(1, hdr_bytes);
+	if (!h)
+		return -ENOMEM;
+	put_ehdr(h, machine, (uint16_t)phnum);
+	ph = h + sizeof(Elf64_Ehdr);
+	put_phdr(ph, PT_NOTE, note_paddr, 0, note_paddr, note_bytes, note_bytes, 0);
+	for (size_t i = 0; i < n_loads; i++) {
+		ph += sizeof(Elf64_Phdr);
+		loads[i].offset = loads[i].paddr;
+		loads[i].filesz = loads[i].memsz;
+		put_phdr(ph, PT_LOAD, loads[i].paddr, loads[i].vaddr, loads[i].paddr, loads[i].memsz,
+			 loads[i].memsz, 0);
+	}
+	*ret_hdr = h;
+	*ret_hdr_bytes = hdr_bytes;
 	return 0;
 }

@@ -57,4 +57,20 @@ int khib_elfcore_build(struct khib_elf_load *loads, size_t n_loads, uint16_t mac
 		       const void *vmcoreinfo, size_t vmcoreinfo_bytes, uint8_t **ret_hdr,
 		       size_t *ret_hdr_bytes, uint64_t *ret_file_bytes);
 
+/*
+ * Build the header a kernel reads through elfcorehdr= (fs/proc/vmcore.c):
+ * the ELF header and program headers only, every p_offset a physical
+ * address.  One PT_NOTE over note_bytes at note_paddr (a note in memory,
+ * e.g. the other kernel's VMCOREINFO note: /proc/vmcore reads notes from
+ * there and fails without any), then one PT_LOAD per load with
+ * p_offset = p_paddr = paddr and filesz = memsz (the loads' offset and
+ * filesz are set to match).  -EINVAL without a note or a load.
+ */
+int khib_elfcore_build_phys(struct khib_elf_load *loads, size_t n_loads, uint16_t machine,
+			    uint64_t note_paddr, uint64_t note_bytes, uint8_t **ret_hdr,
+			    size_t *ret_hdr_bytes);
+
+/* Parse the core file at path (e.g. /proc/vmcore), opened read-only. */
+int khib_elfcore_parse_path(const char *path, struct khib_elfcore **ret, char *reason);
+
 #endif

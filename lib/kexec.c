@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include "kexec.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/kexec.h>
@@ -12,7 +13,9 @@
 #include <unistd.h>
 
 #include "bzimage.h"
+#include "elfcore.h"
 #include "physmem.h"
+#include "save.h"
 #include "util.h"
 
 /* lib/purgatory.S */
@@ -149,6 +152,27 @@ static int check_ranges(const struct khib_jump_config *cfg)
 	return 0;
 }
 
+/* The command line page: the caller's, khib.handoff= and elfcorehdr=
+ * (kernel/crash_dump.c: elfcorehdr=[size[KMG]@]offset[KMG], memparse()d,
+ * so 0x numbers work).  Returns its length. */
+static int build_cmdline(const struct khib_jump_config *cfg, const struct khib_bzimage *bz,
+			 const struct khib_jump_plan *p, char *t)
+{
+	int n = snprintf(t, KHIB_PAGE_SIZE, "%s%skhib.handoff=0x%" PRIx64,
+			 cfg->cmdline ? cfg->cmdline : "",
+			 cfg->cmdline && *cfg->cmdline ? " " : "", p->handoff_paddr);
+
+	if (n >= 0 && (size_t)n < KHIB_PAGE_SIZE && p->elfcorehdr_paddr) {
+		int m = snprintf(t + n, KHIB_PAGE_SIZE - (size_t)n, " elfcorehdr=0x%zx@0x%" PRIx64,
+				 cfg->elfcorehdr_bytes, p->elfcorehdr_paddr);
+
+		n = m < 0 ? m : n + m;
+	}
+	if (n < 0 || (size_t)n >= KHIB_PAGE_SIZE || (uint32_t)n > bz->cmdline_size)
+		return -E2BIG;
+	return n;
+}
+
 static int build_tail(const struct khib_jump_config *cfg, const struct khib_bzimage *bz,
 		      struct khib_jump_plan *p)
 {
@@ -158,15 +182,17 @@ static int build_tail(const struct khib_jump_config *cfg, const struct khib_bzim
 	struct khib_memmap keep = { 0 };
 	int n, r;
 
-	n = snprintf((char *)t, KHIB_PAGE_SIZE, "%s%skhib.handoff=0x%" PRIx64,
-		     cfg->cmdline ? cfg->cmdline : "", cfg->cmdline && *cfg->cmdline ? " " : "",
-		     p->handoff_paddr);
-	if (n < 0 || (size_t)n >= KHIB_PAGE_SIZE || (uint32_t)n > bz->cmdline_size)
-		return -E2BIG;
+	if ((r = build_cmdline(cfg, bz, p, (char *)t)) < 0)
+		return r;
+	n = r;
 
+	/* RAM: low memory and the region less the ELF core header pages (if
+	 * any, between the initramfs and the tail) and the handoff page. */
 	if ((r = khib_memmap_add(&keep, cfg->low_start, cfg->low_start + cfg->low_bytes,
 				 KHIB_E820_RAM)) < 0 ||
-	    (r = khib_memmap_add(&keep, cfg->region_start, p->handoff_paddr, KHIB_E820_RAM)) < 0 ||
+	    (r = khib_memmap_add(&keep, cfg->region_start, p->elfcorehdr_paddr ?
+				 p->elfcorehdr_paddr : p->cmdline_paddr, KHIB_E820_RAM)) < 0 ||
+	    (r = khib_memmap_add(&keep, p->cmdline_paddr, p->handoff_paddr, KHIB_E820_RAM)) < 0 ||
 	    (r = khib_memmap_normalize(&keep)) < 0 ||
 	    (r = khib_kexec_confine_e820(cfg->firmware, &keep, &p->e820)) < 0)
 		return r;
@@ -203,11 +229,92 @@ static int build_tail(const struct khib_jump_config *cfg, const struct khib_bzim
 	return khib_handoff_encode(&h, t + TAIL_HANDOFF * KHIB_PAGE_SIZE);
 }
 
+/* The note must lie in memory the writer saves: elsewhere (the region, low
+ * memory) the jumped-to kernel sees its own pages, not the note. */
+static bool note_in_ranges(const struct khib_range *rg, size_t n, uint64_t paddr, uint64_t bytes)
+{
+	for (size_t i = 0; i < n; i++)
+		if (rg[i].paddr <= paddr && bytes <= rg[i].npages * KHIB_PAGE_SIZE &&
+		    paddr - rg[i].paddr <= rg[i].npages * KHIB_PAGE_SIZE - bytes)
+			return true;
+	return false;
+}
+
+int khib_kexec_build_elfcorehdr(const struct khib_jump_config *cfg, uint8_t **ret,
+				size_t *ret_bytes)
+{
+	struct khib_handoff h = cfg->handoff;
+	_cleanup_free_ struct khib_range *rg = NULL;
+	_cleanup_free_ struct khib_elf_load *loads = NULL;
+	size_t n;
+	uint64_t total;
+	int r;
+
+	if (!h.vmcoreinfo_bytes)
+		return -ENODATA;
+	/* What the plan will tell the writer: the same holes, so the same
+	 * ranges as it saves. */
+	h.region_start = cfg->region_start;
+	h.region_bytes = cfg->region_bytes;
+	h.low_start = cfg->low_start;
+	h.low_bytes = cfg->low_bytes;
+	if ((r = khib_save_ranges(&h, &rg, &n, &total)) < 0)
+		return r;
+	if (!note_in_ranges(rg, n, h.vmcoreinfo_paddr, h.vmcoreinfo_bytes))
+		return -ERANGE;
+	loads = calloc(n, sizeof(*loads));
+	if (!loads)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		loads[i] = (struct khib_elf_load){
+			.paddr = rg[i].paddr,
+			.vaddr = UINT64_MAX,
+			.memsz = rg[i].npages * KHIB_PAGE_SIZE,
+		};
+	return khib_elfcore_build_phys(loads, n, EM_X86_64, h.vmcoreinfo_paddr,
+				       h.vmcoreinfo_bytes, ret, ret_bytes);
+}
+
+/* Addresses, from the top of the region down: the tail pages, the ELF core
+ * header pages, the initramfs; the kernel at the bottom. */
+static int plan_layout(const struct khib_jump_config *cfg, const struct khib_bzimage *bz,
+		       struct khib_jump_plan *p, uint64_t *ret_hdr_pages)
+{
+	uint64_t region_end = cfg->region_start + cfg->region_bytes, tail_paddr, below;
+	uint64_t hdr_pages = 0;
+
+	if (cfg->elfcorehdr) {
+		hdr_pages = ALIGN_UP((uint64_t)cfg->elfcorehdr_bytes, KHIB_PAGE_SIZE) / KHIB_PAGE_SIZE;
+		if (!hdr_pages || hdr_pages > KHIB_KEXEC_ELFCOREHDR_MAX_PAGES)
+			return -E2BIG;
+	}
+	if (cfg->region_bytes < (KHIB_KEXEC_TAIL_PAGES + hdr_pages) * KHIB_PAGE_SIZE)
+		return -ENOSPC;
+	tail_paddr = region_end - KHIB_KEXEC_TAIL_PAGES * KHIB_PAGE_SIZE;
+	below = tail_paddr - hdr_pages * KHIB_PAGE_SIZE;
+	p->elfcorehdr_paddr = hdr_pages ? below : 0;
+	p->kernel_paddr = cfg->region_start;
+	p->initrd_paddr = ALIGN_DOWN(below - (cfg->initrd_bytes < below ? cfg->initrd_bytes : below),
+				     KHIB_PAGE_SIZE);
+	/* The kernel needs init_size bytes from its load address, and the
+	 * bzImage's own bytes must fit too. */
+	if (p->initrd_paddr < p->kernel_paddr ||
+	    p->initrd_paddr - p->kernel_paddr < bz->init_size ||
+	    p->initrd_paddr - p->kernel_paddr < bz->kernel_bytes)
+		return -ENOSPC;
+	p->cmdline_paddr = tail_paddr + TAIL_CMDLINE * KHIB_PAGE_SIZE;
+	p->boot_params_paddr = tail_paddr + TAIL_BOOT_PARAMS * KHIB_PAGE_SIZE;
+	p->entry = tail_paddr + TAIL_PURGATORY * KHIB_PAGE_SIZE;
+	p->handoff_paddr = tail_paddr + TAIL_HANDOFF * KHIB_PAGE_SIZE;
+	*ret_hdr_pages = hdr_pages;
+	return 0;
+}
+
 int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_plan *ret)
 {
 	struct khib_jump_plan p = { 0 };
 	struct khib_bzimage bz;
-	uint64_t tail_paddr, region_end;
+	uint64_t tail_paddr, hdr_pages;
 	int r;
 
 	if ((r = check_ranges(cfg)) < 0)
@@ -216,24 +323,9 @@ int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_pl
 		return r;
 	if (!IS_ALIGNED(cfg->region_start, bz.kernel_alignment))
 		return -EINVAL;
-
-	region_end = cfg->region_start + cfg->region_bytes;
-	if (cfg->region_bytes < KHIB_KEXEC_TAIL_PAGES * KHIB_PAGE_SIZE)
-		return -ENOSPC;
-	tail_paddr = region_end - KHIB_KEXEC_TAIL_PAGES * KHIB_PAGE_SIZE;
-	p.kernel_paddr = cfg->region_start;
-	p.initrd_paddr = ALIGN_DOWN(tail_paddr - (cfg->initrd_bytes < tail_paddr ? cfg->initrd_bytes : tail_paddr),
-				    KHIB_PAGE_SIZE);
-	/* The kernel needs init_size bytes from its load address, and the
-	 * bzImage's own bytes must fit too. */
-	if (p.initrd_paddr < p.kernel_paddr ||
-	    p.initrd_paddr - p.kernel_paddr < bz.init_size ||
-	    p.initrd_paddr - p.kernel_paddr < bz.kernel_bytes)
-		return -ENOSPC;
-	p.cmdline_paddr = tail_paddr + TAIL_CMDLINE * KHIB_PAGE_SIZE;
-	p.boot_params_paddr = tail_paddr + TAIL_BOOT_PARAMS * KHIB_PAGE_SIZE;
-	p.entry = tail_paddr + TAIL_PURGATORY * KHIB_PAGE_SIZE;
-	p.handoff_paddr = tail_paddr + TAIL_HANDOFF * KHIB_PAGE_SIZE;
+	if ((r = plan_layout(cfg, &bz, &p, &hdr_pages)) < 0)
+		return r;
+	tail_paddr = p.cmdline_paddr;
 
 	p.preserve_context = !cfg->no_return;
 	p.tail = calloc(KHIB_KEXEC_TAIL_PAGES, KHIB_PAGE_SIZE);
@@ -245,13 +337,17 @@ int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_pl
 		return r;
 	}
 
-	/* Segments in address order: low memory, kernel, initramfs, tail. */
+	/* Segments in address order: low memory, kernel, initramfs, ELF core
+	 * header, tail. */
 	add_segment(&p, NULL, 0, cfg->low_start, cfg->low_bytes);
 	add_segment(&p, bz.kernel, bz.kernel_bytes, p.kernel_paddr,
 		    p.initrd_paddr - p.kernel_paddr);
-	if (tail_paddr > p.initrd_paddr)
+	if (tail_paddr - hdr_pages * KHIB_PAGE_SIZE > p.initrd_paddr)
 		add_segment(&p, cfg->initrd, cfg->initrd_bytes, p.initrd_paddr,
-			    tail_paddr - p.initrd_paddr);
+			    tail_paddr - hdr_pages * KHIB_PAGE_SIZE - p.initrd_paddr);
+	if (hdr_pages)
+		add_segment(&p, cfg->elfcorehdr, cfg->elfcorehdr_bytes, p.elfcorehdr_paddr,
+			    hdr_pages * KHIB_PAGE_SIZE);
 	add_segment(&p, p.tail, KHIB_KEXEC_TAIL_PAGES * KHIB_PAGE_SIZE, tail_paddr,
 		    KHIB_KEXEC_TAIL_PAGES * KHIB_PAGE_SIZE);
 	*ret = p;

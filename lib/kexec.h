@@ -13,14 +13,17 @@
  *   low memory   [low_start, low_end)     zero-filled; the jumped-to kernel's
  *                                          real-mode trampoline lives here
  *   region       [R, R+S)                  kernel at R (its decompressor and
- *                                          RAM), then the initramfs, then four
- *                                          pages: command line, zero page,
+ *                                          RAM), then the initramfs, then the
+ *                                          optional ELF core header pages, then
+ *                                          four pages: command line, zero page,
  *                                          purgatory, handoff block
  *
- * The zero page's e820 table lists only those two ranges as RAM (the handoff
- * page is reserved so the jumped-to kernel reads it through /dev/mem); all
- * other RAM is marked reserved, firmware ranges are passed on unchanged.
- * The jumped-to kernel, its KASLR included, then cannot touch anything else.
+ * The zero page's e820 table lists only those two ranges as RAM, less the
+ * handoff page and the ELF core header pages: those are reserved, so the
+ * jumped-to kernel never allocates them and reads them through /dev/mem
+ * (handoff) or as old memory (elfcorehdr=, for /proc/vmcore).  All other
+ * RAM is marked reserved, firmware ranges are passed on unchanged.  The
+ * jumped-to kernel, its KASLR included, then cannot touch anything else.
  */
 #ifndef KHIB_KEXEC_H
 #define KHIB_KEXEC_H
@@ -39,6 +42,8 @@
 #define KHIB_REGION_ALIGN (2ULL << 20)
 /* Decompressors below this move the kernel to it (LOAD_PHYSICAL_ADDR). */
 #define KHIB_REGION_MIN_START (16ULL << 20)
+/* An ELF core header for 64 ranges and a note takes one page. */
+#define KHIB_KEXEC_ELFCOREHDR_MAX_PAGES 4
 
 struct khib_kexec_segment {
 	const void *buf;
@@ -61,6 +66,11 @@ struct khib_jump_config {
 					   fills in region, low and address */
 	bool no_return;			/* a plain kexec: nothing to jump back to,
 					   the purgatory records no re-entry address */
+	const void *elfcorehdr;		/* NULL: none.  Else an ELF core header
+					   (khib_kexec_build_elfcorehdr()) placed
+					   below the tail pages, reserved in the
+					   e820 and named by elfcorehdr=SIZE@ADDR */
+	size_t elfcorehdr_bytes;
 };
 
 struct khib_jump_plan {
@@ -69,13 +79,28 @@ struct khib_jump_plan {
 	uint64_t entry;			/* purgatory */
 	uint64_t kernel_paddr, initrd_paddr, cmdline_paddr;
 	uint64_t boot_params_paddr, handoff_paddr;
+	uint64_t elfcorehdr_paddr;	/* 0: no ELF core header */
 	struct khib_memmap e820;	/* what the jumped-to kernel is told */
 	uint8_t *tail;			/* owned: the four tail pages */
 	bool preserve_context;
 };
 
+/*
+ * The ELF core header (ET_CORE, EM_X86_64) that lets the jumped-to kernel
+ * offer the running kernel's memory as /proc/vmcore: a PT_NOTE over the
+ * VMCOREINFO note (cfg->handoff.vmcoreinfo_paddr/bytes, in place), then one
+ * PT_LOAD per range the writer saves (khib_save_ranges() for cfg's region
+ * and low memory), p_offset = p_paddr, p_vaddr = -1 (the direct map's base
+ * is not known here).  -ENODATA without a VMCOREINFO note; -ERANGE when the
+ * note does not lie in saved memory (in the region, its content would be
+ * the jumped-to kernel's, and /proc/vmcore cannot work without a note).
+ */
+int khib_kexec_build_elfcorehdr(const struct khib_jump_config *cfg, uint8_t **ret,
+				size_t *ret_bytes);
+
 /* Lay out segments for cfg.  Pure computation; -EINVAL for a region that is
- * misaligned, not RAM or too small for the kernel (-ENOSPC). */
+ * misaligned or not RAM, -ENOSPC too small for the kernel, -E2BIG for an
+ * ELF core header of more than KHIB_KEXEC_ELFCOREHDR_MAX_PAGES. */
 int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_plan *ret);
 void khib_jump_plan_release(struct khib_jump_plan *p);
 

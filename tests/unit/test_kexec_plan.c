@@ -132,8 +132,13 @@ static void check_tail(const struct plan_fx *f, const struct khib_jump_plan *p,
 	ASSERT_EQ_U64(p->handoff_paddr, region_end - 4096);
 	ASSERT_EQ_U64(p->kernel_paddr, cfg->region_start);
 
-	snprintf(want, sizeof(want), "%skhib.handoff=0x%" PRIx64, want_cmdline_head,
-		 p->handoff_paddr);
+	if (cfg->elfcorehdr)
+		snprintf(want, sizeof(want), "%skhib.handoff=0x%" PRIx64 " elfcorehdr=0x%zx@0x%" PRIx64,
+			 want_cmdline_head, p->handoff_paddr, cfg->elfcorehdr_bytes,
+			 p->elfcorehdr_paddr);
+	else
+		snprintf(want, sizeof(want), "%skhib.handoff=0x%" PRIx64, want_cmdline_head,
+			 p->handoff_paddr);
 	ASSERT_STREQ((const char *)p->tail, want);
 
 	ASSERT_TRUE(pg_bytes > 32 && pg_bytes <= 4096);
@@ -160,15 +165,32 @@ static void check_tail(const struct plan_fx *f, const struct khib_jump_plan *p,
 		ASSERT_EQ_U64(bp.hdr.ramdisk_size, 0);
 	}
 
-	/* RAM is low memory and the region without the handoff page. */
+	/* RAM is low memory and the region without the handoff page and the
+	 * ELF core header pages (if any, right below the tail). */
 	zero_page_e820(&bp, &e820);
 	ASSERT_EQ(e820.n, p->e820.n);
 	ASSERT_MEMEQ(e820.r, p->e820.r, e820.n * sizeof(e820.r[0]));
 	ASSERT_TRUE(khib_memmap_find(&e820, cfg->low_start, cfg->low_start + cfg->low_bytes,
 				     KHIB_E820_RAM));
-	ASSERT_TRUE(khib_memmap_find(&e820, cfg->region_start, p->handoff_paddr, KHIB_E820_RAM));
-	ASSERT_EQ_U64(khib_memmap_total(&e820, KHIB_E820_RAM),
-		      cfg->low_bytes + cfg->region_bytes - 4096);
+	if (cfg->elfcorehdr) {
+		uint64_t hdr_bytes = ALIGN_UP((uint64_t)cfg->elfcorehdr_bytes, 4096);
+
+		ASSERT_EQ_U64(p->elfcorehdr_paddr, p->cmdline_paddr - hdr_bytes);
+		ASSERT_TRUE(khib_memmap_find(&e820, cfg->region_start, p->elfcorehdr_paddr,
+					     KHIB_E820_RAM));
+		ASSERT_TRUE(khib_memmap_find(&e820, p->elfcorehdr_paddr, p->cmdline_paddr,
+					     KHIB_E820_RESERVED));
+		ASSERT_TRUE(khib_memmap_find(&e820, p->cmdline_paddr, p->handoff_paddr,
+					     KHIB_E820_RAM));
+		ASSERT_EQ_U64(khib_memmap_total(&e820, KHIB_E820_RAM),
+			      cfg->low_bytes + cfg->region_bytes - 4096 - hdr_bytes);
+	} else {
+		ASSERT_EQ_U64(p->elfcorehdr_paddr, 0);
+		ASSERT_TRUE(khib_memmap_find(&e820, cfg->region_start, p->handoff_paddr,
+					     KHIB_E820_RAM));
+		ASSERT_EQ_U64(khib_memmap_total(&e820, KHIB_E820_RAM),
+			      cfg->low_bytes + cfg->region_bytes - 4096);
+	}
 	ASSERT_TRUE(khib_memmap_find(&e820, p->handoff_paddr, region_end, KHIB_E820_RESERVED));
 	ASSERT_EQ_U64(total_bytes(&e820), total_bytes(&f->fw));
 
@@ -480,5 +502,96 @@ TEST(kexec_plan_no_return)
 	ASSERT_EQ_U64(khib_get_le64(p.tail + 2 * 4096 + 8), f.cfg.region_start + 0x200);
 	ASSERT_EQ_U64(khib_get_le64(p.tail + 2 * 4096 + 16), p.boot_params_paddr);
 	khib_jump_plan_release(&p);
+	plan_teardown(&f);
+}
+
+/* With an ELF core header: its own segment between the initramfs and the
+ * tail, reserved in the e820, named by elfcorehdr= on the command line. */
+static void check_elfcorehdr_plan(struct plan_fx *f, size_t initrd_bytes, size_t hdr_bytes)
+{
+	static struct khib_jump_plan p;
+	static uint8_t hdr[3 * 4096];
+	const struct khib_kexec_segment *s;
+	uint64_t hdr_pages = ALIGN_UP((uint64_t)hdr_bytes, 4096) / 4096;
+
+	for (size_t i = 0; i < sizeof(hdr); i++)
+		hdr[i] = (uint8_t)(i * 7);
+	f->cfg.elfcorehdr = hdr;
+	f->cfg.elfcorehdr_bytes = hdr_bytes;
+	ASSERT_OK(khib_jump_plan_build(&f->cfg, &p));
+	check_segments(&f->cfg, &p);
+	ASSERT_EQ(p.nr_segments, initrd_bytes ? 5 : 4);
+	s = &p.seg[p.nr_segments - 2];
+	ASSERT_TRUE(s->buf == hdr);
+	ASSERT_EQ(s->bufsz, hdr_bytes);
+	ASSERT_EQ_U64(s->mem, p.elfcorehdr_paddr);
+	ASSERT_EQ_U64(s->memsz, hdr_pages * 4096);
+	ASSERT_EQ_U64(s->mem + s->memsz, p.cmdline_paddr);
+	if (initrd_bytes) {
+		ASSERT_EQ_U64(p.seg[2].mem, p.initrd_paddr);
+		ASSERT_EQ_U64(p.seg[2].mem + p.seg[2].memsz, p.elfcorehdr_paddr);
+	}
+	check_tail(f, &p, "console=ttyS0 quiet ");
+	khib_jump_plan_release(&p);
+}
+
+TEST(kexec_plan_elfcorehdr)
+{
+	static struct plan_fx f;
+	static struct khib_jump_plan p;
+
+	plan_setup(&f, 100001);
+	check_elfcorehdr_plan(&f, 100001, 64 + 4 * 56);
+	ASSERT_OK(khib_jump_plan_build(&f.cfg, &p));
+	/* The tail did not move; the header page is the one below it. */
+	ASSERT_EQ_U64(p.handoff_paddr, 0x1fdff000);
+	ASSERT_EQ_U64(p.elfcorehdr_paddr, 0x1fdfb000);
+	ASSERT_STREQ((const char *)p.tail, "console=ttyS0 quiet khib.handoff=0x1fdff000 "
+					   "elfcorehdr=0x120@0x1fdfb000");
+	khib_jump_plan_release(&p);
+	plan_teardown(&f);
+
+	/* Several pages, no initramfs, above 4 GiB. */
+	plan_setup(&f, 0);
+	check_elfcorehdr_plan(&f, 0, 2 * 4096 + 1);
+	plan_teardown(&f);
+	plan_setup(&f, 3 * MiB + 5);
+	qemu_4g(&f.fw);
+	f.cfg.region_start = 0x178000000ULL;
+	f.cfg.region_bytes = 128 * MiB;
+	check_elfcorehdr_plan(&f, 3 * MiB + 5, 4096);
+	plan_teardown(&f);
+}
+
+TEST(kexec_plan_elfcorehdr_refused)
+{
+	static struct plan_fx f;
+	static uint8_t hdr[5 * 4096];
+
+	plan_setup(&f, 0);
+	f.cfg.elfcorehdr = hdr;
+	f.cfg.elfcorehdr_bytes = 4 * 4096;
+	ASSERT_EQ(build_fails(&f), 0);
+	f.cfg.elfcorehdr_bytes = 4 * 4096 + 1;
+	ASSERT_EQ(build_fails(&f), -E2BIG);
+	f.cfg.elfcorehdr_bytes = 0;
+	ASSERT_EQ(build_fails(&f), -E2BIG);
+	/* Its pages come out of the kernel's room. */
+	f.cfg.elfcorehdr_bytes = 4096;
+	f.cfg.region_bytes = 16 * MiB + 5 * 4096;
+	ASSERT_EQ(build_fails(&f), 0);
+	f.cfg.region_bytes -= 4096;
+	ASSERT_EQ(build_fails(&f), -ENOSPC);
+	plan_teardown(&f);
+	/* elfcorehdr= must fit the kernel's command line too. */
+	plan_setup(&f, 0);
+	f.cfg.elfcorehdr = hdr;
+	f.cfg.elfcorehdr_bytes = 4096;
+	khib_put_le32(f.img + 0x238, (uint32_t)strlen("console=ttyS0 quiet khib.handoff=0x1fdff000 "
+						      "elfcorehdr=0x1000@0x1fdfb000"));
+	ASSERT_EQ(build_fails(&f), 0);
+	khib_put_le32(f.img + 0x238, (uint32_t)strlen("console=ttyS0 quiet khib.handoff=0x1fdff000 "
+						      "elfcorehdr=0x1000@0x1fdfb000") - 1);
+	ASSERT_EQ(build_fails(&f), -E2BIG);
 	plan_teardown(&f);
 }
