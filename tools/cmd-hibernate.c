@@ -161,6 +161,33 @@ static int check_capacity(const struct hib_opts *o, const struct khib_handoff *h
 	return 0;
 }
 
+/*
+ * The ELF core header that gives the writer kernel a /proc/vmcore of this
+ * machine (for makedumpfile and friends; the writer itself reads /dev/mem).
+ * Without one the hibernation still works, so a failure is only reported.
+ */
+static uint8_t *add_elfcorehdr(struct khib_jump_config *cfg)
+{
+	uint8_t *hdr = NULL;
+	size_t bytes;
+	int r = khib_kexec_build_elfcorehdr(cfg, &hdr, &bytes);
+
+	if (r >= 0) {
+		cfg->elfcorehdr = hdr;
+		cfg->elfcorehdr_bytes = bytes;
+	} else if (r == -ENODATA) {
+		khib_err("warning: no VMCOREINFO note in '/sys/kernel/vmcoreinfo': "
+			 "the writer kernel will have no /proc/vmcore");
+	} else if (r == -ERANGE) {
+		khib_err("warning: the VMCOREINFO note at 0x%" PRIx64 " lies in the writer "
+			 "kernel's memory: it will have no /proc/vmcore",
+			 cfg->handoff.vmcoreinfo_paddr);
+	} else {
+		khib_err_errno(r, "warning: building the ELF core header for the writer kernel");
+	}
+	return hdr;
+}
+
 static double real_now(void)
 {
 	struct timespec ts;
@@ -253,6 +280,7 @@ static int hibernate_run(int argc, char **argv)
 	struct khib_jump_config cfg = { 0 };
 	struct khib_bzimage bz;
 	_cleanup_free_ char *kernel = NULL, *initrd = NULL;
+	_cleanup_free_ uint8_t *elfcorehdr = NULL;
 	size_t kernel_bytes, initrd_bytes;
 	uint64_t capacity;
 	const char *what;
@@ -288,6 +316,7 @@ static int hibernate_run(int argc, char **argv)
 	cfg.handoff.codec_level = o.level;
 	cfg.handoff.threads = o.threads;
 	cfg.handoff.flags = o.test ? KHIB_HANDOFF_TEST : 0;
+	elfcorehdr = add_elfcorehdr(&cfg);
 	return jump(&o, &cfg);
 }
 

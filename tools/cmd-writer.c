@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "elfcore.h"
 #include "handoff.h"
 #include "image.h"
 #include "kexec.h"
@@ -143,6 +144,47 @@ static __attribute__((noreturn)) void test_and_return(struct writer *wr, struct 
 	jump_back(wr);
 }
 
+/* Do /proc/vmcore's loads (from the ELF core header N passed with
+ * elfcorehdr=) cover exactly the ranges this writer saves? */
+static bool vmcore_matches(const struct khib_handoff *h, const struct khib_elfcore *c)
+{
+	_cleanup_free_ struct khib_range *rg = NULL;
+	size_t n;
+	uint64_t total;
+
+	if (khib_save_ranges(h, &rg, &n, &total) < 0 || n != c->n_loads)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (c->loads[i].paddr != rg[i].paddr ||
+		    c->loads[i].memsz != rg[i].npages * KHIB_PAGE_SIZE)
+			return false;
+	return true;
+}
+
+/* Say what /proc/vmcore offers.  Only a report: the writer reads N's
+ * memory through /dev/mem, and works without /proc/vmcore. */
+static void report_vmcore(const struct khib_handoff *h)
+{
+	struct khib_elfcore *c = NULL;
+	char reason[KHIB_REASON_MAX] = "";
+	uint64_t bytes = 0;
+	int r = khib_elfcore_parse_path("/proc/vmcore", &c, reason);
+
+	if (r < 0) {
+		khib_err("warning: /proc/vmcore: %s (carrying on with /dev/mem)",
+			 r == -ENOENT ? "missing (no elfcorehdr= from the hibernating kernel?)" :
+			 reason[0] ? reason : strerror(-r));
+		return;
+	}
+	for (size_t i = 0; i < c->n_loads; i++)
+		bytes += c->loads[i].memsz;
+	khib_info("/proc/vmcore: %" PRIu64 " MiB in %zu ranges, %s VMCOREINFO", bytes >> 20,
+		  c->n_loads, c->vmcoreinfo ? "with" : "without");
+	if (!vmcore_matches(h, c))
+		khib_err("warning: /proc/vmcore does not cover the ranges being saved");
+	khib_elfcore_free(c);
+}
+
 static int writer_main(const struct khib_handoff *h)
 {
 	struct writer wr = { .h = *h };
@@ -153,6 +195,7 @@ static int writer_main(const struct khib_handoff *h)
 	open_status(&wr);
 	khib_info("writer kernel up: saving %s (%s) to '%s'", wr.h.release,
 		  wr.h.flags & KHIB_HANDOFF_TEST ? "test mode" : "hibernation", wr.h.target_name);
+	report_vmcore(&wr.h);
 
 	r = khib_save_open_target(&wr.h, "/dev", &t);
 	if (r < 0)

@@ -3,13 +3,16 @@
 
 N runs a workload (a 96 MiB memory pattern, a tmpfs file holding a random
 marker) and calls `khib hibernate`.  The writer kernel H is the same test
-kernel with khib itself as /init.  The image H writes is then checked on
-the host with `khib verify`, `inspect --json` and `export-elf`.
+kernel with khib itself as /init.  N also passes H an ELF core header
+(elfcorehdr=), and H reports what its /proc/vmcore offers.  The image H
+writes is then checked on the host with `khib verify`, `inspect --json` and
+`export-elf`.
 
   hibernate_test_{1,2}cpu   --test: commit, verify, invalidate, jump back;
                             N's workload is intact, the disk has no valid image
   hibernate_poweroff        the real thing: H commits and powers the VM off;
-                            the image verifies and holds N's marker
+                            the image verifies and holds N's marker, its ELF
+                            export carries N's VMCOREINFO note
   hibernate_abort_eio       every write fails (QEMU blkdebug): H aborts, jumps
                             back, N reports why, no image, workload intact
   hibernate_small_target    a 64 MiB disk is refused before anything happens
@@ -105,10 +108,19 @@ def workload_intact(vm, cpus):
 def writer_saved(vm):
     """H's progress and commit lines; returns MiB saved."""
     vm.expect(r"khib: writer kernel up: saving 6\.1\.\d+", timeout=120)
+    # /proc/vmcore from N's elfcorehdr=: exactly the ranges H saves, with
+    # N's VMCOREINFO note.
+    v = vm.expect(r"khib: (?:warning: )?/proc/vmcore: (.*)", timeout=60)
+    v = re.fullmatch(r"(\d+) MiB in (\d+) ranges, with VMCOREINFO", v.group(1))
+    assert v, "no /proc/vmcore with VMCOREINFO in the writer kernel"
+    assert 1 <= int(v.group(2)) <= 8, f"/proc/vmcore has {v.group(2)} ranges"
     vm.expect(r"khib: saving memory: +\d+% ", timeout=120)
     m = vm.expect(r"khib: image committed: (\d+) MiB of RAM, (\d+) MiB stored", timeout=300)
     saved = int(m.group(1))
     assert 400 <= saved <= 512, f"saved {saved} MiB of a 512 MiB machine"
+    assert int(v.group(1)) == saved, f"/proc/vmcore has {v.group(1)} MiB, H saved {saved} MiB"
+    assert not vm.seen(r"/proc/vmcore does not cover"), "/proc/vmcore ranges differ from saved"
+    assert not vm.seen(r"no /proc/vmcore|VMCOREINFO note .* lies in"), "N built no elfcorehdr"
     return saved
 
 
@@ -152,6 +164,13 @@ def poweroff(ctx):
         data = f.read()
     assert f"khib-marker-{marker}".encode() in data, "N's tmpfs marker is not in the image"
     assert len(data) >= saved << 20, "the ELF export is smaller than the memory saved"
+    del data
+    # binutils finds N's VMCOREINFO note in the export.  (makedumpfile is not
+    # tried: with the region at the top of RAM, N's memblock allocations such
+    # as mem_section lie in it, and N's content of those pages is not at
+    # their addresses in the image.)
+    notes = subprocess.run(["readelf", "-n", elf], capture_output=True, text=True, check=True)
+    assert "VMCOREINFO" in notes.stdout, f"readelf -n shows no VMCOREINFO:\n{notes.stdout}"
 
 
 def abort_eio(ctx):
