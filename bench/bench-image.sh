@@ -3,21 +3,28 @@
 # side with dd and makedumpfile on the same input and target.  Not a test.
 #
 #   bench/bench-image.sh [--khib build/tools/khib] [--dir DIR] [--size-mib N]
-#                        [--vmcore FILE] [--threads "1 2"] [--codecs "none lz4 zstd:1"]
+#                        [--vmcore FILE | --from-image IMAGE] [--no-synthetic]
+#                        [--threads "1 2"] [--codecs "none lz4 zstd:1"] [--repeat N]
 #
-# Input: a synthetic core (by default 1024 MiB: 30% zero pages, 40% text-like
-# (4096 distinct pages of random words),
-# 20% random, 10% mostly-zero pages with a stamp) and, with --vmcore, a real
-# saved /proc/vmcore too.  Output files go to DIR (default: a fresh
-# directory under /var/tmp) and are removed at the end.
+# Inputs: a synthetic core (by default 1024 MiB: 30% zero pages, 40% text-like
+# (4096 distinct pages of random words), 20% random, 10% mostly-zero pages with
+# a stamp) and a real memory dump: --vmcore takes an ELF core (a saved
+# /proc/vmcore, or 'khib export-elf' output), --from-image exports a khib image
+# (e.g. build-vm/hibernate_poweroff/disk.img) itself.  --no-synthetic skips
+# the synthetic core.  Output files go to DIR (default: a fresh directory
+# under /var/tmp) and are removed at the end.  Each run is repeated N times
+# (default 3); the fastest counts.  See bench/README.md.
 set -euo pipefail
 
 khib=build/tools/khib
 dir=
 size_mib=1024
 vmcore=
+from_image=
+synthetic=yes
 threads_list="1 $(nproc)"
-codecs="none lz4 zstd:1 zstd:3"
+codecs="none lz4 zstd:1"
+repeat=3
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -25,24 +32,58 @@ while [ $# -gt 0 ]; do
 	--dir) dir=$2; shift 2 ;;
 	--size-mib) size_mib=$2; shift 2 ;;
 	--vmcore) vmcore=$2; shift 2 ;;
+	--from-image) from_image=$2; shift 2 ;;
+	--no-synthetic) synthetic=; shift ;;
 	--threads) threads_list=$2; shift 2 ;;
 	--codecs) codecs=$2; shift 2 ;;
-	-h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+	--repeat) repeat=$2; shift 2 ;;
+	-h|--help) sed -n '2,16p' "$0"; exit 0 ;;
 	*) echo "bench-image: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
 khib=$(realpath "$khib")
 [ -x "$khib" ] || { echo "bench-image: no khib at '$khib' (build first)" >&2; exit 1; }
+if [ -n "$vmcore" ] && [ -n "$from_image" ]; then
+	echo "bench-image: --vmcore and --from-image exclude each other" >&2
+	exit 2
+fi
 if [ -z "$dir" ]; then
 	dir=$(mktemp -d /var/tmp/khib-bench.XXXXXX)
 	trap 'rm -rf "$dir"' EXIT
 fi
+mdf=$(command -v makedumpfile || true)
 
 now() { date +%s.%N; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%9.0f", b / 1048576 / s; else printf "%9s", "-" }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%9.1f", b / 1048576 }'; }
-# Reading back what was just written would measure the page cache.
-drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null && echo yes || echo no; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%8.2f", a / b }'; }
+min() { awk -v a="$1" -v b="$2" 'BEGIN { print (b == "" || a < b) ? a : b }'; }
+
+# Every run starts from the same state: page cache dropped (no dirty data of
+# the previous run, nothing of its output cached), then the input read into
+# the cache, as the writer kernel H sees its input: in memory.
+cold=no
+if [ -w /proc/sys/vm/drop_caches ]; then cold=yes; fi
+drop_caches() { sync; if [ $cold = yes ]; then echo 3 > /proc/sys/vm/drop_caches; fi; }
+warm_input() { drop_caches; cat "$1" >/dev/null; }
+
+# Bytes of memory in an ELF core: the sum of its PT_LOADs' p_filesz.
+core_bytes() {
+	python3 - "$1" <<'PY'
+import struct, sys
+with open(sys.argv[1], 'rb') as f:
+    e = f.read(64)
+    phoff, = struct.unpack_from('<Q', e, 32)
+    phnum, = struct.unpack_from('<H', e, 56)
+    f.seek(phoff)
+    total = 0
+    for _ in range(phnum):
+        p = struct.unpack('<IIQQQQQQ', f.read(56))
+        if p[0] == 1:
+            total += p[5]
+print(total)
+PY
+}
 
 make_synthetic() {
 	python3 - "$1" "$2" <<'PY'
@@ -59,9 +100,11 @@ texts = []
 for i in range(4096):
     t = b" ".join(rng.choice(words) for _ in range(900))
     texts.append(t[:4096].ljust(4096, b" "))
-vmci = b"OSRELEASE=6.1.0-bench\nPAGESIZE=4096\n"
-note = struct.pack('<III', 11, len(vmci), 0) + b'VMCOREINFO\0\0' + vmci
-note += b'\0' * (-len(note) % 4)
+# A per-CPU NT_PRSTATUS note as in /proc/vmcore, and no VMCOREINFO: then
+# makedumpfile, which has no kernel symbols for this memory, still copies it
+# at dump levels 0 and 1 (those need no struct page), as khib does.
+prstatus = bytes(336)
+note = struct.pack('<III', 5, len(prstatus), 1) + b'CORE\0\0\0\0' + prstatus
 base = 0x100000
 hdr = b'\x7fELF' + bytes([2, 1, 1]) + b'\0' * 9 + struct.pack(
     '<HHIQQQIHHHHHH', 4, 62, 1, 0, 64, 0, 0, 64, 56, 2, 0, 0, 0)
@@ -91,68 +134,159 @@ with open(path, 'wb') as f:
 PY
 }
 
-row() { printf "%-22s %-8s %3s %s %s %s %s  %s\n" "$@"; }
+row() { printf "%-36s %-7s %3s %s %s %s %s  %s\n" "$@"; }
+dash() { printf "%9s" -; }
+
+# Fastest of $repeat timed runs of "$@" (after prep "$prep"); prints seconds,
+# or nothing if the command failed (its stderr is in $dir/err).
+best_time() {
+	local prep=$1 best= t0 t1 k
+	shift
+	for ((k = 0; k < repeat; k++)); do
+		$prep
+		t0=$(now)
+		"$@" >"$dir/err" 2>&1 || { echo "exit status $?" >>"$dir/err"; return 0; }
+		t1=$(now)
+		best=$(min "$(echo "$t1 - $t0" | bc)" "$best")
+	done
+	echo "$best"
+}
+
+# Results the target lines at the end compare, per input.
+declare -A res
+
+run_dd() {
+	dd if=/dev/zero of="$dir/dd.out" bs=8M iflag=count_bytes count="$1" oflag=direct conv=fsync status=none 2>/dev/null ||
+		dd if=/dev/zero of="$dir/dd.out" bs=8M iflag=count_bytes count="$1" conv=fsync status=none
+}
+run_khib_write() { rm -f "$dir/img"; "$khib" import-elf --codec "$1" --threads "$2" "$3" "$dir/img"; }
+# makedumpfile does not flush its output; sync it, as khib and dd do.
+run_mdf() { rm -f "$dir/mdf.out"; "$mdf" "$@" "$dir/mdf.out" && sync "$dir/mdf.out"; }
+
+bench_dd() {
+	local bytes=$1 s
+	s=$(best_time drop_caches run_dd "$bytes")
+	res[dd]=$(echo "$bytes / $s" | bc -l)
+	row "dd (zeros, O_DIRECT, fsync)" - 1 "$(mbps "$bytes" "$s")" "$(mib "$(stat -c %s "$dir/dd.out")")" \
+		"       -" "$(dash)" "same byte count, same directory"
+	rm -f "$dir/dd.out"
+}
+
+bench_khib() {
+	local core=$1 bytes=$2 codec thr w v isz
+	for codec in $codecs; do
+		for thr in $threads_list; do
+			w=$(best_time "warm_input $core" run_khib_write "$codec" "$thr" "$core")
+			if [ -z "$w" ]; then
+				row "khib import-elf" "$codec" "$thr" "$(dash)" "$(dash)" "       -" "$(dash)" \
+					"failed: $(head -1 "$dir/err")"
+				continue
+			fi
+			isz=$(stat -c %s "$dir/img")
+			v=$(best_time drop_caches "$khib" verify --threads "$thr" "$dir/img")
+			res[khib:$codec:$thr]=$(echo "$bytes / $w" | bc -l)
+			res[khib_size:$codec:$thr]=$isz
+			row "khib import-elf / verify" "$codec" "$thr" "$(mbps "$bytes" "$w")" "$(mib "$isz")" \
+				"$(ratio "$bytes" "$isz")" "$(if [ -n "$v" ]; then mbps "$bytes" "$v"; else dash; fi)" \
+				"$(if [ -z "$v" ]; then echo "verify failed: $(head -1 "$dir/err")"; fi)"
+		done
+	done
+	rm -f "$dir/img"
+}
+
+# name label threads note -- makedumpfile options
+bench_mdf_one() {
+	local core=$1 bytes=$2 key=$3 label=$4 thr=$5 note=$6 s osz
+	shift 6
+	if [ -z "$mdf" ]; then
+		row "makedumpfile $label" - "$thr" "$(dash)" "$(dash)" "       -" "$(dash)" "not installed"
+		return
+	fi
+	s=$(best_time "warm_input $core" run_mdf "$@" "$core")
+	if [ -z "$s" ]; then
+		row "makedumpfile $label" - "$thr" "$(dash)" "$(dash)" "       -" "$(dash)" \
+			"failed: $(tr '\r' '\n' <"$dir/err" | grep -v -e '^$' -e '^The kernel version' \
+				-e '^The makedumpfile operation' -e ': \[ *[0-9.]* %\]' | head -2 | tr '\n' ' ')"
+		return
+	fi
+	osz=$(stat -c %s "$dir/mdf.out")
+	res[mdf:$key]=$(echo "$bytes / $s" | bc -l)
+	res[mdf_size:$key]=$osz
+	row "makedumpfile $label" - "$thr" "$(mbps "$bytes" "$s")" "$(mib "$osz")" "$(ratio "$bytes" "$osz")" \
+		"$(dash)" "$note"
+	rm -f "$dir/mdf.out"
+}
+
+bench_mdf() {
+	local core=$1 bytes=$2 n
+	n=$(nproc)
+	# -d 1 drops zero pages only: the same filtering as khib.
+	bench_mdf_one "$core" "$bytes" l "-l -d 1 (lzo)" 1 "" -l -d 1
+	[ "$n" -gt 1 ] && bench_mdf_one "$core" "$bytes" l_mt "-l -d 1 --num-threads $n" "$n" "" \
+		-l -d 1 --num-threads "$n"
+	bench_mdf_one "$core" "$bytes" c "-c -d 1 (zlib)" 1 "" -c -d 1
+	if "$mdf" -v 2>&1 | grep -q '^snappy[[:space:]]*enabled'; then
+		bench_mdf_one "$core" "$bytes" p "-p -d 1 (snappy)" 1 "" -p -d 1
+	else
+		row "makedumpfile -p -d 1 (snappy)" - 1 "$(dash)" "$(dash)" "       -" "$(dash)" "not built with snappy"
+	fi
+	if "$mdf" -v 2>&1 | grep -q '^zstd[[:space:]]*enabled'; then
+		bench_mdf_one "$core" "$bytes" z "-z -d 1 (zstd)" 1 "" -z -d 1
+	fi
+	bench_mdf_one "$core" "$bytes" l31 "-l -d 31 (lzo)" 1 "also drops free/cache/user pages" -l -d 31
+}
+
+# The targets of bench/README.md, from the rows above.
+targets() {
+	local all=${threads_list##* }
+	echo "   targets (bench/README.md):"
+	if [ -n "${res[khib:none:$all]:-}" ] && [ -n "${res[dd]:-}" ]; then
+		awk -v a="${res[khib:none:$all]}" -v d="${res[dd]}" 'BEGIN {
+			p = 100 * a / d
+			printf "   - codec none, %s threads: %.0f%% of dd (>= 90%%): %s\n", "'"$all"'", p, (p >= 90 ? "met" : "NOT met") }'
+	else
+		echo "   - codec none vs dd: not measured"
+	fi
+	if [ -n "${res[khib:lz4:$all]:-}" ] && [ -n "${res[mdf:l]:-}" ]; then
+		awk -v a="${res[khib:lz4:$all]}" -v m="${res[mdf:l]}" \
+			-v as="${res[khib_size:lz4:$all]}" -v ms="${res[mdf_size:l]}" 'BEGIN {
+			x = a / m
+			printf "   - lz4, %s threads: %.2fx makedumpfile -l -d 1 (>= 1.5x), size %.1f vs %.1f MiB (no larger): %s\n",
+				"'"$all"'", x, as / 1048576, ms / 1048576, ((x >= 1.5 && as <= ms) ? "met" : "NOT met") }'
+	else
+		echo "   - lz4 vs makedumpfile -l: not measured (makedumpfile cannot read this core)"
+	fi
+}
 
 bench_input() {
 	local core=$1 label=$2 bytes
-	bytes=$(stat -c %s "$core")
+	bytes=$(core_bytes "$core")
+	res=()
 	echo
-	echo "== $label: $(mib "$bytes") MiB core, target directory $dir =="
-	echo "   (MB/s = MiB of input per second; write: input in page cache, output flushed;
-    read: 'khib verify', page cache dropped before it: $(drop_caches))"
-	row tool codec thr " write MB/s" "    size MiB" "   ratio" " read MB/s" "note"
-
-	local t0 t1 w
-	t0=$(now)
-	dd if=/dev/zero of="$dir/dd.out" bs=8M iflag=count_bytes count="$bytes" oflag=direct conv=fsync status=none 2>/dev/null ||
-		dd if=/dev/zero of="$dir/dd.out" bs=8M iflag=count_bytes count="$bytes" conv=fsync status=none
-	t1=$(now)
-	row "dd (O_DIRECT, zeros)" - - "$(mbps "$bytes" "$(echo "$t1 - $t0" | bc)")" "$(mib "$(stat -c %s "$dir/dd.out")")" "       -" "        -" "same byte count"
-	rm -f "$dir/dd.out"
-
-	for codec in $codecs; do
-		for thr in $threads_list; do
-			rm -f "$dir/img"
-			# The input as H sees it: in memory, not read from disk.
-			cat "$core" >/dev/null
-			t0=$(now)
-			if ! "$khib" import-elf --codec "$codec" --threads "$thr" "$core" "$dir/img" 2>"$dir/err"; then
-				row khib "$codec" "$thr" "        -" "        -" "       -" "        -" "failed: $(head -1 "$dir/err")"
-				continue
-			fi
-			t1=$(now)
-			w=$(echo "$t1 - $t0" | bc)
-			local isz
-			isz=$(stat -c %s "$dir/img")
-			drop_caches >/dev/null
-			t0=$(now)
-			"$khib" verify --threads "$thr" "$dir/img" >/dev/null
-			t1=$(now)
-			row khib "$codec" "$thr" "$(mbps "$bytes" "$w")" "$(mib "$isz")" \
-				"$(awk -v a="$bytes" -v b="$isz" 'BEGIN { printf "%8.2f", a / b }')" \
-				"$(mbps "$bytes" "$(echo "$t1 - $t0" | bc)")" ""
-		done
-	done
-
-	rm -f "$dir/mdf.out"
-	cat "$core" >/dev/null
-	t0=$(now)
-	if makedumpfile -l -d 1 "$core" "$dir/mdf.out" >"$dir/err" 2>&1; then
-		t1=$(now)
-		row "makedumpfile -l -d 1" lz4 1 "$(mbps "$bytes" "$(echo "$t1 - $t0" | bc)")" \
-			"$(mib "$(stat -c %s "$dir/mdf.out")")" \
-			"$(awk -v a="$bytes" -v b="$(stat -c %s "$dir/mdf.out")" 'BEGIN { printf "%8.2f", a / b }')" "        -" ""
-	else
-		row "makedumpfile -l -d 1" lz4 1 "        -" "        -" "       -" "        -" \
-			"cannot read this core: $(grep -v '^$' "$dir/err" | head -1)"
-	fi
-	rm -f "$dir/mdf.out" "$dir/img" "$dir/err"
+	echo "== $label: $(mib "$bytes") MiB of memory in the core, target directory $dir =="
+	echo "   MiB/s = MiB of memory in the core per second of wall time, best of $repeat runs."
+	echo "   write: input in the page cache, output flushed (fsync); read: 'khib verify'."
+	echo "   page cache dropped before every run: $cold$([ $cold = yes ] || echo ' (runs are warm)')"
+	row tool codec thr "write MiB/s" "  size MiB" "   ratio" "read MiB/s" "note"
+	bench_dd "$bytes"
+	bench_khib "$core" "$bytes"
+	bench_mdf "$core" "$bytes"
+	targets
+	rm -f "$dir/err"
 }
 
-echo "khib image benchmark: $(nproc) CPUs, $(uname -r), khib $("$khib" --version)"
-make_synthetic "$dir/synthetic.core" "$size_mib"
-bench_input "$dir/synthetic.core" "synthetic mix"
-rm -f "$dir/synthetic.core"
-if [ -n "$vmcore" ]; then
-	bench_input "$vmcore" "vmcore $(basename "$vmcore")"
+echo "khib image benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(uname -r)"
+echo "khib $("$khib" --version); $([ -n "$mdf" ] && "$mdf" -v 2>&1 | head -1 || echo 'no makedumpfile'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -n "$synthetic" ]; then
+	make_synthetic "$dir/synthetic.core" "$size_mib"
+	bench_input "$dir/synthetic.core" "synthetic mix"
+	rm -f "$dir/synthetic.core"
+fi
+if [ -n "$from_image" ]; then
+	vmcore=$dir/export.elf
+	"$khib" export-elf "$from_image" "$vmcore"
+	bench_input "$vmcore" "memory dump: 'khib export-elf $from_image'"
+	rm -f "$vmcore"
+elif [ -n "$vmcore" ]; then
+	bench_input "$vmcore" "memory dump: $vmcore"
 fi

@@ -225,6 +225,63 @@ int khib_elfcore_parse_mem(const void *buf, size_t len, struct khib_elfcore **re
 	return khib_elfcore_parse(mem_read, &m, len, ret, reason);
 }
 
+/* relocate_kernel_64.S: DATA(x) = KEXEC_CONTROL_CODE_MAX_SIZE (2048) + x;
+ * CP_PA_BACKUP_PAGES_MAP = DATA(0x30).  include/linux/kexec.h: IND_*. */
+#define KEXEC_CP_BACKUP_PAGES_MAP 0x830
+#define KEXEC_IND_DESTINATION 0x1
+#define KEXEC_IND_INDIRECTION 0x2
+#define KEXEC_IND_DONE 0x4
+#define KEXEC_IND_SOURCE 0x8
+#define KEXEC_ENTRIES_PER_PAGE 512
+
+int khib_elfcore_kexec_swaps(khib_elf_page_fn *read_page, void *ctx, uint64_t jump_back_paddr,
+			     size_t max_swaps, struct khib_page_swap **ret, size_t *ret_n)
+{
+	_cleanup_free_ uint8_t *page = malloc(4096);
+	_cleanup_free_ struct khib_page_swap *s = calloc(max_swaps ? max_swaps : 1, sizeof(*s));
+	/* Entries are read like swap_pages does: the flag tests in its order,
+	 * an indirection entry moves to the next page, anything else is skipped.
+	 * A list of n sources has fewer than n + its pages + segments entries,
+	 * so a budget stops a loop of indirection pages. */
+	size_t n = 0, slot = KEXEC_ENTRIES_PER_PAGE, budget = 2 * max_swaps + 4096;
+	uint64_t entry, dest = 0;
+	bool have_dest = false;
+	int r;
+
+	if (!page || !s)
+		return -ENOMEM;
+	if (!jump_back_paddr)
+		return -ENODATA;
+	r = read_page(ctx, jump_back_paddr & ~4095ULL, page);
+	if (r < 0)
+		return r;
+	entry = khib_get_le64(page + KEXEC_CP_BACKUP_PAGES_MAP);
+	for (;;) {
+		if (entry & KEXEC_IND_DESTINATION) {
+			dest = entry & ~4095ULL;
+			have_dest = true;
+		} else if (entry & KEXEC_IND_INDIRECTION) {
+			r = read_page(ctx, entry & ~4095ULL, page);
+			if (r < 0)
+				return r;
+			slot = 0;
+		} else if (entry & KEXEC_IND_DONE) {
+			break;
+		} else if (entry & KEXEC_IND_SOURCE) {
+			if (!have_dest || n == max_swaps || dest > UINT64_MAX - 4096)
+				return -EBADMSG;
+			s[n++] = (struct khib_page_swap){ dest, entry & ~4095ULL };
+			dest += 4096;
+		}
+		if (slot == KEXEC_ENTRIES_PER_PAGE || budget-- == 0)
+			return -EBADMSG;
+		entry = khib_get_le64(page + 8 * slot++);
+	}
+	*ret = TAKE_PTR(s);
+	*ret_n = n;
+	return 0;
+}
+
 static void put_phdr(uint8_t *p, uint32_t type, uint64_t off, uint64_t vaddr, uint64_t paddr,
 		     uint64_t filesz, uint64_t memsz, uint64_t align)
 {

@@ -48,6 +48,30 @@ int khib_elfcore_parse_mem(const void *buf, size_t len, struct khib_elfcore **re
 void khib_elfcore_free(struct khib_elfcore *c);
 
 /*
+ * Undoing a kexec jump's page swap, for a dump of the kernel that jumped.
+ * Before a preserve-context jump the kernel swaps every destination page of
+ * the jumped-to kernel (its region and low memory) with the segment's source
+ * page (relocate_kernel_64.S swap_pages), so memory saved during the jump
+ * holds the jumping kernel's own content of destination page D at its source
+ * page S.  The (D, S) pairs are the kimage entry list (IND_* in
+ * include/linux/kexec.h), whose head entry relocate_kernel keeps in the
+ * control page, the page of the jump-back entry, at CP_PA_BACKUP_PAGES_MAP
+ * (x86-64).  The list is read from saved memory: bounded, trusted in nothing.
+ *
+ * Walk it, reading 4096-byte pages through read_page (which fails for a
+ * page not in the dump), and return the pairs in list order, at most
+ * max_swaps.  -ENODATA without a jump-back entry; -EBADMSG for a list that
+ * is not one (a source before any destination, more than max_swaps sources,
+ * an indirection page without a successor, a loop).
+ */
+struct khib_page_swap {
+	uint64_t dest_paddr, src_paddr;
+};
+typedef int khib_elf_page_fn(void *ctx, uint64_t paddr, void *page);
+int khib_elfcore_kexec_swaps(khib_elf_page_fn *read_page, void *ctx, uint64_t jump_back_paddr,
+			     size_t max_swaps, struct khib_page_swap **ret, size_t *ret_n);
+
+/*
  * Build the headers of a core file: ELF header, a PT_NOTE holding the
  * VMCOREINFO note (when vmcoreinfo != NULL), one PT_LOAD per load.  Fills
  * each load's offset (page aligned, in order, after the headers) and sets

@@ -124,3 +124,82 @@ TEST(elfcore_readelf_reads_it)
 	ASSERT_TRUE(n_vmci >= 1);
 }
 #endif
+
+/* A little physical memory of 16 pages at 0, for the kexec swap list. */
+struct fake_ram {
+	uint8_t pages[16][4096];
+	int reads;
+};
+
+static int fake_read_page(void *ctx, uint64_t paddr, void *page)
+{
+	struct fake_ram *m = ctx;
+
+	m->reads++;
+	if (paddr % 4096 || paddr / 4096 >= 16)
+		return -ENOENT;
+	memcpy(page, m->pages[paddr / 4096], 4096);
+	return 0;
+}
+
+static void put_entry(struct fake_ram *m, unsigned pfn, unsigned slot, uint64_t entry)
+{
+	khib_put_le64(m->pages[pfn] + 8 * slot, entry);
+}
+
+/* Control page 1 (jump-back entry inside it) names the list head: page 2,
+ * whose last slot moves on to page 3, as the kernel's kimage list does. */
+static void build_swap_list(struct fake_ram *m)
+{
+	memset(m, 0, sizeof(*m));
+	khib_put_le64(m->pages[1] + 0x830, 0x2000 | 0x2);
+	put_entry(m, 2, 0, 0x100000 | 0x1); /* destination 0x100000 */
+	put_entry(m, 2, 1, 0x5000 | 0x8);   /* its source */
+	put_entry(m, 2, 2, 0x6000 | 0x8);   /* 0x101000 from 0x6000 */
+	for (unsigned s = 3; s < 511; s++)
+		put_entry(m, 2, s, 0); /* skipped, as by swap_pages */
+	put_entry(m, 2, 511, 0x3000 | 0x2);
+	put_entry(m, 3, 0, 0x200000 | 0x1);
+	put_entry(m, 3, 1, 0x7000 | 0x8);
+	put_entry(m, 3, 2, 0x4);
+}
+
+TEST(elfcore_kexec_swaps)
+{
+	struct fake_ram *m = calloc(1, sizeof(*m));
+	struct khib_page_swap *s;
+	size_t n;
+
+	build_swap_list(m);
+	ASSERT_OK(khib_elfcore_kexec_swaps(fake_read_page, m, 0x10fb, 3, &s, &n));
+	ASSERT_EQ(n, 3);
+	ASSERT_EQ_U64(s[0].dest_paddr, 0x100000);
+	ASSERT_EQ_U64(s[0].src_paddr, 0x5000);
+	ASSERT_EQ_U64(s[1].dest_paddr, 0x101000);
+	ASSERT_EQ_U64(s[1].src_paddr, 0x6000);
+	ASSERT_EQ_U64(s[2].dest_paddr, 0x200000);
+	ASSERT_EQ_U64(s[2].src_paddr, 0x7000);
+	free(s);
+
+	/* More sources than the caller's bound. */
+	ASSERT_EQ(khib_elfcore_kexec_swaps(fake_read_page, m, 0x10fb, 2, &s, &n), -EBADMSG);
+	/* No jump-back entry; a control page not in the dump. */
+	ASSERT_EQ(khib_elfcore_kexec_swaps(fake_read_page, m, 0, 3, &s, &n), -ENODATA);
+	ASSERT_EQ(khib_elfcore_kexec_swaps(fake_read_page, m, 0x40000, 3, &s, &n), -ENOENT);
+	/* A source before any destination. */
+	put_entry(m, 2, 0, 0x9000 | 0x8);
+	ASSERT_EQ(khib_elfcore_kexec_swaps(fake_read_page, m, 0x10fb, 3, &s, &n), -EBADMSG);
+	/* A page of entries with no way on and no end. */
+	build_swap_list(m);
+	put_entry(m, 3, 2, 0);
+	ASSERT_EQ(khib_elfcore_kexec_swaps(fake_read_page, m, 0x10fb, 3, &s, &n), -EBADMSG);
+	/* Indirection pages in a loop: stopped by the budget, after few reads. */
+	put_entry(m, 3, 2, 0x2000 | 0x2);
+	m->reads = 0;
+	ASSERT_EQ(khib_elfcore_kexec_swaps(fake_read_page, m, 0x10fb, 1000, &s, &n), -EBADMSG);
+	ASSERT_TRUE(m->reads < 100);
+	/* An indirection page outside the dump. */
+	put_entry(m, 3, 2, 0x80000 | 0x2);
+	ASSERT_EQ(khib_elfcore_kexec_swaps(fake_read_page, m, 0x10fb, 1000, &s, &n), -ENOENT);
+	free(m);
+}
