@@ -19,6 +19,7 @@
 
 #include "bzimage.h"
 #include "codec.h"
+#include "config.h"
 #include "handoff.h"
 #include "image.h"
 #include "kexec.h"
@@ -36,7 +37,7 @@
 
 struct hib_opts {
 	const char *target, *kernel, *initrd, *append;
-	uint64_t region_bytes;
+	uint64_t region_bytes, region_start;
 	enum khib_codec codec;
 	int level;
 	unsigned threads;
@@ -51,14 +52,45 @@ static void hibernate_help(FILE *out)
 	      "mounted) or FILE (fully allocated, e.g. with fallocate) through khib's\n"
 	      "writer kernel, then power off.  The next boot resumes.\n"
 	      "\n"
-	      "  --target PATH        where the image goes (required)\n"
+	      "  --target PATH        where the image goes (default: target= in\n"
+	      "                       /etc/khib.conf or $KHIB_CONFIG, which also give\n"
+	      "                       the defaults of the options below)\n"
 	      "  --test               write, verify and discard the image, then come back\n"
 	      "  --codec C[:LEVEL]    none, lz4 (default) or zstd\n"
 	      "  --threads N          compression threads in the writer kernel\n"
 	      "  --region-size SIZE   RAM the writer kernel runs in (default 128M)\n"
+	      "  --region-start ADDR  put that region here (as a restore kernel started\n"
+	      "                       by the boot loader needs; default: chosen)\n"
 	      "  --kernel FILE        writer kernel (default " DEFAULT_KERNEL ")\n"
 	      "  --initrd FILE        its initramfs (default " DEFAULT_INITRD ")\n"
-	      "  --append ARGS        extra writer kernel command line\n", out);
+	      "  --append ARGS        writer kernel command line, instead of the default\n"
+	      "                       'console=ttyS0 nr_cpus=1' (khib.handoff= is added)\n", out);
+}
+
+/* Defaults, then /etc/khib.conf, then the command line. */
+static void config_defaults(const struct khib_config *cf, struct hib_opts *o)
+{
+	*o = (struct hib_opts){ .kernel = DEFAULT_KERNEL, .initrd = DEFAULT_INITRD,
+				.append = "console=ttyS0 nr_cpus=1", .region_bytes = DEFAULT_REGION_BYTES,
+				.codec = KHIB_CODEC_LZ4, .level = 1 };
+	if (cf->target[0])
+		o->target = cf->target;
+	if (cf->kernel[0])
+		o->kernel = cf->kernel;
+	if (cf->initrd[0])
+		o->initrd = cf->initrd;
+	if (cf->append[0])
+		o->append = cf->append;
+	if (cf->has_codec) {
+		o->codec = cf->codec;
+		o->level = cf->codec_level;
+	}
+	if (cf->has_threads)
+		o->threads = cf->threads;
+	if (cf->has_region_size)
+		o->region_bytes = cf->region_size;
+	if (cf->has_region_start)
+		o->region_start = cf->region_start;
 }
 
 static int parse_opts(int argc, char **argv, struct hib_opts *o)
@@ -69,6 +101,7 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 		{ "initrd", required_argument, NULL, 'i' },
 		{ "append", required_argument, NULL, 'a' },
 		{ "region-size", required_argument, NULL, 's' },
+		{ "region-start", required_argument, NULL, 'S' },
 		{ "codec", required_argument, NULL, 'c' },
 		{ "threads", required_argument, NULL, 'j' },
 		{ "test", no_argument, NULL, 'T' },
@@ -76,9 +109,6 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 	};
 	int c;
 
-	*o = (struct hib_opts){ .kernel = DEFAULT_KERNEL, .initrd = DEFAULT_INITRD,
-				.append = "console=ttyS0 nr_cpus=1", .region_bytes = DEFAULT_REGION_BYTES,
-				.codec = KHIB_CODEC_LZ4, .level = 1 };
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -91,6 +121,13 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 			if (khib_parse_size(optarg, &o->region_bytes) < 0 || !o->region_bytes ||
 			    !IS_ALIGNED(o->region_bytes, KHIB_REGION_ALIGN)) {
 				khib_err("--region-size '%s': not a positive multiple of 2M", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'S':
+			if (khib_parse_size(optarg, &o->region_start) < 0 || !o->region_start ||
+			    !IS_ALIGNED(o->region_start, KHIB_REGION_ALIGN)) {
+				khib_err("--region-start '%s': not a 2M-aligned address", optarg);
 				return -EINVAL;
 			}
 			break;
@@ -113,7 +150,7 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 		return -EINVAL;
 	}
 	if (!o->target) {
-		khib_err("hibernate: --target is required (see 'khib hibernate --help')");
+		khib_err("hibernate: no target: give --target or set target= in /etc/khib.conf");
 		return -EINVAL;
 	}
 	return 0;
@@ -158,6 +195,29 @@ static int check_capacity(const struct hib_opts *o, const struct khib_handoff *h
 			 o->target, cap >> 20, (need + (1 << 20) - 1) >> 20);
 		return 1;
 	}
+	return 0;
+}
+
+/* A region the user placed must be RAM and keep off this kernel's image. */
+static int check_region(const struct khib_jump_config *cfg)
+{
+	struct khib_memmap avoid;
+	int r = khib_sysinfo_avoid_ranges("", &avoid);
+
+	if (r < 0)
+		return khib_err_errno(r, "reading the kernel's own ranges from '/proc/iomem'");
+	if (!khib_memmap_find(cfg->firmware, cfg->region_start, cfg->region_start + cfg->region_bytes,
+			      KHIB_E820_RAM)) {
+		khib_err("--region-start 0x%" PRIx64 ": the region is not all RAM", cfg->region_start);
+		return 1;
+	}
+	for (size_t i = 0; i < avoid.n; i++)
+		if (khib_ranges_overlap(cfg->region_start, cfg->region_bytes, avoid.r[i].start,
+					avoid.r[i].end - avoid.r[i].start)) {
+			khib_err("--region-start 0x%" PRIx64 ": the region overlaps this kernel's own "
+				 "image at 0x%" PRIx64, cfg->region_start, avoid.r[i].start);
+			return 1;
+		}
 	return 0;
 }
 
@@ -276,6 +336,7 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 static int hibernate_run(int argc, char **argv)
 {
 	struct hib_opts o;
+	struct khib_config cf;
 	struct khib_memmap fw;
 	struct khib_jump_config cfg = { 0 };
 	struct khib_bzimage bz;
@@ -286,6 +347,9 @@ static int hibernate_run(int argc, char **argv)
 	const char *what;
 	int r;
 
+	if (khib_tool_load_config(&cf) < 0)
+		return 1;
+	config_defaults(&cf, &o);
 	if (parse_opts(argc, argv, &o) < 0)
 		return EXIT_USAGE;
 	if (geteuid() != 0) {
@@ -300,8 +364,10 @@ static int hibernate_run(int argc, char **argv)
 		return khib_err_errno(r, "'%s' is not a kernel khib can load", o.kernel);
 	if ((r = khib_read_file(o.initrd, MAX_FILE_BYTES, &initrd, &initrd_bytes)) < 0)
 		return khib_err_errno(r, "reading the writer initramfs '%s'", o.initrd);
-	if ((r = khib_sysinfo_jump_config(o.region_bytes, 0, &fw, &cfg, &what)) < 0)
+	if ((r = khib_sysinfo_jump_config(o.region_bytes, o.region_start, &fw, &cfg, &what)) < 0)
 		return khib_err_errno(r, "%s", what);
+	if (o.region_start && check_region(&cfg))
+		return 1;
 	if ((r = khib_preflight_target(o.target, &cfg.handoff, &capacity, &what)) < 0)
 		return khib_err_errno(r, "target '%s': %s", o.target, what);
 	if (check_capacity(&o, &cfg.handoff, capacity))

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "handoff.h"
 #include "image.h"
 #include "kexec.h"
@@ -38,6 +39,7 @@ struct resume_opts {
 	const char *image, *kernel, *initrd, *append;
 	unsigned threads;
 	bool dry_run;
+	bool image_from_config;	/* no --image: khib.resume= first */
 };
 
 static void resume_help(FILE *out)
@@ -49,7 +51,8 @@ static void resume_help(FILE *out)
 	      "system is mounted read-write.\n"
 	      "\n"
 	      "  --image PATH     the image (default: khib.resume= on the kernel command\n"
-	      "                   line: a device path, UUID=... or PARTUUID=...)\n"
+	      "                   line: a device path, UUID=... or PARTUUID=...; else\n"
+	      "                   target= in /etc/khib.conf or $KHIB_CONFIG)\n"
 	      "  --kernel FILE    restore kernel (default " DEFAULT_KERNEL ")\n"
 	      "  --initrd FILE    its initramfs (default " DEFAULT_INITRD ")\n"
 	      "  --append ARGS    restore kernel command line, instead of the default\n"
@@ -61,7 +64,8 @@ static void resume_help(FILE *out)
 	      "invalidated), 2 bad usage; a valid image does not return.\n", out);
 }
 
-static int parse_opts(int argc, char **argv, struct resume_opts *o)
+static int parse_opts(int argc, char **argv, const struct khib_config *cf,
+		      struct resume_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "image", required_argument, NULL, 'I' },
@@ -74,12 +78,18 @@ static int parse_opts(int argc, char **argv, struct resume_opts *o)
 	};
 	int c;
 
-	*o = (struct resume_opts){ .kernel = DEFAULT_KERNEL, .initrd = DEFAULT_INITRD,
-				   .append = "console=ttyS0 nr_cpus=1" };
+	*o = (struct resume_opts){
+		.kernel = cf->kernel[0] ? cf->kernel : DEFAULT_KERNEL,
+		.initrd = cf->initrd[0] ? cf->initrd : DEFAULT_INITRD,
+		.append = cf->append[0] ? cf->append : "console=ttyS0 nr_cpus=1",
+		.image = cf->target[0] ? cf->target : NULL,
+		.threads = cf->threads,
+	};
+	bool image_given = false;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'I': o->image = optarg; break;
+		case 'I': o->image = optarg; image_given = true; break;
 		case 'k': o->kernel = optarg; break;
 		case 'i': o->initrd = optarg; break;
 		case 'a': o->append = optarg; break;
@@ -96,6 +106,8 @@ static int parse_opts(int argc, char **argv, struct resume_opts *o)
 		khib_err("resume: unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
+	/* khib.resume= on the command line beats the config file's target. */
+	o->image_from_config = !image_given;
 	return 0;
 }
 
@@ -166,20 +178,23 @@ static int start_restorer(const struct resume_opts *o, const char *path,
 static int resume_run(int argc, char **argv)
 {
 	struct resume_opts o;
+	struct khib_config cf;
 	struct khib_target *t = NULL;
 	struct khib_reader *rd = NULL;
 	struct khib_memmap fw;
 	struct khib_jump_config cfg = { 0 };
-	char path[PATH_MAX], reason[KHIB_REASON_MAX] = "";
+	char path[PATH_MAX] = "", reason[KHIB_REASON_MAX] = "";
 	const char *what;
 	int r;
 
-	if (parse_opts(argc, argv, &o) < 0)
-		return EXIT_USAGE;
-	if (o.image)
-		snprintf(path, sizeof(path), "%s", o.image);
-	else if (configured_image(path, sizeof(path)))
+	if (khib_tool_load_config(&cf) < 0)
 		return 1;
+	if (parse_opts(argc, argv, &cf, &o) < 0)
+		return EXIT_USAGE;
+	if (o.image_from_config && configured_image(path, sizeof(path)))
+		return 1;
+	if ((!o.image_from_config || !path[0]) && o.image)
+		snprintf(path, sizeof(path), "%s", o.image);
 	if (!path[0])
 		return 0; /* hibernation is not configured */
 	if (geteuid() != 0) {

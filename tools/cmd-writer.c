@@ -227,6 +227,17 @@ static int writer_main(const struct khib_handoff *h)
 	return khib_err_errno(-errno, "powering off");
 }
 
+/* khib.role=restore: a restore kernel the boot loader started. */
+static bool is_direct_restore(void)
+{
+	_cleanup_free_ char *cmdline = NULL;
+	char role[16];
+
+	return khib_read_file("/proc/cmdline", 65536, &cmdline, NULL) >= 0 &&
+	       khib_cmdline_get(cmdline, "khib.role", role, sizeof(role)) >= 0 &&
+	       !strcmp(role, "restore");
+}
+
 static int init_run(int argc, char **argv)
 {
 	struct khib_handoff h;
@@ -243,6 +254,8 @@ static int init_run(int argc, char **argv)
 	}
 	mount_api_filesystems();
 	r = khib_handoff_find("/proc/cmdline", DEVMEM, &h);
+	if (r == -ENOENT && is_direct_restore())
+		return khib_restorer_direct();
 	if (r < 0) {
 		/* Without the handoff there is no way back: stop here. */
 		khib_err_errno(r, "reading the handoff block; cannot continue or return, halting");

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
+#include "config.h"
 #include "khib.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -56,6 +58,22 @@ void khib_info(const char *fmt, ...)
 	va_start(ap, fmt);
 	vmsg(stdout, 0, fmt, ap);
 	va_end(ap);
+}
+
+int khib_tool_load_config(struct khib_config *ret)
+{
+	const char *path = getenv("KHIB_CONFIG");
+	char reason[256] = "";
+	int r;
+
+	if (!path || !*path)
+		path = KHIB_CONFIG_PATH;
+	r = khib_config_load(path, ret, reason, sizeof(reason));
+	if (r < 0) {
+		khib_err("%s: %s", path, reason);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static void usage(FILE *out)

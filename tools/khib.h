@@ -51,6 +51,11 @@ void khib_console_progress(struct khib_console_progress *p, uint64_t done_pages,
 			   uint64_t total_pages);
 double khib_console_progress_elapsed(const struct khib_console_progress *p);
 
+/* /etc/khib.conf, or the file $KHIB_CONFIG names.  On a bad file prints
+ * one line naming it and returns -EINVAL. */
+struct khib_config;
+int khib_tool_load_config(struct khib_config *ret);
+
 /* The restore kernel's work (cmd-restorer.c), entered from `khib init`. */
 struct khib_handoff;
 int khib_restorer_main(const struct khib_handoff *h);

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kexec.h"
+#include "util.h"
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int set_str(char *dst, const char *val)
+{
+	if (strlen(val) >= KHIB_CONFIG_STR)
+		return -ENAMETOOLONG;
+	strcpy(dst, val);
+	return 0;
+}
+
+static int set_key(struct khib_config *c, const char *key, const char *val)
+{
+	uint64_t v;
+
+	if (!strcmp(key, "target"))
+		return set_str(c->target, val);
+	if (!strcmp(key, "kernel"))
+		return set_str(c->kernel, val);
+	if (!strcmp(key, "initrd"))
+		return set_str(c->initrd, val);
+	if (!strcmp(key, "append"))
+		return set_str(c->append, val);
+	if (!strcmp(key, "codec")) {
+		c->has_codec = true;
+		return khib_codec_parse(val, &c->codec, &c->codec_level);
+	}
+	if (!strcmp(key, "threads")) {
+		if (khib_parse_size(val, &v) < 0 || v > 1024)
+			return -EINVAL;
+		c->threads = (unsigned)v;
+		c->has_threads = true;
+		return 0;
+	}
+	if (!strcmp(key, "region-size")) {
+		if (khib_parse_size(val, &v) < 0 || !v || !IS_ALIGNED(v, KHIB_REGION_ALIGN))
+			return -EINVAL;
+		c->region_size = v;
+		c->has_region_size = true;
+		return 0;
+	}
+	if (!strcmp(key, "region-start")) {
+		if (khib_parse_size(val, &v) < 0 || !IS_ALIGNED(v, KHIB_REGION_ALIGN))
+			return -EINVAL;
+		c->region_start = v;
+		c->has_region_start = v != 0;
+		return 0;
+	}
+	return -ENOKEY;
+}
+
+int khib_config_parse(const char *text, struct khib_config *ret, char *reason, size_t reason_len)
+{
+	_cleanup_free_ char *copy = strdup(text);
+	_cleanup_free_ struct khib_config *c = calloc(1, sizeof(*c));
+	char *line, *save = NULL;
+	unsigned n = 0;
+
+	if (!copy || !c)
+		return -ENOMEM;
+	/* strtok_r would merge empty lines and throw off the numbers. */
+	for (line = copy; line; line = save) {
+		char *nl = strchr(line, '\n'), *eq, *key, *val;
+		int r;
+
+		save = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = '\0';
+		n++;
+		if ((val = strchr(line, '#')))
+			*val = '\0';
+		key = trim(line);
+		if (!*key)
+			continue;
+		eq = strchr(key, '=');
+		if (!eq) {
+			snprintf(reason, reason_len, "line %u: expected 'key = value'", n);
+			return -EINVAL;
+		}
+		*eq = '\0';
+		key = trim(key);
+		val = trim(eq + 1);
+		r = set_key(c, key, val);
+		if (r == -ENOKEY) {
+			snprintf(reason, reason_len, "line %u: unknown key '%s'", n, key);
+			return -EINVAL;
+		}
+		if (r < 0) {
+			snprintf(reason, reason_len, "line %u: bad value for '%s': '%s'", n, key, val);
+			return -EINVAL;
+		}
+	}
+	*ret = *c;
+	return 0;
+}
+
+int khib_config_load(const char *path, struct khib_config *ret, char *reason, size_t reason_len)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = khib_read_file(path, 1 << 20, &text, NULL);
+
+	if (r == -ENOENT) {
+		memset(ret, 0, sizeof(*ret));
+		return 0;
+	}
+	if (r < 0) {
+		snprintf(reason, reason_len, "%s", strerror(-r));
+		return r;
+	}
+	return khib_config_parse(text, ret, reason, reason_len);
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * /etc/khib.conf: the defaults of `khib hibernate` and `khib resume`, so a
+ * systemd unit or an initramfs script needs no options.  Lines are
+ * `key = value`; `#` starts a comment; blank lines are ignored.  Keys:
+ *
+ *   target        where images go and where resume looks for one
+ *   codec         none, lz4[:LEVEL], zstd[:LEVEL]
+ *   threads       compression/decompression threads (0: all CPUs)
+ *   region-size   RAM for the writer/restore kernel, e.g. 128M
+ *   region-start  fixed region address (for a restore kernel the boot
+ *                 loader starts); 0 or absent: chosen at hibernation
+ *   kernel        writer/restore kernel
+ *   initrd        its initramfs
+ *   append        its command line
+ *
+ * Command-line options override the file.  An unknown key or a bad value
+ * is an error naming the line, never silently ignored.
+ */
+#ifndef KHIB_CONFIG_H
+#define KHIB_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "codec.h"
+
+#define KHIB_CONFIG_PATH "/etc/khib.conf"
+#define KHIB_CONFIG_STR 4096
+
+struct khib_config {
+	char target[KHIB_CONFIG_STR];		/* "" when unset */
+	char kernel[KHIB_CONFIG_STR];
+	char initrd[KHIB_CONFIG_STR];
+	char append[KHIB_CONFIG_STR];
+	bool has_codec, has_threads, has_region_size, has_region_start;
+	enum khib_codec codec;
+	int codec_level;
+	unsigned threads;
+	uint64_t region_size, region_start;
+};
+
+/* Parse `text`; on failure -EINVAL and a one-line reason ("line 3: unknown
+ * key 'foo'") in reason[reason_len]. */
+int khib_config_parse(const char *text, struct khib_config *ret, char *reason, size_t reason_len);
+
+/* Read and parse `path`; a missing file gives an empty config (0). */
+int khib_config_load(const char *path, struct khib_config *ret, char *reason, size_t reason_len);
+
+#endif

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "harness.h"
+
+static struct khib_config *cfg(void)
+{
+	static struct khib_config c;
+	return &c;
+}
+
+TEST(config_parse_all_keys)
+{
+	char reason[128] = "";
+	struct khib_config *c = cfg();
+
+	ASSERT_OK(khib_config_parse("# khib\n"
+				    "target = /dev/vdb2   # the swap partition\n"
+				    "\n"
+				    "codec=zstd:3\n"
+				    "  threads = 2\n"
+				    "region-size = 64M\n"
+				    "region-start = 0x1be00000\n"
+				    "kernel = /boot/khib\n"
+				    "initrd = /boot/khib.img\n"
+				    "append = console=ttyS0 nr_cpus=1\r\n",
+				    c, reason, sizeof(reason)));
+	ASSERT_STREQ(c->target, "/dev/vdb2");
+	ASSERT_TRUE(c->has_codec);
+	ASSERT_EQ(c->codec, KHIB_CODEC_ZSTD);
+	ASSERT_EQ(c->codec_level, 3);
+	ASSERT_TRUE(c->has_threads);
+	ASSERT_EQ(c->threads, 2);
+	ASSERT_EQ_U64(c->region_size, 64ULL << 20);
+	ASSERT_TRUE(c->has_region_start);
+	ASSERT_EQ_U64(c->region_start, 0x1be00000);
+	ASSERT_STREQ(c->kernel, "/boot/khib");
+	ASSERT_STREQ(c->initrd, "/boot/khib.img");
+	ASSERT_STREQ(c->append, "console=ttyS0 nr_cpus=1");
+}
+
+TEST(config_empty_means_unset)
+{
+	char reason[128] = "";
+	struct khib_config *c = cfg();
+
+	ASSERT_OK(khib_config_parse("\n# nothing\n   \n", c, reason, sizeof(reason)));
+	ASSERT_STREQ(c->target, "");
+	ASSERT_TRUE(!c->has_codec && !c->has_threads && !c->has_region_size &&
+		    !c->has_region_start);
+}
+
+TEST(config_errors_name_the_line)
+{
+	char reason[128] = "";
+	struct khib_config *c = cfg();
+
+	ASSERT_EQ(khib_config_parse("target = /dev/x\nfoo = 1\n", c, reason, sizeof(reason)),
+		  -EINVAL);
+	ASSERT_STREQ(reason, "line 2: unknown key 'foo'");
+	ASSERT_EQ(khib_config_parse("\n\ncodec = lzma\n", c, reason, sizeof(reason)), -EINVAL);
+	ASSERT_STREQ(reason, "line 3: bad value for 'codec': 'lzma'");
+	ASSERT_EQ(khib_config_parse("region-size = 3M\n", c, reason, sizeof(reason)), -EINVAL);
+	ASSERT_STREQ(reason, "line 1: bad value for 'region-size': '3M'");
+	ASSERT_EQ(khib_config_parse("region-start = 0x1000\n", c, reason, sizeof(reason)), -EINVAL);
+	ASSERT_EQ(khib_config_parse("threads = 5000\n", c, reason, sizeof(reason)), -EINVAL);
+	ASSERT_EQ(khib_config_parse("just words\n", c, reason, sizeof(reason)), -EINVAL);
+	ASSERT_STREQ(reason, "line 1: expected 'key = value'");
+}
+
+TEST(config_load_missing_file_is_empty)
+{
+	char reason[128] = "", path[512];
+	struct khib_config *c = cfg();
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/none.conf", test_tmpdir());
+	ASSERT_OK(khib_config_load(path, c, reason, sizeof(reason)));
+	ASSERT_STREQ(c->target, "");
+	snprintf(path, sizeof(path), "%s/khib.conf", test_tmpdir());
+	f = fopen(path, "w");
+	ASSERT_TRUE(f != NULL);
+	fputs("target = /dev/vda\n", f);
+	fclose(f);
+	ASSERT_OK(khib_config_load(path, c, reason, sizeof(reason)));
+	ASSERT_STREQ(c->target, "/dev/vda");
+}
