@@ -35,9 +35,10 @@ printf 'khib-marker-%s' "$marker" > /tmp/marker
 echo "N: marker $marker"
 head -c 4194304 /dev/urandom > /tmp/data
 sha256sum /tmp/data > /tmp/data.sum
-/bin/khib-memhold 96 /tmp/ready &
+mkdir /tmp/wl
+/bin/khib-workload 96 /tmp/wl &
 pid=$!
-while [ ! -e /tmp/ready ]; do usleep 100000; done
+while [ ! -e /tmp/wl/ready ]; do usleep 100000; done
 /bin/khib hibernate --target /dev/vda --kernel /h/bzImage --initrd /h/initrd.cpio.gz \
     --append "console=ttyS0 panic=-1 nr_cpus=1" --region-size 64M @ARGS@
 echo "N: hibernate rc=$?"
@@ -47,8 +48,7 @@ else
     echo "N: tmpfs file CHANGED"
 fi
 kill -USR1 $pid
-wait $pid
-echo "N: memhold rc=$?"
+usleep 1500000
 echo "N: cpus online $(cat /sys/devices/system/cpu/online)"
 poweroff -f
 """
@@ -75,7 +75,7 @@ def images(ctx, args):
     h_initrd = ctx.initramfs("h", khib, busybox=False)
     n_initrd = ctx.initramfs("n", N_INIT.replace("@ARGS@", args), files=[
         (khib, "bin/khib"),
-        (ctx.bin("khib-memhold"), "bin/khib-memhold"),
+        (ctx.bin("khib-workload"), "bin/khib-workload"),
         (kernel, "h/bzImage"),
         (h_initrd, "h/initrd.cpio.gz"),
     ])
@@ -93,14 +93,16 @@ def workload_up(vm, cpus):
     m = vm.expect(r"^N: up cpus=(\S+)", timeout=120)
     assert m.group(1) == ("0" if cpus == 1 else f"0-{cpus - 1}")
     marker = vm.expect(r"^N: marker ([0-9a-f]{32})$").group(1)
-    vm.expect(r"^memhold: holding 96 MiB$", timeout=120)
+    vm.expect(r"^workload: ready, holding 96 MiB$", timeout=120)
     return marker
 
 
 def workload_intact(vm, cpus):
     vm.expect(r"^N: tmpfs file intact$")
-    vm.expect(r"^memhold: verified 96 MiB intact$", timeout=120)
-    vm.expect(r"^N: memhold rc=0$")
+    m = vm.expect(r"^workload: passes=(\d+) errors=(\d+) counter=\d+ pipe=(\d+) ticks=\d+$",
+                  timeout=120)
+    assert m.group(2) == "0", f"the workload found {m.group(2)} errors"
+    assert int(m.group(1)) > 1 and int(m.group(3)) > 1, "the workload did not go on"
     want = "0" if cpus == 1 else f"0-{cpus - 1}"
     vm.expect(rf"^N: cpus online {want}$")
 
