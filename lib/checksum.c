@@ -28,3 +28,17 @@ uint64_t khib_hash_final(const struct khib_hash_state *s)
 {
 	return XXH3_64bits_digest((const XXH3_state_t *)s->opaque);
 }
+
+uint32_t khib_crc32(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	uint32_t crc = ~0u;
+
+	/* Bitwise: this runs over a few hundred bytes, never over pages. */
+	while (len--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0xEDB88320u & -(crc & 1));
+	}
+	return ~crc;
+}

@@ -26,4 +26,8 @@ void khib_hash_init(struct khib_hash_state *s);
 void khib_hash_update(struct khib_hash_state *s, const void *buf, size_t len);
 uint64_t khib_hash_final(const struct khib_hash_state *s);
 
+/* CRC-32 (IEEE 802.3, reflected, as zlib's crc32() and the kernel's
+ * ~crc32_le(~0, ...)), for values the kernel itself computes that way. */
+uint32_t khib_crc32(const void *buf, size_t len);
+
 #endif

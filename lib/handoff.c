@@ -17,8 +17,10 @@
 #define TARGET_FIXED (4 + 4 + 4 + KHIB_HANDOFF_NAME_LEN + 8 + 8 + 4)
 #define EXTENT_BYTES 24
 #define STATUS_FIXED 16
+#define IDENTITY_EXTRA 12
 #define USED_BYTES (OFF_BODY + BODY_FIXED + KHIB_HANDOFF_MAX_RANGES * RANGE_BYTES + \
-		    TARGET_FIXED + KHIB_HANDOFF_MAX_EXTENTS * EXTENT_BYTES + STATUS_FIXED)
+		    TARGET_FIXED + KHIB_HANDOFF_MAX_EXTENTS * EXTENT_BYTES + STATUS_FIXED + \
+		    IDENTITY_EXTRA)
 
 _Static_assert(USED_BYTES <= KHIB_HANDOFF_BYTES, "handoff fits a page");
 
@@ -85,6 +87,8 @@ int khib_handoff_encode(const struct khib_handoff *h, void *page)
 	}
 	put64(&c, h->status_paddr);
 	put64(&c, h->status_nonce);
+	put64(&c, h->num_physpages);
+	put32(&c, h->e820_crc32);
 	khib_put_le64(b + OFF_CHECKSUM, checksum(b, USED_BYTES));
 	return 0;
 }
@@ -178,6 +182,8 @@ int khib_handoff_decode(const void *page, size_t len, struct khib_handoff *ret)
 	}
 	h.status_paddr = get64(&c);
 	h.status_nonce = get64(&c);
+	h.num_physpages = get64(&c);
+	h.e820_crc32 = get32(&c);
 	r = check_fields(&h);
 	if (r < 0)
 		return r;

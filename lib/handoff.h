@@ -43,6 +43,8 @@ struct khib_handoff {
 	uint8_t boot_id[16];			/* N's /proc/sys/kernel/random/boot_id */
 	char release[65], version[65];		/* N's uname -r, uname -v */
 	uint64_t memmap_hash;			/* khib_memmap_hash() of N's firmware map */
+	uint64_t num_physpages;			/* N's present pages, 0 unknown */
+	uint32_t e820_crc32;			/* as N's hibernation computes it, 0 unknown */
 	uint32_t nr_ranges;			/* N's RAM, from the firmware map */
 	struct {
 		uint64_t start, bytes;

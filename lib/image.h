@@ -55,6 +55,7 @@ struct khib_kernel_identity {
 	uint8_t boot_id[16];
 	uint64_t memmap_hash; /* of the firmware memory map N booted with */
 	uint32_t e820_crc32;  /* the e820 checksum N's own hibernation would compute */
+	uint64_t num_physpages; /* N's get_num_physpages() (present pages), 0 unknown */
 };
 
 /* What resume needs besides the pages. */

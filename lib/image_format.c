@@ -56,6 +56,7 @@ static void encode_identity(const struct khib_image_info *i, uint8_t *b)
 	khib_put_le64(b + KHIB_HDR_LOWMEM_SIZE, rs->lowmem_size);
 	khib_put_le64(b + KHIB_HDR_DIRECT_MAP, rs->direct_map_base);
 	khib_put_le64(b + KHIB_HDR_MEMMAP_HASH, i->kernel.memmap_hash);
+	khib_put_le64(b + KHIB_HDR_NUM_PHYSPAGES, i->kernel.num_physpages);
 	memcpy(b + KHIB_HDR_BOOT_ID, i->kernel.boot_id, 16);
 	put_str(b + KHIB_HDR_UTS_RELEASE, i->kernel.uts_release);
 	put_str(b + KHIB_HDR_UTS_VERSION, i->kernel.uts_version);
@@ -141,6 +142,7 @@ static int decode_identity(const uint8_t *b, struct khib_image_info *i, char *re
 
 	i->kernel.e820_crc32 = khib_get_le32(b + KHIB_HDR_E820_CRC32);
 	i->kernel.memmap_hash = khib_get_le64(b + KHIB_HDR_MEMMAP_HASH);
+	i->kernel.num_physpages = khib_get_le64(b + KHIB_HDR_NUM_PHYSPAGES);
 	memcpy(i->kernel.boot_id, b + KHIB_HDR_BOOT_ID, 16);
 	if (get_str(b + KHIB_HDR_UTS_RELEASE, i->kernel.uts_release) < 0 ||
 	    get_str(b + KHIB_HDR_UTS_VERSION, i->kernel.uts_version) < 0)

@@ -87,6 +87,7 @@
 #define KHIB_HDR_ENC_PARALLEL 0x1C0
 #define KHIB_HDR_ENC_SALT 0x1C8    /* 32 */
 #define KHIB_HDR_ENC_RESERVED 0x1E8 /* 64 */
+#define KHIB_HDR_NUM_PHYSPAGES 0x228 /* 8: N's get_num_physpages(), 0 unknown */
 /* header hash: u64 at header_size - 8, over [0, header_size - 8) */
 
 /* No feature flags are defined in version 1. */

@@ -629,6 +629,10 @@ int khib_image_check_identity(const struct khib_image_info *info,
 		return khib_fail(reason, -ESTALE, "image is from another boot");
 	if (running->memmap_hash && running->memmap_hash != img->memmap_hash)
 		return khib_fail(reason, -ESTALE, "firmware memory map changed since hibernation");
+	if (running->num_physpages && running->num_physpages != img->num_physpages)
+		return khib_fail(reason, -ESTALE, "memory size changed since hibernation "
+				 "(%" PRIu64 " pages, was %" PRIu64 ")", running->num_physpages,
+				 img->num_physpages);
 	if (running->e820_crc32 && running->e820_crc32 != img->e820_crc32)
 		return khib_fail(reason, -ESTALE, "e820 checksum changed since hibernation");
 	return 0;

@@ -22,11 +22,11 @@
 /*
  * Everything R0 checks before kexec'ing R: identity (the running kernel's
  * release and version, the firmware memory map), that the region and low
- * memory the image recorded are RAM here, and every chunk's checksum.
- * -ESTALE / -EBADMSG / ... with reason filled.
+ * memory the image recorded are RAM here, and (with `verify`) every chunk's
+ * checksum.  -ESTALE / -EBADMSG / ... with reason filled.
  */
 int khib_restore_check(struct khib_reader *rd, const struct khib_memmap *firmware,
-		       unsigned threads, char *reason);
+		       unsigned threads, bool verify, char *reason);
 
 /*
  * khib.resume= in the command line file `cmdline_path` (normally

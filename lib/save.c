@@ -173,6 +173,8 @@ static void writer_params(const struct khib_handoff *h, const struct khib_range 
 	memcpy(p->kernel.uts_version, h->version, sizeof(h->version));
 	memcpy(p->kernel.boot_id, h->boot_id, sizeof(h->boot_id));
 	p->kernel.memmap_hash = h->memmap_hash;
+	p->kernel.num_physpages = h->num_physpages;
+	p->kernel.e820_crc32 = h->e820_crc32;
 }
 
 /* Feed one range window by window; each window stays mapped until the

@@ -2,11 +2,14 @@
 #include "sysinfo.h"
 
 #include <ctype.h>
+#include <dirent.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "checksum.h"
 #include "kexec.h"
 #include "util.h"
 
@@ -166,6 +169,140 @@ int khib_sysinfo_jump_config(uint64_t region_bytes, uint64_t region_start, struc
 				&cfg->handoff.vmcoreinfo_bytes);
 	cfg->acpi_rsdp = khib_sysinfo_acpi_rsdp("");
 	cfg->handoff.memmap_hash = khib_memmap_hash(fw);
+	/* For a resume through the kernel's own /dev/snapshot; 0: unknown. */
+	if (khib_sysinfo_num_physpages("", &cfg->handoff.num_physpages) < 0)
+		cfg->handoff.num_physpages = 0;
+	if (khib_sysinfo_e820_crc32("/sys/firmware/memmap", &cfg->handoff.e820_crc32) < 0)
+		cfg->handoff.e820_crc32 = 0;
 	*ret_what = "recording the RAM ranges";
 	return record_ram(fw, &cfg->handoff);
+}
+
+int khib_sysinfo_num_physpages(const char *root, uint64_t *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	uint64_t total = 0;
+	unsigned found = 0;
+	int r = read_text(root, "/proc/zoneinfo", &text);
+
+	if (r < 0)
+		return r;
+	for (char *p = text; (p = strstr(p, "\n        present ")); p++) {
+		unsigned long long v;
+
+		if (sscanf(p, "\n        present %llu", &v) != 1)
+			return -EBADMSG;
+		total += v;
+		found++;
+	}
+	if (!found)
+		return -EBADMSG;
+	*ret = total;
+	return 0;
+}
+
+/* e820 type numbers for e820_type_to_string()'s names; one name for one
+ * type only (the kernel prints "System RAM" for two, but the firmware
+ * table never holds the kernel's own type). */
+static int e820_type_strict(const char *name, uint32_t *ret)
+{
+	static const struct { const char *name; uint32_t type; } t[] = {
+		{ "System RAM", 1 }, { "Reserved", 2 }, { "ACPI Tables", 3 },
+		{ "ACPI Non-volatile Storage", 4 }, { "Unusable memory", 5 },
+		{ "Persistent Memory", 7 }, { "Persistent Memory (legacy)", 12 },
+		{ "Soft Reserved", 0xefffffff },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		if (!strcmp(name, t[i].name)) {
+			*ret = t[i].type;
+			return 0;
+		}
+	return -EOPNOTSUPP;
+}
+
+static int read_u64_attr(const char *dir, unsigned idx, const char *attr, char *buf, size_t n)
+{
+	_cleanup_free_ char *v = NULL;
+	char path[512];
+	size_t len;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%u/%s", dir, idx, attr);
+	r = khib_read_file(path, 4096, &v, &len);
+	if (r < 0)
+		return r;
+	while (len && (v[len - 1] == '\n' || v[len - 1] == ' '))
+		v[--len] = '\0';
+	if (len + 1 > n)
+		return -EINVAL;
+	memcpy(buf, v, len + 1);
+	return 0;
+}
+
+int khib_sysinfo_e820_crc32(const char *dir, uint32_t *ret)
+{
+	/* e820_table: u32 nr_entries, then packed 20-byte entries. */
+	uint8_t table[4 + 20 * KHIB_MEMMAP_MAX];
+	unsigned n = 0;
+	int r;
+
+	for (;; n++) {
+		char s[64], e[64], t[64];
+		uint64_t start, end;
+		uint32_t type;
+
+		r = read_u64_attr(dir, n, "start", s, sizeof(s));
+		if (r == -ENOENT)
+			break;
+		if (r < 0 || (r = read_u64_attr(dir, n, "end", e, sizeof(e))) < 0 ||
+		    (r = read_u64_attr(dir, n, "type", t, sizeof(t))) < 0)
+			return r;
+		if (n == KHIB_MEMMAP_MAX)
+			return -E2BIG;
+		if (khib_parse_size(s, &start) < 0 || khib_parse_size(e, &end) < 0 || end < start)
+			return -EBADMSG;
+		if ((r = e820_type_strict(t, &type)) < 0)
+			return r;
+		khib_put_le64(table + 4 + 20 * n, start);
+		khib_put_le64(table + 4 + 20 * n + 8, end - start + 1);
+		khib_put_le32(table + 4 + 20 * n + 16, type);
+	}
+	if (!n)
+		return -ENOENT;
+	khib_put_le32(table, n);
+	*ret = khib_crc32(table, 4 + 20 * (size_t)n);
+	return 0;
+}
+
+int khib_sysinfo_zone_spans(const char *root, struct khib_memmap *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	struct khib_memmap m = { 0 };
+	int r = read_text(root, "/proc/zoneinfo", &text);
+
+	if (r < 0)
+		return r;
+	/* Each zone: "Node 0, zone    DMA32", "spanned N", ..., and for a
+	 * populated zone, later, "start_pfn: N". */
+	for (char *z = strstr(text, "Node "); z; ) {
+		char *next = strstr(z + 1, "\nNode ");
+		char *sp = strstr(z, "\n        spanned "), *st = strstr(z, "\n  start_pfn:");
+		unsigned long long spanned, start;
+
+		if (next)
+			*next = '\0';
+		if (sp && st && sscanf(sp, "\n        spanned %llu", &spanned) == 1 &&
+		    sscanf(st, "\n  start_pfn: %llu", &start) == 1 && spanned &&
+		    (r = khib_memmap_add(&m, start * KHIB_PAGE_SIZE, (start + spanned) * KHIB_PAGE_SIZE,
+					 KHIB_E820_RAM)) < 0)
+			return r;
+		z = next ? next + 1 : NULL;
+	}
+	if (!m.n)
+		return -EBADMSG;
+	if ((r = khib_memmap_normalize(&m)) < 0)
+		return r;
+	*ret = m;
+	return 0;
 }

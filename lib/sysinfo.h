@@ -38,6 +38,24 @@ struct khib_jump_config;
 int khib_sysinfo_jump_config(uint64_t region_bytes, uint64_t region_start, struct khib_memmap *fw,
 			     struct khib_jump_config *cfg, const char **ret_what);
 
+/* The kernel's get_num_physpages(): the sum of "present" in /proc/zoneinfo. */
+int khib_sysinfo_num_physpages(const char *root, uint64_t *ret);
+
+/* The page frames of the running kernel's populated zones, as byte ranges:
+ * what its hibernation can restore into (start_pfn and spanned in
+ * /proc/zoneinfo). */
+int khib_sysinfo_zone_spans(const char *root, struct khib_memmap *ret);
+
+/*
+ * The checksum the kernel's hibernation puts in its image header and checks
+ * on restore (arch/x86/power/hibernate.c compute_e820_crc32): CRC-32 of
+ * e820_table_firmware as it sits in memory — a u32 entry count, then per
+ * entry u64 address, u64 size, u32 type, packed.  Rebuilt from
+ * /sys/firmware/memmap (`dir`), whose entries are that table in order.
+ * -EOPNOTSUPP for a type name the kernel prints for several types.
+ */
+int khib_sysinfo_e820_crc32(const char *dir, uint32_t *ret);
+
 /* Parse "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into 16 bytes. */
 int khib_parse_uuid(const char *s, uint8_t ret[16]);
 

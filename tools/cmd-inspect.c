@@ -123,8 +123,9 @@ static void print_text(const char *path, struct khib_reader *r)
 	       i->codec_level, i->chunk_pages);
 	printf("kernel:         %s %s\nboot id:        ", i->kernel.uts_release, i->kernel.uts_version);
 	hex(stdout, i->kernel.boot_id, sizeof(i->kernel.boot_id));
-	printf("\nmemory map:     hash 0x%016" PRIx64 ", e820 crc32 0x%08" PRIx32 "\n",
-	       i->kernel.memmap_hash, i->kernel.e820_crc32);
+	printf("\nmemory map:     hash 0x%016" PRIx64 ", e820 crc32 0x%08" PRIx32 ", %" PRIu64
+	       " present pages\n", i->kernel.memmap_hash, i->kernel.e820_crc32,
+	       i->kernel.num_physpages);
 	printf("jump back:      0x%" PRIx64 "\n", i->resume.jump_back_entry);
 	printf("writer region:  0x%" PRIx64 " + 0x%" PRIx64 "\n", i->resume.region_start,
 	       i->resume.region_size);
@@ -167,7 +168,8 @@ static void print_json(const char *path, struct khib_reader *r)
 	json_str(stdout, i->kernel.uts_version);
 	printf(",\"boot_id\":\"");
 	hex(stdout, i->kernel.boot_id, sizeof(i->kernel.boot_id));
-	printf("\",\"memmap_hash\":%" PRIu64 ",\"e820_crc32\":%" PRIu32 ",\"jump_back_entry\":%" PRIu64
+	printf("\",\"num_physpages\":%" PRIu64, i->kernel.num_physpages);
+	printf(",\"memmap_hash\":%" PRIu64 ",\"e820_crc32\":%" PRIu32 ",\"jump_back_entry\":%" PRIu64
 	       ",\"region_start\":%" PRIu64 ",\"region_size\":%" PRIu64 ",\"lowmem_start\":%" PRIu64
 	       ",\"lowmem_size\":%" PRIu64, i->kernel.memmap_hash, i->kernel.e820_crc32,
 	       i->resume.jump_back_entry, i->resume.region_start, i->resume.region_size,

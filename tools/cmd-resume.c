@@ -35,7 +35,10 @@
 #define DEFAULT_INITRD "/usr/lib/khib/initrd.img"
 #define MAX_FILE_BYTES (512u << 20)
 
+enum resume_method { METHOD_AUTO, METHOD_SNAPSHOT, METHOD_KEXEC };
+
 struct resume_opts {
+	enum resume_method method;
 	const char *image, *kernel, *initrd, *append;
 	unsigned threads;
 	bool dry_run;
@@ -58,6 +61,10 @@ static void resume_help(FILE *out)
 	      "  --append ARGS    restore kernel command line, instead of the default\n"
 	      "                   'console=ttyS0 nr_cpus=1' (khib.handoff= is added)\n"
 	      "  --threads N      decompression threads in the restore kernel\n"
+	      "  --method M       snapshot: through this kernel's /dev/snapshot, no second\n"
+	      "                   kernel; kexec: through khib's restore kernel; auto\n"
+	      "                   (default): snapshot where this kernel and its free\n"
+	      "                   memory allow, else kexec, saying why\n"
 	      "  --dry-run        check the image, resume nothing, change nothing\n"
 	      "\n"
 	      "Exit status: 0 no image, 1 an invalid image was refused (and\n"
@@ -74,6 +81,7 @@ static int parse_opts(int argc, char **argv, const struct khib_config *cf,
 		{ "append", required_argument, NULL, 'a' },
 		{ "threads", required_argument, NULL, 'j' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "method", required_argument, NULL, 'm' },
 		{}
 	};
 	int c;
@@ -94,6 +102,18 @@ static int parse_opts(int argc, char **argv, const struct khib_config *cf,
 		case 'i': o->initrd = optarg; break;
 		case 'a': o->append = optarg; break;
 		case 'n': o->dry_run = true; break;
+		case 'm':
+			if (!strcmp(optarg, "auto"))
+				o->method = METHOD_AUTO;
+			else if (!strcmp(optarg, "snapshot"))
+				o->method = METHOD_SNAPSHOT;
+			else if (!strcmp(optarg, "kexec"))
+				o->method = METHOD_KEXEC;
+			else {
+				khib_err("--method '%s': expected auto, snapshot or kexec", optarg);
+				return -EINVAL;
+			}
+			break;
 		case 'j':
 			if (khib_tool_parse_threads(optarg, &o->threads) < 0)
 				return -EINVAL;
@@ -215,7 +235,10 @@ static int resume_run(int argc, char **argv)
 		khib_err_errno(r, "reading the firmware memory map; not resuming");
 		goto out;
 	}
-	if ((r = khib_restore_check(rd, &fw, o.threads, reason)) < 0)
+	/* The snapshot path reads every chunk anyway before it changes
+	 * anything; the kexec path (and a dry run) checks them all here. */
+	bool verified = o.method == METHOD_KEXEC || o.dry_run;
+	if ((r = khib_restore_check(rd, &fw, o.threads, verified, reason)) < 0)
 		goto refused;
 
 	const struct khib_image_info *info = khib_reader_info(rd);
@@ -236,6 +259,19 @@ static int resume_run(int argc, char **argv)
 		r = 0;
 		goto out;
 	}
+	if (o.method != METHOD_KEXEC) {
+		r = khib_resume_snapshot(rd, t, path, o.method == METHOD_SNAPSHOT, &verified, reason);
+		if (r == KHIB_RESUME_BAD_IMAGE) {
+			r = -EBADMSG;
+			goto refused;
+		}
+		if (r != KHIB_RESUME_FALLBACK || o.method == METHOD_SNAPSHOT) {
+			r = 1;
+			goto out;
+		}
+	}
+	if (!verified && (r = khib_reader_verify(rd, o.threads, reason)) < 0)
+		goto refused;
 	r = start_restorer(&o, path, info, &cfg);
 	goto out;
 

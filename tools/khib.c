@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 static const struct khib_command *const commands[] = {
@@ -30,6 +31,10 @@ static __attribute__((format(printf, 3, 0))) void vmsg(FILE *f, int err, const c
 		fprintf(f, ": %s", strerror(err > 0 ? err : -err));
 	fputc('\n', f);
 	fflush(f);
+	/* On a console, let the line out before the kernel prints over it
+	 * (freezing, kexec): its messages do not wait for the tty. */
+	if (isatty(fileno(f)))
+		tcdrain(fileno(f));
 }
 
 void khib_err(const char *fmt, ...)

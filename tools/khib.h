@@ -56,6 +56,19 @@ double khib_console_progress_elapsed(const struct khib_console_progress *p);
 struct khib_config;
 int khib_tool_load_config(struct khib_config *ret);
 
+/* khib resume through /dev/snapshot (resume-snapshot.c): does not return
+ * on success; KHIB_RESUME_FALLBACK when the snapshot path cannot be taken
+ * and nothing changed (forced: said as an error, else as the reason for
+ * the kexec path); KHIB_RESUME_BAD_IMAGE when a chunk is bad (reason
+ * filled: refuse the image); 1 after a failure once the image was
+ * invalidated.  *verified: every chunk was read and found good. */
+#define KHIB_RESUME_FALLBACK 100
+#define KHIB_RESUME_BAD_IMAGE 101
+struct khib_reader;
+struct khib_target;
+int khib_resume_snapshot(struct khib_reader *rd, struct khib_target *t, const char *path,
+			 bool forced, bool *verified, char *reason);
+
 /* The restore kernel's work (cmd-restorer.c), entered from `khib init`. */
 struct khib_handoff;
 int khib_restorer_main(const struct khib_handoff *h);

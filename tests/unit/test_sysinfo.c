@@ -259,3 +259,90 @@ TEST(sysinfo_vmcoreinfo)
 	ASSERT_EQ_U64(paddr, 1);
 	ASSERT_EQ_U64(bytes, 2);
 }
+
+/* QEMU q35, 512 MiB: the firmware table as /sys/firmware/memmap shows it. */
+static void put_qemu_memmap(void)
+{
+	static const struct { const char *s, *e, *t; } m[] = {
+		{ "0x0", "0x9fbff", "System RAM" }, { "0x9fc00", "0x9ffff", "Reserved" },
+		{ "0xf0000", "0xfffff", "Reserved" }, { "0x100000", "0x1ffdffff", "System RAM" },
+		{ "0x1ffe0000", "0x1fffffff", "Reserved" }, { "0xb0000000", "0xbfffffff", "Reserved" },
+		{ "0xfed1c000", "0xfed1ffff", "Reserved" }, { "0xfffc0000", "0xffffffff", "Reserved" },
+	};
+	char rel[128];
+
+	for (size_t i = 0; i < ARRAY_SIZE(m); i++) {
+		snprintf(rel, sizeof(rel), "/fw/%zu/start", i);
+		put_text(rel, m[i].s);
+		snprintf(rel, sizeof(rel), "/fw/%zu/end", i);
+		put_text(rel, m[i].e);
+		snprintf(rel, sizeof(rel), "/fw/%zu/type", i);
+		put_text(rel, m[i].t);
+	}
+}
+
+TEST(sysinfo_e820_crc32_as_the_kernel_computes_it)
+{
+	char dir[512];
+	uint32_t crc;
+
+	put_qemu_memmap();
+	snprintf(dir, sizeof(dir), "%s/fw", root());
+	ASSERT_OK(khib_sysinfo_e820_crc32(dir, &crc));
+	/* zlib.crc32 of the packed table: u32 count, then u64 addr, u64 size,
+	 * u32 type per entry, computed independently */
+	ASSERT_EQ_U64(crc, 0x24b6bb4a);
+	put_text("/fw/3/type", "Unknown E820 type");
+	ASSERT_EQ(khib_sysinfo_e820_crc32(dir, &crc), -EOPNOTSUPP);
+	snprintf(dir, sizeof(dir), "%s/nothing", root());
+	ASSERT_EQ(khib_sysinfo_e820_crc32(dir, &crc), -ENOENT);
+}
+
+static const char zoneinfo[] =
+	"Node 0, zone      DMA\n"
+	"  per-node stats\n"
+	"      nr_inactive_anon 1\n"
+	"  pages free     3840\n"
+	"        boost    0\n"
+	"        spanned  4095\n"
+	"        present  3998\n"
+	"        managed  3840\n"
+	"  pagesets\n"
+	"  node_unreclaimable:  0\n"
+	"  start_pfn:           1\n"
+	"Node 0, zone    DMA32\n"
+	"  pages free     100000\n"
+	"        spanned  126944\n"
+	"        present  126944\n"
+	"        managed  120000\n"
+	"  pagesets\n"
+	"  node_unreclaimable:  0\n"
+	"  start_pfn:           4096\n"
+	"Node 0, zone   Normal\n"
+	"  pages free     0\n"
+	"        spanned  0\n"
+	"        present  0\n"
+	"        managed  0\n"
+	"Node 0, zone  Movable\n"
+	"  pages free     0\n"
+	"        spanned  0\n"
+	"        present  0\n"
+	"        managed  0\n";
+
+TEST(sysinfo_zones)
+{
+	struct khib_memmap m;
+	uint64_t n;
+
+	put_text("/proc/zoneinfo", zoneinfo);
+	ASSERT_OK(khib_sysinfo_num_physpages(root(), &n));
+	ASSERT_EQ_U64(n, 3998 + 126944);
+	ASSERT_OK(khib_sysinfo_zone_spans(root(), &m));
+	/* DMA [1, 4096) and DMA32 [4096, 131040) touch: one range */
+	ASSERT_EQ(m.n, 1);
+	ASSERT_EQ_U64(m.r[0].start, 4096);
+	ASSERT_EQ_U64(m.r[0].end, 131040ULL * 4096);
+	put_text("/proc/zoneinfo", "nothing here\n");
+	ASSERT_EQ(khib_sysinfo_num_physpages(root(), &n), -EBADMSG);
+	ASSERT_EQ(khib_sysinfo_zone_spans(root(), &m), -EBADMSG);
+}

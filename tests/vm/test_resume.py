@@ -36,7 +36,8 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 K="--kernel /h/bzImage --initrd /h/initrd.cpio.gz"
-/bin/khib resume $K --append "console=ttyS0 panic=-1 nr_cpus=1"
+method=$(sed -n 's/.*khibtest.method=\([a-z]*\).*/\1/p' /proc/cmdline)
+/bin/khib resume $K --append "console=ttyS0 panic=-1 nr_cpus=1" --method=${method:-auto}
 echo "R0: resume rc=$?"
 echo "N: up cpus=$(cat /sys/devices/system/cpu/online)"
 cycles=$(sed -n 's/.*khibtest.cycles=\([0-9]*\).*/\1/p' /proc/cmdline)
@@ -68,14 +69,20 @@ while [ $cycle -le $cycles ]; do
     cycle=$((cycle + 1))
 done
 poweroff -f
-""".replace("@MIB@", str(WORKLOAD_MIB))
+"""
 
 
-def images(ctx, hibargs=""):
+def mib(mem):
+    """The machine's RAM in MiB, from a QEMU -m value."""
+    return int(mem[:-1]) * (1024 if mem.endswith("G") else 1)
+
+
+def images(ctx, hibargs="", workload_mib=WORKLOAD_MIB):
     kernel = ctx.kernel()
     khib = ctx.bin("khib")
     h_initrd = ctx.initramfs("h", khib, busybox=False)
-    initrd = ctx.initramfs("n", INIT.replace("@HIBARGS@", hibargs), files=[
+    init = INIT.replace("@HIBARGS@", hibargs).replace("@MIB@", str(workload_mib))
+    initrd = ctx.initramfs("n", init, files=[
         (khib, "bin/khib"),
         (ctx.bin("khib-workload"), "bin/khib-workload"),
         (kernel, "h/bzImage"),
@@ -87,23 +94,28 @@ def images(ctx, hibargs=""):
 class Machine:
     """One machine: the same disks and configuration for every boot."""
 
-    def __init__(self, ctx, cpus=2, hibargs=""):
+    def __init__(self, ctx, cpus=2, hibargs="", method="kexec", mem=MEM):
         self.ctx = ctx
         self.cpus = cpus
-        self.kernel, self.initrd = images(ctx, hibargs)
-        self.disk = make_disk(ctx)
+        self.method = method
+        self.mem = mem
+        # The workload holds 62.5% of RAM (320 of 512 MiB).
+        self.workload_mib = mib(mem) * 5 // 8
+        self.kernel, self.initrd = images(ctx, hibargs, self.workload_mib)
+        self.disk = make_disk(ctx, (mib(mem) + 256) << 20)
         self.data = ctx.path("data.img")
         with open(self.data, "wb") as f:
             f.truncate(16 << 20)
         self.boots = 0
 
-    def boot(self, cycles, kernel=None, initrd=None, append=None):
+    def boot(self, cycles, kernel=None, initrd=None, append=None, extra="", mem=None):
         from vm import VM
         self.boots += 1
         if append is None:
-            append = f"console=ttyS0 panic=-1 khib.resume=/dev/vda khibtest.cycles={cycles}"
+            append = (f"console=ttyS0 panic=-1 khib.resume=/dev/vda khibtest.cycles={cycles} "
+                      f"khibtest.method={self.method} {extra}")
         return VM(f"boot{self.boots}", kernel or self.kernel, initrd or self.initrd, append,
-                  mem=MEM,
+                  mem=mem or self.mem,
                   cpus=self.cpus, disks=[self.disk, self.data], log_dir=self.ctx.log_dir,
                   deadline=400)
 
@@ -123,7 +135,7 @@ def workload_report(vm):
 def fresh_boot_until_hibernated(vm, cpus):
     vm.expect(r"^R0: resume rc=0$", timeout=120)
     vm.expect(rf"^N: up cpus={online(cpus)}$")
-    vm.expect(r"^workload: ready, holding 320 MiB$", timeout=180)
+    vm.expect(r"^workload: ready, holding \d+ MiB$", timeout=300)
     before = workload_report(vm)
     vm.expect(r"^N: hibernating cycle=1$")
     return before
@@ -131,18 +143,22 @@ def fresh_boot_until_hibernated(vm, cpus):
 
 def hibernated(vm):
     """The writer kernel saved memory and the VM powered off."""
-    m = vm.expect(r"khib: image committed: (\d+) MiB of RAM", timeout=300)
+    m = vm.expect(r"khib: image committed: (\d+) MiB of RAM", timeout=400)
     assert int(m.group(1)) >= 400
     vm.expect(r"khib: powering off", timeout=60)
     assert vm.wait_exit(timeout=120) == 0
 
 
-def resumed(vm, cycle, before, cpus):
-    """R0 found the image, R restored it, N continued: check everything."""
-    vm.expect(r"khib: resuming 6\.1\.\d+ from '/dev/vda'", timeout=240)
-    vm.expect(r"khib: restore kernel up", timeout=120)
-    vm.expect(r"khib: restoring memory: 100%", timeout=300)
-    vm.expect(r"khib: jumping into the resumed kernel", timeout=60)
+def resumed(vm, cycle, before, cpus, method="kexec"):
+    """R0 found the image, restored it (by kexec or through /dev/snapshot),
+    N continued: check everything."""
+    if method == "kexec":
+        vm.expect(r"khib: resuming 6\.1\.\d+ from '/dev/vda': ", timeout=240)
+        vm.expect(r"khib: restore kernel up", timeout=120)
+        vm.expect(r"khib: restoring memory: 100%", timeout=300)
+        vm.expect(r"khib: jumping into the resumed kernel", timeout=60)
+    else:
+        vm.expect(r"khib: resuming 6\.1\.\d+ from '/dev/vda' through /dev/snapshot", timeout=240)
     m = vm.expect(r"khib: resumed from the image on '/dev/vda'; the machine was off for "
                   r"([0-9.]+) s", timeout=120)
     assert float(m.group(1)) > 0
@@ -155,18 +171,20 @@ def resumed(vm, cycle, before, cpus):
     vm.expect(rf"^N: data disk intact cycle={cycle}$")
     vm.expect(rf"^N: cpus online {online(cpus)}$")
     assert not vm.seen(r"^N: up cpus"), "N booted afresh instead of resuming"
+    if method == "snapshot":
+        assert not vm.seen(r"restore kernel up"), "a restore kernel booted"
     return after
 
 
-def cycles(n, cpus=2):
+def cycles(n, cpus=2, method="kexec", mem=MEM):
     def run(ctx):
-        mc = Machine(ctx, cpus)
+        mc = Machine(ctx, cpus, method=method, mem=mem)
         with mc.boot(n) as vm:
             before = fresh_boot_until_hibernated(vm, cpus)
             hibernated(vm)
         for cycle in range(1, n + 1):
             with mc.boot(n) as vm:
-                before = resumed(vm, cycle, before, cpus)
+                before = resumed(vm, cycle, before, cpus, method)
                 if cycle < n:
                     vm.expect(rf"^N: hibernating cycle={cycle + 1}$", timeout=120)
                     hibernated(vm)
@@ -194,8 +212,12 @@ def first_payload_offset(disk):
     raise AssertionError("no chunk with stored pages")
 
 
-def corrupt_chunk(ctx):
-    mc = Machine(ctx, 1)
+def corrupt_chunk(method):
+    return lambda ctx: _corrupt_chunk(ctx, method)
+
+
+def _corrupt_chunk(ctx, method):
+    mc = Machine(ctx, 1, method=method)
     with mc.boot(1) as vm:
         fresh_boot_until_hibernated(vm, 1)
         hibernated(vm)
@@ -271,9 +293,44 @@ def direct_boot(ctx):
     assert khib_host("verify", mc.disk, check=False).returncode != 0
 
 
+def snapshot_fallback(ctx):
+    """auto, but this boot cannot hibernate (nohibernate): the kexec path."""
+    mc = Machine(ctx, 1, method="auto")
+    with mc.boot(1) as vm:
+        before = fresh_boot_until_hibernated(vm, 1)
+        hibernated(vm)
+    with mc.boot(1, extra="nohibernate") as vm:
+        vm.expect(r"khib: hibernation is disabled in this kernel .*: using the kexec path",
+                  timeout=240)
+        resumed(vm, 1, before, 1, "kexec")
+        assert vm.wait_exit(timeout=120) == 0
+
+
+def snapshot_other_memory(ctx):
+    """The image's machine had 512 MiB; this boot has 640: refused by khib
+    before anything is frozen, invalidated, and the boot goes on."""
+    mc = Machine(ctx, 1, method="auto")
+    with mc.boot(1) as vm:
+        fresh_boot_until_hibernated(vm, 1)
+        hibernated(vm)
+    with mc.boot(0, mem="640M") as vm:
+        m = vm.expect(r"khib: image on '/dev/vda' refused: (.*); invalidated$", timeout=240)
+        assert re.search(r"memory map|memory size", m.group(1)), m.group(1)
+        vm.expect(r"^R0: resume rc=1$")
+        vm.expect(r"^N: up cpus=0$")
+        assert not vm.seen(r"through /dev/snapshot|restore kernel up")
+        assert vm.wait_exit(timeout=60) == 0
+
+
 def tests():
+    yield "resume_snapshot_1cpu", cycles(1, 1, "snapshot")
+    yield "resume_snapshot_2cpu", cycles(1, 2, "auto")
+    yield "resume_snapshot_2cpu_2g", cycles(1, 2, "auto", mem="2G")
+    yield "resume_snapshot_fallback", snapshot_fallback
+    yield "resume_snapshot_other_memory", snapshot_other_memory
     yield "resume_cycle_2cpu", cycles(1)
     yield "resume_three_cycles", cycles(3)
-    yield "resume_corrupt_chunk", corrupt_chunk
+    yield "resume_corrupt_chunk", corrupt_chunk("kexec")
+    yield "resume_snapshot_corrupt_chunk", corrupt_chunk("auto")
     yield "resume_only_once", only_once
     yield "resume_direct_boot", direct_boot
