@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Resume time, side by side: khib through /dev/snapshot, khib through its
+restore kernel (kexec), and Linux's own hibernation (swsusp to a swap
+partition), on the same VM configuration, in one run.
+
+Each method: boot the VM, start the same workload (62.5% of RAM in a checked
+pattern), hibernate, power off; then start a new QEMU process and time it
+from its start to the line the hibernated system prints once it runs again.
+Hibernation time is measured from the command that starts it to QEMU's exit.
+Not a test: it prints figures and asserts nothing about speed.
+
+    bench/bench-resume.py [--mem 512M] [--cpus 2] [--runs 2]
+
+Needs the static build (scripts/build.sh build-static) and the kernel
+(kernel/build.sh); the README's test command makes both.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "tests", "vm"))
+
+import run  # noqa: E402
+import test_resume  # noqa: E402
+from vm import VM  # noqa: E402
+
+# Linux's own hibernation: the same workload, swap on /dev/vda, resume=.
+SWSUSP_INIT = r"""#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+echo "N: up"
+mkswap /dev/vda >/dev/null
+swapon /dev/vda
+/bin/khib-workload @MIB@ /tmp &
+while [ ! -e /tmp/ready ]; do usleep 100000; done
+echo lz4 > /sys/module/hibernate/parameters/compressor 2>/dev/null
+echo "N: hibernating"
+echo disk > /sys/power/state
+echo "N: back rc=$?"
+poweroff -f
+"""
+
+
+def khib_method(ctx, method, mem, cpus):
+    mc = test_resume.Machine(ctx, cpus, method=method, mem=mem)
+    with mc.boot(1) as vm:
+        test_resume.fresh_boot_until_hibernated(vm, cpus)
+        vm.expect(r"khib: hibernating: jumping")
+        t0 = time.monotonic()
+        vm.wait_exit(timeout=300)
+        hib = time.monotonic() - t0
+    size = test_resume.khib_host("inspect", "--json", mc.disk).stdout
+    stored = int(size.split('"data_bytes":')[1].split(",")[0]) >> 20
+    with mc.boot(1) as vm:
+        vm.expect(r"^N: hibernate rc=0 cycle=1$", timeout=300)
+        resume = vm.lines[vm.consumed - 1][0]
+        vm.kill()
+    return hib, resume, stored
+
+
+def swsusp(ctx, mem, cpus):
+    kernel = ctx.kernel()
+    wl_mib = test_resume.mib(mem) * 5 // 8
+    initrd = ctx.initramfs("swsusp", SWSUSP_INIT.replace("@MIB@", str(wl_mib)), files=[
+        (ctx.bin("khib-workload"), "bin/khib-workload")])
+    disk = test_resume.make_disk(ctx, (test_resume.mib(mem) + 256) << 20)
+    args = dict(mem=mem, cpus=cpus, disks=[disk], log_dir=ctx.log_dir, deadline=400)
+    append = "console=ttyS0 panic=-1 resume=/dev/vda"
+    with VM("swsusp-1", kernel, initrd, append, **args) as vm:
+        vm.expect(r"^N: hibernating$", timeout=300)
+        t0 = time.monotonic()
+        vm.wait_exit(timeout=300)
+        hib = time.monotonic() - t0
+        m = [s for s in vm.seen(r"PM: hibernation: Wrote \d+ kbytes")]
+    stored = int(m[0].split("Wrote ")[1].split(" ")[0]) >> 10 if m else -1
+    with VM("swsusp-2", kernel, initrd, append, **args) as vm:
+        vm.expect(r"^N: back rc=0$", timeout=300)
+        resume = vm.lines[vm.consumed - 1][0]
+        vm.kill()
+    return hib, resume, stored
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mem", default="512M")
+    ap.add_argument("--cpus", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=2)
+    a = ap.parse_args()
+    out = os.path.join(run.TOP, "build-vm", "bench")
+    rows = [("khib, /dev/snapshot", "snapshot",
+             lambda c: khib_method(c, "snapshot", a.mem, a.cpus)),
+            ("khib, restore kernel", "kexec", lambda c: khib_method(c, "kexec", a.mem, a.cpus)),
+            ("Linux swsusp (lz4)", "swsusp", lambda c: swsusp(c, a.mem, a.cpus))]
+    print(f"VM: {a.mem}, {a.cpus} vCPUs, TCG; workload holds 62.5% of RAM; "
+          f"{a.runs} runs each, median (min-max)")
+    print(f"{'method':24} {'resume: VM start -> running':>30} {'hibernate':>16} {'written':>9}")
+    for name, tag, fn in rows:
+        res, hib, size = [], [], 0
+        for i in range(a.runs):
+            h, r, size = fn(run.Context(f"{tag}-{i}", out))
+            res.append(r)
+            hib.append(h)
+        print(f"{name:24} {statistics.median(res):9.2f} s ({min(res):.2f}-{max(res):.2f})"
+              f"{'':6} {statistics.median(hib):8.2f} s {size:6d} MiB")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
