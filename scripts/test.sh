@@ -3,6 +3,7 @@
 #   unit        unit tests (warnings are errors)
 #   unit-asan   the same under ASan + UBSan
 #   fuzz        every fuzz corpus replayed through the parsers, under ASan
+#   doc         the man page covers every command
 #   vm          real kernels in QEMU (builds the kernel on first use)
 # Exits non-zero if any tier fails.  Installs what it needs first.
 set -uo pipefail
@@ -49,6 +50,21 @@ fuzz_replay() {
   [ "$fail" = 0 ]
 }
 
+# The man page documents every command khib lists, and renders cleanly.
+man_check() {
+  local pass=0 fail=0
+  if sh doc/check-man.sh build/tools/khib doc/khib.8; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+  if command -v groff >/dev/null; then
+    if groff -man -Tutf8 -ww doc/khib.8 2>&1 >/dev/null | grep -q .; then
+      echo "groff warns about doc/khib.8"; fail=$((fail + 1))
+    else
+      echo "groff: doc/khib.8 renders without warnings"; pass=$((pass + 1))
+    fi
+  fi
+  echo "$pass passed, $fail failed"
+  [ "$fail" = 0 ]
+}
+
 build_all() {
   bash scripts/build.sh build && bash scripts/build.sh build-asan &&
     bash scripts/build.sh build-static &&
@@ -66,6 +82,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 tier unit build/tests/unit/khib-unit-tests
 tier unit-asan build-asan/tests/unit/khib-unit-tests
 tier fuzz fuzz_replay
+tier doc man_check
 tier vm python3 tests/vm/run.py
 
 [ ${#broken[@]} -eq 0 ] || echo "failing tiers: ${broken[*]}"
