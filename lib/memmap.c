@@ -87,20 +87,9 @@ uint32_t khib_memmap_type_from_name(const char *name)
 static int read_attr(const char *dir, const char *entry, const char *attr, char *buf, size_t n)
 {
 	char path[512];
-	_cleanup_free_ char *data = NULL;
-	size_t len;
-	int r;
 
 	snprintf(path, sizeof(path), "%s/%s/%s", dir, entry, attr);
-	r = khib_read_file(path, 4096, &data, &len);
-	if (r < 0)
-		return r;
-	while (len && (data[len - 1] == '\n' || data[len - 1] == ' '))
-		data[--len] = '\0';
-	if (len + 1 > n)
-		return -EINVAL;
-	memcpy(buf, data, len + 1);
-	return 0;
+	return khib_read_attr(path, buf, n);
 }
 
 int khib_memmap_read_firmware(const char *dir, struct khib_memmap *ret)

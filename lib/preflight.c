@@ -5,11 +5,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -105,17 +103,6 @@ static int dev_name(dev_t dev, char *buf, size_t n)
 	return 0;
 }
 
-static int blockdev_size(const char *path, uint64_t *ret)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, BLKGETSIZE64, ret) < 0)
-		return -errno;
-	return 0;
-}
-
 static int describe_device(dev_t dev, struct khib_handoff *h, const char **what)
 {
 	char path[128];
@@ -131,7 +118,7 @@ static int describe_device(dev_t dev, struct khib_handoff *h, const char **what)
 	h->target_dev = dev;
 	snprintf(path, sizeof(path), "/dev/%s", h->target_name);
 	*what = "reading the size of the target's block device";
-	return blockdev_size(path, &h->target_bytes);
+	return khib_blockdev_size(path, &h->target_bytes);
 }
 
 static int file_extents(const char *path, struct khib_handoff *h, uint64_t *ret_capacity,

@@ -5,11 +5,9 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -78,19 +76,6 @@ int khib_save_ranges(const struct khib_handoff *h, struct khib_range **ret, size
 	return 0;
 }
 
-static int device_size(const char *path, uint64_t *ret)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	uint64_t size = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
-		return -errno;
-	*ret = size;
-	return 0;
-}
-
 int khib_save_open_target(const struct khib_handoff *h, const char *devdir,
 			  struct khib_target **ret)
 {
@@ -101,7 +86,7 @@ int khib_save_open_target(const struct khib_handoff *h, const char *devdir,
 	if (!h->target_name[0] || strchr(h->target_name, '/') || h->target_name[0] == '.')
 		return -EINVAL;
 	snprintf(path, sizeof(path), "%s/%s", devdir, h->target_name);
-	r = device_size(path, &size);
+	r = khib_blockdev_size(path, &size);
 	if (r == -ENOENT)
 		return -ENODEV;
 	if (r < 0)

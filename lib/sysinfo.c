@@ -221,23 +221,12 @@ static int e820_type_strict(const char *name, uint32_t *ret)
 	return -EOPNOTSUPP;
 }
 
-static int read_u64_attr(const char *dir, unsigned idx, const char *attr, char *buf, size_t n)
+static int read_memmap_attr(const char *dir, unsigned idx, const char *attr, char *buf, size_t n)
 {
-	_cleanup_free_ char *v = NULL;
 	char path[512];
-	size_t len;
-	int r;
 
 	snprintf(path, sizeof(path), "%s/%u/%s", dir, idx, attr);
-	r = khib_read_file(path, 4096, &v, &len);
-	if (r < 0)
-		return r;
-	while (len && (v[len - 1] == '\n' || v[len - 1] == ' '))
-		v[--len] = '\0';
-	if (len + 1 > n)
-		return -EINVAL;
-	memcpy(buf, v, len + 1);
-	return 0;
+	return khib_read_attr(path, buf, n);
 }
 
 int khib_sysinfo_e820_crc32(const char *dir, uint32_t *ret)
@@ -252,11 +241,11 @@ int khib_sysinfo_e820_crc32(const char *dir, uint32_t *ret)
 		uint64_t start, end;
 		uint32_t type;
 
-		r = read_u64_attr(dir, n, "start", s, sizeof(s));
+		r = read_memmap_attr(dir, n, "start", s, sizeof(s));
 		if (r == -ENOENT)
 			break;
-		if (r < 0 || (r = read_u64_attr(dir, n, "end", e, sizeof(e))) < 0 ||
-		    (r = read_u64_attr(dir, n, "type", t, sizeof(t))) < 0)
+		if (r < 0 || (r = read_memmap_attr(dir, n, "end", e, sizeof(e))) < 0 ||
+		    (r = read_memmap_attr(dir, n, "type", t, sizeof(t))) < 0)
 			return r;
 		if (n == KHIB_MEMMAP_MAX)
 			return -E2BIG;

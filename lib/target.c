@@ -523,3 +523,18 @@ int khib_target_fiemap(const char *path, struct khib_extent **ret_extents, size_
 	*ret_dev = st.st_dev;
 	return 0;
 }
+
+int khib_blockdev_size(const char *path, uint64_t *ret)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+	uint64_t size = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+		r = -errno;
+	close(fd);
+	if (r == 0)
+		*ret = size;
+	return r;
+}

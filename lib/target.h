@@ -95,6 +95,9 @@ int khib_target_truncate(struct khib_target *t, uint64_t size);
  * allocated space are not.  -EOPNOTSUPP where it does not apply. */
 int khib_target_reserve(struct khib_target *t, uint64_t size);
 
+/* The size of the block device at path, in bytes. */
+int khib_blockdev_size(const char *path, uint64_t *ret);
+
 /* Aligned allocation for direct I/O buffers (free with free()). */
 void *khib_alloc_aligned(size_t size);
 

@@ -48,6 +48,22 @@ int khib_read_file(const char *path, size_t max_bytes, char **ret_buf, size_t *r
 	return 0;
 }
 
+int khib_read_attr(const char *path, char *buf, size_t n)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	int r = khib_read_file(path, 4096, &data, &len);
+
+	if (r < 0)
+		return r;
+	while (len && (data[len - 1] == '\n' || data[len - 1] == ' '))
+		data[--len] = '\0';
+	if (len + 1 > n)
+		return -EINVAL;
+	memcpy(buf, data, len + 1);
+	return 0;
+}
+
 int khib_pwrite_all(int fd, const void *buf, size_t len, uint64_t offset)
 {
 	const uint8_t *p = buf;

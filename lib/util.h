@@ -99,6 +99,10 @@ static inline void khib_put_le64(void *p, uint64_t v)
  */
 int khib_read_file(const char *path, size_t max_bytes, char **ret_buf, size_t *ret_size);
 
+/* A small sysfs/procfs attribute as a string without its trailing
+ * newline and blanks; -EINVAL when it does not fit buf. */
+int khib_read_attr(const char *path, char *buf, size_t n);
+
 /* Write all of buf at offset, retrying short writes and EINTR. */
 int khib_pwrite_all(int fd, const void *buf, size_t len, uint64_t offset);
 /* Read exactly len bytes at offset; -EIO if the file ends first. */
