@@ -25,16 +25,13 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "vm"))
 
 import run  # noqa: E402
+import guest  # noqa: E402
 import test_resume  # noqa: E402
 from vm import VM  # noqa: E402
 
 # Linux's own hibernation: the same workload, swap on /dev/vda, resume=.
 SWSUSP_INIT = r"""#!/bin/sh
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-mount -t tmpfs tmp /tmp
-echo "N: up"
+""" + guest.MOUNTS + r"""echo "N: up"
 mkswap /dev/vda >/dev/null
 swapon /dev/vda
 /bin/khib-workload @MIB@ /tmp &

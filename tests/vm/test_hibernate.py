@@ -22,36 +22,19 @@ import os
 import re
 import subprocess
 
+import guest
+
 DISK_BYTES = 768 << 20
 
-N_INIT = r"""#!/bin/sh
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-mount -t tmpfs tmp /tmp
-echo "N: up cpus=$(cat /sys/devices/system/cpu/online)"
-marker=$(head -c 16 /dev/urandom | md5sum | cut -c1-32)
+N_INIT = guest.n_init(
+    prelude="""marker=$(head -c 16 /dev/urandom | md5sum | cut -c1-32)
 printf 'khib-marker-%s' "$marker" > /tmp/marker
 echo "N: marker $marker"
-head -c 4194304 /dev/urandom > /tmp/data
-sha256sum /tmp/data > /tmp/data.sum
-mkdir /tmp/wl
-/bin/khib-workload 96 /tmp/wl &
-pid=$!
-while [ ! -e /tmp/wl/ready ]; do usleep 100000; done
-/bin/khib hibernate --target /dev/vda --kernel /h/bzImage --initrd /h/initrd.cpio.gz \
+""",
+    action="""/bin/khib hibernate --target /dev/vda --kernel /h/bzImage --initrd /h/initrd.cpio.gz \\
     --append "console=ttyS0 panic=-1 nr_cpus=1" --region-size 64M @ARGS@
 echo "N: hibernate rc=$?"
-if sha256sum -c /tmp/data.sum >/dev/null 2>&1; then
-    echo "N: tmpfs file intact"
-else
-    echo "N: tmpfs file CHANGED"
-fi
-kill -USR1 $pid
-usleep 1500000
-echo "N: cpus online $(cat /sys/devices/system/cpu/online)"
-poweroff -f
-"""
+""")
 
 
 def khib_host(*args, check=True):

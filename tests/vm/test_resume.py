@@ -25,17 +25,15 @@ import os
 import re
 import struct
 
+import guest
+
 from test_hibernate import khib_host, make_disk
 
 MEM = "512M"
 WORKLOAD_MIB = 320
 
 INIT = r"""#!/bin/sh
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-mount -t tmpfs tmp /tmp
-K="--kernel /h/bzImage --initrd /h/initrd.cpio.gz"
+""" + guest.MOUNTS + r"""K="--kernel /h/bzImage --initrd /h/initrd.cpio.gz"
 method=$(sed -n 's/.*khibtest.method=\([a-z]*\).*/\1/p' /proc/cmdline)
 /bin/khib resume $K --append "console=ttyS0 panic=-1 nr_cpus=1" --method=${method:-auto}
 echo "R0: resume rc=$?"

@@ -12,6 +12,8 @@ after H jumps back, before N's userspace runs again).
 """
 import re
 
+import guest
+
 REGION = 64 << 20
 
 H_INIT = r"""#!/bin/sh
@@ -25,33 +27,14 @@ echo "H: jump-back failed rc=$?"
 poweroff -f
 """
 
-N_INIT = r"""#!/bin/sh
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-mount -t tmpfs tmp /tmp
-echo "N: up cpus=$(cat /sys/devices/system/cpu/online)"
-head -c 4194304 /dev/urandom > /tmp/data
-sha256sum /tmp/data > /tmp/data.sum
-mkdir /tmp/wl
-/bin/khib-workload 96 /tmp/wl &
-pid=$!
-while [ ! -e /tmp/wl/ready ]; do usleep 100000; done
-kill -USR1 $pid
+N_INIT = guest.n_init(
+    prelude="",
+    action="""kill -USR1 $pid
 usleep 1000000
-/bin/khib jump --kernel /h/bzImage --initrd /h/initrd.cpio.gz \
+/bin/khib jump --kernel /h/bzImage --initrd /h/initrd.cpio.gz \\
     --append "console=ttyS0 panic=-1 nr_cpus=1" --region-size 64M
 echo "N: jump rc=$?"
-if sha256sum -c /tmp/data.sum >/dev/null 2>&1; then
-    echo "N: tmpfs file intact"
-else
-    echo "N: tmpfs file CHANGED"
-fi
-kill -USR1 $pid
-usleep 1500000
-echo "N: cpus online $(cat /sys/devices/system/cpu/online)"
-poweroff -f
-"""
+""")
 
 
 def build_images(ctx, kernel):

@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The normal kernel's /init for the jump and hibernate tests.
+
+It mounts the API file systems, keeps state to check afterwards (a 4 MiB
+random tmpfs file, the live workload), runs `action` (a shell snippet that
+jumps or hibernates and echoes its rc), then reports: the tmpfs file, the
+workload's counters (on SIGUSR1), the online CPUs; and powers off.
+"""
+
+MOUNTS = """mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+"""
+
+
+def n_init(action, prelude="", workload_mib=96):
+    return f"""#!/bin/sh
+{MOUNTS}echo "N: up cpus=$(cat /sys/devices/system/cpu/online)"
+{prelude}head -c 4194304 /dev/urandom > /tmp/data
+sha256sum /tmp/data > /tmp/data.sum
+mkdir /tmp/wl
+/bin/khib-workload {workload_mib} /tmp/wl &
+pid=$!
+while [ ! -e /tmp/wl/ready ]; do usleep 100000; done
+{action}
+if sha256sum -c /tmp/data.sum >/dev/null 2>&1; then
+    echo "N: tmpfs file intact"
+else
+    echo "N: tmpfs file CHANGED"
+fi
+kill -USR1 $pid
+usleep 1500000
+echo "N: cpus online $(cat /sys/devices/system/cpu/online)"
+poweroff -f
+"""
