@@ -38,9 +38,11 @@ echo "N: hibernate rc=$?"
 
 
 def khib_host(*args, check=True):
-    """The host's own khib build (build/), for inspecting images."""
+    """khib on the host, for inspecting images: the same static build the
+    VMs run (the VM tests and the demo always build it)."""
     top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    exe = os.path.join(top, "build", "tools", "khib")
+    build = os.environ.get("KHIB_BUILD_STATIC", os.path.join(top, "build-static"))
+    exe = os.path.join(build, "tools", "khib")
     return subprocess.run([exe, *args], capture_output=True, text=True, check=check)
 
 
