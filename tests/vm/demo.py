@@ -11,6 +11,7 @@ A new QEMU process boots the same disks: the initramfs finds the image,
 starts the restore kernel, which writes the memory back and jumps into the
 hibernated kernel — and the workload goes on where it was.
 """
+import json
 import os
 import re
 import sys
@@ -30,7 +31,9 @@ NOTES = [
     (r"^R0: resume rc=0", "No image on the disk: a normal boot. The workload starts:"),
     (r"^N: hibernating", "Now `khib hibernate --target /dev/vda`:"),
     (r"khib: writer kernel up", "The writer kernel runs in 64 MiB of its own and saves the rest:"),
-    (r"khib: resuming", "The initramfs found a valid image and starts the restore kernel:"),
+    (r"khib: resuming", "The initramfs found a valid image and starts khib's restore kernel\n"
+     "      (--method=kexec; by default khib can also hand the image to the kernel's\n"
+     "      own /dev/snapshot and boot no second kernel):"),
     (r"khib: resumed from", "The hibernated kernel runs again; `khib hibernate` returns:"),
 ]
 
@@ -59,8 +62,11 @@ def main():
         vm.on_line = show
         before = test_resume.fresh_boot_until_hibernated(vm, 2)
         test_resume.hibernated(vm)
-    print(f"\n=== The VM is off (QEMU exited). Image on the disk: "
-          f"{test_resume.khib_host('inspect', mc.disk).stdout.splitlines()[0]}")
+    info = json.loads(test_resume.khib_host("inspect", "--json", mc.disk).stdout)
+    print(f"\n=== The VM is off (QEMU exited). On its disk, `khib inspect` finds a "
+          f"{'valid' if info['valid'] else 'INVALID'} image: {info['saved_pages'] >> 8} MiB "
+          f"of RAM saved, {info['data_bytes'] >> 20} MiB written ({info['codec']}), "
+          f"{info['zero_pages']} zero pages left out")
     print("\n=== Second boot, same disks")
     with mc.boot(1) as vm:
         vm.on_line = show
