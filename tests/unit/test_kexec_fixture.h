@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Firmware maps of QEMU guests for the kexec tests. */
+/* Firmware maps of QEMU guests, and a range assertion, for the memory map
+ * and kexec tests. */
 #ifndef KHIB_TEST_KEXEC_FIXTURE_H
 #define KHIB_TEST_KEXEC_FIXTURE_H
 
@@ -52,6 +53,16 @@ static inline uint64_t total_bytes(const struct khib_memmap *m)
 	for (size_t i = 0; i < m->n; i++)
 		t += m->r[i].end - m->r[i].start;
 	return t;
+}
+
+/* Entry i of m is [start, end) of the given type. */
+static inline void expect_range(const struct khib_memmap *m, size_t i, uint64_t start,
+				uint64_t end, uint32_t type)
+{
+	ASSERT_TRUE(i < m->n);
+	ASSERT_EQ_U64(m->r[i].start, start);
+	ASSERT_EQ_U64(m->r[i].end, end);
+	ASSERT_EQ(m->r[i].type, type);
 }
 
 #endif

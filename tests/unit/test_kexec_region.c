@@ -214,15 +214,6 @@ static void check_confined(const struct khib_memmap *fw, const struct khib_memma
 	ASSERT_EQ_U64(total_bytes(out), total_bytes(fw));
 }
 
-static void expect_range(const struct khib_memmap *m, size_t i, uint64_t start, uint64_t end,
-			 uint32_t type)
-{
-	ASSERT_TRUE(i < m->n);
-	ASSERT_EQ_U64(m->r[i].start, start);
-	ASSERT_EQ_U64(m->r[i].end, end);
-	ASSERT_EQ(m->r[i].type, type);
-}
-
 TEST(kexec_confine_e820_qemu)
 {
 	static struct khib_memmap fw, keep, out;

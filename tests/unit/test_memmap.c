@@ -5,20 +5,12 @@
  */
 #include "harness.h"
 #include "memmap.h"
+#include "test_kexec_fixture.h"
 #include "util.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-
-static void expect_range(const struct khib_memmap *m, size_t i, uint64_t start, uint64_t end,
-			 uint32_t type)
-{
-	ASSERT_TRUE(i < m->n);
-	ASSERT_EQ_U64(m->r[i].start, start);
-	ASSERT_EQ_U64(m->r[i].end, end);
-	ASSERT_EQ(m->r[i].type, type);
-}
 
 TEST(memmap_add_refuses_empty_and_wrapping)
 {
