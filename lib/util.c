@@ -147,22 +147,44 @@ int khib_parse_size(const char *s, uint64_t *ret)
 	return 0;
 }
 
+/* The next word of a command line at *p (NULL at the end); its length in *len. */
+static const char *cmdline_word(const char **p, size_t *len)
+{
+	const char *word;
+
+	while (**p == ' ' || **p == '\t' || **p == '\n')
+		(*p)++;
+	if (!**p)
+		return NULL;
+	word = *p;
+	while (**p && **p != ' ' && **p != '\t' && **p != '\n')
+		(*p)++;
+	*len = (size_t)(*p - word);
+	return word;
+}
+
+bool khib_cmdline_has(const char *cmdline, const char *flag)
+{
+	size_t flen = strlen(flag), len;
+	const char *word;
+
+	while ((word = cmdline_word(&cmdline, &len)))
+		if (len >= flen && !strncmp(word, flag, flen) && (len == flen || word[flen] == '='))
+			return true;
+	return false;
+}
+
 int khib_cmdline_get(const char *cmdline, const char *key, char *buf, size_t bufsz)
 {
 	size_t klen = strlen(key);
-	const char *p = cmdline, *val = NULL;
-	size_t vlen = 0;
+	const char *p = cmdline, *val = NULL, *word;
+	size_t vlen = 0, len;
 
 	/* Like the kernel's own parameters, the last occurrence wins. */
-	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		const char *word = p;
-		while (*p && *p != ' ' && *p != '\t' && *p != '\n')
-			p++;
-		if ((size_t)(p - word) > klen && !strncmp(word, key, klen) && word[klen] == '=') {
+	while ((word = cmdline_word(&p, &len))) {
+		if (len > klen && !strncmp(word, key, klen) && word[klen] == '=') {
 			val = word + klen + 1;
-			vlen = (size_t)(p - val);
+			vlen = len - klen - 1;
 		}
 	}
 	if (!val)

@@ -115,5 +115,8 @@ int khib_parse_size(const char *s, uint64_t *ret);
 /* Value of the last `key=` on a kernel command line, copied into buf.  -ENOENT when
  * absent, -ENAMETOOLONG when it does not fit. */
 int khib_cmdline_get(const char *cmdline, const char *key, char *buf, size_t bufsz);
+/* Whether `flag` stands on a kernel command line as a word of its own
+ * (`noresume`), or with a value (`noresume=1`). */
+bool khib_cmdline_has(const char *cmdline, const char *flag);
 
 #endif

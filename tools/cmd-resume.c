@@ -67,7 +67,10 @@ static void resume_help(FILE *out)
 	      "                   memory allow, else kexec, saying why\n"
 	      "  --dry-run        check the image, resume nothing, change nothing\n"
 	      "\n"
-	      "Exit status: 0 no image, 1 an invalid image was refused (and\n"
+	      "With 'noresume' or 'khib.noresume' on the kernel command line an image\n"
+	      "is discarded, not resumed: this boot will change its file systems.\n"
+	      "\n"
+	      "Exit status: 0 no image (or discarded), 1 an invalid image was refused (and\n"
 	      "invalidated), 2 bad usage; a valid image does not return.\n", out);
 }
 
@@ -144,6 +147,20 @@ static int configured_image(char *path, size_t n)
 	if (r < 0)
 		return khib_err_errno(r, "reading khib.resume= from the kernel command line");
 	return 0;
+}
+
+/* `noresume` (the kernel's own switch) or `khib.noresume` on the kernel
+ * command line: this boot goes on without the image.  It will mount and
+ * change file systems the image still describes, so the image must die
+ * now: resuming it on a later boot would corrupt them. */
+static bool noresume_requested(void)
+{
+	_cleanup_free_ char *cmdline = NULL;
+	size_t len;
+
+	if (khib_read_file("/proc/cmdline", 1 << 16, &cmdline, &len) < 0)
+		return false;
+	return khib_cmdline_has(cmdline, "noresume") || khib_cmdline_has(cmdline, "khib.noresume");
 }
 
 /* Refuse the image: say why, and make sure it is never tried again
@@ -231,6 +248,15 @@ static int resume_run(int argc, char **argv)
 	}
 	if (r < 0)
 		goto refused;
+	if (noresume_requested()) {
+		r = o.dry_run ? 0 : khib_image_invalidate(t);
+		if (r < 0)
+			khib_err_errno(r, "noresume: invalidating the image on '%s'", path);
+		else
+			khib_info("noresume on the kernel command line: image on '%s' %s", path,
+				  o.dry_run ? "would be discarded (dry run)" : "discarded");
+		goto out;
+	}
 	if ((r = khib_memmap_read_firmware("/sys/firmware/memmap", &fw)) < 0) {
 		khib_err_errno(r, "reading the firmware memory map; not resuming");
 		goto out;

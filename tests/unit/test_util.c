@@ -35,6 +35,16 @@ TEST(util_cmdline_get)
 	ASSERT_EQ(khib_cmdline_get("a=0123456789", "a", buf, 5), -ENAMETOOLONG);
 }
 
+TEST(util_cmdline_has)
+{
+	ASSERT_TRUE(khib_cmdline_has("quiet noresume\n", "noresume"));
+	ASSERT_TRUE(khib_cmdline_has("noresume=1 quiet", "noresume"));
+	ASSERT_TRUE(khib_cmdline_has("\tkhib.noresume", "khib.noresume"));
+	ASSERT_TRUE(!khib_cmdline_has("noresumex resume=/dev/sda2", "noresume"));
+	ASSERT_TRUE(!khib_cmdline_has("xnoresume", "noresume"));
+	ASSERT_TRUE(!khib_cmdline_has("", "noresume"));
+}
+
 TEST(util_le_roundtrip)
 {
 	uint8_t b[8];

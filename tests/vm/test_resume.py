@@ -15,6 +15,8 @@ it checks the workload, the data disk and its CPUs.
                         image invalid afterwards
   resume_only_once      after a resume the image is gone: the next boot with
                         the same disk starts normally
+  resume_noresume       `noresume` on the command line: the image is
+                        discarded and the boot goes on
   resume_direct_boot    no second boot: the "boot loader" (QEMU -kernel) starts
                         a restore kernel built to run at the region's address;
                         the ordinary kernel started that way is refused and
@@ -252,6 +254,25 @@ def only_once(ctx):
         assert vm.wait_exit(timeout=60) == 0
 
 
+def noresume(ctx):
+    """`noresume` on the command line: the image is discarded, not kept for
+    a later boot (this boot changes the disks the image describes)."""
+    mc = Machine(ctx, 1)
+    with mc.boot(1) as vm:
+        fresh_boot_until_hibernated(vm, 1)
+        hibernated(vm)
+    assert khib_host("verify", mc.disk, check=False).returncode == 0
+    with mc.boot(0, extra="noresume") as vm:
+        vm.expect(r"khib: noresume on the kernel command line: image on '/dev/vda' discarded",
+                  timeout=120)
+        vm.expect(r"^R0: resume rc=0$")
+        vm.expect(r"^N: up cpus=0$")
+        assert not vm.seen(r"khib: resuming"), "resumed despite noresume"
+        assert vm.wait_exit(timeout=60) == 0
+    assert khib_host("verify", mc.disk, check=False).returncode != 0, \
+        "the image is still valid after a noresume boot"
+
+
 REGION = 0x1be00000  # the top 64 MiB of a 512 MiB q35 guest, 2 MiB aligned
 
 
@@ -331,4 +352,5 @@ def tests():
     yield "resume_corrupt_chunk", corrupt_chunk("kexec")
     yield "resume_snapshot_corrupt_chunk", corrupt_chunk("auto")
     yield "resume_only_once", only_once
+    yield "resume_noresume", noresume
     yield "resume_direct_boot", direct_boot
