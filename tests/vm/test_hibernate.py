@@ -26,15 +26,28 @@ import guest
 
 DISK_BYTES = 768 << 20
 
-N_INIT = guest.n_init(
-    prelude="""marker=$(head -c 16 /dev/urandom | md5sum | cut -c1-32)
+MARKER = """marker=$(head -c 16 /dev/urandom | md5sum | cut -c1-32)
 printf 'khib-marker-%s' "$marker" > /tmp/marker
 echo "N: marker $marker"
-""",
-    action="""/bin/khib hibernate --target /dev/vda --kernel /h/bzImage --initrd /h/initrd.cpio.gz \\
+"""
+
+# How much of N's memory is in use (MemTotal - MemAvailable), in per mille.
+MEM_USED = """used_permille() {
+    awk '/^MemTotal:/ {t = $2} /^MemAvailable:/ {a = $2}
+         END {printf "%d", (t - a) * 1000 / t}' /proc/meminfo
+}
+"""
+
+HIBERNATE = """echo "N: memory in use $(used_permille) permille"
+/bin/khib hibernate --target /dev/vda --kernel /h/bzImage --initrd /h/initrd.cpio.gz \\
     --append "console=ttyS0 panic=-1 nr_cpus=1" --region-size 64M @ARGS@
 echo "N: hibernate rc=$?"
-""")
+"""
+
+
+def n_init(args, workload_mib=96, prelude=""):
+    return guest.n_init(prelude=MARKER + MEM_USED + prelude, workload_mib=workload_mib,
+                        action=HIBERNATE.replace("@ARGS@", args))
 
 
 def khib_host(*args, check=True):
@@ -53,12 +66,12 @@ def make_disk(ctx, size=DISK_BYTES):
     return path
 
 
-def images(ctx, args):
+def images(ctx, init):
     kernel = ctx.kernel()
     khib = ctx.bin("khib")
     # The writer kernel needs no shell: khib is its /init.
     h_initrd = ctx.initramfs("h", khib, busybox=False)
-    n_initrd = ctx.initramfs("n", N_INIT.replace("@ARGS@", args), files=[
+    n_initrd = ctx.initramfs("n", init, files=[
         (khib, "bin/khib"),
         (ctx.bin("khib-workload"), "bin/khib-workload"),
         (kernel, "h/bzImage"),
@@ -67,19 +80,25 @@ def images(ctx, args):
     return kernel, n_initrd
 
 
-def boot(ctx, args, cpus=1, disks=(), drives=()):
+def boot(ctx, args, cpus=1, disks=(), drives=(), mem="512M", workload_mib=96, prelude=""):
     from vm import VM
-    kernel, initrd = images(ctx, args)
-    return VM("n", kernel, initrd, "console=ttyS0 panic=-1", mem="512M", cpus=cpus,
+    kernel, initrd = images(ctx, n_init(args, workload_mib, prelude))
+    return VM("n", kernel, initrd, "console=ttyS0 panic=-1", mem=mem, cpus=cpus,
               disks=disks, drives=drives, log_dir=ctx.log_dir, deadline=400)
 
 
-def workload_up(vm, cpus):
+def workload_up(vm, cpus, mib=96, timeout=120):
     m = vm.expect(r"^N: up cpus=(\S+)", timeout=120)
     assert m.group(1) == ("0" if cpus == 1 else f"0-{cpus - 1}")
     marker = vm.expect(r"^N: marker ([0-9a-f]{32})$").group(1)
-    vm.expect(r"^workload: ready, holding 96 MiB$", timeout=120)
+    held = int(vm.expect(r"^workload: ready, holding (\d+) MiB$", timeout=timeout).group(1))
+    assert held >= mib, f"the workload holds {held} MiB, not {mib}"
     return marker
+
+
+def memory_in_use(vm):
+    """N's memory in use just before it hibernates, in per mille."""
+    return int(vm.expect(r"^N: memory in use (\d+) permille$").group(1))
 
 
 def workload_intact(vm, cpus):
@@ -92,8 +111,8 @@ def workload_intact(vm, cpus):
     vm.expect(rf"^N: cpus online {want}$")
 
 
-def writer_saved(vm):
-    """H's progress and commit lines; returns MiB saved."""
+def writer_saved(vm, ram_mib=512):
+    """H's progress and commit lines; returns (MiB saved, MiB stored)."""
     vm.expect(r"khib: writer kernel up: saving 6\.1\.\d+", timeout=120)
     # /proc/vmcore from N's elfcorehdr=: exactly the ranges H saves, with
     # N's VMCOREINFO note.
@@ -104,28 +123,60 @@ def writer_saved(vm):
     vm.expect(r"khib: saving memory: +\d+% ", timeout=120)
     m = vm.expect(r"khib: image committed: (\d+) MiB of RAM, (\d+) MiB stored", timeout=300)
     saved = int(m.group(1))
-    assert 400 <= saved <= 512, f"saved {saved} MiB of a 512 MiB machine"
+    assert ram_mib - 112 <= saved <= ram_mib, f"saved {saved} MiB of a {ram_mib} MiB machine"
     assert int(v.group(1)) == saved, f"/proc/vmcore has {v.group(1)} MiB, H saved {saved} MiB"
     assert not vm.seen(r"/proc/vmcore does not cover"), "/proc/vmcore ranges differ from saved"
     assert not vm.seen(r"no /proc/vmcore|VMCOREINFO note .* lies in"), "N built no elfcorehdr"
-    return saved
+    return saved, int(m.group(2))
 
 
-def test_mode(cpus):
+# Before the workload starts: size it so that, with the 4 MiB tmpfs file,
+# at least 90% of N's memory is in use when it hibernates.
+FILL_90 = """avail_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
+total_kib=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+wl_mib=$(( (avail_kib - total_kib / 10) / 1024 + 8 ))
+echo "N: workload of $wl_mib MiB for 90% in use"
+"""
+
+
+def test_mode(cpus, mem="512M", workload_mib=320):
+    """--test with a workload of workload_mib MiB, or (None) one that puts
+    90% of N's memory in use."""
+    ram_mib = int(mem[:-1]) << (10 if mem.endswith("G") else 0)
+
     def run(ctx):
-        disk = make_disk(ctx)
-        with boot(ctx, "--test", cpus=cpus, disks=[disk]) as vm:
-            workload_up(vm, cpus)
+        disk = make_disk(ctx, (ram_mib + 256) << 20)
+        prelude, mib = "", workload_mib
+        if workload_mib is None:
+            prelude, mib = FILL_90, "$wl_mib"
+        with boot(ctx, "--test", cpus=cpus, disks=[disk], mem=mem, workload_mib=mib,
+                  prelude=prelude) as vm:
+            if workload_mib is None:
+                want = int(vm.expect(r"^N: workload of (\d+) MiB for 90% in use$",
+                                     timeout=120).group(1))
+            else:
+                want = workload_mib
+            workload_up(vm, cpus, want, timeout=400)
+            used = memory_in_use(vm)
+            if workload_mib is None:
+                assert used >= 900, f"only {used / 10:.1f}% of N's memory is in use"
             vm.expect(r"khib: testing hibernation: jumping to the writer kernel")
-            writer_saved(vm)
+            _, stored = writer_saved(vm, ram_mib)
+            # The workload's pattern is pseudo-random: it cannot shrink.
+            assert stored >= want, f"{stored} MiB stored, the workload alone holds {want}"
             vm.expect(r"khib: test mode: image verified and invalidated; returning", timeout=300)
             vm.expect(r"khib: test passed: \d+ MiB saved .* verified and discarded", timeout=120)
             vm.expect(r"^N: hibernate rc=0$")
             workload_intact(vm, cpus)
-            assert vm.wait_exit(timeout=60) == 0
+            assert vm.wait_exit(timeout=120) == 0
         # The test image was discarded: it must not be resumable.
         r = khib_host("verify", disk, check=False)
         assert r.returncode != 0, "a --test image is still valid on the disk"
+        if ram_mib > 4096 - 512:
+            # Memory above 4 GiB was saved (q35 puts RAM beyond 2 GiB there).
+            info = json.loads(khib_host("inspect", "--json", disk, check=False).stdout)
+            top = max(r["paddr"] + r["npages"] * 4096 for r in info["ranges"])
+            assert top > 1 << 32, f"no saved range above 4 GiB: {info['ranges']}"
     return run
 
 
@@ -134,7 +185,7 @@ def poweroff(ctx):
     with boot(ctx, "", disks=[disk]) as vm:
         marker = workload_up(vm, 1)
         vm.expect(r"khib: hibernating: jumping to the writer kernel")
-        saved = writer_saved(vm)
+        saved, _ = writer_saved(vm)
         vm.expect(r"khib: powering off", timeout=60)
         assert vm.wait_exit(timeout=120) == 0
         assert not vm.seen(r"^N: hibernate rc="), "N ran again after hibernating"
@@ -196,6 +247,7 @@ def small_target(ctx):
 def tests():
     yield "hibernate_test_1cpu", test_mode(1)
     yield "hibernate_test_2cpu", test_mode(2)
+    yield "hibernate_test_4g_90pct", test_mode(2, "4G", None)
     yield "hibernate_poweroff", poweroff
     yield "hibernate_abort_eio", abort_eio
     yield "hibernate_small_target", small_target
