@@ -4,7 +4,8 @@
 # Seeds: tiny ELF cores (overlapping and partial PT_LOADs, a VMCOREINFO
 # note) and images made from them with each codec, plus an invalidated one;
 # synthetic bzImages (and the setup part of BZIMAGE, e.g. kernel/build.sh's);
-# handoff and status pages from the real encoders; /proc/iomem texts.
+# handoff and status pages from the real encoders; /proc/iomem texts;
+# synthetic kernels' memory for the free-page filter.
 set -eu
 khib=$(realpath "$1")
 bzimage=${2:-}
@@ -111,6 +112,11 @@ fi
 # Handoff and status pages, made by the real encoders.
 mkdir -p "$here/corpus/handoff"
 "$(dirname "$khib")/../tests/fuzz/make-corpus-handoff" "$here/corpus/handoff"
+
+# Synthetic hibernated kernels for the free-page filter (the unit tests'
+# fixture): page tables, mem_section, struct pages, a kexec swap list.
+mkdir -p "$here/corpus/pagefilter"
+"$(dirname "$khib")/../tests/fuzz/make-corpus-pagefilter" "$here/corpus/pagefilter"
 
 # /proc/iomem as a QEMU q35 guest shows it to root and to a user (every
 # address 0), and texts around the line parser's edges.
