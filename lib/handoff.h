@@ -32,6 +32,9 @@
 /* flags */
 #define KHIB_HANDOFF_TEST (1u << 0)	/* commit, verify, invalidate, come back */
 #define KHIB_HANDOFF_RESTORE (1u << 1)	/* a restore kernel: write the image back */
+/* Save N's free pages too: N relies on their content (init_on_free=1 wants
+ * them zero, page_poison=1 poisoned), or the user asked. */
+#define KHIB_HANDOFF_KEEP_FREE (1u << 2)
 
 struct khib_handoff {
 	uint64_t jump_back_entry;

@@ -162,10 +162,169 @@ static void writer_params(const struct khib_handoff *h, const struct khib_range 
 	p->kernel.e820_crc32 = h->e820_crc32;
 }
 
+/*
+ * N's saved memory for the free-page filter, through a few mapped windows:
+ * what it reads (struct pages, page tables, the swap list) is a few MiB in
+ * a few places, and mapping /dev/mem costs per page mapped (STRICT_DEVMEM
+ * checks each one).  Only the saved ranges are ever mapped: never H's
+ * region, never MMIO.
+ */
+#define FILTER_WINDOW_BYTES (256ULL << 10)
+#define FILTER_WINDOWS 32
+
+struct n_memory {
+	const char *devmem;
+	const struct khib_range *ranges;
+	size_t n;
+	struct khib_physmap win[FILTER_WINDOWS];
+	uint64_t win_paddr[FILTER_WINDOWS];
+	unsigned next;
+};
+
+/* The window holding paddr (inside range rg), mapped; -errno. */
+static int n_memory_window(struct n_memory *nm, const struct khib_range *rg, uint64_t paddr)
+{
+	uint64_t start = ALIGN_DOWN(paddr, FILTER_WINDOW_BYTES), end = start + FILTER_WINDOW_BYTES;
+	uint64_t rg_end = rg->paddr + rg->npages * KHIB_PAGE_SIZE;
+	unsigned k;
+	int r;
+
+	if (start < rg->paddr)
+		start = rg->paddr;
+	if (end > rg_end)
+		end = rg_end;
+	for (k = 0; k < FILTER_WINDOWS; k++)
+		if (nm->win[k].base && nm->win_paddr[k] == start)
+			return (int)k;
+	k = nm->next++ % FILTER_WINDOWS;
+	khib_physmem_unmap(&nm->win[k]);
+	r = khib_physmem_map(nm->devmem, start, end - start, 0, &nm->win[k]);
+	if (r < 0)
+		return r;
+	nm->win_paddr[k] = start;
+	return (int)k;
+}
+
+static int n_memory_read(void *ctx, uint64_t paddr, void *buf, size_t len)
+{
+	struct n_memory *nm = ctx;
+	uint8_t *out = buf;
+	size_t i = 0;
+
+	while (i < nm->n && (paddr < nm->ranges[i].paddr ||
+			     !khib_range_within(paddr - nm->ranges[i].paddr, len,
+						nm->ranges[i].npages * KHIB_PAGE_SIZE)))
+		i++;
+	if (i == nm->n)
+		return -EFAULT;
+	while (len) {
+		int k = n_memory_window(nm, &nm->ranges[i], paddr);
+		uint64_t off, n;
+
+		if (k < 0)
+			return k;
+		off = paddr - nm->win_paddr[k];
+		n = nm->win[k].bytes - off;
+		if (n > len)
+			n = len;
+		memcpy(out, nm->win[k].ptr + off, n);
+		out += n;
+		paddr += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void n_memory_release(struct n_memory *nm)
+{
+	for (unsigned k = 0; k < FILTER_WINDOWS; k++)
+		khib_physmem_unmap(&nm->win[k]);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* N's free pages among the ranges, or NULL (res says why). */
+static struct khib_pagefilter *find_free_pages(const struct khib_handoff *h, const char *devmem,
+					       const struct khib_range *ranges, size_t n,
+					       const char *vmcoreinfo, size_t vmci_bytes,
+					       struct khib_save_result *res)
+{
+	/* What the jump swapped: N's view of it is in the swap list. */
+	const struct khib_range swapped[2] = {
+		{ h->low_start, h->low_bytes / KHIB_PAGE_SIZE },
+		{ h->region_start, h->region_bytes / KHIB_PAGE_SIZE },
+	};
+	struct n_memory nm = { .devmem = devmem, .ranges = ranges, .n = n };
+	struct khib_pagefilter_input in = {
+		.vmcoreinfo = vmcoreinfo,
+		.vmcoreinfo_bytes = vmci_bytes,
+		.ranges = ranges,
+		.n_ranges = n,
+		.swapped = swapped,
+		.n_swapped = 2,
+		.jump_back_paddr = h->jump_back_entry,
+		.read = n_memory_read,
+		.ctx = &nm,
+	};
+	struct khib_pagefilter *f = NULL;
+	uint64_t t0 = now_ns();
+	int r;
+
+	if (h->flags & KHIB_HANDOFF_KEEP_FREE) {
+		res->free_kept = true;
+		return NULL;
+	}
+	if (!vmcoreinfo) {
+		res->filter_error = -ENODATA;
+		snprintf(res->filter_reason, sizeof(res->filter_reason),
+			 "no VMCOREINFO from the hibernating kernel");
+		return NULL;
+	}
+	r = khib_pagefilter_new(&in, &f, res->filter_reason);
+	n_memory_release(&nm);
+	res->filter_ns = now_ns() - t0;
+	if (r < 0) {
+		res->filter_error = r;
+		return NULL;
+	}
+	khib_pagefilter_get_stats(f, &res->filter);
+	return f;
+}
+
+/* Hand the writer a mapped window: free runs skipped, the rest added. */
+static int feed_window(struct khib_writer *w, const struct khib_pagefilter *f, uint64_t paddr,
+		       const uint8_t *pages, uint64_t n)
+{
+	for (uint64_t k = 0; k < n;) {
+		bool is_free = false;
+		uint64_t pa = paddr + k * KHIB_PAGE_SIZE;
+		uint64_t len = f ? khib_pagefilter_run(f, pa, n - k, &is_free) : 0;
+		int r;
+
+		if (!len) {
+			len = n - k;
+			is_free = false;
+		}
+		r = is_free ? khib_writer_skip(w, pa, len)
+			    : khib_writer_add(w, pa, pages + k * KHIB_PAGE_SIZE, len);
+		if (r < 0)
+			return r;
+		k += len;
+	}
+	return 0;
+}
+
 /* Feed one range window by window; each window stays mapped until the
  * writer no longer borrows it. */
-static int feed_range(struct khib_writer *w, const char *devmem, const struct khib_range *rg,
-		      uint64_t *done, uint64_t total, khib_save_progress_fn *progress, void *ctx)
+static int feed_range(struct khib_writer *w, const char *devmem, const struct khib_pagefilter *f,
+		      const struct khib_range *rg, uint64_t *done, uint64_t total,
+		      khib_save_progress_fn *progress, void *ctx)
 {
 	uint64_t pos = 0;
 
@@ -180,7 +339,7 @@ static int feed_range(struct khib_writer *w, const char *devmem, const struct kh
 				     n * KHIB_PAGE_SIZE, 0, &m);
 		if (r < 0)
 			return r;
-		r = khib_writer_add(w, rg->paddr + pos * KHIB_PAGE_SIZE, m.ptr, n);
+		r = feed_window(w, f, rg->paddr + pos * KHIB_PAGE_SIZE, m.ptr, n);
 		if (r >= 0)
 			r = khib_writer_sync(w);
 		khib_physmem_unmap(&m);
@@ -201,6 +360,7 @@ int khib_save_memory(const struct khib_handoff *h, struct khib_target *t, const 
 	_cleanup_free_ char *vmcoreinfo = NULL;
 	struct khib_writer_params p;
 	struct khib_writer *w = NULL;
+	struct khib_pagefilter *f;
 	struct khib_save_result res = { 0 };
 	size_t n, vmci_bytes = 0;
 	uint64_t total, done = 0;
@@ -222,15 +382,17 @@ int khib_save_memory(const struct khib_handoff *h, struct khib_target *t, const 
 	for (size_t i = 0; i < n; i++)
 		res.saved_pages += ranges[i].npages;
 
+	/* Read N's state before anything is written: the filter only reads. */
+	f = find_free_pages(h, devmem, ranges, n, vmcoreinfo, vmci_bytes, &res);
 	r = khib_writer_new(t, &p, &w);
-	if (r < 0)
-		return r;
 	for (size_t i = 0; i < n && r >= 0; i++)
-		r = feed_range(w, devmem, &ranges[i], &done, res.saved_pages, progress, ctx);
+		r = feed_range(w, devmem, f, &ranges[i], &done, res.saved_pages, progress, ctx);
 	if (r >= 0)
 		r = khib_writer_finish(w);
-	khib_writer_get_stats(w, &res.stats);
+	if (w)
+		khib_writer_get_stats(w, &res.stats);
 	khib_writer_free(w);
+	khib_pagefilter_free(f);
 	if (r < 0)
 		return r;
 	*ret = res;

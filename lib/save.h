@@ -5,6 +5,9 @@
  * What is saved is every range of N's RAM except H's region and the low
  * memory H ran in: N's own contents of those pages were swapped by kexec
  * into pages of N's RAM, which are saved, and the restore swaps them back.
+ * Pages free in N's buddy allocator are left out of the image (excluded;
+ * lib/pagefilter.h) unless the handoff says KEEP_FREE; when the filter
+ * cannot read N's state, everything is saved and the result says why.
  * N's memory is read through mmap of /dev/mem (N's RAM is "reserved" in
  * H's e820, which is what lets STRICT_DEVMEM allow that).
  *
@@ -18,6 +21,7 @@
 
 #include "handoff.h"
 #include "image.h"
+#include "pagefilter.h"
 #include "target.h"
 
 /* N's RAM minus H's region and low memory, page aligned, sorted; malloc'ed.
@@ -38,6 +42,15 @@ struct khib_save_result {
 	struct khib_writer_stats stats;
 	uint8_t uuid[16];
 	uint64_t saved_pages;
+	/* Free pages: stats.excluded_pages of them were left out, found in
+	 * filter_ns.  free_kept: not looked for (KHIB_HANDOFF_KEEP_FREE);
+	 * filter_error: not found (-errno, filter_reason says why), so every
+	 * page was saved. */
+	bool free_kept;
+	int filter_error;
+	char filter_reason[KHIB_REASON_MAX];
+	uint64_t filter_ns;
+	struct khib_pagefilter_stats filter;
 };
 
 /*

@@ -295,3 +295,71 @@ int khib_sysinfo_zone_spans(const char *root, struct khib_memmap *ret)
 	*ret = m;
 	return 0;
 }
+
+/* lib/kstrtox.c kstrtobool(): 1 true, 0 false, -EINVAL neither. */
+static int kernel_bool(const char *s)
+{
+	switch (s[0]) {
+	case 'y': case 'Y': case 't': case 'T': case '1':
+		return 1;
+	case 'n': case 'N': case 'f': case 'F': case '0':
+		return 0;
+	case 'o': case 'O':
+		if (s[1] == 'n' || s[1] == 'N')
+			return 1;
+		if (s[1] == 'f' || s[1] == 'F')
+			return 0;
+		break;
+	}
+	return -EINVAL;
+}
+
+/* On (1), off (0), or not given (-ENOENT); in a cmdline whose parameter
+ * names use '_' only. */
+static int boot_bool(const char *cmdline, const char *key)
+{
+	char val[64];
+	int r = khib_cmdline_get(cmdline, key, val, sizeof(val));
+
+	if (r == -ENOENT)
+		return r;
+	/* Unreadable: the kernel may have taken an earlier value; assume on. */
+	return r < 0 ? 1 : kernel_bool(val) != 0;
+}
+
+int khib_sysinfo_free_pages_matter(const char *root, const char *release, const char **ret_why)
+{
+	_cleanup_free_ char *cmdline = NULL, *config = NULL;
+	char path[256];
+	int r, free_on;
+
+	r = read_text(root, "/proc/cmdline", &cmdline);
+	if (r < 0)
+		return r;
+	/* parameq(): dashes and underscores in a name are the same. */
+	for (char *p = cmdline, *word = p; *p; p++) {
+		if (*p == ' ' || *p == '\t' || *p == '\n')
+			word = p + 1;
+		else if (*p == '-' && !memchr(word, '=', (size_t)(p - word)))
+			*p = '_';
+	}
+	if (boot_bool(cmdline, "page_poison") == 1) {
+		*ret_why = "page_poison is on";
+		return 1;
+	}
+	free_on = boot_bool(cmdline, "init_on_free");
+	if (free_on == 1) {
+		*ret_why = "init_on_free is on";
+		return 1;
+	}
+	if (free_on == 0)
+		return 0;
+	snprintf(path, sizeof(path), "/boot/config-%s", release);
+	if (read_text(root, path, &config) >= 0 &&
+	    (!strncmp(config, "CONFIG_INIT_ON_FREE_DEFAULT_ON=y\n", 33) ||
+	     strstr(config, "\nCONFIG_INIT_ON_FREE_DEFAULT_ON=y\n"))) {
+		*ret_why = "init_on_free is on (CONFIG_INIT_ON_FREE_DEFAULT_ON)";
+		return 1;
+	}
+	return 0;
+}

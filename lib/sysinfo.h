@@ -56,6 +56,19 @@ int khib_sysinfo_zone_spans(const char *root, struct khib_memmap *ret);
  */
 int khib_sysinfo_e820_crc32(const char *dir, uint32_t *ret);
 
+/*
+ * Does the running kernel rely on what its free pages hold?  With
+ * init_on_free it takes them to be zero (a __GFP_ZERO allocation is not
+ * cleared again), with page_poison to hold the poison pattern: an image that
+ * leaves free pages out must not be made then.  Reads root/proc/cmdline (as
+ * the kernel reads early parameters: the last `key=` wins, '-' and '_' are
+ * the same, values as kstrtobool(); an unreadable value counts as on) and,
+ * when init_on_free is not given, root/boot/config-RELEASE for
+ * CONFIG_INIT_ON_FREE_DEFAULT_ON=y (no such file: taken as off).
+ * 1 with *ret_why naming the reason, 0, or -errno.
+ */
+int khib_sysinfo_free_pages_matter(const char *root, const char *release, const char **ret_why);
+
 /* Parse "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into 16 bytes. */
 int khib_parse_uuid(const char *s, uint8_t ret[16]);
 

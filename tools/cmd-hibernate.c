@@ -41,7 +41,7 @@ struct hib_opts {
 	enum khib_codec codec;
 	int level;
 	unsigned threads;
-	bool test;
+	bool test, keep_free;
 };
 
 static void hibernate_help(FILE *out)
@@ -56,6 +56,8 @@ static void hibernate_help(FILE *out)
 	      "                       /etc/khib.conf or $KHIB_CONFIG, which also give\n"
 	      "                       the defaults of the options below)\n"
 	      "  --test               write, verify and discard the image, then come back\n"
+	      "  --keep-free-pages    save free pages too (automatic with init_on_free=1\n"
+	      "                       or page_poison=1 on this kernel's command line)\n"
 	      "  --codec C[:LEVEL]    none, lz4 (default) or zstd\n"
 	      "  --threads N          compression threads in the writer kernel\n"
 	      "  --region-size SIZE   RAM the writer kernel runs in (default 128M)\n"
@@ -105,6 +107,7 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 		{ "codec", required_argument, NULL, 'c' },
 		{ "threads", required_argument, NULL, 'j' },
 		{ "test", no_argument, NULL, 'T' },
+		{ "keep-free-pages", no_argument, NULL, 'F' },
 		{}
 	};
 	int c;
@@ -117,6 +120,7 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 		case 'i': o->initrd = optarg; break;
 		case 'a': o->append = optarg; break;
 		case 'T': o->test = true; break;
+		case 'F': o->keep_free = true; break;
 		case 's':
 			if (khib_parse_size(optarg, &o->region_bytes) < 0 || !o->region_bytes ||
 			    !IS_ALIGNED(o->region_bytes, KHIB_REGION_ALIGN)) {
@@ -246,6 +250,30 @@ static uint8_t *add_elfcorehdr(struct khib_jump_config *cfg)
 		khib_err_errno(r, "warning: building the ELF core header for the writer kernel");
 	}
 	return hdr;
+}
+
+/*
+ * The writer leaves this kernel's free pages out of the image, and the
+ * resume leaves whatever it finds in them.  With init_on_free or page_poison
+ * this kernel relies on their content, so they are saved then.
+ */
+static uint64_t free_pages_flag(const struct hib_opts *o, const struct khib_handoff *h)
+{
+	const char *why = NULL;
+	int r;
+
+	if (o->keep_free)
+		return KHIB_HANDOFF_KEEP_FREE;
+	r = khib_sysinfo_free_pages_matter("", h->release, &why);
+	if (r < 0) {
+		khib_err_errno(r, "warning: saving free pages too: reading '/proc/cmdline'");
+		return KHIB_HANDOFF_KEEP_FREE;
+	}
+	if (r > 0) {
+		khib_info("%s: saving free pages too", why);
+		return KHIB_HANDOFF_KEEP_FREE;
+	}
+	return 0;
 }
 
 static double real_now(void)
@@ -381,7 +409,7 @@ static int hibernate_run(int argc, char **argv)
 	cfg.handoff.codec = o.codec;
 	cfg.handoff.codec_level = o.level;
 	cfg.handoff.threads = o.threads;
-	cfg.handoff.flags = o.test ? KHIB_HANDOFF_TEST : 0;
+	cfg.handoff.flags = (o.test ? KHIB_HANDOFF_TEST : 0) | free_pages_flag(&o, &cfg.handoff);
 	elfcorehdr = add_elfcorehdr(&cfg);
 	return jump(&o, &cfg);
 }

@@ -185,6 +185,24 @@ static void report_vmcore(const struct khib_handoff *h)
 	khib_elfcore_free(c);
 }
 
+/* One line on the free pages: how much was left out, or why none was. */
+static void report_free_pages(const struct khib_save_result *res)
+{
+	if (res->free_kept) {
+		khib_info("free pages saved too, as the hibernating kernel asked "
+			  "(init_on_free, page_poison or --keep-free-pages)");
+	} else if (res->filter_error) {
+		khib_err("warning: free pages not excluded, every page saved: %s",
+			 res->filter_reason[0] ? res->filter_reason : strerror(-res->filter_error));
+	} else {
+		khib_info("free pages: %" PRIu64 " MiB excluded (%" PRIu64 " buddy blocks%s, "
+			  "found in %.3f s)",
+			  res->stats.excluded_pages >> 8, res->filter.buddy_blocks,
+			  res->filter.rejected_blocks ? ", some not trusted and saved" : "",
+			  (double)res->filter_ns / 1e9);
+	}
+}
+
 static int writer_main(const struct khib_handoff *h)
 {
 	struct writer wr = { .h = *h };
@@ -209,6 +227,7 @@ static int writer_main(const struct khib_handoff *h)
 		abort_to_n(&wr, r, "saving memory to '/dev/%s'", wr.h.target_name);
 	}
 	double el = khib_console_progress_elapsed(&wr.progress);
+	report_free_pages(&res);
 	khib_info("image committed: %" PRIu64 " MiB of RAM, %" PRIu64 " MiB stored, %" PRIu64
 		  " zero pages skipped, %.1f s",
 		  res.saved_pages >> 8, res.stats.data_bytes >> 20, res.stats.zero_pages, el);

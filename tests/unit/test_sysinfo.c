@@ -346,3 +346,44 @@ TEST(sysinfo_zones)
 	ASSERT_EQ(khib_sysinfo_num_physpages(root(), &n), -EBADMSG);
 	ASSERT_EQ(khib_sysinfo_zone_spans(root(), &m), -EBADMSG);
 }
+
+TEST(sysinfo_free_pages_matter)
+{
+	static const struct {
+		const char *cmdline;
+		int want;
+	} cases[] = {
+		{ "console=ttyS0 quiet\n", 0 },
+		{ "init_on_free=1\n", 1 },
+		{ "init_on_free=on", 1 },
+		{ "init-on-free=Y ro", 1 },
+		{ "init_on_free=1 init_on_free=0", 0 },
+		{ "init_on_free=0 init_on_free=maybe", 1 },	/* unreadable: assume on */
+		{ "init_on_free", 0 },
+		{ "xinit_on_free=1", 0 },
+		{ "page_poison=1", 1 },
+		{ "page_poison=off init_on_free=off", 0 },
+		{ "root=/dev/init-on-free=1", 0 },		/* a value, not a name */
+	};
+	const char *why = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		put_text("/proc/cmdline", cases[i].cmdline);
+		int r = khib_sysinfo_free_pages_matter(root(), "6.1.0-test", &why);
+		if (r != cases[i].want)
+			test_fail(__FILE__, __LINE__, "'%s': %d, expected %d", cases[i].cmdline, r,
+				  cases[i].want);
+	}
+	ASSERT_STREQ(why, "page_poison is on");
+	/* The kernel's default, unless the command line says otherwise. */
+	put_text("/boot/config-6.1.0-test", "# CONFIG_X is not set\nCONFIG_INIT_ON_FREE_DEFAULT_ON=y\n");
+	put_text("/proc/cmdline", "quiet\n");
+	ASSERT_EQ(khib_sysinfo_free_pages_matter(root(), "6.1.0-test", &why), 1);
+	ASSERT_STREQ(why, "init_on_free is on (CONFIG_INIT_ON_FREE_DEFAULT_ON)");
+	ASSERT_EQ(khib_sysinfo_free_pages_matter(root(), "6.1.0-other", &why), 0);
+	put_text("/proc/cmdline", "init_on_free=0\n");
+	ASSERT_EQ(khib_sysinfo_free_pages_matter(root(), "6.1.0-test", &why), 0);
+	put_text("/boot/config-6.1.0-test", "# CONFIG_INIT_ON_FREE_DEFAULT_ON is not set\n");
+	put_text("/proc/cmdline", "quiet\n");
+	ASSERT_EQ(khib_sysinfo_free_pages_matter(root(), "6.1.0-test", &why), 0);
+}
