@@ -13,10 +13,21 @@ mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 """
 
+# `report DIR PID`: ask the workload (state in DIR) for its line and wait
+# until it printed it, at the end of its pass over memory (seconds when it
+# holds gigabytes under TCG).
+REPORT = """report() {
+    rm -f "$1/reported"
+    kill -USR1 "$2"
+    n=0
+    while [ ! -e "$1/reported" ] && [ $n -lt 1200 ]; do usleep 100000; n=$((n + 1)); done
+}
+"""
+
 
 def n_init(action, prelude="", workload_mib=96):
     return f"""#!/bin/sh
-{MOUNTS}echo "N: up cpus=$(cat /sys/devices/system/cpu/online)"
+{MOUNTS}{REPORT}echo "N: up cpus=$(cat /sys/devices/system/cpu/online)"
 {prelude}head -c 4194304 /dev/urandom > /tmp/data
 sha256sum /tmp/data > /tmp/data.sum
 mkdir /tmp/wl
@@ -29,8 +40,7 @@ if sha256sum -c /tmp/data.sum >/dev/null 2>&1; then
 else
     echo "N: tmpfs file CHANGED"
 fi
-kill -USR1 $pid
-usleep 1500000
+report /tmp/wl $pid
 echo "N: cpus online $(cat /sys/devices/system/cpu/online)"
 poweroff -f
 """

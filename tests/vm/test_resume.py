@@ -35,7 +35,7 @@ MEM = "512M"
 WORKLOAD_MIB = 320
 
 INIT = r"""#!/bin/sh
-""" + guest.MOUNTS + r"""K="--kernel /h/bzImage --initrd /h/initrd.cpio.gz"
+""" + guest.MOUNTS + guest.REPORT + r"""K="--kernel /h/bzImage --initrd /h/initrd.cpio.gz"
 method=$(sed -n 's/.*khibtest.method=\([a-z]*\).*/\1/p' /proc/cmdline)
 /bin/khib resume $K --append "console=ttyS0 panic=-1 nr_cpus=1" --method=${method:-auto}
 echo "R0: resume rc=$?"
@@ -46,20 +46,16 @@ cycles=$(sed -n 's/.*khibtest.cycles=\([0-9]*\).*/\1/p' /proc/cmdline)
 /bin/khib-workload @MIB@ /tmp &
 wl=$!
 while [ ! -e /tmp/ready ]; do usleep 100000; done
-report() {
-    kill -USR1 $wl
-    usleep 1500000
-}
 cycle=1
 while [ $cycle -le $cycles ]; do
     head -c 1048576 /dev/urandom > /tmp/disk.data
     dd if=/tmp/disk.data of=/dev/vdb bs=65536 conv=fsync 2>/dev/null
-    report
+    report /tmp $wl
     echo "N: hibernating cycle=$cycle"
     /bin/khib hibernate --target /dev/vda $K --append "console=ttyS0 panic=-1 nr_cpus=1" \
         --region-size 64M @HIBARGS@
     echo "N: hibernate rc=$? cycle=$cycle"
-    report
+    report /tmp $wl
     if dd if=/dev/vdb bs=65536 count=16 2>/dev/null | cmp -s - /tmp/disk.data; then
         echo "N: data disk intact cycle=$cycle"
     else

@@ -29,8 +29,7 @@ poweroff -f
 
 N_INIT = guest.n_init(
     prelude="",
-    action="""kill -USR1 $pid
-usleep 1000000
+    action="""report /tmp/wl $pid
 /bin/khib jump --kernel /h/bzImage --initrd /h/initrd.cpio.gz \\
     --append "console=ttyS0 panic=-1 nr_cpus=1" --region-size 64M
 echo "N: jump rc=$?"

@@ -9,7 +9,8 @@
  * tmpfs file) bumped after every pass; runs a child that sends sequence
  * numbers down a pipe that the parent checks for gaps; counts the ticks of
  * a 100 ms timerfd.  Creates STATEDIR/ready after the first pass.  On
- * SIGUSR1 it prints one line and goes on:
+ * SIGUSR1 it prints one line at the end of its current pass, creates
+ * STATEDIR/reported (so a script can wait for the line) and goes on:
  *   workload: passes=N errors=E counter=C pipe=P ticks=T
  * errors counts wrong pages, counter mismatches and pipe gaps.
  */
@@ -97,7 +98,7 @@ int main(int argc, char **argv)
 	size_t mib, pages;
 	uint8_t *mem;
 	int pfd[2], tfd;
-	char counter[256], ready[256];
+	char counter[256], ready[256], reported[256];
 	unsigned long passes = 0, errors = 0;
 	uint64_t pipe_seq = 0, ticks = 0;
 
@@ -107,6 +108,7 @@ int main(int argc, char **argv)
 	}
 	snprintf(counter, sizeof(counter), "%s/counter", argv[2]);
 	snprintf(ready, sizeof(ready), "%s/ready", argv[2]);
+	snprintf(reported, sizeof(reported), "%s/reported", argv[2]);
 	pages = mib * (1024 * 1024 / PAGE);
 	mem = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED || pipe(pfd) < 0)
@@ -150,6 +152,7 @@ int main(int argc, char **argv)
 			       passes, errors, passes, (unsigned long long)pipe_seq,
 			       (unsigned long long)ticks);
 			fflush(stdout);
+			close(open(reported, O_WRONLY | O_CREAT, 0644));
 		}
 	}
 }
