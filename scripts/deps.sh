@@ -9,7 +9,7 @@ packages=(
   libzstd-dev liblz4-dev libxxhash-dev                    # codecs, checksum
   linux-source-6.1 bc flex bison libelf-dev libssl-dev    # the test kernel
   xz-utils patch cpio kmod
-  qemu-system-x86 busybox-static                          # the VM tests
+  qemu-system-x86 busybox-static debootstrap e2fsprogs    # the VM tests
 )
 
 missing=()

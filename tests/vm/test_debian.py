@@ -1,0 +1,268 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""khib in a real Debian 12: systemd, udev, initramfs-tools, an ext4 root.
+
+The guest is a debootstrap of Debian 12 (minbase plus systemd, udev and
+initramfs-tools; cached in ~/.cache/khib) with khib installed by
+`scripts/install.sh --destdir`, its initramfs made by the guest's own
+`update-initramfs` (so khib's hook and local-premount script are what run),
+and khib's own kernel (kernel/khib.config has what Debian's userspace needs).
+
+  debian_systemctl_hibernate   a service holds a memory pattern and a file
+                               on the ext4 root, runs `systemctl hibernate`
+                               (khib's drop-in for systemd-hibernate.service);
+                               the writer kernel saves and powers off; the next
+                               boot's initramfs resumes; a service ordered
+                               after hibernate.target finds everything intact
+                               and writes to the root file system
+"""
+import glob
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+
+from test_hibernate import khib_host, make_disk
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SUITE = "bookworm"
+PACKAGES = "systemd,systemd-sysv,udev,kmod,initramfs-tools"
+WORKLOAD_MIB = 160
+
+# The guest's test script: `start` before hibernating, `resumed` after.
+SCRIPT = r"""#!/bin/sh
+report() { # the workload's line, printed at the end of its pass
+    rm -f /run/wl/reported
+    kill -USR1 $(cat /run/wl/pid)
+    while [ ! -e /run/wl/reported ]; do sleep 0.1; done
+}
+case "$1" in
+start)
+    mkdir -p /run/wl
+    /usr/local/bin/khib-workload @MIB@ /run/wl &
+    echo $! > /run/wl/pid
+    while [ ! -e /run/wl/ready ]; do sleep 0.2; done
+    head -c 1048576 /dev/urandom > /var/tmp/before
+    sha256sum /var/tmp/before > /var/tmp/before.sum
+    sync
+    report
+    echo "T: hibernating"
+    systemctl hibernate
+    echo "T: systemctl hibernate rc=$?"
+    # Without logind systemctl does not wait for the hibernation; and the
+    # workload must outlive this script, or systemd stops it with the unit.
+    # The resumed service cannot power off while its own job runs: this
+    # one does, when that one is done.
+    while [ ! -e /run/khib-test-done ]; do sleep 0.5; done
+    systemctl poweroff
+    wait
+    ;;
+resumed)
+    echo "T: resumed"
+    report
+    if sha256sum -c /var/tmp/before.sum >/dev/null 2>&1; then
+        echo "T: root file intact"
+    fi
+    if head -c 1048576 /dev/urandom > /var/tmp/after && sync &&
+       [ "$(stat -c %s /var/tmp/after)" = 1048576 ]; then
+        echo "T: root file system writable"
+    fi
+    echo "T: cpus online $(cat /sys/devices/system/cpu/online)"
+    touch /run/khib-test-done
+    ;;
+esac
+"""
+
+# Output straight to the console the test reads, not through journald.
+CONSOLE = """StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/console
+TTYReset=no
+TTYVHangup=no
+"""
+
+START_UNIT = """[Unit]
+Description=khib test: workload, then systemctl hibernate
+After=multi-user.target
+
+[Service]
+Type=simple
+ExecStart=/usr/local/sbin/khib-test start
+""" + CONSOLE + """
+[Install]
+WantedBy=multi-user.target
+"""
+
+# Runs when the hibernation is over: systemd-hibernate.service (khib
+# hibernate) returned because the machine resumed.
+RESUMED_UNIT = """[Unit]
+Description=khib test: check the machine after the resume
+After=hibernate.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/khib-test resumed
+""" + CONSOLE + """
+[Install]
+WantedBy=hibernate.target
+"""
+
+KHIB_CONF = """target = /dev/vdb
+region-size = 64M
+append = console=ttyS0 panic=-1 nr_cpus=1
+"""
+
+
+def mirror():
+    """The Debian mirror apt uses here."""
+    for path in glob.glob("/etc/apt/sources.list.d/*.sources"):
+        with open(path) as f:
+            m = re.search(r"^URIs:\s*(\S+/debian)/?\s*$", f.read(), re.M)
+        if m:
+            return m.group(1)
+    return "http://deb.debian.org/debian"
+
+
+def rootfs_tar():
+    """A debootstrap of Debian 12, made once and cached as a tar."""
+    cache = os.environ.get("KHIB_CACHE", os.path.expanduser("~/.cache/khib"))
+    key = hashlib.sha256(f"{SUITE} minbase {PACKAGES}".encode()).hexdigest()[:16]
+    tar = os.path.join(cache, f"debian-{SUITE}-{key}.tar")
+    if os.path.exists(tar):
+        return tar
+    os.makedirs(cache, exist_ok=True)
+    tmp = tar + ".d"
+    shutil.rmtree(tmp, ignore_errors=True)
+    subprocess.run(["debootstrap", "--variant=minbase", f"--include={PACKAGES}", SUITE, tmp,
+                    mirror()], check=True, capture_output=True)
+    subprocess.run(["tar", "-C", tmp, "-cf", tar + ".tmp", "."], check=True)
+    os.replace(tar + ".tmp", tar)
+    shutil.rmtree(tmp)
+    return tar
+
+
+def kernel_release(bzimage):
+    """The release string of a bzImage (its setup header's kernel_version)."""
+    with open(bzimage, "rb") as f:
+        data = f.read(0x10000)
+    off = int.from_bytes(data[0x20E:0x210], "little") + 0x200
+    return data[off:data.index(b"\0", off)].decode().split()[0]
+
+
+def write(path, text, mode=0o644):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+def enable(root, unit, target):
+    d = os.path.join(root, "etc/systemd/system", target + ".wants")
+    os.makedirs(d, exist_ok=True)
+    os.symlink(f"/etc/systemd/system/{unit}", os.path.join(d, unit))
+
+
+def chroot(root, *cmd):
+    """Run cmd in the guest's tree with /proc, /sys and /dev mounted."""
+    mounts = []
+    try:
+        for fs, where in (("proc", "proc"), ("sysfs", "sys"), ("devtmpfs", "dev")):
+            subprocess.run(["mount", "-t", fs, fs, os.path.join(root, where)], check=True)
+            mounts.append(os.path.join(root, where))
+        return subprocess.run(["chroot", root, *cmd], check=True, capture_output=True,
+                              text=True)
+    finally:
+        for m in reversed(mounts):
+            subprocess.run(["umount", "-l", m], check=False)
+
+
+def guest(ctx):
+    """Root disk image and initrd of a Debian 12 guest with khib installed."""
+    kernel = ctx.kernel()
+    release = kernel_release(kernel)
+    root = ctx.path("root")
+    os.makedirs(root)
+    subprocess.run(["tar", "-C", root, "-xf", rootfs_tar()], check=True)
+    subprocess.run(["bash", os.path.join(TOP, "scripts/install.sh"), "--destdir", root],
+                   check=True, capture_output=True)
+    write(os.path.join(root, "etc/khib.conf"), KHIB_CONF)
+    write(os.path.join(root, "etc/fstab"), "/dev/vda / ext4 rw,errors=remount-ro 0 1\n")
+    write(os.path.join(root, "etc/hostname"), "khib-guest\n")
+    shutil.copy(ctx.bin("khib-workload"), os.path.join(root, "usr/local/bin/khib-workload"))
+    write(os.path.join(root, "usr/local/sbin/khib-test"),
+          SCRIPT.replace("@MIB@", str(WORKLOAD_MIB)), 0o755)
+    write(os.path.join(root, "etc/systemd/system/khib-test.service"), START_UNIT)
+    write(os.path.join(root, "etc/systemd/system/khib-test-resumed.service"), RESUMED_UNIT)
+    enable(root, "khib-test.service", "multi-user.target")
+    enable(root, "khib-test-resumed.service", "hibernate.target")
+    # No login prompts (the test reads the serial console), no timers: a
+    # TCG machine boots slowly enough.
+    for unit in ("getty.target", "timers.target"):
+        os.symlink("/dev/null", os.path.join(root, "etc/systemd/system", unit))
+    # A kernel without modules: an empty module tree for depmod.
+    moddir = os.path.join(root, "lib/modules", release)
+    os.makedirs(moddir, exist_ok=True)
+    for name in ("modules.order", "modules.builtin", "modules.builtin.modinfo"):
+        open(os.path.join(moddir, name), "w").close()
+    # mkinitramfs reads the kernel's config for the compressors it takes.
+    shutil.copy(os.path.join(os.path.dirname(kernel), ".config"),
+                os.path.join(root, "boot", f"config-{release}"))
+    chroot(root, "update-initramfs", "-c", "-k", release)
+    initrd = ctx.path("initrd.img")
+    shutil.copy(os.path.join(root, "boot", f"initrd.img-{release}"), initrd)
+    disk = ctx.path("root.img")
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "root", "-d", root, disk, "1G"], check=True)
+    return kernel, initrd, disk
+
+
+def workload_report(vm):
+    m = vm.expect(r"workload: passes=(\d+) errors=(\d+) counter=\d+ pipe=(\d+)", timeout=120)
+    assert m.group(2) == "0", f"the workload found {m.group(2)} errors"
+    return int(m.group(1)), int(m.group(3))
+
+
+def systemctl_hibernate(ctx):
+    from vm import VM
+    kernel, initrd, root_disk = guest(ctx)
+    image_disk = make_disk(ctx)
+    append = "root=/dev/vda rw console=ttyS0 panic=-1"
+
+    def boot(name):
+        return VM(name, kernel, initrd, append, mem="512M", cpus=2,
+                  disks=[root_disk, image_disk], log_dir=ctx.log_dir, deadline=400)
+
+    with boot("boot1") as vm:
+        vm.expect(r"^workload: ready, holding \d+ MiB$", timeout=300)
+        passes, pipe = workload_report(vm)
+        vm.expect(r"^T: hibernating$", timeout=60)
+        # N's own lines go through journald, which the jump freezes: the
+        # writer kernel's come straight to the console.
+        vm.expect(r"khib: writer kernel up", timeout=120)
+        vm.expect(r"khib: image committed: \d+ MiB of RAM", timeout=300)
+        vm.expect(r"khib: powering off", timeout=60)
+        assert vm.wait_exit(timeout=120) == 0
+        # systemctl waits for the hibernation only when logind does it.
+        hibernate_rc = vm.seen(r"^T: systemctl hibernate rc=")
+    assert khib_host("verify", image_disk, check=False).returncode == 0, "no valid image"
+    with boot("boot2") as vm:
+        # khib's local-premount script, in the initramfs update-initramfs made.
+        vm.expect(r"khib: resuming 6\.1\.\d+ from '/dev/vdb'", timeout=240)
+        # The two services print in either order.
+        vm.expect(r"^T: resumed$", timeout=120)
+        after = workload_report(vm)
+        assert after[0] > passes and after[1] > pipe, "the workload did not go on"
+        vm.expect(r"^T: root file intact$")
+        vm.expect(r"^T: root file system writable$")
+        vm.expect(r"^T: cpus online 0-1$")
+        assert vm.wait_exit(timeout=120) == 0
+        assert vm.seen(r"khib: resumed from the image on '/dev/vdb'"), \
+            "khib hibernate did not report the resume"
+        assert not vm.seen(r"Welcome to Debian"), "the second boot started Debian afresh"
+        hibernate_rc += vm.seen(r"^T: systemctl hibernate rc=")
+    assert hibernate_rc == ["T: systemctl hibernate rc=0"], f"systemctl hibernate: {hibernate_rc}"
+    assert khib_host("verify", image_disk, check=False).returncode != 0, \
+        "the image is still valid after the resume"
+
+
+def tests():
+    yield "debian_systemctl_hibernate", systemctl_hibernate
