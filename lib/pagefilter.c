@@ -458,13 +458,18 @@ static int swap_read_page(void *ctx, uint64_t paddr, void *page)
 }
 
 /* One (destination, source) pair of the list: each destination a swapped
- * page, each source a saved page, none twice. */
+ * page, each source a saved page, none twice.  1: a swap to use; 0: none. */
 static int add_swap(struct scan *s, const struct khib_page_swap *sw)
 {
 	ssize_t j = find_swapped(s, sw->dest_paddr);
 	int64_t b = page_bit(s->f, sw->src_paddr);
 	uint64_t *slot;
 
+	/* kexec allocated this source page at its own destination
+	 * (kimage_alloc_page): nothing moved, and N had nothing there, the
+	 * page having been free in N.  N's view of it stays unknown. */
+	if (j >= 0 && sw->src_paddr == sw->dest_paddr)
+		return 0;
 	if (j < 0 || b < 0)
 		return fail(s->reason, -EBADMSG, "kexec swap 0x%" PRIx64 " <-> 0x%" PRIx64
 			    " is not between H's memory and the saved memory", sw->dest_paddr,
@@ -474,7 +479,7 @@ static int add_swap(struct scan *s, const struct khib_page_swap *sw)
 		return fail(s->reason, -EBADMSG, "a page twice in the kexec swap list");
 	*slot = sw->src_paddr;
 	s->src_bits[b / 64] |= 1ULL << (b % 64);
-	return 0;
+	return 1;
 }
 
 /* The kexec swap list as lookup tables (it is long: no sorting). */
@@ -505,10 +510,11 @@ static int load_swaps(struct scan *s)
 	for (size_t i = 0; i < s->in->n_swapped; i++)
 		if (!(s->src_of[i] = calloc(s->in->swapped[i].npages + 1, sizeof(uint64_t))))
 			return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if ((r = add_swap(s, &list[i])) < 0)
 			return r;
-	s->n_swaps = n;
+		s->n_swaps += (size_t)r;
+	}
 	return 0;
 }
 

@@ -520,6 +520,16 @@ TEST(pagefilter_bad_swap_lists)
 	fx_pf_put64(&fx, ind, 220 * 4096 | 1);
 	ASSERT_OK(run_filter(&fx, &rn));
 	khib_pagefilter_free(rn.f);
+	/* A page kexec allocated at its own destination swaps with itself:
+	 * not an error, and not a page of N to read. */
+	fx_pf_put64(&fx, ind + 8 * 11, 230 * 4096 | 8);
+	ASSERT_OK(run_filter(&fx, &rn));
+	ASSERT_EQ(rn.st.swaps, 35);
+	khib_pagefilter_free(rn.f);
+	fx_pf_put64(&fx, ind + 8 * 11, 170 * 4096 | 8);
+	fx_pf_put64(&fx, ind + 8 * 31, 250 * 4096 | 8);	/* one the filter needs */
+	ASSERT_EQ(run_filter(&fx, &rn), -EFAULT);
+	fx_pf_put64(&fx, ind + 8 * 31, 190 * 4096 | 8);
 	fx_pf_put64(&fx, 150 * 4096 + 0x830, 0x7fff0000000ULL | 2); /* list outside memory */
 	ASSERT_EQ(run_filter(&fx, &rn), -EFAULT);
 	fx_pf_release(&fx);
