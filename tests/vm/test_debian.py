@@ -211,7 +211,8 @@ def guest(ctx):
     initrd = ctx.path("initrd.img")
     shutil.copy(os.path.join(root, "boot", f"initrd.img-{release}"), initrd)
     disk = ctx.path("root.img")
-    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "root", "-d", root, disk, "1G"], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "root", "-d", root, disk, "1G"], check=True,
+                   capture_output=True)
     return kernel, initrd, disk
 
 
