@@ -184,6 +184,10 @@ typedef int khib_pages_fn(void *ctx, uint64_t paddr, uint64_t npages, enum khib_
 struct khib_read_opts {
 	unsigned threads;    /* 0: all online CPUs */
 	bool verify_first;   /* check every chunk before handing out any page */
+	/* Read and check only the chunk headers (their page maps, hashed in
+	 * the index), not the payloads: runs of data pages come with data
+	 * NULL.  For planning what a second, full read will hand out. */
+	bool headers_only;
 	khib_pages_fn *fn;   /* NULL: only verify */
 	void *ctx;
 };

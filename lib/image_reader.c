@@ -414,7 +414,8 @@ static int check_bitmaps(const struct chunk_entry *c, const struct chunk_view *v
 	return 0;
 }
 
-static int check_chunk(const struct khib_reader *r, uint64_t k, const uint8_t *b,
+/* The chunk header in b (and, unless headers_only, the payload after it). */
+static int check_chunk(const struct khib_reader *r, uint64_t k, const uint8_t *b, bool headers_only,
 		       struct chunk_view *v, char *reason)
 {
 	const struct chunk_entry *c = &r->chunks[k];
@@ -445,7 +446,7 @@ static int check_chunk(const struct khib_reader *r, uint64_t k, const uint8_t *b
 	    (v->codec == KHIB_CODEC_NONE && v->payload_bytes != v->raw_bytes))
 		return khib_fail(reason, -EBADMSG, "chunk %" PRIu64 ": bad payload size", k);
 	if (khib_get_le64(b + KHIB_CHK_PAYLOAD_HASH) != c->payload_hash ||
-	    khib_hash64(v->payload, v->payload_bytes) != c->payload_hash)
+	    (!headers_only && khib_hash64(v->payload, v->payload_bytes) != c->payload_hash))
 		return khib_fail(reason, -EBADMSG, "chunk %" PRIu64 ": data checksum mismatch", k);
 	return check_bitmaps(c, v, k, reason);
 }
@@ -466,7 +467,8 @@ static int deliver(const struct read_run *run, const struct chunk_entry *c,
 				 bit(v->zbm, j) ? KHIB_PAGES_ZERO : KHIB_PAGES_DATA) == kind)
 			j++;
 		q = run->o->fn(run->o->ctx, c->info.paddr + (uint64_t)i * KHIB_FMT_PAGE_SIZE, j - i, kind,
-			       kind == KHIB_PAGES_DATA ? data + (size_t)s * KHIB_FMT_PAGE_SIZE : NULL);
+			       kind == KHIB_PAGES_DATA && data ?
+			       data + (size_t)s * KHIB_FMT_PAGE_SIZE : NULL);
 		if (q < 0)
 			return q;
 		if (kind == KHIB_PAGES_DATA)
@@ -499,18 +501,25 @@ static bool run_failed(struct read_run *run)
 static int process_chunk(struct read_run *run, struct read_worker *w, uint64_t k, char *reason)
 {
 	const struct chunk_entry *c = &run->r->chunks[k];
+	bool headers_only = run->o->headers_only;
+	uint32_t bytes = c->info.disk_bytes;
 	const uint8_t *data;
 	struct chunk_view v = { 0 };
 	int q;
 
-	q = khib_target_read(run->r->t, w->buf, c->info.disk_bytes, c->info.disk_offset);
+	if (headers_only) {
+		bytes = ALIGN_UP(khib_chunk_header_bytes(c->info.npages), KHIB_FMT_BLOCK);
+		if (bytes > c->info.disk_bytes)
+			return khib_fail(reason, -EBADMSG, "chunk %" PRIu64 ": bad chunk header", k);
+	}
+	q = khib_target_read(run->r->t, w->buf, bytes, c->info.disk_offset);
 	if (q < 0)
 		return khib_fail(reason, q, "chunk %" PRIu64 ": read failed: %s", k, strerror(-q));
-	q = check_chunk(run->r, k, w->buf, &v, reason);
+	q = check_chunk(run->r, k, w->buf, headers_only, &v, reason);
 	if (q < 0)
 		return q;
-	data = v.payload;
-	if (v.codec != KHIB_CODEC_NONE) {
+	data = headers_only ? NULL : v.payload;
+	if (!headers_only && v.codec != KHIB_CODEC_NONE) {
 		q = khib_codec_decompress(w->codec, v.codec, v.payload, v.payload_bytes, w->decoded,
 					  v.raw_bytes);
 		if (q < 0)

@@ -161,7 +161,11 @@ int khib_snapshot_plan_build(struct khib_reader *rd, const struct khib_memmap *z
 {
 	const struct khib_image_info *info = khib_reader_info(rd);
 	struct collect c = { .zones = zones };
-	struct khib_read_opts o = { .threads = 1, .fn = collect_fn, .ctx = &c };
+	/* The page maps in the chunk headers are all a plan needs; the
+	 * payloads are read (and their checksums checked) once, by the
+	 * stream.  One thread: pages arrive in ascending order. */
+	struct khib_read_opts o = { .threads = 1, .headers_only = true, .fn = collect_fn,
+				    .ctx = &c };
 	struct khib_snapshot_plan p = { 0 };
 	int r;
 
@@ -170,7 +174,6 @@ int khib_snapshot_plan_build(struct khib_reader *rd, const struct khib_memmap *z
 			    "restore checks (written by an older khib?)");
 	if (info->resume.jump_back_entry < 2 * KHIB_PAGE_SIZE || !info->resume.region_size)
 		return fail(reason, -EBADMSG, "the image has no re-entry point");
-	/* One thread: pages arrive in ascending order, as the stream needs. */
 	r = khib_reader_read(rd, &o, reason);
 	if (r == -EINVAL && reason && !reason[0])
 		fail(reason, r, "image pages out of order");
@@ -241,6 +244,7 @@ struct stream {
 	const struct khib_snapshot_plan *p;
 	uint64_t written;	/* pages, header included */
 	bool extra_done;
+	bool refused;		/* a write failed: the kernel's doing, not the image's */
 };
 
 static int put_page(struct stream *s, const void *page)
@@ -250,10 +254,10 @@ static int put_page(struct stream *s, const void *page)
 	do
 		w = write(s->fd, page, KHIB_PAGE_SIZE);
 	while (w < 0 && errno == EINTR);
-	if (w < 0)
-		return -errno;
-	if (w != KHIB_PAGE_SIZE)
-		return -EIO;
+	if (w != KHIB_PAGE_SIZE) {
+		s->refused = true;
+		return w < 0 ? -errno : -EIO;
+	}
 	s->written++;
 	return 0;
 }
@@ -378,21 +382,31 @@ int khib_snapshot_stream(struct khib_reader *rd, const struct khib_memmap *zones
 	struct stream s = { .p = p, .zones = zones, .fd = fd };
 	struct khib_read_opts o = { .threads = 1, .fn = stream_fn, .ctx = &s };
 	uint8_t header[KHIB_PAGE_SIZE];
+	char why[KHIB_REASON_MAX] = "";
 	int r;
 
 	khib_snapshot_header_encode(&p->hdr, header);
 	r = put_page(&s, header);
 	if (r >= 0)
 		r = put_meta(&s);
-	if (r >= 0)
-		r = khib_reader_read(rd, &o, NULL);
+	if (r >= 0) {
+		r = khib_reader_read(rd, &o, why);
+		/* Not a write the kernel refused: the image, read and checked
+		 * here chunk by chunk. */
+		if (r < 0 && !s.refused)
+			return fail(reason, r, why);
+	}
 	if (r >= 0 && !s.extra_done)
 		r = put_extra(&s);
 	if (r >= 0 && s.written != 1 + khib_snapshot_meta_pages(p->hdr.image_pages) +
 				   p->hdr.image_pages)
 		r = -EIO;
-	if (r < 0)
+	if (r < 0) {
 		explain(p, s.written, r, reason);
+		/* The kernel's refusals never read as a bad image. */
+		if (r == -EBADMSG || r == -ESTALE || r == -EOVERFLOW)
+			r = -EPROTO;
+	}
 	return r;
 }
 

@@ -70,7 +70,8 @@ struct khib_snapshot_plan {
 };
 
 /*
- * Read the whole image once (every chunk checked) and plan the stream: the
+ * Read the chunk headers (their page maps; the payloads are read and
+ * checked once, by the stream) and plan the stream: the
  * runs clipped to `zones` (khib_sysinfo_zone_spans(): the kernel refuses
  * any other page frame; outside them lie only firmware pages such as page 0,
  * which this boot's firmware set up the same way), the landing page at the start of the image's region and the zero
@@ -88,7 +89,9 @@ uint64_t khib_snapshot_memory_needed(const struct khib_snapshot_plan *p);
  * Freeze user space through `dev` (normally /dev/snapshot) and write the
  * whole stream.  On success *ret_fd is the frozen handle for
  * khib_snapshot_restore(); on failure everything is thawed and reason says
- * what the kernel refused.
+ * why: -EBADMSG, -ESTALE or -EOVERFLOW when a chunk of the image does not
+ * check out (nothing was restored: the kernel restores nothing before
+ * SNAPSHOT_ATOMIC_RESTORE), any other error when the kernel refused.
  */
 int khib_snapshot_write(struct khib_reader *rd, const struct khib_memmap *zones,
 			const struct khib_snapshot_plan *p, const char *dev, int *ret_fd,

@@ -57,6 +57,12 @@ static uint64_t available_memory(void)
 	return (uint64_t)kb * 1024;
 }
 
+/* A chunk that does not check out is the image's fault, not this path's. */
+static bool bad_image(int r)
+{
+	return r == -EBADMSG || r == -ESTALE || r == -EOVERFLOW;
+}
+
 static int fallback(bool forced, const char *why)
 {
 	if (forced)
@@ -82,13 +88,11 @@ int khib_resume_snapshot(struct khib_reader *rd, struct khib_target *t, const ch
 	if ((r = khib_sysinfo_zone_spans("", &zones)) < 0)
 		return fallback(forced, "cannot read this kernel's memory zones from /proc/zoneinfo");
 	if ((r = khib_snapshot_plan_build(rd, &zones, &plan, reason)) < 0) {
-		/* A bad chunk is the image's fault, not this path's. */
-		if (r == -EBADMSG || r == -ESTALE || r == -EOVERFLOW)
+		if (bad_image(r))
 			return KHIB_RESUME_BAD_IMAGE;
 		snprintf(why, sizeof(why), "planning the snapshot stream: %s", reason);
 		return fallback(forced, why);
 	}
-	*verified = true;
 	need = khib_snapshot_memory_needed(&plan);
 	have = available_memory();
 	if (have < need) {
@@ -103,10 +107,14 @@ int khib_resume_snapshot(struct khib_reader *rd, struct khib_target *t, const ch
 		  plan.outside_pages);
 	r = khib_snapshot_write(rd, &zones, &plan, SNAPSHOT_DEV, &fd, reason);
 	khib_snapshot_plan_release(&plan);
+	if (r < 0 && bad_image(r))
+		return KHIB_RESUME_BAD_IMAGE; /* found while streaming; thawed again */
 	if (r < 0) {
 		snprintf(why, sizeof(why), "%s", reason);
 		return fallback(forced, why);
 	}
+	/* The stream read every chunk and checked every checksum. */
+	*verified = true;
 	/* Never resumed twice: the image dies before the restore. */
 	if ((r = khib_image_invalidate(t)) < 0) {
 		khib_snapshot_abort(fd);

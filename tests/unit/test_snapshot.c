@@ -10,9 +10,11 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "image_format.h"
 #include "snapshot.h"
 #include "test_image_fixture.h"
 #include "util.h"
@@ -203,6 +205,57 @@ TEST(snapshot_stream_from_image)
 	khib_target_free(t);
 	free(d.buf);
 	free(e);
+	fx_machine_release(&m);
+}
+
+/* The plan reads chunk headers only; a corrupt payload is found by the
+ * stream, as an image error (not one the kernel made), before anything
+ * could be restored.  A corrupt chunk header is found by the plan. */
+TEST(snapshot_corrupt_chunk_found_once)
+{
+	struct fx_machine m;
+	struct fx_disk d;
+	struct khib_target *t = NULL;
+	struct khib_reader *rd = NULL;
+	struct khib_writer_params p;
+	struct khib_snapshot_plan plan;
+	struct khib_memmap zones = { 0 };
+	struct khib_chunk_info ci = { 0 };
+	char reason[KHIB_REASON_MAX] = "", path[512];
+	size_t k = 0;
+	int fd;
+
+	fx_machine_small(&m, 7);
+	fx_params(&m, &p, KHIB_CODEC_NONE, 8, 1);
+	p.resume.region_start = REGION_PFN * 4096;
+	p.resume.region_size = REGION_PAGES * 4096;
+	p.kernel.num_physpages = 4000;
+	ASSERT_OK(fx_disk_target(&d, 4 << 20, &t));
+	ASSERT_OK(fx_write(&m, t, &p));
+	ASSERT_OK(khib_reader_open(t, 0, &rd, reason));
+	ASSERT_OK(khib_memmap_add(&zones, FIRST_ZONE_PFN * 4096, 4096ULL * 4096, KHIB_E820_RAM));
+	while (khib_reader_chunk(rd, k, &ci) >= 0 && !ci.stored_pages)
+		k++;
+	ASSERT_TRUE(ci.stored_pages > 0);
+	uint64_t payload = ci.disk_offset + khib_chunk_header_bytes(ci.npages);
+	d.buf[payload + 100] ^= 0x10;
+
+	ASSERT_OK(khib_snapshot_plan_build(rd, &zones, &plan, reason));
+	snprintf(path, sizeof(path), "%s/stream-corrupt", test_tmpdir());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_TRUE(fd >= 0);
+	reason[0] = '\0';
+	ASSERT_EQ(khib_snapshot_stream(rd, &zones, &plan, fd, reason), -EBADMSG);
+	ASSERT_TRUE(strstr(reason, "checksum") != NULL);
+	close(fd);
+	khib_snapshot_plan_release(&plan);
+
+	d.buf[payload + 100] ^= 0x10;
+	d.buf[ci.disk_offset + 0x40] ^= 0x01; /* the zero bitmap */
+	ASSERT_EQ(khib_snapshot_plan_build(rd, &zones, &plan, reason), -EBADMSG);
+	khib_reader_free(rd);
+	khib_target_free(t);
+	free(d.buf);
 	fx_machine_release(&m);
 }
 
