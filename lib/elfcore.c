@@ -5,7 +5,6 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,18 +12,6 @@
 #define VMCOREINFO_NAME "VMCOREINFO"
 #define NOTE_ALIGN 4 /* Linux's ELF64 core notes use 4-byte padding */
 
-static int fail(char *reason, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *reason, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (reason) {
-		va_start(ap, fmt);
-		vsnprintf(reason, 128, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
 
 void khib_elfcore_free(struct khib_elfcore *c)
 {
@@ -43,16 +30,16 @@ static int check_ehdr(const uint8_t *e, uint64_t file_bytes, uint64_t *ret_phoff
 	uint16_t phnum = khib_get_le16(e + offsetof(Elf64_Ehdr, e_phnum));
 
 	if (memcmp(e, ELFMAG, SELFMAG))
-		return fail(reason, -EBADMSG, "not an ELF file");
+		return khib_fail(reason, -EBADMSG, "not an ELF file");
 	if (e[EI_CLASS] != ELFCLASS64 || e[EI_DATA] != ELFDATA2LSB || e[EI_VERSION] != EV_CURRENT)
-		return fail(reason, -EOPNOTSUPP, "not a little-endian ELF64 file");
+		return khib_fail(reason, -EOPNOTSUPP, "not a little-endian ELF64 file");
 	if (khib_get_le16(e + offsetof(Elf64_Ehdr, e_type)) != ET_CORE)
-		return fail(reason, -EOPNOTSUPP, "not an ELF core file");
+		return khib_fail(reason, -EOPNOTSUPP, "not an ELF core file");
 	if (phentsize != sizeof(Elf64_Phdr) || phnum == 0 || phnum == PN_XNUM)
-		return fail(reason, -EBADMSG, "bad program header table (%u entries of %u bytes)",
+		return khib_fail(reason, -EBADMSG, "bad program header table (%u entries of %u bytes)",
 			    phnum, phentsize);
 	if (!khib_range_within(phoff, (uint64_t)phnum * sizeof(Elf64_Phdr), file_bytes))
-		return fail(reason, -EBADMSG, "program headers past the end of the file");
+		return khib_fail(reason, -EBADMSG, "program headers past the end of the file");
 	*ret_phoff = phoff;
 	*ret_phnum = phnum;
 	return 0;
@@ -70,7 +57,7 @@ static int parse_notes(struct khib_elfcore *c, const uint8_t *n, uint64_t len, c
 
 		/* Sizes are 32-bit, so these sums cannot wrap a uint64_t. */
 		if (desc_off > len || desc_off + descsz > len)
-			return fail(reason, -EBADMSG, "note at %" PRIu64 " runs past its segment", p);
+			return khib_fail(reason, -EBADMSG, "note at %" PRIu64 " runs past its segment", p);
 		if (namesz == sizeof(VMCOREINFO_NAME) && !memcmp(n + name_off, VMCOREINFO_NAME, namesz) &&
 		    !c->vmcoreinfo) {
 			c->vmcoreinfo = malloc(descsz + 1);
@@ -94,15 +81,15 @@ static int read_notes(struct khib_elfcore *c, khib_elf_read_fn *rd, void *ctx, u
 	int r;
 
 	if (!khib_range_within(off, len, c->file_bytes))
-		return fail(reason, -EBADMSG, "note segment past the end of the file");
+		return khib_fail(reason, -EBADMSG, "note segment past the end of the file");
 	if (len > KHIB_ELF_MAX_NOTES)
-		return fail(reason, -EOVERFLOW, "note segment too large");
+		return khib_fail(reason, -EOVERFLOW, "note segment too large");
 	buf = malloc(len + 1);
 	if (!buf)
 		return -ENOMEM;
 	r = rd(ctx, buf, len, off);
 	if (r < 0)
-		return fail(reason, r, "cannot read notes: %s", strerror(-r));
+		return khib_fail(reason, r, "cannot read notes: %s", strerror(-r));
 	return parse_notes(c, buf, len, reason);
 }
 
@@ -116,9 +103,9 @@ static int add_load(struct khib_elfcore *c, const uint8_t *ph, size_t idx, char 
 	l->filesz = khib_get_le64(ph + offsetof(Elf64_Phdr, p_filesz));
 	l->memsz = khib_get_le64(ph + offsetof(Elf64_Phdr, p_memsz));
 	if (l->filesz > l->memsz || !khib_range_within(l->offset, l->filesz, c->file_bytes))
-		return fail(reason, -EBADMSG, "PT_LOAD %zu: data past the end of the file", idx);
+		return khib_fail(reason, -EBADMSG, "PT_LOAD %zu: data past the end of the file", idx);
 	if (!khib_range_within(l->paddr, l->memsz, UINT64_MAX))
-		return fail(reason, -EOVERFLOW, "PT_LOAD %zu: address range wraps around", idx);
+		return khib_fail(reason, -EOVERFLOW, "PT_LOAD %zu: address range wraps around", idx);
 	c->n_loads++;
 	return 0;
 }
@@ -132,10 +119,10 @@ static int parse(struct khib_elfcore *c, khib_elf_read_fn *rd, void *ctx, char *
 	int r;
 
 	if (c->file_bytes < sizeof(ehdr))
-		return fail(reason, -EBADMSG, "file too short for an ELF header");
+		return khib_fail(reason, -EBADMSG, "file too short for an ELF header");
 	r = rd(ctx, ehdr, sizeof(ehdr), 0);
 	if (r < 0)
-		return fail(reason, r, "cannot read ELF header: %s", strerror(-r));
+		return khib_fail(reason, r, "cannot read ELF header: %s", strerror(-r));
 	r = check_ehdr(ehdr, c->file_bytes, &phoff, &phnum, reason);
 	if (r < 0)
 		return r;
@@ -146,7 +133,7 @@ static int parse(struct khib_elfcore *c, khib_elf_read_fn *rd, void *ctx, char *
 		return -ENOMEM;
 	r = rd(ctx, ph, (size_t)phnum * sizeof(Elf64_Phdr), phoff);
 	if (r < 0)
-		return fail(reason, r, "cannot read program headers: %s", strerror(-r));
+		return khib_fail(reason, r, "cannot read program headers: %s", strerror(-r));
 	for (size_t i = 0; i < phnum; i++) {
 		const uint8_t *p = ph + i * sizeof(Elf64_Phdr);
 		uint32_t type = khib_get_le32(p + offsetof(Elf64_Phdr, p_type));

@@ -34,8 +34,8 @@
 
 #include "codec.h"
 #include "target.h"
+#include "util.h"
 
-#define KHIB_REASON_MAX 128
 #define KHIB_UUID_BYTES 16
 #define KHIB_UTS_LEN 65 /* __NEW_UTS_LEN + 1 */
 #define KHIB_DEFAULT_CHUNK_PAGES 1024

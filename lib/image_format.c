@@ -7,21 +7,8 @@
 #include "checksum.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-int khib_fail(char *reason, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (reason) {
-		va_start(ap, fmt);
-		vsnprintf(reason, KHIB_REASON_MAX, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
 
 static void put_str(uint8_t *p, const char *s)
 {

@@ -178,7 +178,4 @@ uint64_t khib_range_chunks(const struct khib_range *r, uint32_t chunk_pages);
 /* Sorted, non-overlapping, page aligned, not wrapping, within limits. */
 int khib_ranges_check(const struct khib_range *r, size_t n, uint64_t *ret_pages, char *reason);
 
-/* printf into reason (if non-NULL) and return err. */
-int khib_fail(char *reason, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 #endif

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,18 +25,6 @@
 /* Cached translations: one 2 MiB page of vmemmap covers 37449 struct pages. */
 #define TLB_ENTRIES 8
 
-static int fail(char *reason, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *reason, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (reason) {
-		va_start(ap, fmt);
-		vsnprintf(reason, KHIB_REASON_MAX, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
 
 /* ---- VMCOREINFO ---- */
 
@@ -112,10 +99,10 @@ static int read_keys(const char *text, size_t bytes, const struct key_spec *k, s
 		if (!find_key(text, bytes, k[i].key, &v, &len)) {
 			if (k[i].optional)
 				continue;
-			return fail(reason, -EOPNOTSUPP, "VMCOREINFO has no %s", k[i].key);
+			return khib_fail(reason, -EOPNOTSUPP, "VMCOREINFO has no %s", k[i].key);
 		}
 		if (!parse_num(v, len, k[i].base, k[i].sign, k[i].out))
-			return fail(reason, -EBADMSG, "VMCOREINFO: bad value for %s", k[i].key);
+			return khib_fail(reason, -EBADMSG, "VMCOREINFO: bad value for %s", k[i].key);
 	}
 	return 0;
 }
@@ -131,15 +118,15 @@ static int check_layout(struct khib_pagefilter_layout *l, uint64_t page_size, ch
 	uint64_t sections, per_root;
 
 	if (page_size != KHIB_PAGE_SIZE)
-		return fail(reason, -EOPNOTSUPP, "page size %" PRIu64 " is not 4096", page_size);
+		return khib_fail(reason, -EOPNOTSUPP, "page size %" PRIu64 " is not 4096", page_size);
 	if (l->section_size_bits <= KHIB_PAGE_SHIFT || l->section_size_bits > 40 ||
 	    l->max_physmem_bits > 52 || l->max_physmem_bits <= l->section_size_bits)
-		return fail(reason, -EBADMSG, "SECTION_SIZE_BITS %u, MAX_PHYSMEM_BITS %u",
+		return khib_fail(reason, -EBADMSG, "SECTION_SIZE_BITS %u, MAX_PHYSMEM_BITS %u",
 			    l->section_size_bits, l->max_physmem_bits);
 	if (l->mem_section_bytes < 8 || l->mem_section_bytes > KHIB_PAGE_SIZE ||
 	    (l->mem_section_bytes & (l->mem_section_bytes - 1)) ||
 	    !field_ok(l->section_mem_map_off, 8, l->mem_section_bytes))
-		return fail(reason, -EBADMSG, "mem_section of %u bytes, map at %u",
+		return khib_fail(reason, -EBADMSG, "mem_section of %u bytes, map at %u",
 			    l->mem_section_bytes, l->section_mem_map_off);
 	/* The two models makedumpfile tells apart the same way. */
 	sections = 1ULL << (l->max_physmem_bits - l->section_size_bits);
@@ -147,22 +134,22 @@ static int check_layout(struct khib_pagefilter_layout *l, uint64_t page_size, ch
 	if (l->mem_section_roots == (sections + per_root - 1) / per_root)
 		l->sparsemem_extreme = true;
 	else if (l->mem_section_roots != sections)
-		return fail(reason, -EOPNOTSUPP, "LENGTH(mem_section) %" PRIu64 " fits no sparse model",
+		return khib_fail(reason, -EOPNOTSUPP, "LENGTH(mem_section) %" PRIu64 " fits no sparse model",
 			    l->mem_section_roots);
 	if (l->page_bytes < 32 || l->page_bytes > 1024 || l->page_bytes % 8 ||
 	    !field_ok(l->off_refcount, 4, l->page_bytes) ||
 	    !field_ok(l->off_mapcount, 4, l->page_bytes) ||
 	    !field_ok(l->off_private, 8, l->page_bytes) ||
 	    !field_ok(l->off_compound_head, 8, l->page_bytes))
-		return fail(reason, -EBADMSG, "struct page of %u bytes with fields outside it",
+		return khib_fail(reason, -EBADMSG, "struct page of %u bytes with fields outside it",
 			    l->page_bytes);
 	/* An aligned block of the largest order must fit in one section. */
 	if (l->nr_orders < 1 || l->nr_orders > 20 ||
 	    l->nr_orders - 1 > l->section_size_bits - KHIB_PAGE_SHIFT)
-		return fail(reason, -EBADMSG, "%u page orders", l->nr_orders);
+		return khib_fail(reason, -EBADMSG, "%u page orders", l->nr_orders);
 	if (l->init_top_pgt < START_KERNEL_MAP ||
 	    !IS_ALIGNED(l->init_top_pgt - START_KERNEL_MAP + l->phys_base, KHIB_PAGE_SIZE))
-		return fail(reason, -EBADMSG, "init_top_pgt 0x%" PRIx64 " with phys_base 0x%" PRIx64,
+		return khib_fail(reason, -EBADMSG, "init_top_pgt 0x%" PRIx64 " with phys_base 0x%" PRIx64,
 			    l->init_top_pgt, l->phys_base);
 	return 0;
 }
@@ -195,7 +182,7 @@ int khib_pagefilter_parse_layout(const char *text, size_t bytes,
 	int r;
 
 	if (!text)
-		return fail(reason, -EOPNOTSUPP, "no VMCOREINFO");
+		return khib_fail(reason, -EOPNOTSUPP, "no VMCOREINFO");
 	r = read_keys(text, bytes, keys, ARRAY_SIZE(keys), reason);
 	if (r < 0)
 		return r;
@@ -203,9 +190,9 @@ int khib_pagefilter_parse_layout(const char *text, size_t bytes,
 	 * is rejected here, before it is narrowed. */
 	for (size_t i = 2; i <= 13; i++)
 		if (i != 12 && v[i] >= (1ULL << 32))
-			return fail(reason, -EBADMSG, "VMCOREINFO: %s is %" PRIu64, keys[i].key, v[i]);
+			return khib_fail(reason, -EBADMSG, "VMCOREINFO: %s is %" PRIu64, keys[i].key, v[i]);
 	if (v[16] > 1 || (v[12] >> 32 && v[12] >> 31 != 0x1ffffffffULL))
-		return fail(reason, -EBADMSG, "VMCOREINFO: bad pgtable_l5_enabled or buddy value");
+		return khib_fail(reason, -EBADMSG, "VMCOREINFO: bad pgtable_l5_enabled or buddy value");
 	l = (struct khib_pagefilter_layout){
 		.mem_section = v[1],
 		.mem_section_roots = v[2],
@@ -390,10 +377,10 @@ static int read_direct(struct scan *s, uint64_t paddr, void *buf, size_t len)
 
 	if (i < 0 || !khib_range_within(paddr - s->in->ranges[i].paddr, len,
 					s->in->ranges[i].npages * KHIB_PAGE_SIZE))
-		return fail(s->reason, -EFAULT, "0x%" PRIx64 " is outside the saved memory", paddr);
+		return khib_fail(s->reason, -EFAULT, "0x%" PRIx64 " is outside the saved memory", paddr);
 	r = s->in->read(s->in->ctx, paddr, buf, len);
 	if (r < 0)
-		return fail(s->reason, r, "reading 0x%" PRIx64 ": %s", paddr, strerror(-r));
+		return khib_fail(s->reason, r, "reading 0x%" PRIx64 ": %s", paddr, strerror(-r));
 	return 0;
 }
 
@@ -435,12 +422,12 @@ static int read_n(struct scan *s, uint64_t paddr, void *buf, size_t len)
 			from = s->src_of ? s->src_of[j][(page - s->in->swapped[j].paddr) / KHIB_PAGE_SIZE]
 					 : 0;
 			if (!from)
-				return fail(s->reason, -EFAULT, "no kexec swap holds N's page 0x%" PRIx64,
+				return khib_fail(s->reason, -EFAULT, "no kexec swap holds N's page 0x%" PRIx64,
 					    page);
 			from += off;
 		} else if (s->src_bits && (b = page_bit(s->f, page)) >= 0 &&
 			   bit(s->src_bits, (uint64_t)b)) {
-			return fail(s->reason, -EFAULT, "0x%" PRIx64 " is a kexec source page", page);
+			return khib_fail(s->reason, -EFAULT, "0x%" PRIx64 " is a kexec source page", page);
 		}
 		r = read_direct(s, from, out, n);
 		if (r < 0)
@@ -471,12 +458,12 @@ static int add_swap(struct scan *s, const struct khib_page_swap *sw)
 	if (j >= 0 && sw->src_paddr == sw->dest_paddr)
 		return 0;
 	if (j < 0 || b < 0)
-		return fail(s->reason, -EBADMSG, "kexec swap 0x%" PRIx64 " <-> 0x%" PRIx64
+		return khib_fail(s->reason, -EBADMSG, "kexec swap 0x%" PRIx64 " <-> 0x%" PRIx64
 			    " is not between H's memory and the saved memory", sw->dest_paddr,
 			    sw->src_paddr);
 	slot = &s->src_of[j][(sw->dest_paddr - s->in->swapped[j].paddr) / KHIB_PAGE_SIZE];
 	if (*slot || bit(s->src_bits, (uint64_t)b))
-		return fail(s->reason, -EBADMSG, "a page twice in the kexec swap list");
+		return khib_fail(s->reason, -EBADMSG, "a page twice in the kexec swap list");
 	*slot = sw->src_paddr;
 	s->src_bits[b / 64] |= 1ULL << (b % 64);
 	return 1;
@@ -492,14 +479,14 @@ static int load_swaps(struct scan *s)
 
 	for (size_t i = 0; i < s->in->n_swapped; i++) {
 		if (s->in->swapped[i].npages > (1ULL << 32) || max > (1ULL << 32))
-			return fail(s->reason, -EINVAL, "swapped memory too large");
+			return khib_fail(s->reason, -EINVAL, "swapped memory too large");
 		max += s->in->swapped[i].npages;
 	}
 	if (!s->in->jump_back_paddr || !max)
 		return 0;
 	r = khib_elfcore_kexec_swaps(swap_read_page, s, s->in->jump_back_paddr, max, &list, &n);
 	if (r < 0)
-		return fail(s->reason, r, "the kexec swap list from 0x%" PRIx64 " is unreadable: %s",
+		return khib_fail(s->reason, r, "the kexec swap list from 0x%" PRIx64 " is unreadable: %s",
 			    s->in->jump_back_paddr, strerror(-r));
 	for (size_t i = 0; i < s->f->n; i++)
 		words += s->f->ranges[i].npages / 64 + 1;
@@ -526,7 +513,7 @@ static int walk(struct scan *s, uint64_t va, struct tlb_entry *ret)
 	uint64_t table = s->top_pgt, hi = va >> top;
 
 	if (hi && hi != UINT64_MAX >> top)
-		return fail(s->reason, -EFAULT, "0x%" PRIx64 " is not a canonical address", va);
+		return khib_fail(s->reason, -EFAULT, "0x%" PRIx64 " is not a canonical address", va);
 	for (;; shift -= 9) {
 		uint8_t raw[8];
 		uint64_t e, addr, size = 1ULL << shift;
@@ -536,12 +523,12 @@ static int walk(struct scan *s, uint64_t va, struct tlb_entry *ret)
 			return r;
 		e = khib_get_le64(raw);
 		if (!(e & PTE_PRESENT))
-			return fail(s->reason, -EFAULT, "N's page table does not map 0x%" PRIx64, va);
+			return khib_fail(s->reason, -EFAULT, "N's page table does not map 0x%" PRIx64, va);
 		addr = e & PTE_ADDR_MASK & ~s->l->sme_mask;
 		if (shift == 12 || (e & PTE_PSE)) {
 			/* Bit 12 of a large page is PAT, not address: masked. */
 			if (shift > 30)
-				return fail(s->reason, -EBADMSG, "N's page table has a %u-bit page at 0x%" PRIx64,
+				return khib_fail(s->reason, -EBADMSG, "N's page table has a %u-bit page at 0x%" PRIx64,
 					    shift, va);
 			*ret = (struct tlb_entry){ va & ~(size - 1), size, addr & ~(size - 1) };
 			return 0;
@@ -740,7 +727,7 @@ int khib_pagefilter_new(const struct khib_pagefilter_input *in, struct khib_page
 		return r;
 	r = filter_alloc(in->ranges, in->n_ranges, &f);
 	if (r < 0)
-		return fail(reason, r, "%s", r == -EINVAL ? "bad ranges" : strerror(-r));
+		return khib_fail(reason, r, "%s", r == -EINVAL ? "bad ranges" : strerror(-r));
 	s.f = f;
 	s.top_pgt = l.init_top_pgt - START_KERNEL_MAP + l.phys_base;
 	s.buf = malloc(BATCH_BYTES);
@@ -755,7 +742,7 @@ int khib_pagefilter_new(const struct khib_pagefilter_input *in, struct khib_page
 	free(s.src_bits);
 	if (r < 0) {
 		khib_pagefilter_free(f);
-		return r == -ENOMEM ? fail(reason, r, "out of memory") : r;
+		return r == -ENOMEM ? khib_fail(reason, r, "out of memory") : r;
 	}
 	*ret = f;
 	return 0;

@@ -13,9 +13,7 @@
 
 static int fail(char *reason, int err, const char *msg)
 {
-	if (reason)
-		snprintf(reason, KHIB_REASON_MAX, "%s", msg);
-	return err;
+	return khib_fail(reason, err, "%s", msg);
 }
 
 int khib_restore_check(struct khib_reader *rd, const struct khib_memmap *firmware,

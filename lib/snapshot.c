@@ -23,9 +23,7 @@ extern const uint8_t khib_snapshot_tramp_start[], khib_snapshot_tramp_end[];
 
 static int fail(char *reason, int err, const char *msg)
 {
-	if (reason)
-		snprintf(reason, KHIB_REASON_MAX, "%s", msg);
-	return err;
+	return khib_fail(reason, err, "%s", msg);
 }
 
 uint64_t khib_snapshot_meta_pages(uint64_t image_pages)

@@ -2,8 +2,10 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 int khib_read_file(const char *path, size_t max_bytes, char **ret_buf, size_t *ret_size)
@@ -172,6 +174,18 @@ bool khib_cmdline_has(const char *cmdline, const char *flag)
 		if (len >= flen && !strncmp(word, flag, flen) && (len == flen || word[flen] == '='))
 			return true;
 	return false;
+}
+
+int khib_fail(char *reason, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (reason) {
+		va_start(ap, fmt);
+		vsnprintf(reason, KHIB_REASON_MAX, fmt, ap);
+		va_end(ap);
+	}
+	return err;
 }
 
 int khib_cmdline_get(const char *cmdline, const char *key, char *buf, size_t bufsz)

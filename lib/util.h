@@ -112,6 +112,12 @@ int khib_pread_all(int fd, void *buf, size_t len, uint64_t offset);
  * K/M/G suffix (powers of 1024).  -EINVAL on garbage or overflow. */
 int khib_parse_size(const char *s, uint64_t *ret);
 
+/* Room for the one-line reasons library calls give with their errors. */
+#define KHIB_REASON_MAX 128
+
+/* printf into reason (if non-NULL; KHIB_REASON_MAX bytes) and return err. */
+int khib_fail(char *reason, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Value of the last `key=` on a kernel command line, copied into buf.  -ENOENT when
  * absent, -ENAMETOOLONG when it does not fit. */
 int khib_cmdline_get(const char *cmdline, const char *key, char *buf, size_t bufsz);

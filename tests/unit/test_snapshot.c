@@ -121,13 +121,32 @@ static void expected(const struct fx_machine *m, size_t extra_pages, struct expe
 		}
 }
 
+/* The small fixture machine hibernated with `codec` to an in-memory disk,
+ * opened, and the zones of the kernel that restores it. */
+static void open_machine_image(struct fx_machine *m, struct fx_disk *d, enum khib_codec codec,
+			       struct khib_target **t, struct khib_reader **rd,
+			       struct khib_memmap *zones)
+{
+	struct khib_writer_params p;
+	char reason[KHIB_REASON_MAX] = "";
+
+	fx_machine_small(m, 7);
+	fx_params(m, &p, codec, 8, 1);
+	p.resume.region_start = REGION_PFN * 4096;
+	p.resume.region_size = REGION_PAGES * 4096;
+	p.kernel.num_physpages = 4000;
+	ASSERT_OK(fx_disk_target(d, 4 << 20, t));
+	ASSERT_OK(fx_write(m, *t, &p));
+	ASSERT_OK(khib_reader_open(*t, 0, rd, reason));
+	ASSERT_OK(khib_memmap_add(zones, FIRST_ZONE_PFN * 4096, 4096ULL * 4096, KHIB_E820_RAM));
+}
+
 TEST(snapshot_stream_from_image)
 {
 	struct fx_machine m;
 	struct fx_disk d;
 	struct khib_target *t = NULL;
 	struct khib_reader *rd = NULL;
-	struct khib_writer_params p;
 	struct khib_snapshot_plan plan;
 	struct khib_memmap zones = { 0 };
 	struct expect *e = calloc(1, sizeof(*e));
@@ -135,15 +154,7 @@ TEST(snapshot_stream_from_image)
 	uint8_t page[4096];
 	int fd;
 
-	fx_machine_small(&m, 7);
-	fx_params(&m, &p, KHIB_CODEC_LZ4, 8, 1);
-	p.resume.region_start = REGION_PFN * 4096;
-	p.resume.region_size = REGION_PAGES * 4096;
-	p.kernel.num_physpages = 4000;
-	ASSERT_OK(fx_disk_target(&d, 4 << 20, &t));
-	ASSERT_OK(fx_write(&m, t, &p));
-	ASSERT_OK(khib_reader_open(t, 0, &rd, reason));
-	ASSERT_OK(khib_memmap_add(&zones, FIRST_ZONE_PFN * 4096, 4096ULL * 4096, KHIB_E820_RAM));
+	open_machine_image(&m, &d, KHIB_CODEC_LZ4, &t, &rd, &zones);
 
 	ASSERT_OK(khib_snapshot_plan_build(rd, &zones, &plan, reason));
 	ASSERT_EQ_U64(plan.extra_paddr, REGION_PFN * 4096);
@@ -217,7 +228,6 @@ TEST(snapshot_corrupt_chunk_found_once)
 	struct fx_disk d;
 	struct khib_target *t = NULL;
 	struct khib_reader *rd = NULL;
-	struct khib_writer_params p;
 	struct khib_snapshot_plan plan;
 	struct khib_memmap zones = { 0 };
 	struct khib_chunk_info ci = { 0 };
@@ -225,15 +235,7 @@ TEST(snapshot_corrupt_chunk_found_once)
 	size_t k = 0;
 	int fd;
 
-	fx_machine_small(&m, 7);
-	fx_params(&m, &p, KHIB_CODEC_NONE, 8, 1);
-	p.resume.region_start = REGION_PFN * 4096;
-	p.resume.region_size = REGION_PAGES * 4096;
-	p.kernel.num_physpages = 4000;
-	ASSERT_OK(fx_disk_target(&d, 4 << 20, &t));
-	ASSERT_OK(fx_write(&m, t, &p));
-	ASSERT_OK(khib_reader_open(t, 0, &rd, reason));
-	ASSERT_OK(khib_memmap_add(&zones, FIRST_ZONE_PFN * 4096, 4096ULL * 4096, KHIB_E820_RAM));
+	open_machine_image(&m, &d, KHIB_CODEC_NONE, &t, &rd, &zones);
 	while (khib_reader_chunk(rd, k, &ci) >= 0 && !ci.stored_pages)
 		k++;
 	ASSERT_TRUE(ci.stored_pages > 0);
