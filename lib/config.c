@@ -66,6 +66,15 @@ static int set_key(struct khib_config *c, const char *key, const char *val)
 		c->has_region_start = v != 0;
 		return 0;
 	}
+	if (!strcmp(key, "keep-free-pages")) {
+		if (!strcmp(val, "yes") || !strcmp(val, "true") || !strcmp(val, "1"))
+			c->keep_free_pages = true;
+		else if (!strcmp(val, "no") || !strcmp(val, "false") || !strcmp(val, "0"))
+			c->keep_free_pages = false;
+		else
+			return -EINVAL;
+		return 0;
+	}
 	return -ENOKEY;
 }
 

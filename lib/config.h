@@ -13,6 +13,7 @@
  *   kernel        writer/restore kernel
  *   initrd        its initramfs
  *   append        its command line
+ *   keep-free-pages  yes/no: save the pages free in N too
  *
  * Command-line options override the file.  An unknown key or a bad value
  * is an error naming the line, never silently ignored.
@@ -34,6 +35,7 @@ struct khib_config {
 	char initrd[KHIB_CONFIG_STR];
 	char append[KHIB_CONFIG_STR];
 	bool has_codec, has_threads, has_region_size, has_region_start;
+	bool keep_free_pages;
 	enum khib_codec codec;
 	int codec_level;
 	unsigned threads;

@@ -93,6 +93,7 @@ static void config_defaults(const struct khib_config *cf, struct hib_opts *o)
 		o->region_bytes = cf->region_size;
 	if (cf->has_region_start)
 		o->region_start = cf->region_start;
+	o->keep_free = cf->keep_free_pages;
 }
 
 static int parse_opts(int argc, char **argv, struct hib_opts *o)

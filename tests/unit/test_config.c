@@ -26,6 +26,7 @@ TEST(config_parse_all_keys)
 				    "region-start = 0x1be00000\n"
 				    "kernel = /boot/khib\n"
 				    "initrd = /boot/khib.img\n"
+				    "keep-free-pages = yes\n"
 				    "append = console=ttyS0 nr_cpus=1\r\n",
 				    c, reason, sizeof(reason)));
 	ASSERT_STREQ(c->target, "/dev/vdb2");
@@ -40,6 +41,11 @@ TEST(config_parse_all_keys)
 	ASSERT_STREQ(c->kernel, "/boot/khib");
 	ASSERT_STREQ(c->initrd, "/boot/khib.img");
 	ASSERT_STREQ(c->append, "console=ttyS0 nr_cpus=1");
+	ASSERT_TRUE(c->keep_free_pages);
+	ASSERT_EQ(khib_config_parse("keep-free-pages = no\n", c, reason, sizeof(reason)), 0);
+	ASSERT_TRUE(!c->keep_free_pages);
+	ASSERT_EQ(khib_config_parse("keep-free-pages = maybe\n", c, reason, sizeof(reason)),
+		  -EINVAL);
 }
 
 TEST(config_empty_means_unset)
