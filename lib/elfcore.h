@@ -39,7 +39,7 @@ struct khib_elfcore {
 /* Read exactly len bytes at off; -errno on failure. */
 typedef int khib_elf_read_fn(void *ctx, void *buf, size_t len, uint64_t off);
 
-/* reason: NULL or KHIB_REASON_MAX (128) bytes, filled on failure.
+/* reason: NULL or KHIB_REASON_MAX bytes, filled on failure.
  * -EBADMSG malformed, -EOPNOTSUPP not a little-endian ELF64 core. */
 int khib_elfcore_parse(khib_elf_read_fn *rd, void *ctx, uint64_t file_bytes,
 		       struct khib_elfcore **ret, char *reason);

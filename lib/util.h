@@ -113,7 +113,7 @@ int khib_pread_all(int fd, void *buf, size_t len, uint64_t offset);
 int khib_parse_size(const char *s, uint64_t *ret);
 
 /* Room for the one-line reasons library calls give with their errors. */
-#define KHIB_REASON_MAX 128
+#define KHIB_REASON_MAX 256
 
 /* printf into reason (if non-NULL; KHIB_REASON_MAX bytes) and return err. */
 int khib_fail(char *reason, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

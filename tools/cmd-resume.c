@@ -7,9 +7,13 @@
  * restore kernel (R) into the region the image recorded.
  *
  *   no image configured or none on the target: exit 0, silently;
- *   an invalid image: one line saying why, the image is invalidated so it
- *   is never tried again, exit 1; the boot goes on either way;
- *   a valid image: does not return.
+ *   a valid image: does not return;
+ *   an image it does not resume, for any reason (a bad image, noresume, a
+ *   restore kernel that cannot be loaded, ...): one line saying why, and
+ *   the image is invalidated durably, so no later boot resumes it over file
+ *   systems this boot changes (lib/resume.h has the rule); exit 1 (0 for
+ *   noresume); the boot goes on;
+ *   that invalidation failed: exit 3, and the boot must stop.
  *
  * Nothing is written anywhere before that decision except the invalidation.
  */
@@ -28,6 +32,7 @@
 #include "khib.h"
 #include "preflight.h"
 #include "restore.h"
+#include "resume.h"
 #include "sysinfo.h"
 #include "util.h"
 
@@ -35,10 +40,11 @@
 #define DEFAULT_INITRD "/usr/lib/khib/initrd.img"
 #define MAX_FILE_BYTES (512u << 20)
 
-enum resume_method { METHOD_AUTO, METHOD_SNAPSHOT, METHOD_KEXEC };
+/* A found image was not resumed and could not be invalidated. */
+#define EXIT_STUCK 3
 
 struct resume_opts {
-	enum resume_method method;
+	enum khib_resume_method method;
 	const char *image, *kernel, *initrd, *append;
 	unsigned threads;
 	bool dry_run;
@@ -70,8 +76,13 @@ static void resume_help(FILE *out)
 	      "With 'noresume' or 'khib.noresume' on the kernel command line an image\n"
 	      "is discarded, not resumed: this boot will change its file systems.\n"
 	      "\n"
-	      "Exit status: 0 no image (or discarded), 1 an invalid image was refused (and\n"
-	      "invalidated), 2 bad usage; a valid image does not return.\n", out);
+	      "An image that is found and not resumed, for whatever reason, is\n"
+	      "invalidated before this command returns: the boot that goes on changes\n"
+	      "its file systems.\n"
+	      "\n"
+	      "Exit status: 0 no image (or discarded), 1 an image was not resumed (and\n"
+	      "is invalidated), 2 bad usage, 3 an image was not resumed and could not\n"
+	      "be invalidated: stop the boot; a valid image does not return.\n", out);
 }
 
 static int parse_opts(int argc, char **argv, const struct khib_config *cf,
@@ -107,11 +118,11 @@ static int parse_opts(int argc, char **argv, const struct khib_config *cf,
 		case 'n': o->dry_run = true; break;
 		case 'm':
 			if (!strcmp(optarg, "auto"))
-				o->method = METHOD_AUTO;
+				o->method = KHIB_RESUME_AUTO;
 			else if (!strcmp(optarg, "snapshot"))
-				o->method = METHOD_SNAPSHOT;
+				o->method = KHIB_RESUME_SNAPSHOT;
 			else if (!strcmp(optarg, "kexec"))
-				o->method = METHOD_KEXEC;
+				o->method = KHIB_RESUME_KEXEC;
 			else {
 				khib_err("--method '%s': expected auto, snapshot or kexec", optarg);
 				return -EINVAL;
@@ -163,24 +174,67 @@ static bool noresume_requested(void)
 	return khib_cmdline_has(cmdline, "noresume") || khib_cmdline_has(cmdline, "khib.noresume");
 }
 
-/* Refuse the image: say why, and make sure it is never tried again
- * (except with --dry-run, which changes nothing). */
-static int refuse(const struct resume_opts *o, const char *path, struct khib_target *t, int err,
-		  const char *reason)
-{
-	int q = o->dry_run ? 0 : khib_image_invalidate(t);
+/* The running system, as khib_resume() sees it. */
+struct resume_ctx {
+	const struct resume_opts *o;
+	const char *path;
+};
 
-	khib_err("image on '%s' refused: %s%s%s", path, reason[0] ? reason : strerror(-err),
-		 o->dry_run ? " (dry run: left as it is)" :
-		 q < 0 ? "; invalidating it failed: " : "; invalidated",
-		 q < 0 ? strerror(-q) : "");
-	return 1;
+static bool op_noresume(void *ctx)
+{
+	(void)ctx;
+	return noresume_requested();
+}
+
+static int op_firmware_map(void *ctx, struct khib_memmap *ret)
+{
+	(void)ctx;
+	return khib_memmap_read_firmware("/sys/firmware/memmap", ret);
+}
+
+static int op_check(void *ctx, struct khib_reader *rd, const struct khib_memmap *fw, bool verify,
+		    char *reason)
+{
+	const struct resume_ctx *c = ctx;
+
+	return khib_restore_check(rd, fw, c->o->threads, verify, reason);
+}
+
+static int op_jump_config(void *ctx, const struct khib_image_info *info, struct khib_memmap *fw,
+			  struct khib_jump_config *ret, char *reason)
+{
+	const char *what;
+	int r;
+
+	(void)ctx;
+	r = khib_sysinfo_jump_config(info->resume.region_size, info->resume.region_start, fw, ret,
+				     &what);
+	if (r < 0)
+		snprintf(reason, KHIB_RESUME_REASON_MAX, "%s: %s", what, strerror(-r));
+	return r;
+}
+
+static int op_snapshot(void *ctx, struct khib_reader *rd, struct khib_target *t, bool forced,
+		       bool *verified, char *reason)
+{
+	const struct resume_ctx *c = ctx;
+
+	return khib_resume_snapshot(rd, t, c->path, forced, verified, reason);
+}
+
+static int op_verify(void *ctx, struct khib_reader *rd, char *reason)
+{
+	const struct resume_ctx *c = ctx;
+
+	return khib_reader_verify(rd, c->o->threads, reason);
 }
 
 /* Load the restore kernel into the image's region and go. */
-static int start_restorer(const struct resume_opts *o, const char *path,
-			  const struct khib_image_info *info, struct khib_jump_config *cfg)
+static int op_restorer(void *ctx, const struct khib_image_info *info,
+		       struct khib_jump_config *cfg, char *reason)
 {
+	const struct resume_ctx *c = ctx;
+	const struct resume_opts *o = c->o;
 	_cleanup_free_ char *kernel = NULL, *initrd = NULL;
 	struct khib_jump_plan plan;
 	uint64_t capacity;
@@ -188,11 +242,13 @@ static int start_restorer(const struct resume_opts *o, const char *path,
 	int r;
 
 	if ((r = khib_read_file(o->kernel, MAX_FILE_BYTES, &kernel, &cfg->kernel_bytes)) < 0)
-		return khib_err_errno(r, "reading the restore kernel '%s'", o->kernel);
+		return khib_fail(reason, r, "reading the restore kernel '%s': %s", o->kernel,
+				 strerror(-r));
 	if ((r = khib_read_file(o->initrd, MAX_FILE_BYTES, &initrd, &cfg->initrd_bytes)) < 0)
-		return khib_err_errno(r, "reading the restore initramfs '%s'", o->initrd);
-	if ((r = khib_preflight_target(path, &cfg->handoff, &capacity, &what)) < 0)
-		return khib_err_errno(r, "image '%s': %s", path, what);
+		return khib_fail(reason, r, "reading the restore initramfs '%s': %s", o->initrd,
+				 strerror(-r));
+	if ((r = khib_preflight_target(c->path, &cfg->handoff, &capacity, &what)) < 0)
+		return khib_fail(reason, r, "%s: %s", what, strerror(-r));
 	cfg->kernel = kernel;
 	cfg->initrd = initrd;
 	cfg->cmdline = o->append;
@@ -200,16 +256,61 @@ static int start_restorer(const struct resume_opts *o, const char *path,
 	cfg->handoff.flags = KHIB_HANDOFF_RESTORE;
 	cfg->handoff.threads = o->threads;
 	if ((r = khib_jump_plan_build(cfg, &plan)) < 0)
-		return khib_err_errno(r, "planning the restore kernel in region 0x%" PRIx64 "+%" PRIu64
-				      " MiB", cfg->region_start, cfg->region_bytes >> 20);
+		return khib_fail(reason, r, "planning the restore kernel in region 0x%" PRIx64 "+%"
+				 PRIu64 " MiB: %s", cfg->region_start, cfg->region_bytes >> 20,
+				 strerror(-r));
 	r = khib_kexec_load_plan(&plan);
 	khib_jump_plan_release(&plan);
 	if (r < 0)
-		return khib_err_errno(r, "loading the restore kernel '%s'", o->kernel);
+		return khib_fail(reason, r, "loading the restore kernel '%s': %s", o->kernel,
+				 strerror(-r));
 	khib_info("resuming %s from '%s': %" PRIu64 " MiB saved, %" PRIu64 " MiB stored",
-		  info->kernel.uts_release, path, info->saved_pages >> 8, info->data_bytes >> 20);
+		  info->kernel.uts_release, c->path, info->saved_pages >> 8, info->data_bytes >> 20);
 	r = khib_kexec_jump();
-	return khib_err_errno(r, "starting the restore kernel");
+	return khib_fail(reason, r, "starting the restore kernel: %s", strerror(-r));
+}
+
+static const struct khib_resume_ops resume_ops = {
+	.noresume = op_noresume,
+	.firmware_map = op_firmware_map,
+	.check = op_check,
+	.jump_config = op_jump_config,
+	.snapshot = op_snapshot,
+	.verify = op_verify,
+	.restorer = op_restorer,
+};
+
+/* One line for what happened to a found image; the exit status. */
+static int report(const struct resume_opts *o, const char *path,
+		  const struct khib_resume_result *res)
+{
+	const char *fate = o->dry_run ? " (dry run: left as it is)" : "; invalidated";
+
+	switch (res->outcome) {
+	case KHIB_RESUME_NONE:
+		return 0;
+	case KHIB_RESUME_VALID:
+		khib_info("image on '%s' is valid: %s", path, res->release);
+		return 0;
+	case KHIB_RESUME_DISCARDED:
+		khib_info("noresume on the kernel command line: image on '%s' %s", path,
+			  o->dry_run ? "would be discarded (dry run)" : "discarded");
+		return 0;
+	case KHIB_RESUME_REFUSED:
+		khib_err("image on '%s' refused: %s%s", path, res->reason, fate);
+		return 1;
+	case KHIB_RESUME_FAILED:
+		khib_err("image on '%s' not resumed: %s%s", path, res->reason,
+			 o->dry_run ? " (dry run: left as it is)" : "; invalidated, so this boot "
+			 "may go on");
+		return 1;
+	case KHIB_RESUME_STUCK:
+		khib_err("image on '%s' not resumed (%s), and invalidating it failed: %s; "
+			 "do not mount its file systems", path, res->reason,
+			 strerror(-res->invalidate_err));
+		return EXIT_STUCK;
+	}
+	return 1;
 }
 
 static int resume_run(int argc, char **argv)
@@ -217,11 +318,8 @@ static int resume_run(int argc, char **argv)
 	struct resume_opts o;
 	struct khib_config cf;
 	struct khib_target *t = NULL;
-	struct khib_reader *rd = NULL;
-	struct khib_memmap fw;
-	struct khib_jump_config cfg = { 0 };
-	char path[PATH_MAX] = "", reason[KHIB_REASON_MAX] = "";
-	const char *what;
+	struct khib_resume_result res;
+	char path[PATH_MAX] = "";
 	int r;
 
 	if (khib_tool_load_config(&cf) < 0)
@@ -241,72 +339,9 @@ static int resume_run(int argc, char **argv)
 	r = khib_target_open(path, o.dry_run ? 0 : KHIB_TARGET_WRITE, &t);
 	if (r < 0)
 		return khib_err_errno(r, "opening the image '%s'", path);
-	r = khib_reader_open(t, 0, &rd, reason);
-	if (r == -ENODATA) {
-		khib_target_free(t);
-		return 0; /* no image: the normal case of a normal boot */
-	}
-	if (r < 0)
-		goto refused;
-	if (noresume_requested()) {
-		r = o.dry_run ? 0 : khib_image_invalidate(t);
-		if (r < 0)
-			khib_err_errno(r, "noresume: invalidating the image on '%s'", path);
-		else
-			khib_info("noresume on the kernel command line: image on '%s' %s", path,
-				  o.dry_run ? "would be discarded (dry run)" : "discarded");
-		goto out;
-	}
-	if ((r = khib_memmap_read_firmware("/sys/firmware/memmap", &fw)) < 0) {
-		khib_err_errno(r, "reading the firmware memory map; not resuming");
-		goto out;
-	}
-	/* The snapshot path reads every chunk anyway before it changes
-	 * anything; the kexec path (and a dry run) checks them all here. */
-	bool verified = o.method == METHOD_KEXEC || o.dry_run;
-	if ((r = khib_restore_check(rd, &fw, o.threads, verified, reason)) < 0)
-		goto refused;
-
-	const struct khib_image_info *info = khib_reader_info(rd);
-	r = khib_sysinfo_jump_config(info->resume.region_size, info->resume.region_start, &fw, &cfg,
-				     &what);
-	if (r < 0) {
-		khib_err_errno(r, "%s", what);
-		goto out;
-	}
-	if (cfg.low_start != info->resume.lowmem_start || cfg.low_bytes != info->resume.lowmem_size) {
-		r = -ESTALE;
-		snprintf(reason, sizeof(reason), "low memory differs from the hibernated machine's");
-		goto refused;
-	}
-	if (o.dry_run) {
-		khib_info("image on '%s' is valid: %s, %" PRIu64 " MiB saved", path,
-			  info->kernel.uts_release, info->saved_pages >> 8);
-		r = 0;
-		goto out;
-	}
-	if (o.method != METHOD_KEXEC) {
-		r = khib_resume_snapshot(rd, t, path, o.method == METHOD_SNAPSHOT, &verified, reason);
-		if (r == KHIB_RESUME_BAD_IMAGE) {
-			r = -EBADMSG;
-			goto refused;
-		}
-		if (r != KHIB_RESUME_FALLBACK || o.method == METHOD_SNAPSHOT) {
-			r = 1;
-			goto out;
-		}
-	}
-	if (!verified && (r = khib_reader_verify(rd, o.threads, reason)) < 0)
-		goto refused;
-	r = start_restorer(&o, path, info, &cfg);
-	goto out;
-
-refused:
-	r = refuse(&o, path, t, r, reason);
-out:
-	khib_reader_free(rd);
+	khib_resume(t, o.method, o.dry_run, &resume_ops, &(struct resume_ctx){ &o, path }, &res);
 	khib_target_free(t);
-	return r ? 1 : 0;
+	return report(&o, path, &res);
 }
 
 const struct khib_command khib_cmd_resume = {

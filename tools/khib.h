@@ -56,14 +56,13 @@ double khib_console_progress_elapsed(const struct khib_console_progress *p);
 struct khib_config;
 int khib_tool_load_config(struct khib_config *ret);
 
-/* khib resume through /dev/snapshot (resume-snapshot.c): does not return
- * on success; KHIB_RESUME_FALLBACK when the snapshot path cannot be taken
- * and nothing changed (forced: said as an error, else as the reason for
- * the kexec path); KHIB_RESUME_BAD_IMAGE when a chunk is bad (reason
- * filled: refuse the image); 1 after a failure once the image was
- * invalidated.  *verified: every chunk was read and found good. */
-#define KHIB_RESUME_FALLBACK 100
-#define KHIB_RESUME_BAD_IMAGE 101
+/* khib resume through /dev/snapshot (resume-snapshot.c), the snapshot op
+ * of khib_resume() (lib/resume.h): does not return on success;
+ * KHIB_RESUME_FALLBACK when the snapshot path cannot be taken and nothing
+ * changed (unless forced, the reason for taking the kexec path is said);
+ * KHIB_RESUME_BAD_IMAGE when a chunk is bad; -errno otherwise.  reason
+ * (KHIB_RESUME_REASON_MAX bytes) says why.  *verified: every chunk was
+ * read and found good. */
 struct khib_reader;
 struct khib_target;
 int khib_resume_snapshot(struct khib_reader *rd, struct khib_target *t, const char *path,

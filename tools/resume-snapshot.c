@@ -19,6 +19,7 @@
 
 #include "image.h"
 #include "khib.h"
+#include "resume.h"
 #include "snapshot.h"
 #include "sysinfo.h"
 #include "util.h"
@@ -63,12 +64,12 @@ static bool bad_image(int r)
 	return r == -EBADMSG || r == -ESTALE || r == -EOVERFLOW;
 }
 
-static int fallback(bool forced, const char *why)
+static int fallback(bool forced, const char *why, char *reason)
 {
-	if (forced)
-		khib_err("cannot resume through " SNAPSHOT_DEV ": %s", why);
-	else
+	if (!forced)
 		khib_info("%s: using the kexec path", why);
+	if (why != reason)
+		snprintf(reason, KHIB_RESUME_REASON_MAX, "%s", why);
 	return KHIB_RESUME_FALLBACK;
 }
 
@@ -78,20 +79,21 @@ int khib_resume_snapshot(struct khib_reader *rd, struct khib_target *t, const ch
 	const struct khib_image_info *info = khib_reader_info(rd);
 	struct khib_snapshot_plan plan;
 	struct khib_memmap zones;
-	char why[KHIB_REASON_MAX + 64];
+	char why[KHIB_RESUME_REASON_MAX];
 	uint64_t need, have;
 	const char *no;
 	int fd, r;
 
 	if ((no = kernel_unable()))
-		return fallback(forced, no);
+		return fallback(forced, no, reason);
 	if ((r = khib_sysinfo_zone_spans("", &zones)) < 0)
-		return fallback(forced, "cannot read this kernel's memory zones from /proc/zoneinfo");
+		return fallback(forced, "cannot read this kernel's memory zones from /proc/zoneinfo",
+				reason);
 	if ((r = khib_snapshot_plan_build(rd, &zones, &plan, reason)) < 0) {
 		if (bad_image(r))
 			return KHIB_RESUME_BAD_IMAGE;
 		snprintf(why, sizeof(why), "planning the snapshot stream: %s", reason);
-		return fallback(forced, why);
+		return fallback(forced, why, reason);
 	}
 	need = khib_snapshot_memory_needed(&plan);
 	have = available_memory();
@@ -99,7 +101,7 @@ int khib_resume_snapshot(struct khib_reader *rd, struct khib_target *t, const ch
 		khib_snapshot_plan_release(&plan);
 		snprintf(why, sizeof(why), "the stream needs %" PRIu64 " MiB of free memory, this boot "
 			 "has %" PRIu64 " MiB", need >> 20, have >> 20);
-		return fallback(forced, why);
+		return fallback(forced, why, reason);
 	}
 	khib_info("resuming %s from '%s' through " SNAPSHOT_DEV ": %" PRIu64 " pages, %" PRIu64
 		  " zero pages left to the landing page, %" PRIu64 " firmware pages kept",
@@ -111,15 +113,16 @@ int khib_resume_snapshot(struct khib_reader *rd, struct khib_target *t, const ch
 		return KHIB_RESUME_BAD_IMAGE; /* found while streaming; thawed again */
 	if (r < 0) {
 		snprintf(why, sizeof(why), "%s", reason);
-		return fallback(forced, why);
+		return fallback(forced, why, reason);
 	}
 	/* The stream read every chunk and checked every checksum. */
 	*verified = true;
 	/* Never resumed twice: the image dies before the restore. */
 	if ((r = khib_image_invalidate(t)) < 0) {
 		khib_snapshot_abort(fd);
-		return khib_err_errno(r, "invalidating the image before the restore; not resuming");
+		return khib_fail(reason, r, "invalidating the image before the restore: %s",
+				 strerror(-r));
 	}
 	r = khib_snapshot_restore(fd);
-	return khib_err_errno(r, "the kernel's restore failed (the image is already invalidated)");
+	return khib_fail(reason, r, "the kernel's restore failed: %s", strerror(-r));
 }

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include "resume.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static void set_reason(struct khib_resume_result *res, int err, const char *step,
+		       const char *reason)
+{
+	res->err = err < 0 ? err : -EIO;
+	if (reason && reason[0])
+		snprintf(res->reason, sizeof(res->reason), "%s%s%s", step, step[0] ? ": " : "",
+			 reason);
+	else
+		snprintf(res->reason, sizeof(res->reason), "%s%s%s", step, step[0] ? ": " : "",
+			 strerror(-res->err));
+}
+
+/* Find the image and decide; returns the outcome before the rule. */
+static enum khib_resume_outcome attempt(struct khib_target *t, struct khib_reader *rd,
+					enum khib_resume_method method, bool dry_run,
+					const struct khib_resume_ops *ops, void *ctx,
+					struct khib_resume_result *res)
+{
+	const struct khib_image_info *info = khib_reader_info(rd);
+	char reason[KHIB_RESUME_REASON_MAX] = "";
+	struct khib_memmap fw;
+	struct khib_jump_config cfg = { 0 };
+	bool verified;
+	int r;
+
+	if (ops->noresume(ctx))
+		return KHIB_RESUME_DISCARDED;
+	if ((r = ops->firmware_map(ctx, &fw)) < 0) {
+		set_reason(res, r, "reading the firmware memory map", NULL);
+		return KHIB_RESUME_FAILED;
+	}
+	/* The snapshot path reads every chunk anyway before it changes
+	 * anything; the kexec path (and a dry run) checks them all here. */
+	verified = method == KHIB_RESUME_KEXEC || dry_run;
+	if ((r = ops->check(ctx, rd, &fw, verified, reason)) < 0) {
+		set_reason(res, r, "", reason);
+		return KHIB_RESUME_REFUSED;
+	}
+	if ((r = ops->jump_config(ctx, info, &fw, &cfg, reason)) < 0) {
+		set_reason(res, r, "", reason);
+		return KHIB_RESUME_FAILED;
+	}
+	if (cfg.low_start != info->resume.lowmem_start ||
+	    cfg.low_bytes != info->resume.lowmem_size) {
+		set_reason(res, -ESTALE, "", "low memory differs from the hibernated machine's");
+		return KHIB_RESUME_REFUSED;
+	}
+	if (dry_run)
+		return KHIB_RESUME_VALID;
+	if (method != KHIB_RESUME_KEXEC) {
+		r = ops->snapshot(ctx, rd, t, method == KHIB_RESUME_SNAPSHOT, &verified, reason);
+		if (r == KHIB_RESUME_BAD_IMAGE) {
+			set_reason(res, -EBADMSG, "", reason);
+			return KHIB_RESUME_REFUSED;
+		}
+		if (r != KHIB_RESUME_FALLBACK || method == KHIB_RESUME_SNAPSHOT) {
+			set_reason(res, r == KHIB_RESUME_FALLBACK ? -EOPNOTSUPP : r,
+				   "through /dev/snapshot", reason);
+			return KHIB_RESUME_FAILED;
+		}
+	}
+	if (!verified && (r = ops->verify(ctx, rd, reason)) < 0) {
+		set_reason(res, r, "", reason);
+		return KHIB_RESUME_REFUSED;
+	}
+	r = ops->restorer(ctx, info, &cfg, reason);
+	set_reason(res, r < 0 ? r : -EIO, "", reason);
+	return KHIB_RESUME_FAILED;
+}
+
+void khib_resume(struct khib_target *t, enum khib_resume_method method, bool dry_run,
+		 const struct khib_resume_ops *ops, void *ctx, struct khib_resume_result *res)
+{
+	struct khib_reader *rd = NULL;
+	char reason[KHIB_RESUME_REASON_MAX] = "";
+	int r;
+
+	*res = (struct khib_resume_result){ .outcome = KHIB_RESUME_NONE };
+	r = khib_reader_open(t, 0, &rd, reason);
+	if (r == -ENODATA)
+		return; /* no image: the normal case of a normal boot */
+	if (r < 0) {
+		set_reason(res, r, "", reason);
+		res->outcome = KHIB_RESUME_REFUSED;
+	} else {
+		snprintf(res->release, sizeof(res->release), "%s",
+			 khib_reader_info(rd)->kernel.uts_release);
+		res->outcome = attempt(t, rd, method, dry_run, ops, ctx, res);
+		khib_reader_free(rd);
+	}
+	if (dry_run || res->outcome == KHIB_RESUME_VALID)
+		return;
+	/* The rule: an image this boot did not resume never resumes later. */
+	if ((r = khib_image_invalidate(t)) < 0) {
+		res->invalidate_err = r;
+		res->outcome = KHIB_RESUME_STUCK;
+	}
+}

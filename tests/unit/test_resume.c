@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The resume rule (lib/resume.h): a found image that this boot does not
+ * resume is invalidated before khib_resume() returns, whichever step
+ * failed; a dry run changes nothing; a failed invalidation is reported as
+ * STUCK.  Every system step is a fake that fails on request.
+ */
+#include "harness.h"
+#include "resume.h"
+#include "test_image_fixture.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+enum step { S_NONE, S_FW, S_CHECK, S_JCFG, S_LOWMEM, S_SNAP, S_VERIFY, S_RESTORER, S_COUNT };
+
+struct fake {
+	enum step fail;		/* the step that fails */
+	bool noresume;
+	int snapshot_ret;	/* what the snapshot op returns when it "fails" */
+	int calls[S_COUNT];
+};
+
+static bool f_noresume(void *ctx)
+{
+	return ((struct fake *)ctx)->noresume;
+}
+
+static int f_firmware_map(void *ctx, struct khib_memmap *ret)
+{
+	struct fake *f = ctx;
+
+	f->calls[S_FW]++;
+	*ret = (struct khib_memmap){ 0 };
+	return f->fail == S_FW ? -EIO : 0;
+}
+
+static int f_check(void *ctx, struct khib_reader *rd, const struct khib_memmap *fw, bool verify,
+		   char *reason)
+{
+	struct fake *f = ctx;
+
+	(void)rd, (void)fw, (void)verify;
+	f->calls[S_CHECK]++;
+	return f->fail == S_CHECK ? khib_fail(reason, -ESTALE, "injected: another kernel") : 0;
+}
+
+static int f_jump_config(void *ctx, const struct khib_image_info *info, struct khib_memmap *fw,
+			 struct khib_jump_config *ret, char *reason)
+{
+	struct fake *f = ctx;
+
+	(void)fw;
+	f->calls[S_JCFG]++;
+	if (f->fail == S_JCFG)
+		return khib_fail(reason, -ENOENT, "injected: no RAM for the region");
+	ret->low_start = info->resume.lowmem_start;
+	ret->low_bytes = info->resume.lowmem_size + (f->fail == S_LOWMEM ? 4096 : 0);
+	return 0;
+}
+
+static int f_snapshot(void *ctx, struct khib_reader *rd, struct khib_target *t, bool forced,
+		      bool *verified, char *reason)
+{
+	struct fake *f = ctx;
+
+	(void)rd, (void)t, (void)forced, (void)verified;
+	f->calls[S_SNAP]++;
+	khib_fail(reason, 0, "injected: snapshot");
+	return f->fail == S_SNAP ? f->snapshot_ret : KHIB_RESUME_FALLBACK;
+}
+
+static int f_verify(void *ctx, struct khib_reader *rd, char *reason)
+{
+	struct fake *f = ctx;
+
+	(void)rd;
+	f->calls[S_VERIFY]++;
+	return f->fail == S_VERIFY ? khib_fail(reason, -EBADMSG, "injected: bad chunk") : 0;
+}
+
+/* The real one does not return when it works. */
+static int f_restorer(void *ctx, const struct khib_image_info *info, struct khib_jump_config *cfg,
+		      char *reason)
+{
+	struct fake *f = ctx;
+
+	(void)info, (void)cfg;
+	f->calls[S_RESTORER]++;
+	return khib_fail(reason, -ENOENT, "injected: reading the restore kernel '/missing'");
+}
+
+static const struct khib_resume_ops fake_ops = {
+	.noresume = f_noresume,
+	.firmware_map = f_firmware_map,
+	.check = f_check,
+	.jump_config = f_jump_config,
+	.snapshot = f_snapshot,
+	.verify = f_verify,
+	.restorer = f_restorer,
+};
+
+struct disk {
+	struct fx_machine m;
+	struct fx_disk d;
+	struct khib_target *t;
+};
+
+static void disk_with_image(struct disk *k)
+{
+	struct khib_writer_params p;
+
+	fx_machine_small(&k->m, 7);
+	ASSERT_EQ(fx_disk_target(&k->d, 8u << 20, &k->t), 0);
+	fx_params(&k->m, &p, KHIB_CODEC_LZ4, 64, 1);
+	ASSERT_EQ(fx_write(&k->m, k->t, &p), 0);
+}
+
+static void disk_release(struct disk *k)
+{
+	khib_target_free(k->t);
+	free(k->d.buf);
+	fx_machine_release(&k->m);
+}
+
+static bool image_valid(struct khib_target *t)
+{
+	struct khib_reader *rd = NULL;
+	int r = khib_reader_open(t, 0, &rd, NULL);
+
+	khib_reader_free(rd);
+	return r == 0;
+}
+
+/* Resume with step `fail` failing; the outcome and the image's fate. */
+static void run(enum step fail, enum khib_resume_method method, bool dry_run,
+		enum khib_resume_outcome want, const char *want_reason, struct fake *f)
+{
+	struct disk k;
+	struct khib_resume_result res;
+
+	disk_with_image(&k);
+	ASSERT_TRUE(image_valid(k.t));
+	f->fail = fail;
+	khib_resume(k.t, method, dry_run, &fake_ops, f, &res);
+	if (res.outcome != want)
+		test_fail(__FILE__, __LINE__, "step %d: outcome %d, want %d (%s)", fail,
+			  res.outcome, want, res.reason);
+	if (want_reason && !strstr(res.reason, want_reason))
+		test_fail(__FILE__, __LINE__, "step %d: reason '%s' lacks '%s'", fail, res.reason,
+			  want_reason);
+	ASSERT_STREQ(res.release, "6.1.0-khib-test");
+	/* The rule: only a dry run leaves a found image valid. */
+	ASSERT_EQ(image_valid(k.t), dry_run);
+	disk_release(&k);
+}
+
+TEST(resume_no_image_changes_nothing)
+{
+	struct fx_disk d;
+	struct khib_target *t;
+	struct khib_resume_result res;
+	struct fake f = { 0 };
+
+	ASSERT_EQ(fx_disk_target(&d, 1u << 20, &t), 0);
+	khib_resume(t, KHIB_RESUME_AUTO, false, &fake_ops, &f, &res);
+	ASSERT_EQ(res.outcome, KHIB_RESUME_NONE);
+	ASSERT_EQ(f.calls[S_FW], 0);
+	for (size_t i = 0; i < d.size; i++)
+		if (d.buf[i])
+			test_fail(__FILE__, __LINE__, "byte %zu of an empty disk was written", i);
+	khib_target_free(t);
+	free(d.buf);
+}
+
+TEST(resume_every_early_exit_invalidates)
+{
+	static const struct {
+		enum step fail;
+		enum khib_resume_method method;
+		int snapshot_ret;
+		enum khib_resume_outcome want;
+		const char *reason;
+	} cases[] = {
+		{ S_FW, KHIB_RESUME_AUTO, 0, KHIB_RESUME_FAILED, "firmware memory map" },
+		{ S_CHECK, KHIB_RESUME_AUTO, 0, KHIB_RESUME_REFUSED, "another kernel" },
+		{ S_JCFG, KHIB_RESUME_AUTO, 0, KHIB_RESUME_FAILED, "no RAM for the region" },
+		{ S_LOWMEM, KHIB_RESUME_AUTO, 0, KHIB_RESUME_REFUSED, "low memory differs" },
+		/* The kernel refused the stream and nothing changed: auto goes
+		 * on to the kexec path, whose restore kernel is missing. */
+		{ S_NONE, KHIB_RESUME_AUTO, 0, KHIB_RESUME_FAILED, "/missing" },
+		/* A forced snapshot path that cannot be taken. */
+		{ S_NONE, KHIB_RESUME_SNAPSHOT, 0, KHIB_RESUME_FAILED, "injected: snapshot" },
+		{ S_SNAP, KHIB_RESUME_AUTO, KHIB_RESUME_BAD_IMAGE, KHIB_RESUME_REFUSED, "snapshot" },
+		/* The kernel's restore failed after the stream. */
+		{ S_SNAP, KHIB_RESUME_AUTO, -ENOMEM, KHIB_RESUME_FAILED, "/dev/snapshot" },
+		{ S_VERIFY, KHIB_RESUME_AUTO, 0, KHIB_RESUME_REFUSED, "bad chunk" },
+		{ S_NONE, KHIB_RESUME_KEXEC, 0, KHIB_RESUME_FAILED, "/missing" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fake f = { .snapshot_ret = cases[i].snapshot_ret };
+
+		run(cases[i].fail, cases[i].method, false, cases[i].want, cases[i].reason, &f);
+	}
+}
+
+TEST(resume_kexec_method_skips_snapshot_and_second_verify)
+{
+	struct fake f = { 0 };
+
+	run(S_NONE, KHIB_RESUME_KEXEC, false, KHIB_RESUME_FAILED, "/missing", &f);
+	ASSERT_EQ(f.calls[S_SNAP], 0);
+	ASSERT_EQ(f.calls[S_VERIFY], 0); /* the check verified every chunk */
+	ASSERT_EQ(f.calls[S_RESTORER], 1);
+}
+
+TEST(resume_noresume_discards)
+{
+	struct fake f = { .noresume = true };
+
+	run(S_NONE, KHIB_RESUME_AUTO, false, KHIB_RESUME_DISCARDED, NULL, &f);
+	ASSERT_EQ(f.calls[S_FW], 0);
+}
+
+TEST(resume_dry_run_changes_nothing)
+{
+	struct fake f = { 0 };
+
+	run(S_NONE, KHIB_RESUME_AUTO, true, KHIB_RESUME_VALID, NULL, &f);
+	ASSERT_EQ(f.calls[S_SNAP] + f.calls[S_RESTORER], 0);
+	for (enum step s = S_FW; s <= S_LOWMEM; s++) {
+		struct fake g = { 0 };
+
+		run(s, KHIB_RESUME_AUTO, true,
+		    s == S_CHECK || s == S_LOWMEM ? KHIB_RESUME_REFUSED : KHIB_RESUME_FAILED,
+		    NULL, &g);
+	}
+}
+
+/* A disk that reads but no longer writes. */
+struct ro_disk {
+	const uint8_t *buf;
+	size_t size;
+};
+
+static ssize_t ro_pwrite(void *ctx, const void *buf, size_t len, uint64_t off)
+{
+	(void)ctx, (void)buf, (void)len, (void)off;
+	return -EIO;
+}
+
+static ssize_t ro_pread(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	struct ro_disk *d = ctx;
+
+	if (off >= d->size)
+		return 0;
+	if (len > d->size - off)
+		len = d->size - off;
+	memcpy(buf, d->buf + off, len);
+	return (ssize_t)len;
+}
+
+static int ro_flush(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+TEST(resume_failed_invalidation_is_stuck)
+{
+	static const struct khib_io_ops ro_ops = { .pwrite = ro_pwrite, .pread = ro_pread,
+						   .flush = ro_flush };
+	struct disk k;
+	struct ro_disk ro;
+	struct khib_target *t;
+	struct khib_resume_result res;
+	struct fake f = { 0 };
+
+	disk_with_image(&k);
+	ro = (struct ro_disk){ k.d.buf, k.d.size };
+	ASSERT_EQ(khib_target_new(&ro_ops, &ro, ro.size, KHIB_TARGET_BLOCK, &t), 0);
+	khib_resume(t, KHIB_RESUME_KEXEC, false, &fake_ops, &f, &res);
+	ASSERT_EQ(res.outcome, KHIB_RESUME_STUCK);
+	ASSERT_EQ(res.invalidate_err, -EIO);
+	ASSERT_TRUE(strstr(res.reason, "/missing") != NULL);
+	ASSERT_TRUE(image_valid(t));
+	khib_target_free(t);
+	disk_release(&k);
+}
