@@ -362,6 +362,21 @@ void khib_jump_plan_release(struct khib_jump_plan *p)
 	}
 }
 
+uint64_t khib_jump_plan_load_pages(const struct khib_jump_plan *p, uint64_t ram_top)
+{
+	const uint64_t gib = 1ULL << 30, entries_per_page = KHIB_PAGE_SIZE / 8 - 1;
+	uint64_t data = 0, entries, tables;
+
+	for (size_t i = 0; i < p->nr_segments; i++)
+		data += ALIGN_UP(p->seg[i].memsz, KHIB_PAGE_SIZE) / KHIB_PAGE_SIZE;
+	entries = data + p->nr_segments + 1;
+	/* PGD, a PUD page per 512 GiB, a PMD page per GiB; a segment beyond
+	 * ram_top may need a PUD and a PMD page of its own. */
+	tables = 1 + (ram_top + 512 * gib - 1) / (512 * gib) + (ram_top + gib - 1) / gib +
+		 2 * p->nr_segments;
+	return data + (entries + entries_per_page - 1) / entries_per_page + 2 + tables;
+}
+
 static int kexec_load_segments(uint64_t entry, const struct khib_kexec_segment *seg, size_t n,
 			       unsigned long flags)
 {

@@ -104,6 +104,17 @@ int khib_kexec_build_elfcorehdr(const struct khib_jump_config *cfg, uint8_t **re
 int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_plan *ret);
 void khib_jump_plan_release(struct khib_jump_plan *p);
 
+/*
+ * Pages of the running kernel that kexec_load(2) of the plan takes until
+ * the jump or the unload (kernel/kexec_core.c, arch/x86/kernel/
+ * machine_kexec_64.c): a copy of every segment page; the entry list, 511
+ * entries to a page (a source entry per page, a destination entry per
+ * segment, the end); the control code page and, with preserve context, the
+ * swap page; and the identity page table over RAM up to ram_top and every
+ * segment, counted as if it used 2 MiB pages (one PMD page per GiB).
+ */
+uint64_t khib_jump_plan_load_pages(const struct khib_jump_plan *p, uint64_t ram_top);
+
 /* The e820 table for a kernel confined to `keep` (RAM ranges): firmware RAM
  * outside them becomes reserved. */
 int khib_kexec_confine_e820(const struct khib_memmap *firmware, const struct khib_memmap *keep,

@@ -24,6 +24,7 @@
 #include "image.h"
 #include "kexec.h"
 #include "khib.h"
+#include "memory.h"
 #include "physmem.h"
 #include "preflight.h"
 #include "save.h"
@@ -277,6 +278,50 @@ static uint64_t free_pages_flag(const struct hib_opts *o, const struct khib_hand
 	return 0;
 }
 
+/* The highest RAM address in the firmware map. */
+static uint64_t ram_top(const struct khib_memmap *fw)
+{
+	uint64_t top = 0;
+
+	for (size_t i = 0; i < fw->n; i++)
+		if (fw->r[i].type == KHIB_E820_RAM && fw->r[i].end > top)
+			top = fw->r[i].end;
+	return top;
+}
+
+/*
+ * Loading the plan takes a page of this kernel for every page of it: find
+ * them before the load, so that the OOM killer never runs on our behalf
+ * (lib/memory.h).  Refuses with the numbers when they are not there.
+ */
+static int check_memory(const struct khib_jump_config *cfg, const struct khib_jump_plan *plan)
+{
+	uint64_t need = khib_jump_plan_load_pages(plan, ram_top(cfg->firmware)) * KHIB_PAGE_SIZE;
+	struct khib_room room;
+	int r = khib_memory_make_room("", need, &room);
+
+	if (r == -ENOMEM) {
+		khib_err("not enough free memory to load the writer kernel: it takes %" PRIu64
+			 " MiB (its %" PRIu64 " MiB region) and %llu MiB must stay free, but only %"
+			 PRIu64 " MiB are free%s (MemAvailable %" PRIu64 " of %" PRIu64 " MiB); "
+			 "free some memory or choose a smaller --region-size",
+			 (need + (1 << 20) - 1) >> 20, cfg->region_bytes >> 20,
+			 KHIB_LOAD_HEADROOM_BYTES >> 20, room.after.usable_bytes >> 20,
+			 room.dropped_caches ? " after dropping clean caches" : "",
+			 room.after.available_bytes >> 20, room.after.total_bytes >> 20);
+		return 1;
+	}
+	if (r < 0)
+		return khib_err_errno(r, "finding free memory for the writer kernel "
+				      "('/proc/meminfo', '/proc/zoneinfo', '/proc/sys/vm/drop_caches')");
+	if (room.dropped_caches)
+		khib_info("dropped clean caches to make room for the writer kernel (%" PRIu64
+			  " MiB): %" PRIu64 " MiB free now, %" PRIu64 " MiB before",
+			  (need + (1 << 20) - 1) >> 20, room.after.usable_bytes >> 20,
+			  room.before.usable_bytes >> 20);
+	return 0;
+}
+
 static double real_now(void)
 {
 	struct timespec ts;
@@ -338,6 +383,17 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 		return khib_err_errno(r, "planning the jump to '%s' (region of %" PRIu64 " MiB)",
 				      o->kernel, cfg->region_bytes >> 20);
 	}
+	if (check_memory(cfg, &plan)) {
+		khib_jump_plan_release(&plan);
+		khib_physmem_unpin_page(page);
+		return 1;
+	}
+	/* Should memory run out between that check and the load all the same
+	 * (a process growing), the OOM killer ends this command, not the
+	 * user's work. */
+	if ((r = khib_memory_oom_first("")) < 0)
+		khib_err_errno(r, "warning: making khib the OOM killer's first choice "
+			       "('/proc/self/oom_score_adj')");
 	sync();
 	r = khib_kexec_load_plan(&plan);
 	khib_jump_plan_release(&plan);
