@@ -24,10 +24,11 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "vm"))
 
-import run  # noqa: E402
-import guest  # noqa: E402
 import test_resume  # noqa: E402
-from vm import VM  # noqa: E402
+from khibvm import guest  # noqa: E402
+from khibvm.context import Context  # noqa: E402
+from khibvm.host import khib_host, make_disk  # noqa: E402
+from khibvm.qemu import VM  # noqa: E402
 
 # Linux's own hibernation: the same workload, swap on /dev/vda, resume=.
 SWSUSP_INIT = r"""#!/bin/sh
@@ -52,7 +53,7 @@ def khib_method(ctx, method, mem, cpus):
         t0 = time.monotonic()
         vm.wait_exit(timeout=300)
         hib = time.monotonic() - t0
-    size = test_resume.khib_host("inspect", "--json", mc.disk).stdout
+    size = khib_host("inspect", "--json", mc.disk).stdout
     stored = int(size.split('"data_bytes":')[1].split(",")[0]) >> 20
     with mc.boot(1) as vm:
         vm.expect(r"^N: hibernate rc=0 cycle=1$", timeout=300)
@@ -66,7 +67,7 @@ def swsusp(ctx, mem, cpus):
     wl_mib = test_resume.mib(mem) * 5 // 8
     initrd = ctx.initramfs("swsusp", SWSUSP_INIT.replace("@MIB@", str(wl_mib)), files=[
         (ctx.bin("khib-workload"), "bin/khib-workload")])
-    disk = test_resume.make_disk(ctx, (test_resume.mib(mem) + 256) << 20)
+    disk = make_disk(ctx, (test_resume.mib(mem) + 256) << 20)
     args = dict(mem=mem, cpus=cpus, disks=[disk], log_dir=ctx.log_dir, deadline=400)
     append = "console=ttyS0 panic=-1 resume=/dev/vda"
     with VM("swsusp-1", kernel, initrd, append, **args) as vm:
@@ -89,7 +90,7 @@ def main():
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--runs", type=int, default=2)
     a = ap.parse_args()
-    out = os.path.join(run.TOP, "build-vm", "bench")
+    out = os.path.join(TOP, "build-vm", "bench")
     rows = [("khib, /dev/snapshot", "snapshot",
              lambda c: khib_method(c, "snapshot", a.mem, a.cpus)),
             ("khib, restore kernel", "kexec", lambda c: khib_method(c, "kexec", a.mem, a.cpus)),
@@ -100,7 +101,7 @@ def main():
     for name, tag, fn in rows:
         res, hib, size = [], [], 0
         for i in range(a.runs):
-            h, r, size = fn(run.Context(f"{tag}-{i}", out))
+            h, r, size = fn(Context(f"{tag}-{i}", out))
             res.append(r)
             hib.append(h)
         print(f"{name:24} {statistics.median(res):9.2f} s ({min(res):.2f}-{max(res):.2f})"

@@ -35,7 +35,7 @@ bash scripts/build.sh build-static
 kernel=$(kernel/build.sh)
 echo "install: writer/restore initramfs"
 initrd=build-static/khib-initrd.img
-python3 tests/vm/initramfs.py -o "$initrd" --init build-static/tools/khib
+python3 tests/vm/khibvm/initramfs.py -o "$initrd" --init build-static/tools/khib
 
 echo "install: into ${dest:-/}"
 install -D -m 0755 build-static/tools/khib "$dest/usr/sbin/khib"

@@ -20,8 +20,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import run  # noqa: E402
 import test_resume  # noqa: E402
+from khibvm import TOP  # noqa: E402
+from khibvm.context import Context  # noqa: E402
+from khibvm.host import khib_host  # noqa: E402
 
 KERNEL_LINES = re.compile(
     r"Run /init|Disabling non-boot|Enabling non-boot|smpboot: CPU 1 is now|"
@@ -52,7 +54,7 @@ def show(t, text):
 
 
 def main():
-    ctx = run.Context("demo", os.path.join(run.TOP, "build-vm"))
+    ctx = Context("demo", os.path.join(TOP, "build-vm"))
     print(__doc__)
     print(f"Console of the VM (most kernel messages left out; full logs in {ctx.log_dir}):")
     mc = test_resume.Machine(ctx, cpus=2)
@@ -62,7 +64,7 @@ def main():
         vm.on_line = show
         before = test_resume.fresh_boot_until_hibernated(vm, 2)
         test_resume.hibernated(vm)
-    info = json.loads(test_resume.khib_host("inspect", "--json", mc.disk).stdout)
+    info = json.loads(khib_host("inspect", "--json", mc.disk).stdout)
     print(f"\n=== The VM is off (QEMU exited). On its disk, `khib inspect` finds a "
           f"{'valid' if info['valid'] else 'INVALID'} image: {info['saved_pages'] >> 8} MiB "
           f"of RAM saved, {info['data_bytes'] >> 20} MiB written ({info['codec']}), "

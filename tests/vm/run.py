@@ -7,87 +7,34 @@
     tests/vm/run.py --list           the names
 
 Tests live in tests/vm/test_*.py; each module has a function tests() that
-yields (name, function) pairs, and each function takes a Context.  Prints
-"ok"/"FAIL" per test and closes with "N passed, N failed".
+yields (name, function) pairs, and each function takes a Context
+(khibvm/context.py).  Prints "ok"/"FAIL" per test and closes with
+"N passed, N failed".  The harness the tests share is the package khibvm/.
 
 Environment: KHIB_BUILD_STATIC (default build-static) holds the static khib
 and guest binaries; KHIB_VM_OUT (default build-vm) gets logs and images.
 """
 import argparse
 import glob
-import importlib.util
+import importlib
 import os
-import shutil
-import subprocess
 import sys
 import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from initramfs import Initramfs  # noqa: E402
-
-
-class Context:
-    """What a test needs: kernels, static binaries, a scratch directory."""
-
-    def __init__(self, name, out_dir):
-        self.name = name
-        self.build = os.path.abspath(os.environ.get("KHIB_BUILD_STATIC",
-                                                    os.path.join(TOP, "build-static")))
-        self.dir = os.path.join(out_dir, name)
-        shutil.rmtree(self.dir, ignore_errors=True)
-        os.makedirs(self.dir)
-        self.log_dir = self.dir
-
-    def kernel(self, patched=True, physical_start=None):
-        args = [os.path.join(TOP, "kernel", "build.sh")]
-        if not patched:
-            args.append("--without-patches")
-        if physical_start is not None:
-            args += ["--physical-start", hex(physical_start)]
-        return _cached(tuple(args), lambda: subprocess.run(
-            args, check=True, capture_output=True, text=True).stdout.strip())
-
-    def bin(self, name):
-        for sub in ("tools", "tests/vm"):
-            p = os.path.join(self.build, sub, name)
-            if os.path.exists(p):
-                return p
-        raise FileNotFoundError(f"{name} not built in {self.build}")
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def initramfs(self, name, init, files=(), busybox=True):
-        """Build <dir>/<name>.cpio.gz: init script, busybox, files (src, dest)."""
-        ir = Initramfs()
-        if busybox:
-            ir.add_busybox()
-        ir.add_init(init)
-        for src, dest in files:
-            ir.add_file(src, dest)
-        return ir.write(self.path(name + ".cpio.gz"))
-
-
-_cache = {}
-
-
-def _cached(key, fn):
-    if key not in _cache:
-        _cache[key] = fn()
-    return _cache[key]
+from khibvm import TOP  # noqa: E402
+from khibvm.context import Context  # noqa: E402
 
 
 def discover():
     found = []
     for path in sorted(glob.glob(os.path.join(HERE, "test_*.py"))):
-        modname = os.path.splitext(os.path.basename(path))[0]
-        spec = importlib.util.spec_from_file_location(modname, path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
+        # By name, from HERE: one module object, whether run.py or another
+        # test module imports it.
+        mod = importlib.import_module(os.path.splitext(os.path.basename(path))[0])
         found.extend(mod.tests())
     return found
 

@@ -22,9 +22,9 @@ import re
 import shutil
 import subprocess
 
-from test_hibernate import khib_host, make_disk
-
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from khibvm import TOP
+from khibvm.host import khib_host, make_disk
+from khibvm.qemu import VM
 SUITE = "bookworm"
 PACKAGES = "systemd,systemd-sysv,udev,kmod,initramfs-tools"
 WORKLOAD_MIB = 160
@@ -223,7 +223,6 @@ def workload_report(vm):
 
 
 def systemctl_hibernate(ctx):
-    from vm import VM
     kernel, initrd, root_disk = guest(ctx)
     image_disk = make_disk(ctx)
     append = "root=/dev/vda rw console=ttyS0 panic=-1"

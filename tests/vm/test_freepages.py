@@ -20,11 +20,11 @@ import contextlib
 import json
 import re
 
-import guest
 import test_hibernate
 import test_resume
-from test_hibernate import khib_host, make_disk
-from vm import VM
+from khibvm import guest
+from khibvm.host import khib_host, make_disk
+from khibvm.qemu import VM
 
 JUNK_MIB = 200
 

@@ -18,13 +18,12 @@ writes is then checked on the host with `khib verify`, `inspect --json` and
   hibernate_small_target    a 64 MiB disk is refused before anything happens
 """
 import json
-import os
 import re
 import subprocess
 
-import guest
-
-DISK_BYTES = 768 << 20
+from khibvm import guest
+from khibvm.host import khib_host, make_disk
+from khibvm.qemu import VM
 
 MARKER = """marker=$(head -c 16 /dev/urandom | md5sum | cut -c1-32)
 printf 'khib-marker-%s' "$marker" > /tmp/marker
@@ -50,22 +49,6 @@ def n_init(args, workload_mib=96, prelude=""):
                         action=HIBERNATE.replace("@ARGS@", args))
 
 
-def khib_host(*args, check=True):
-    """khib on the host, for inspecting images: the same static build the
-    VMs run (the VM tests and the demo always build it)."""
-    top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    build = os.environ.get("KHIB_BUILD_STATIC", os.path.join(top, "build-static"))
-    exe = os.path.join(build, "tools", "khib")
-    return subprocess.run([exe, *args], capture_output=True, text=True, check=check)
-
-
-def make_disk(ctx, size=DISK_BYTES):
-    path = ctx.path("disk.img")
-    with open(path, "wb") as f:
-        f.truncate(size)
-    return path
-
-
 def images(ctx, init):
     kernel = ctx.kernel()
     khib = ctx.bin("khib")
@@ -81,7 +64,6 @@ def images(ctx, init):
 
 
 def boot(ctx, args, cpus=1, disks=(), drives=(), mem="512M", workload_mib=96, prelude=""):
-    from vm import VM
     kernel, initrd = images(ctx, n_init(args, workload_mib, prelude))
     return VM("n", kernel, initrd, "console=ttyS0 panic=-1", mem=mem, cpus=cpus,
               disks=disks, drives=drives, log_dir=ctx.log_dir, deadline=400)

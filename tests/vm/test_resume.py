@@ -27,9 +27,9 @@ import os
 import re
 import struct
 
-import guest
-
-from test_hibernate import khib_host, make_disk
+from khibvm import guest
+from khibvm.host import khib_host, make_disk
+from khibvm.qemu import VM
 
 MEM = "512M"
 WORKLOAD_MIB = 320
@@ -105,7 +105,6 @@ class Machine:
         self.boots = 0
 
     def boot(self, cycles, kernel=None, initrd=None, append=None, extra="", mem=None):
-        from vm import VM
         self.boots += 1
         if append is None:
             append = (f"console=ttyS0 panic=-1 khib.resume=/dev/vda khibtest.cycles={cycles} "

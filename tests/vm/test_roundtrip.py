@@ -12,7 +12,8 @@ after H jumps back, before N's userspace runs again).
 """
 import re
 
-import guest
+from khibvm import guest
+from khibvm.qemu import VM
 
 REGION = 64 << 20
 
@@ -48,7 +49,6 @@ def build_images(ctx, kernel):
 
 
 def boot_n(ctx, kernel, cpus):
-    from vm import VM
     initrd = build_images(ctx, ctx.kernel())
     return VM("n", kernel, initrd, "console=ttyS0 panic=-1", mem="512M", cpus=cpus,
               log_dir=ctx.log_dir, deadline=300)

@@ -8,7 +8,8 @@ static binaries (busybox with a link per applet), and extra files.  Output
 is reproducible: fixed mtimes, sorted entries, gzip without a timestamp.
 
 Library use:  Initramfs().add_busybox(); .add_file(src, dest); .write(path)
-Command line: initramfs.py -o OUT --init SCRIPT [--busybox] [--file SRC:DEST]...
+Command line: tests/vm/khibvm/initramfs.py -o OUT --init SCRIPT [--busybox]
+                  [--file SRC:DEST]...
 """
 import argparse
 import gzip

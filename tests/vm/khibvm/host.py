@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The host's side of a VM test: khib run on the host to check the images
+the VMs write, and the disks they write them to.
+
+    disk = make_disk(ctx)                          # <ctx dir>/disk.img, sparse
+    khib_host("verify", disk, check=False).returncode
+    info = json.loads(khib_host("inspect", "--json", disk).stdout)
+"""
+import os
+import subprocess
+
+from . import static_build
+
+# An image disk for a 512 MiB machine: room for the worst case and more.
+DISK_BYTES = 768 << 20
+
+
+def khib_host(*args, check=True):
+    """khib on the host, for inspecting images: the same static build the
+    VMs run (the VM tests and the demo always build it)."""
+    exe = os.path.join(static_build(), "tools", "khib")
+    return subprocess.run([exe, *args], capture_output=True, text=True, check=check)
+
+
+def make_disk(ctx, size=DISK_BYTES):
+    """A sparse, all-zero disk image of size bytes: <ctx dir>/disk.img."""
+    path = ctx.path("disk.img")
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
