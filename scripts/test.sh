@@ -4,6 +4,7 @@
 #   unit-asan   the same under ASan + UBSan
 #   fuzz        every fuzz corpus replayed through the parsers, under ASan
 #   doc         the man page covers every command
+#   vm-harness  the VM tests' harness on its own, no QEMU (console lines)
 #   vm          real kernels in QEMU (builds the kernel on first use)
 # Exits non-zero if any tier fails.  Installs what it needs first.
 set -uo pipefail
@@ -65,6 +66,12 @@ man_check() {
   [ "$fail" = 0 ]
 }
 
+# The VM harness's self-test: console lines a kernel message cut in two are
+# rejoined (tests/vm/khibvm/test_console.py; prints "N passed, N failed").
+vm_harness() {
+  (cd tests/vm && python3 -m khibvm.test_console)
+}
+
 build_all() {
   bash scripts/build.sh build && bash scripts/build.sh build-asan &&
     bash scripts/build.sh build-static &&
@@ -83,6 +90,7 @@ tier unit build/tests/unit/khib-unit-tests
 tier unit-asan build-asan/tests/unit/khib-unit-tests
 tier fuzz fuzz_replay
 tier doc man_check
+tier vm-harness vm_harness
 tier vm python3 tests/vm/run.py
 
 [ ${#broken[@]} -eq 0 ] || echo "failing tiers: ${broken[*]}"

@@ -5,6 +5,8 @@ and bench/.
     khibvm.context    Context: what a test gets (kernels, static binaries,
                       a scratch directory, initramfs images)
     khibvm.qemu       VM: a kernel booted in QEMU, its serial console
+    khibvm.console    console lines a kernel message cut in two, rejoined
+                      (self-test: python3 -m khibvm.test_console)
     khibvm.guest      the normal kernel's /init for jump and hibernate tests
     khibvm.initramfs  Initramfs: a cpio builder (also a command line tool)
     khibvm.host       khib on the host (khib_host) and image disks (make_disk)

@@ -7,12 +7,14 @@
         m = vm.expect(r"region (0x[0-9a-f]+)", timeout=60)
         rc = vm.wait_exit(timeout=120)
 
-The console goes to <log_dir>/<name>.log, each line stamped with seconds
-since QEMU started.  expect() waits for a regular expression in lines not yet
-consumed and raises VMError with the console's tail when it times out or when
-QEMU exits first.  QEMU always runs under -no-reboot (a triple fault or a
-reboot ends it) and a hard deadline; the VM is killed when the `with` block
-ends, whatever happened.
+The console goes to <log_dir>/<name>.log as it came, each line stamped with
+seconds since QEMU started.  expect(), seen() and on_line see the console's
+lines rejoined (khibvm/console.py): a user-space line a kernel message cut in
+two is one line again, the kernel message one of its own.  expect() waits
+for a regular expression in lines not yet consumed and raises VMError with
+the console's tail when it times out or when QEMU exits first.  QEMU always
+runs under -no-reboot (a triple fault or a reboot ends it) and a hard
+deadline; the VM is killed when the `with` block ends, whatever happened.
 """
 import os
 import re
@@ -20,6 +22,8 @@ import signal
 import subprocess
 import threading
 import time
+
+from .console import Rejoin
 
 QEMU = "qemu-system-x86_64"
 
@@ -55,6 +59,7 @@ class VM:
         self.proc = None
         self.lines = []      # (seconds, text)
         self.consumed = 0    # lines already matched by expect()
+        self.rejoin = Rejoin()
         self.cond = threading.Condition()
         self.eof = False
 
@@ -84,14 +89,22 @@ class VM:
                 self._add(raw)
         if buf:
             self._add(buf)
+        t = time.monotonic() - self.t0
+        for text in self.rejoin.flush():
+            self._line(t, text)
         with self.cond:
             self.eof = True
             self.cond.notify_all()
 
     def _add(self, raw):
+        """A raw console line: into the log as it is, to the tests rejoined."""
         text = raw.decode("utf-8", "replace").rstrip("\r")
         t = time.monotonic() - self.t0
         self.log.write(f"[{t:8.3f}] {text}\n")
+        for line in self.rejoin.feed(text):
+            self._line(t, line)
+
+    def _line(self, t, text):
         if self.on_line:
             self.on_line(t, text)
         with self.cond:
