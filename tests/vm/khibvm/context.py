@@ -3,6 +3,7 @@
 
     ctx = Context("roundtrip_1cpu", out_dir)   # empties <out_dir>/<name>
     kernel = ctx.kernel()                       # kernel/build.sh, cached
+                                                # (KernelBuildError says why not)
     initrd = ctx.initramfs("n", init, files=[(ctx.bin("khib"), "bin/khib")])
 """
 import os
@@ -30,8 +31,7 @@ class Context:
             args.append("--without-patches")
         if physical_start is not None:
             args += ["--physical-start", hex(physical_start)]
-        return _cached(tuple(args), lambda: subprocess.run(
-            args, check=True, capture_output=True, text=True).stdout.strip())
+        return _cached(tuple(args), lambda: _build_kernel(args))
 
     def bin(self, name):
         for sub in ("tools", "tests/vm"):
@@ -52,6 +52,27 @@ class Context:
         for src, dest in files:
             ir.add_file(src, dest)
         return ir.write(self.path(name + ".cpio.gz"))
+
+
+class KernelBuildError(RuntimeError):
+    pass
+
+
+def _build_kernel(args, tail=40):
+    """Run kernel/build.sh; the bzImage path it prints, or KernelBuildError
+    with the end of what it said."""
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode == 0:
+        return r.stdout.strip()
+    msg = [f"{' '.join(args)} failed (exit status {r.returncode})"]
+    for name, text in (("stderr", r.stderr), ("stdout", r.stdout)):
+        lines = text.rstrip("\n").splitlines()
+        if lines:
+            msg.append(f"  its {name}, last {min(len(lines), tail)} of {len(lines)} lines:")
+            msg += [f"    {line}" for line in lines[-tail:]]
+        else:
+            msg.append(f"  its {name}: empty")
+    raise KernelBuildError("\n".join(msg))
 
 
 # Kernel builds, once per process.
