@@ -25,6 +25,7 @@
 #include "image.h"
 #include "kexec.h"
 #include "khib.h"
+#include "memory.h"
 #include "physmem.h"
 #include "save.h"
 #include "util.h"
@@ -36,6 +37,8 @@ struct writer {
 	struct khib_physmap status_map; /* N's status page, if it checked out */
 	struct khib_status status;
 	struct khib_console_progress progress;
+	uint64_t least_free_bytes;	/* of this kernel's RAM, while saving */
+	unsigned sampled_pct;
 };
 
 static uint64_t now_real_ns(void)
@@ -83,8 +86,16 @@ static void set_status(struct writer *wr, enum khib_status_state state)
 static void progress(void *ctx, uint64_t done, uint64_t total)
 {
 	struct writer *wr = ctx;
+	unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
+	struct khib_meminfo m;
 
 	khib_console_progress(&wr->progress, done, total);
+	/* How much of the region the writer really needs: the least free
+	 * memory seen, sampled once per percent. */
+	if (pct != wr->sampled_pct && khib_meminfo_read("", &m) >= 0 &&
+	    m.free_bytes < wr->least_free_bytes)
+		wr->least_free_bytes = m.free_bytes;
+	wr->sampled_pct = pct;
 }
 
 static __attribute__((noreturn)) void jump_back(struct writer *wr)
@@ -205,7 +216,7 @@ static void report_free_pages(const struct khib_save_result *res)
 
 static int writer_main(const struct khib_handoff *h)
 {
-	struct writer wr = { .h = *h };
+	struct writer wr = { .h = *h, .least_free_bytes = UINT64_MAX, .sampled_pct = 101 };
 	struct khib_target *t = NULL;
 	struct khib_save_result res;
 	int r;
@@ -228,6 +239,8 @@ static int writer_main(const struct khib_handoff *h)
 	}
 	double el = khib_console_progress_elapsed(&wr.progress);
 	report_free_pages(&res);
+	khib_info("writer kernel memory: at least %" PRIu64 " MiB of its %" PRIu64 " MiB region "
+		  "stayed free", wr.least_free_bytes >> 20, wr.h.region_bytes >> 20);
 	khib_info("image committed: %" PRIu64 " MiB of RAM, %" PRIu64 " MiB stored, %" PRIu64
 		  " zero pages skipped, %.1f s",
 		  res.saved_pages >> 8, res.stats.data_bytes >> 20, res.stats.zero_pages, el);
