@@ -106,6 +106,15 @@ int khib_kexec_choose_region(const struct khib_memmap *firmware, const struct kh
 	return -ENOSPC;
 }
 
+uint64_t khib_kexec_default_region_bytes(uint64_t ram_bytes, unsigned threads)
+{
+	uint64_t bytes = (30ULL << 20) + ram_bytes / 4096;
+
+	if (threads > 1)
+		bytes += (uint64_t)(threads - 1) * (2ULL << 20);
+	return ALIGN_UP(bytes, KHIB_REGION_ALIGN);
+}
+
 int khib_kexec_low_memory(const struct khib_memmap *firmware, uint64_t *ret_start,
 			  uint64_t *ret_bytes)
 {

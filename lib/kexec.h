@@ -128,6 +128,19 @@ int khib_kexec_confine_e820(const struct khib_memmap *firmware, const struct khi
 int khib_kexec_choose_region(const struct khib_memmap *firmware, const struct khib_memmap *avoid,
 			     uint64_t bytes, uint64_t *ret_start);
 
+/*
+ * The region khib's writer and restore kernels need on a machine with
+ * ram_bytes of RAM, when `threads` (0: one) compress or decompress there.
+ * Measured on khib's kernel (kernel/), 1 CPU: the kernel reserves ~21 MiB
+ * while it boots (its 12 MiB image, the struct pages of the two memory
+ * sections it owns, its initramfs, page tables) and frees ~5 MiB of that;
+ * the writer needs ~2 MiB per thread for chunk buffers and its page
+ * bitmap and chunk index grow with RAM.  A 32 MiB region kept 6-7 MiB free
+ * while saving 512 MiB with lz4 or zstd:3.  So: 30 MiB, plus 256 KiB per
+ * GiB of RAM, plus 2 MiB per thread beyond the first, 2 MiB aligned.
+ */
+uint64_t khib_kexec_default_region_bytes(uint64_t ram_bytes, unsigned threads);
+
 /* The RAM below 1 MiB a jumped-to kernel needs: [0x1000, end of the first
  * firmware RAM range, capped at 1 MiB). */
 int khib_kexec_low_memory(const struct khib_memmap *firmware, uint64_t *ret_start,

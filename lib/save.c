@@ -136,6 +136,16 @@ int khib_save_read_vmcoreinfo(const char *devmem, uint64_t paddr, uint64_t bytes
 	return 0;
 }
 
+/*
+ * 1 MiB chunks: every compression thread holds two chunk buffers (the pages
+ * gathered, the compressed output), here and in the restore kernel that
+ * reads the image back, and both kernels live in the small region whose
+ * size a full machine must find free before the jump (lib/memory.h).
+ * What a chunk costs besides its pages is its header and a 48-byte index
+ * entry.
+ */
+#define SAVE_CHUNK_PAGES 256
+
 static void writer_params(const struct khib_handoff *h, const struct khib_range *ranges, size_t n,
 			  uint64_t total, struct khib_writer_params *p)
 {
@@ -143,6 +153,7 @@ static void writer_params(const struct khib_handoff *h, const struct khib_range 
 		.codec = (enum khib_codec)h->codec,
 		.codec_level = h->codec_level,
 		.threads = h->threads,
+		.chunk_pages = SAVE_CHUNK_PAGES,
 		.ranges = ranges,
 		.n_ranges = n,
 		.total_ram_pages = total,

@@ -33,12 +33,11 @@
 
 #define DEFAULT_KERNEL "/usr/lib/khib/vmlinuz"
 #define DEFAULT_INITRD "/usr/lib/khib/initrd.img"
-#define DEFAULT_REGION_BYTES (128ULL << 20)
 #define MAX_FILE_BYTES (512u << 20)
 
 struct hib_opts {
 	const char *target, *kernel, *initrd, *append;
-	uint64_t region_bytes, region_start;
+	uint64_t region_bytes, region_start;	/* region_bytes 0: sized for this machine */
 	enum khib_codec codec;
 	int level;
 	unsigned threads;
@@ -61,7 +60,8 @@ static void hibernate_help(FILE *out)
 	      "                       or page_poison=1 on this kernel's command line)\n"
 	      "  --codec C[:LEVEL]    none, lz4 (default) or zstd\n"
 	      "  --threads N          compression threads in the writer kernel\n"
-	      "  --region-size SIZE   RAM the writer kernel runs in (default 128M)\n"
+	      "  --region-size SIZE   RAM the writer kernel runs in (default: what it\n"
+	      "                       needs on this machine, 32M up to 8 GiB of RAM)\n"
 	      "  --region-start ADDR  put that region here (as a restore kernel started\n"
 	      "                       by the boot loader needs; default: chosen)\n"
 	      "  --kernel FILE        writer kernel (default " DEFAULT_KERNEL ")\n"
@@ -74,7 +74,7 @@ static void hibernate_help(FILE *out)
 static void config_defaults(const struct khib_config *cf, struct hib_opts *o)
 {
 	*o = (struct hib_opts){ .kernel = DEFAULT_KERNEL, .initrd = DEFAULT_INITRD,
-				.append = "console=ttyS0 nr_cpus=1", .region_bytes = DEFAULT_REGION_BYTES,
+				.append = "console=ttyS0 nr_cpus=1",
 				.codec = KHIB_CODEC_LZ4, .level = 1 };
 	if (cf->target[0])
 		o->target = cf->target;
@@ -449,6 +449,9 @@ static int hibernate_run(int argc, char **argv)
 		return khib_err_errno(r, "'%s' is not a kernel khib can load", o.kernel);
 	if ((r = khib_read_file(o.initrd, MAX_FILE_BYTES, &initrd, &initrd_bytes)) < 0)
 		return khib_err_errno(r, "reading the writer initramfs '%s'", o.initrd);
+	if (!o.region_bytes)
+		o.region_bytes = khib_kexec_default_region_bytes(
+			(uint64_t)sysconf(_SC_PHYS_PAGES) * KHIB_PAGE_SIZE, o.threads);
 	if ((r = khib_sysinfo_jump_config(o.region_bytes, o.region_start, &fw, &cfg, &what)) < 0)
 		return khib_err_errno(r, "%s", what);
 	if (o.region_start && check_region(&cfg))

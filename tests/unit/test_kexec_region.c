@@ -275,3 +275,15 @@ TEST(kexec_confine_e820_edges)
 	ASSERT_EQ_U64(khib_memmap_total(&out, KHIB_E820_RAM), 0);
 }
 
+
+TEST(kexec_default_region_bytes)
+{
+	const uint64_t mib = 1ULL << 20, gib = 1ULL << 30;
+
+	ASSERT_EQ_U64(khib_kexec_default_region_bytes(512 * mib, 0), 32 * mib);
+	ASSERT_EQ_U64(khib_kexec_default_region_bytes(1 * gib, 1), 32 * mib);
+	ASSERT_EQ_U64(khib_kexec_default_region_bytes(8 * gib, 0), 32 * mib);
+	ASSERT_EQ_U64(khib_kexec_default_region_bytes(8 * gib + 4 * mib, 0), 34 * mib);
+	ASSERT_EQ_U64(khib_kexec_default_region_bytes(256 * gib, 0), 94 * mib);
+	ASSERT_EQ_U64(khib_kexec_default_region_bytes(1 * gib, 4), 38 * mib);
+}
