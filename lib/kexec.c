@@ -115,6 +115,12 @@ uint64_t khib_kexec_default_region_bytes(uint64_t ram_bytes, unsigned threads)
 	return ALIGN_UP(bytes, KHIB_REGION_ALIGN);
 }
 
+uint64_t khib_kexec_region_floor(uint32_t init_size, size_t initrd_bytes)
+{
+	return ALIGN_UP((uint64_t)init_size + initrd_bytes + KHIB_KEXEC_BOOT_EXTRA_BYTES,
+			KHIB_REGION_ALIGN);
+}
+
 int khib_kexec_low_memory(const struct khib_memmap *firmware, uint64_t *ret_start,
 			  uint64_t *ret_bytes)
 {

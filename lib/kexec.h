@@ -141,6 +141,16 @@ int khib_kexec_choose_region(const struct khib_memmap *firmware, const struct kh
  */
 uint64_t khib_kexec_default_region_bytes(uint64_t ram_bytes, unsigned threads);
 
+/*
+ * The least region a kernel boots in: its init_size (where it decompresses
+ * and runs), its initramfs, and 12 MiB for what it reserves while booting
+ * beyond its own image (struct pages, page tables) and a small userspace.
+ * Measured: khib's kernel (init_size 16.2 MiB, 0.8 MiB initramfs) ran out
+ * of memory while booting in 26 MiB, and booted with room to spare in 32.
+ */
+#define KHIB_KEXEC_BOOT_EXTRA_BYTES (12ULL << 20)
+uint64_t khib_kexec_region_floor(uint32_t init_size, size_t initrd_bytes);
+
 /* The RAM below 1 MiB a jumped-to kernel needs: [0x1000, end of the first
  * firmware RAM range, capped at 1 MiB). */
 int khib_kexec_low_memory(const struct khib_memmap *firmware, uint64_t *ret_start,

@@ -11,7 +11,9 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "image_format.h"
 #include "physmem.h"
+#include "threadpool.h"
 #include "util.h"
 
 /* Memory is handed to the writer in windows of this size, which bounds how
@@ -145,6 +147,24 @@ int khib_save_read_vmcoreinfo(const char *devmem, uint64_t paddr, uint64_t bytes
  * entry.
  */
 #define SAVE_CHUNK_PAGES 256
+
+uint64_t khib_save_memory_needed(const struct khib_handoff *h, unsigned threads)
+{
+	const uint64_t chunk = SAVE_CHUNK_PAGES * KHIB_PAGE_SIZE;
+	uint64_t ram_pages = 0, bytes;
+
+	for (uint32_t i = 0; i < h->nr_ranges; i++)
+		ram_pages += h->ranges[i].bytes / KHIB_PAGE_SIZE;
+	if (!threads)
+		threads = khib_pool_default_threads();
+	/* Per thread: gathered pages and compressed output; per queued job
+	 * (two per thread) its page pointers.  The bitmap: a bit per page.
+	 * The index: an entry per chunk.  4 MiB: stacks, libc, the range
+	 * tables and everything small. */
+	bytes = threads * (2 * chunk + 2 * SAVE_CHUNK_PAGES * sizeof(void *));
+	bytes += ram_pages / 8 + (ram_pages / SAVE_CHUNK_PAGES + 1) * KHIB_INDEX_ENTRY_SIZE;
+	return bytes + (4ULL << 20);
+}
 
 static void writer_params(const struct khib_handoff *h, const struct khib_range *ranges, size_t n,
 			  uint64_t total, struct khib_writer_params *p)

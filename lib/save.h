@@ -35,6 +35,16 @@ int khib_save_ranges(const struct khib_handoff *h, struct khib_range **ret, size
 int khib_save_open_target(const struct khib_handoff *h, const char *devdir,
 			  struct khib_target **ret);
 
+/*
+ * Memory the writer process needs to save h's ranges, with some slack: the
+ * chunk buffers of each thread and the queue, the page bitmap of the free
+ * page filter, the chunk index.  The writer kernel checks it against what
+ * it has free before it starts, so a region too small for this machine
+ * ends in a jump back to N, never in the writer kernel's OOM panic (which
+ * could not return).
+ */
+uint64_t khib_save_memory_needed(const struct khib_handoff *h, unsigned threads);
+
 /* Called after each piece of memory was handed to the writer. */
 typedef void khib_save_progress_fn(void *ctx, uint64_t done_pages, uint64_t total_pages);
 

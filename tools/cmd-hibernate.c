@@ -204,6 +204,30 @@ static int check_capacity(const struct hib_opts *o, const struct khib_handoff *h
 	return 0;
 }
 
+/* The default region fits this machine; a given one must let the writer
+ * kernel boot, or the jump would end in its OOM panic, with no way back. */
+static int size_region(struct hib_opts *o, const struct khib_bzimage *bz, size_t initrd_bytes)
+{
+	uint64_t floor = khib_kexec_region_floor(bz->init_size, initrd_bytes);
+
+	if (!o->region_bytes) {
+		o->region_bytes = khib_kexec_default_region_bytes(
+			(uint64_t)sysconf(_SC_PHYS_PAGES) * KHIB_PAGE_SIZE, o->threads);
+		if (o->region_bytes < floor)
+			o->region_bytes = floor;
+		return 0;
+	}
+	if (o->region_bytes < floor) {
+		khib_err("--region-size %" PRIu64 "M: the writer kernel '%s' needs at least %" PRIu64
+			 "M (%" PRIu64 "M to decompress and run, %zuK of initramfs, %lluM to boot)",
+			 o->region_bytes >> 20, o->kernel, floor >> 20,
+			 ((uint64_t)bz->init_size + (1 << 20) - 1) >> 20, initrd_bytes >> 10,
+			 KHIB_KEXEC_BOOT_EXTRA_BYTES >> 20);
+		return 1;
+	}
+	return 0;
+}
+
 /* A region the user placed must be RAM and keep off this kernel's image. */
 static int check_region(const struct khib_jump_config *cfg)
 {
@@ -449,9 +473,8 @@ static int hibernate_run(int argc, char **argv)
 		return khib_err_errno(r, "'%s' is not a kernel khib can load", o.kernel);
 	if ((r = khib_read_file(o.initrd, MAX_FILE_BYTES, &initrd, &initrd_bytes)) < 0)
 		return khib_err_errno(r, "reading the writer initramfs '%s'", o.initrd);
-	if (!o.region_bytes)
-		o.region_bytes = khib_kexec_default_region_bytes(
-			(uint64_t)sysconf(_SC_PHYS_PAGES) * KHIB_PAGE_SIZE, o.threads);
+	if ((r = size_region(&o, &bz, initrd_bytes)))
+		return r;
 	if ((r = khib_sysinfo_jump_config(o.region_bytes, o.region_start, &fw, &cfg, &what)) < 0)
 		return khib_err_errno(r, "%s", what);
 	if (o.region_start && check_region(&cfg))

@@ -214,6 +214,22 @@ static void report_free_pages(const struct khib_save_result *res)
 	}
 }
 
+/* A region too small for this machine: back to N, before an OOM panic
+ * here could leave it lost. */
+static void check_memory(struct writer *wr)
+{
+	uint64_t need = khib_save_memory_needed(&wr->h, wr->h.threads);
+	struct khib_meminfo m;
+	int r = khib_meminfo_read("", &m);
+
+	if (r < 0)
+		abort_to_n(wr, r, "reading this kernel's free memory");
+	if (m.free_bytes < need)
+		abort_to_n(wr, -ENOMEM, "the writer kernel has %" PRIu64 " MiB free in its %" PRIu64
+			   " MiB region and needs %" PRIu64 " MiB: give it a larger --region-size",
+			   m.free_bytes >> 20, wr->h.region_bytes >> 20, (need + (1 << 20) - 1) >> 20);
+}
+
 static int writer_main(const struct khib_handoff *h)
 {
 	struct writer wr = { .h = *h, .least_free_bytes = UINT64_MAX, .sampled_pct = 101 };
@@ -226,6 +242,7 @@ static int writer_main(const struct khib_handoff *h)
 		  wr.h.flags & KHIB_HANDOFF_TEST ? "test mode" : "hibernation", wr.h.target_name);
 	report_vmcore(&wr.h);
 
+	check_memory(&wr);
 	r = khib_save_open_target(&wr.h, "/dev", &t);
 	if (r < 0)
 		abort_to_n(&wr, r, "opening the target '/dev/%s'", wr.h.target_name);

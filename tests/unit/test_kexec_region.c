@@ -287,3 +287,13 @@ TEST(kexec_default_region_bytes)
 	ASSERT_EQ_U64(khib_kexec_default_region_bytes(256 * gib, 0), 94 * mib);
 	ASSERT_EQ_U64(khib_kexec_default_region_bytes(1 * gib, 4), 38 * mib);
 }
+
+/* khib's kernel and its writer initramfs: 30M; nothing less boots. */
+TEST(kexec_region_floor)
+{
+	const uint64_t mib = 1ULL << 20;
+
+	ASSERT_EQ_U64(khib_kexec_region_floor(0x102e000, 850 << 10), 30 * mib);
+	ASSERT_EQ_U64(khib_kexec_region_floor(16 << 20, 0), 28 * mib);
+	ASSERT_EQ_U64(khib_kexec_region_floor((16 << 20) + 1, 0), 30 * mib);
+}
