@@ -2,6 +2,7 @@
 #include "memory.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,39 +28,117 @@ static int meminfo_field(const char *text, const char *key, uint64_t *ret)
 }
 
 /*
- * Per zone ("Node N, zone NAME" opens it): "pages free F", then its
- * watermarks "min", "low", "high".  Free pages above "high" are what an
- * allocation takes without waking reclaim.
+ * Per zone ("Node N, zone NAME" opens it, zones in index order): "pages
+ * free F", its watermarks, and "protection: (...)", the pages it keeps
+ * from allocations that could have used a higher zone (lowmem_reserve,
+ * indexed by the highest zone the allocation may use).  kexec's
+ * GFP_HIGHUSER pages may use up to ZONE_NORMAL, so a zone gives them what
+ * is free above its high watermark plus its protection against Normal --
+ * the page allocator's own watermark check (mm/page_alloc.c
+ * __zone_watermark_ok).
  */
-static int zones_usable(const char *text, uint64_t *ret)
+struct zone_text {
+	char name[32];
+	uint64_t free_pages, high, protection[8];
+	unsigned n_protection;
+	bool populated;
+};
+
+static int parse_zone(const char *z, const char *end, struct zone_text *zt)
 {
-	uint64_t usable = 0;
-	unsigned zones = 0;
+	const char *f = strstr(z, "\n  pages free "), *h = strstr(z, "\n        high ");
+	const char *p = strstr(z, "\n        protection: (");
+	unsigned long long v;
+	int n;
 
-	for (const char *z = strstr(text, "Node "); z; z = strstr(z + 1, "\nNode ")) {
-		const char *next = strstr(z + 1, "\nNode ");
-		const char *f = strstr(z, "\n  pages free "), *h = strstr(z, "\n        high ");
-		char name[32];
-		unsigned long long free_pages, high;
+	*zt = (struct zone_text){ 0 };
+	if (sscanf(z, "Node %*u, zone %31s", zt->name) != 1)
+		return -EBADMSG;
+	if (!f || (end && f > end))
+		return 0; /* an unpopulated zone may print no page counts */
+	if (!h || (end && h > end) || !p || (end && p > end) ||
+	    sscanf(f, "\n  pages free %llu", &v) != 1)
+		return -EBADMSG;
+	zt->free_pages = v;
+	if (sscanf(h, "\n        high %llu", &v) != 1)
+		return -EBADMSG;
+	zt->high = v;
+	p += strlen("\n        protection: (");
+	while (zt->n_protection < 8 && sscanf(p, "%llu%n", &v, &n) == 1) {
+		zt->protection[zt->n_protection++] = v;
+		p += n;
+		if (*p != ',')
+			break;
+		p++;
+	}
+	if (*p != ')')
+		return -EBADMSG;
+	zt->populated = true;
+	return 0;
+}
 
+/* Calls fn for every zone with its index within its node. */
+static int for_each_zone(const char *text, int (*fn)(void *ctx, const struct zone_text *zt,
+						      unsigned idx), void *ctx)
+{
+	unsigned node, last = UINT32_MAX, idx = 0, n = 0;
+	struct zone_text zt;
+	int r;
+
+	for (const char *z = strstr(text, "Node "); z; z = strstr(z, "\nNode ")) {
 		if (*z == '\n')
 			z++;
-		if (sscanf(z, "Node %*u, zone %31s", name) != 1)
+		if (sscanf(z, "Node %u,", &node) != 1)
 			return -EBADMSG;
-		zones++;
-		if (!f || (next && f > next))
-			continue; /* an unpopulated zone prints no page counts */
-		if (!h || (next && h > next) ||
-		    sscanf(f, "\n  pages free %llu", &free_pages) != 1 ||
-		    sscanf(h, "\n        high %llu", &high) != 1)
-			return -EBADMSG;
-		if (!strcmp(name, "DMA") || free_pages <= high)
-			continue;
-		usable += (free_pages - high) * PAGE_BYTES;
+		idx = node == last ? idx + 1 : 0;
+		last = node;
+		if ((r = parse_zone(z, strstr(z, "\nNode "), &zt)) < 0 || (r = fn(ctx, &zt, idx)) < 0)
+			return r;
+		n++;
 	}
-	if (!zones)
+	return n ? 0 : -EBADMSG;
+}
+
+static int find_normal(void *ctx, const struct zone_text *zt, unsigned idx)
+{
+	if (!strcmp(zt->name, "Normal"))
+		*(unsigned *)ctx = idx;
+	return 0;
+}
+
+struct usable_sum {
+	unsigned normal;
+	uint64_t bytes;
+};
+
+static int add_usable(void *ctx, const struct zone_text *zt, unsigned idx)
+{
+	struct usable_sum *u = ctx;
+	uint64_t keep;
+
+	(void)idx;
+	if (!zt->populated)
+		return 0;
+	if (u->normal >= zt->n_protection)
 		return -EBADMSG;
-	*ret = usable;
+	keep = zt->high + zt->protection[u->normal];
+	if (zt->free_pages > keep)
+		u->bytes += (zt->free_pages - keep) * PAGE_BYTES;
+	return 0;
+}
+
+static int zones_usable(const char *text, uint64_t *ret)
+{
+	struct usable_sum u = { .normal = UINT32_MAX };
+	int r;
+
+	if ((r = for_each_zone(text, find_normal, &u.normal)) < 0)
+		return r;
+	if (u.normal == UINT32_MAX)
+		return -EBADMSG;
+	if ((r = for_each_zone(text, add_usable, &u)) < 0)
+		return r;
+	*ret = u.bytes;
 	return 0;
 }
 

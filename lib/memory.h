@@ -32,8 +32,8 @@ struct khib_meminfo {
 	uint64_t free_bytes;		/* MemFree */
 	uint64_t available_bytes;	/* MemAvailable */
 	/* Free pages an order-0 GFP_HIGHUSER allocation can take without
-	 * reclaim: per zone above its high watermark, the DMA zone left out
-	 * (its lowmem reserve keeps it from such allocations). */
+	 * reclaim: per zone, above its high watermark and its lowmem
+	 * reserve against allocations that could use ZONE_NORMAL. */
 	uint64_t usable_bytes;
 };
 

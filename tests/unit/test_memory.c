@@ -17,7 +17,8 @@ static const char meminfo[] =
 	"Buffers:               0 kB\n"
 	"Cached:           941624 kB\n";
 
-/* DMA's free pages never count; DMA32 counts above its high watermark. */
+/* A zone counts above its high watermark and its protection against
+ * allocations up to Normal (the third entry). */
 static const char zoneinfo[] =
 	"Node 0, zone      DMA\n"
 	"  per-node stats\n"
@@ -28,6 +29,7 @@ static const char zoneinfo[] =
 	"        low      33\n"
 	"        high     39\n"
 	"        spanned  4095\n"
+	"        protection: (0, 900, 2900, 2900, 2900)\n"
 	"Node 0, zone    DMA32\n"
 	"  pages free     11468\n"
 	"        boost    0\n"
@@ -35,12 +37,14 @@ static const char zoneinfo[] =
 	"        low      1958\n"
 	"        high     2349\n"
 	"        spanned  258014\n"
+	"        protection: (0, 0, 100, 100, 100)\n"
 	"Node 0, zone   Normal\n"
 	"  pages free     0\n"
 	"        boost    0\n"
 	"        min      0\n"
 	"        low      0\n"
 	"        high     0\n"
+	"        protection: (0, 0, 0, 0, 0)\n"
 	"Node 0, zone  Movable\n"
 	"  per-node stats\n";
 
@@ -52,7 +56,7 @@ TEST(memory_parse)
 	ASSERT_EQ_U64(m.total_bytes, 1006744ULL * 1024);
 	ASSERT_EQ_U64(m.free_bytes, 61232ULL * 1024);
 	ASSERT_EQ_U64(m.available_bytes, 52880ULL * 1024);
-	ASSERT_EQ_U64(m.usable_bytes, (11468ULL - 2349) * 4096);
+	ASSERT_EQ_U64(m.usable_bytes, ((3840ULL - 39 - 2900) + (11468ULL - 2349 - 100)) * 4096);
 }
 
 TEST(memory_parse_bad)
@@ -65,7 +69,30 @@ TEST(memory_parse_bad)
 	ASSERT_EQ(khib_meminfo_parse(meminfo, "", &m), -EBADMSG);
 	ASSERT_EQ(khib_meminfo_parse(meminfo, "Node 0, zone DMA32\n  pages free 5\n", &m),
 		  -EBADMSG);
+	/* No Normal zone to read the protection against. */
+	ASSERT_EQ(khib_meminfo_parse(meminfo, "Node 0, zone DMA32\n  pages free     5\n"
+				     "        high     1\n        protection: (0, 0)\n", &m),
+		  -EBADMSG);
 	ASSERT_EQ_U64(m.total_bytes, 7); /* untouched on failure */
+}
+
+/* Two nodes: each node's zones are indexed from 0 again. */
+TEST(memory_parse_numa)
+{
+	static const char two[] =
+		"Node 0, zone    DMA32\n  pages free     1000\n        high     100\n"
+		"        protection: (0, 0, 50, 50)\n"
+		"Node 0, zone   Normal\n  pages free     2000\n        high     200\n"
+		"        protection: (0, 0, 0, 0)\n"
+		"Node 1, zone    DMA32\n  pages free     0\n        high     0\n"
+		"        protection: (0, 0, 0, 0)\n"
+		"Node 1, zone   Normal\n  pages free     3000\n        high     300\n"
+		"        protection: (0, 0, 7, 0)\n";
+	struct khib_meminfo m;
+
+	/* Normal is index 1 within a node here. */
+	ASSERT_OK(khib_meminfo_parse(meminfo, two, &m));
+	ASSERT_EQ_U64(m.usable_bytes, ((1000ULL - 100 - 0) + (2000 - 200) + (3000 - 300)) * 4096);
 }
 
 TEST(memory_fits_leaves_headroom)
@@ -93,4 +120,15 @@ TEST(memory_load_pages)
 	ASSERT_EQ_U64(pages, 159 + 16380 + 4 + 33 + 2 + (1 + 1 + 1 + 6));
 	/* More RAM to map: one more PMD page per GiB. */
 	ASSERT_EQ_U64(khib_jump_plan_load_pages(&p, 4ULL << 30), pages + 3);
+}
+
+/* This machine's own files parse, and what counts is never more than free. */
+TEST(memory_read_this_machine)
+{
+	struct khib_meminfo m;
+
+	ASSERT_OK(khib_meminfo_read("", &m));
+	ASSERT_TRUE(m.total_bytes > 0);
+	ASSERT_TRUE(m.usable_bytes <= m.free_bytes);
+	ASSERT_TRUE(m.free_bytes <= m.total_bytes);
 }
