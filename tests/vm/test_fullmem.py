@@ -27,7 +27,7 @@ from khibvm.host import khib_host, make_disk
 from khibvm.qemu import VM
 
 K = "--kernel /h/bzImage --initrd /h/initrd.cpio.gz"
-APPEND = "console=ttyS0 panic=-1 nr_cpus=1"
+APPEND = "console=ttyS0 panic=-1 nr_cpus=1"  # the writer and restore kernels'
 
 # N's /init.  Every boot first tries to resume.  Then, with khibtest.pct=P
 # on the command line, it sizes the workload so that P% of memory is in use
@@ -81,7 +81,8 @@ class Machine:
 
     def boot(self, pct=None):
         self.boots += 1
-        append = APPEND + (f" khibtest.pct={pct}" if pct else "")
+        append = "console=ttyS0 panic=-1 khib.resume=/dev/vda" + \
+            (f" khibtest.pct={pct}" if pct else "")
         return VM(f"boot{self.boots}", self.kernel, self.initrd, append, mem=self.mem,
                   cpus=self.cpus, disks=[self.disk], log_dir=self.ctx.log_dir, deadline=900)
 
