@@ -20,6 +20,7 @@ uses khib's default region unless a test is about the region.
                            save in (32 MiB for 8 threads): it jumps back
                            and says why; the workload runs on
 """
+import json
 import re
 
 from khibvm import guest
@@ -151,6 +152,13 @@ def test_round_trip(mem, pct, cpus):
             vm.expect(r"^N: hibernate rc=0$")
             carried_on(vm, before, cpus)
             assert vm.wait_exit(timeout=300) == 0
+        assert khib_host("verify", mc.disk, check=False).returncode != 0, \
+            "a --test image is still valid on the disk"
+        if mc.mib > 4096 - 512:
+            # Memory above 4 GiB was saved (q35 puts RAM beyond 2 GiB there).
+            info = json.loads(khib_host("inspect", "--json", mc.disk, check=False).stdout)
+            top = max(r["paddr"] + r["npages"] * 4096 for r in info["ranges"])
+            assert top > 1 << 32, f"no saved range above 4 GiB: {info['ranges']}"
     return run
 
 
