@@ -268,24 +268,49 @@ def noresume(ctx):
         "the image is still valid after a noresume boot"
 
 
-REGION = 0x1be00000  # the top 64 MiB of a 512 MiB q35 guest, 2 MiB aligned
+REGION_SIZE = 64 << 20  # --region-size 64M in INIT
+
+
+def region_start(mem, size=REGION_SIZE):
+    """Where a region of size bytes goes in a q35 guest with mem of RAM (a
+    QEMU -m value): at the top of its first 2 GiB of RAM, below the PCI
+    hole, 2 MiB aligned.  q35 puts all of RAM below 4 GiB up to 2.75 GiB,
+    beyond that the first 2 GiB there and the rest above 4 GiB: RAM up to
+    min(mem, 2 GiB) is always there.  SeaBIOS keeps the last pages of the
+    RAM below 4 GiB for itself (140 KiB, reserved in the e820 map), so the
+    region ends 2 MiB below that top: for mem <= 2 GiB, mem - 2 MiB - size,
+    where khib hibernate would put it itself (the highest 2 MiB-aligned run
+    of RAM).  512M: 0x1be00000."""
+    top = min(mib(mem) << 20, 2 << 30)
+    start = top - (2 << 20) - size
+    assert start >= 16 << 20, f"no room for a {size >> 20} MiB region in {mem}"
+    return start
 
 
 def direct_boot(ctx):
-    mc = Machine(ctx, 2, hibargs=f"--region-start {REGION:#x}")
-    restore_kernel = ctx.kernel(physical_start=REGION)
+    # The region is fixed before the first boot: the restore kernel is
+    # built to run at its address.
+    region = region_start(MEM)
+    mc = Machine(ctx, 2, hibargs=f"--region-start {region:#x}", mem=MEM)
+    restore_kernel = ctx.kernel(physical_start=region)
     h_initrd = ctx.path("h.cpio.gz")  # khib as /init, built by images()
-    # What a boot loader entry for the restore kernel passes: only the
-    # region and the low memory as RAM, no KASLR.
-    append = (f"console=ttyS0 panic=-1 nr_cpus=1 nokaslr memmap=exactmap "
-              f"memmap=0x9e000@0x1000 memmap=64M@{REGION:#x} "
-              f"khib.role=restore khib.resume=/dev/vda")
     # With KASLR, N's own kernel may land in the fixed region (khib
     # hibernate then refuses, rightly): a machine that uses a fixed region
     # boots N without it.
     with mc.boot(1, extra="nokaslr") as vm:
         before = fresh_boot_until_hibernated(vm, 2)
         hibernated(vm)
+    info = json.loads(khib_host("inspect", "--json", mc.disk).stdout)
+    got = (info["region_start"], info["region_size"])
+    assert got == (region, REGION_SIZE), (f"the image's region is {got[0]:#x} + {got[1]:#x}, "
+                                          f"hibernated with {region:#x} + {REGION_SIZE:#x}")
+    assert info["lowmem_size"] > 0, f"the image records no low memory: {info}"
+    # What a boot loader entry for the restore kernel passes: only the
+    # region and the low memory the image records as RAM, no KASLR.
+    append = (f"console=ttyS0 panic=-1 nr_cpus=1 nokaslr memmap=exactmap "
+              f"memmap={info['lowmem_size']:#x}@{info['lowmem_start']:#x} "
+              f"memmap={info['region_size']:#x}@{info['region_start']:#x} "
+              f"khib.role=restore khib.resume=/dev/vda")
     # The ordinary kernel decompresses to 16 MiB, in N's memory: refused,
     # and the image must stay valid for the right kernel.
     with mc.boot(1, kernel=mc.kernel, initrd=h_initrd, append=append) as vm:
