@@ -353,11 +353,17 @@ int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_pl
 	}
 
 	/* Segments in address order: low memory, kernel, initramfs, ELF core
-	 * header, tail. */
+	 * header, tail.  In a region of the running kernel's own RAM they
+	 * cover all of it, so that the swap keeps that kernel's pages; in a
+	 * reserved one only what has content. */
 	add_segment(&p, NULL, 0, cfg->low_start, cfg->low_bytes);
-	add_segment(&p, bz.kernel, bz.kernel_bytes, p.kernel_paddr,
+	add_segment(&p, bz.kernel, bz.kernel_bytes, p.kernel_paddr, cfg->region_reserved ?
+		    ALIGN_UP((uint64_t)bz.kernel_bytes, KHIB_PAGE_SIZE) :
 		    p.initrd_paddr - p.kernel_paddr);
-	if (tail_paddr - hdr_pages * KHIB_PAGE_SIZE > p.initrd_paddr)
+	if (cfg->region_reserved && cfg->initrd_bytes)
+		add_segment(&p, cfg->initrd, cfg->initrd_bytes, p.initrd_paddr,
+			    ALIGN_UP((uint64_t)cfg->initrd_bytes, KHIB_PAGE_SIZE));
+	else if (!cfg->region_reserved && tail_paddr - hdr_pages * KHIB_PAGE_SIZE > p.initrd_paddr)
 		add_segment(&p, cfg->initrd, cfg->initrd_bytes, p.initrd_paddr,
 			    tail_paddr - hdr_pages * KHIB_PAGE_SIZE - p.initrd_paddr);
 	if (hdr_pages)

@@ -66,6 +66,13 @@ struct khib_jump_config {
 					   fills in region, low and address */
 	bool no_return;			/* a plain kexec: nothing to jump back to,
 					   the purgatory records no re-entry address */
+	bool region_reserved;		/* the running kernel never uses the region
+					   (its crash kernel reservation): segments
+					   carry only the kernel, initramfs, ELF
+					   core header and tail pages, so the load
+					   takes a few MiB of its memory, not the
+					   region.  The rest needs no saving, and
+					   its identity map (all RAM) covers it */
 	const void *elfcorehdr;		/* NULL: none.  Else an ELF core header
 					   (khib_kexec_build_elfcorehdr()) placed
 					   below the tail pages, reserved in the

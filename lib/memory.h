@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 /* Left free after a load, for the running kernel until the jump. */
-#define KHIB_LOAD_HEADROOM_BYTES (8ULL << 20)
+#define KHIB_LOAD_HEADROOM_BYTES (2ULL << 20)
 
 struct khib_meminfo {
 	uint64_t total_bytes;		/* MemTotal */

@@ -95,6 +95,31 @@ int khib_sysinfo_avoid_ranges(const char *root, struct khib_memmap *ret)
 	return 0;
 }
 
+int khib_sysinfo_crash_region(const char *root, uint64_t *ret_start, uint64_t *ret_bytes,
+			      bool *ret_loaded)
+{
+	_cleanup_free_ char *iomem = NULL, *loaded = NULL;
+	struct khib_memmap m = { 0 };
+	const struct khib_mem_range *best = NULL;
+	int r;
+
+	if ((r = read_text(root, "/proc/iomem", &iomem)) < 0)
+		return r;
+	if ((r = khib_memmap_iomem_find(iomem, "Crash kernel", KHIB_E820_RESERVED, &m)) < 0)
+		return r;
+	for (size_t i = 0; i < m.n; i++)
+		if (!best || m.r[i].end - m.r[i].start > best->end - best->start)
+			best = &m.r[i];
+	if (!best || !best->start)
+		return -ENOENT; /* none, or addresses hidden from non-root */
+	/* Unreadable: as good as loaded, the region is not ours to take. */
+	*ret_loaded = read_text(root, "/sys/kernel/kexec_crash_loaded", &loaded) < 0 ||
+		      loaded[0] != '0';
+	*ret_start = best->start;
+	*ret_bytes = best->end - best->start;
+	return 0;
+}
+
 uint64_t khib_sysinfo_acpi_rsdp(const char *root)
 {
 	_cleanup_free_ char *bp = NULL;

@@ -9,6 +9,7 @@
 #ifndef KHIB_SYSINFO_H
 #define KHIB_SYSINFO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "handoff.h"
@@ -20,6 +21,14 @@ int khib_sysinfo_identity(const char *root, struct khib_handoff *h);
 /* Ranges a jumped-to kernel must not use: the running kernel's code, data
  * and bss, and any crash kernel reservation, from /proc/iomem. */
 int khib_sysinfo_avoid_ranges(const char *root, struct khib_memmap *ret);
+
+/*
+ * The running kernel's crash kernel reservation (crashkernel=), the largest
+ * "Crash kernel" range in /proc/iomem, and whether a crash kernel is loaded
+ * into it (/sys/kernel/kexec_crash_loaded).  -ENOENT without one.
+ */
+int khib_sysinfo_crash_region(const char *root, uint64_t *ret_start, uint64_t *ret_bytes,
+			      bool *ret_loaded);
 
 /* acpi_rsdp_addr from the running kernel's zero page, 0 if unknown. */
 uint64_t khib_sysinfo_acpi_rsdp(const char *root);

@@ -204,17 +204,56 @@ static int check_capacity(const struct hib_opts *o, const struct khib_handoff *h
 	return 0;
 }
 
+/*
+ * A crashkernel= reservation with no crash kernel loaded is RAM this kernel
+ * never uses: the writer runs there and the load takes a few MiB instead
+ * of the region (lib/kexec.h region_reserved).  Used when no region was
+ * given and it is large enough; *ret_reserved says so.
+ */
+static bool crash_region(struct hib_opts *o, uint64_t need)
+{
+	uint64_t cs, cb, start, end;
+	bool loaded;
+
+	if (khib_sysinfo_crash_region("", &cs, &cb, &loaded) < 0)
+		return false;
+	start = ALIGN_UP(cs, KHIB_REGION_ALIGN);
+	end = ALIGN_DOWN(cs + cb, KHIB_REGION_ALIGN);
+	if (loaded) {
+		khib_info("a crash kernel is loaded into the crashkernel= reservation: the writer "
+			  "kernel runs in this kernel's memory instead");
+		return false;
+	}
+	if (end <= start || end - start < need) {
+		khib_info("the crashkernel= reservation (%" PRIu64 " MiB) is smaller than the %" PRIu64
+			  " MiB the writer kernel needs: it runs in this kernel's memory instead",
+			  cb >> 20, need >> 20);
+		return false;
+	}
+	o->region_start = start;
+	o->region_bytes = end - start;
+	khib_info("the writer kernel runs in the crashkernel= reservation at 0x%" PRIx64 " (%" PRIu64
+		  " MiB)", start, o->region_bytes >> 20);
+	return true;
+}
+
 /* The default region fits this machine; a given one must let the writer
  * kernel boot, or the jump would end in its OOM panic, with no way back. */
-static int size_region(struct hib_opts *o, const struct khib_bzimage *bz, size_t initrd_bytes)
+static int size_region(struct hib_opts *o, const struct khib_bzimage *bz, size_t initrd_bytes,
+		       bool *ret_reserved)
 {
 	uint64_t floor = khib_kexec_region_floor(bz->init_size, initrd_bytes);
 
+	*ret_reserved = false;
 	if (!o->region_bytes) {
-		o->region_bytes = khib_kexec_default_region_bytes(
+		uint64_t want = khib_kexec_default_region_bytes(
 			(uint64_t)sysconf(_SC_PHYS_PAGES) * KHIB_PAGE_SIZE, o->threads);
-		if (o->region_bytes < floor)
-			o->region_bytes = floor;
+
+		if (want < floor)
+			want = floor;
+		if (!o->region_start && (*ret_reserved = crash_region(o, want)))
+			return 0;
+		o->region_bytes = want;
 		return 0;
 	}
 	if (o->region_bytes < floor) {
@@ -322,22 +361,31 @@ static int check_memory(const struct khib_jump_config *cfg, const struct khib_ju
 {
 	uint64_t need = khib_jump_plan_load_pages(plan, ram_top(cfg->firmware)) * KHIB_PAGE_SIZE;
 	struct khib_room room;
+	char region[64];
 	int r = khib_memory_make_room("", need, &room);
+
+	if (cfg->region_reserved)
+		snprintf(region, sizeof(region), "its region is reserved");
+	else
+		snprintf(region, sizeof(region), "its %" PRIu64 " MiB region", cfg->region_bytes >> 20);
 
 	if (r == -ENOMEM) {
 		khib_err("not enough free memory to load the writer kernel: it takes %" PRIu64
-			 " MiB (its %" PRIu64 " MiB region) and %llu MiB must stay free, but only %"
-			 PRIu64 " MiB are free%s (MemAvailable %" PRIu64 " of %" PRIu64 " MiB); "
-			 "free some memory or choose a smaller --region-size",
-			 (need + (1 << 20) - 1) >> 20, cfg->region_bytes >> 20,
+			 " MiB (%s) and %llu MiB must stay free, but only %" PRIu64 " MiB are "
+			 "free%s (MemAvailable %" PRIu64 " of %" PRIu64 " MiB); free some memory%s",
+			 (need + (1 << 20) - 1) >> 20, region,
 			 KHIB_LOAD_HEADROOM_BYTES >> 20, room.after.usable_bytes >> 20,
 			 room.dropped_caches ? " after dropping clean caches" : "",
-			 room.after.available_bytes >> 20, room.after.total_bytes >> 20);
+			 room.after.available_bytes >> 20, room.after.total_bytes >> 20,
+			 cfg->region_reserved ? "" : ", choose a smaller --region-size, or let the "
+			 "writer run in a crashkernel= reservation (khib(8))");
 		return 1;
 	}
 	if (r < 0)
 		return khib_err_errno(r, "finding free memory for the writer kernel "
 				      "('/proc/meminfo', '/proc/zoneinfo', '/proc/sys/vm/drop_caches')");
+	khib_info("loading the writer kernel takes %" PRIu64 " MiB of this kernel's memory (%" PRIu64
+		  " MiB free)", (need + (1 << 20) - 1) >> 20, room.after.usable_bytes >> 20);
 	if (room.dropped_caches)
 		khib_info("dropped clean caches to make room for the writer kernel (%" PRIu64
 			  " MiB): %" PRIu64 " MiB free now, %" PRIu64 " MiB before",
@@ -454,6 +502,7 @@ static int hibernate_run(int argc, char **argv)
 	size_t kernel_bytes, initrd_bytes;
 	uint64_t capacity;
 	const char *what;
+	bool reserved;
 	int r;
 
 	if (khib_tool_load_config(&cf) < 0)
@@ -473,11 +522,11 @@ static int hibernate_run(int argc, char **argv)
 		return khib_err_errno(r, "'%s' is not a kernel khib can load", o.kernel);
 	if ((r = khib_read_file(o.initrd, MAX_FILE_BYTES, &initrd, &initrd_bytes)) < 0)
 		return khib_err_errno(r, "reading the writer initramfs '%s'", o.initrd);
-	if ((r = size_region(&o, &bz, initrd_bytes)))
+	if ((r = size_region(&o, &bz, initrd_bytes, &reserved)))
 		return r;
 	if ((r = khib_sysinfo_jump_config(o.region_bytes, o.region_start, &fw, &cfg, &what)) < 0)
 		return khib_err_errno(r, "%s", what);
-	if (o.region_start && check_region(&cfg))
+	if (o.region_start && !reserved && check_region(&cfg))
 		return 1;
 	if ((r = khib_preflight_target(o.target, &cfg.handoff, &capacity, &what)) < 0)
 		return khib_err_errno(r, "target '%s': %s", o.target, what);
@@ -489,6 +538,7 @@ static int hibernate_run(int argc, char **argv)
 	cfg.initrd = initrd;
 	cfg.initrd_bytes = initrd_bytes;
 	cfg.cmdline = o.append;
+	cfg.region_reserved = reserved;
 	cfg.handoff.codec = o.codec;
 	cfg.handoff.codec_level = o.level;
 	cfg.handoff.threads = o.threads;
