@@ -16,7 +16,10 @@ uses khib's default region unless a test is about the region.
                            N reserved 32 MiB at boot (crashkernel=): the
                            writer runs there, the load takes a few MiB,
                            and a machine 98% full goes through a full cycle
-  fullmem_4g_95pct         the same at 4 GiB, as a --test round trip
+  fullmem_crashkernel_snapshot
+                           the same reservation, resumed through
+                           /dev/snapshot (whose landing page lies in it)
+  fullmem_4g_95pct         95% of 4 GiB, as a --test round trip
   fullmem_load_refused     the load cannot fit (a 128 MiB region on a 512 MiB
                            machine 90% in use): one line with the numbers,
                            no jump, the workload runs on
@@ -123,7 +126,7 @@ def carried_on(vm, before, cpus):
     assert not vm.seen(r"invoked oom-killer|Out of memory: Killed"), "the OOM killer ran"
 
 
-def full_cycle(mem, pct, cpus, cmdline="", max_load_mib=40):
+def full_cycle(mem, pct, cpus, cmdline="", max_load_mib=40, method=None):
     def run(ctx):
         mc = Machine(ctx, mem, cpus, cmdline=cmdline)
         with mc.boot(pct) as vm:
@@ -143,6 +146,9 @@ def full_cycle(mem, pct, cpus, cmdline="", max_load_mib=40):
         assert khib_host("verify", mc.disk, check=False).returncode == 0
         with mc.boot(pct) as vm:
             vm.expect(r"khib: resuming 6\.1\.\d+ from '/dev/vda'", timeout=300)
+            if method == "snapshot":
+                assert vm.seen(r"khib: resuming .* through /dev/snapshot"), \
+                    "not resumed through /dev/snapshot"
             vm.expect(r"khib: resumed from the image on '/dev/vda'", timeout=600)
             vm.expect(r"^N: hibernate rc=0$")
             carried_on(vm, before, cpus)
@@ -208,6 +214,8 @@ def tests():
     yield "fullmem_1g_95pct", full_cycle("1G", 95, 2)
     yield "fullmem_1g_98pct_crashkernel", full_cycle("1G", 98, 2, "crashkernel=32M",
                                                      max_load_mib=6)
+    yield "fullmem_crashkernel_snapshot", full_cycle("512M", 60, 1, "crashkernel=32M",
+                                                     max_load_mib=6, method="snapshot")
     yield "fullmem_4g_95pct", test_round_trip("4G", 95, 2)
     yield "fullmem_load_refused", load_refused
     yield "fullmem_writer_short", writer_short
