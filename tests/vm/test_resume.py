@@ -17,6 +17,9 @@ it checks the workload, the data disk and its CPUs.
                         the same disk starts normally
   resume_noresume       `noresume` on the command line: the image is
                         discarded and the boot goes on
+  resume_failed_invalidates  a valid image whose restore kernel is missing:
+                        invalidated, the boot goes on, the next boot is a
+                        normal one
   resume_direct_boot    no second boot: the "boot loader" (QEMU -kernel) starts
                         a restore kernel built to run at the region's address;
                         the ordinary kernel started that way is refused and
@@ -37,7 +40,9 @@ WORKLOAD_MIB = 320
 INIT = r"""#!/bin/sh
 """ + guest.MOUNTS + guest.REPORT + r"""K="--kernel /h/bzImage --initrd /h/initrd.cpio.gz"
 method=$(sed -n 's/.*khibtest.method=\([a-z]*\).*/\1/p' /proc/cmdline)
-/bin/khib resume $K --append "console=ttyS0 panic=-1 nr_cpus=1" --method=${method:-auto}
+rkernel=$(sed -n 's/.*khibtest.rkernel=\([^ ]*\).*/\1/p' /proc/cmdline)
+/bin/khib resume $K ${rkernel:+--kernel $rkernel} --append "console=ttyS0 panic=-1 nr_cpus=1" \
+    --method=${method:-auto}
 echo "R0: resume rc=$?"
 echo "N: up cpus=$(cat /sys/devices/system/cpu/online)"
 cycles=$(sed -n 's/.*khibtest.cycles=\([0-9]*\).*/\1/p' /proc/cmdline)
@@ -335,6 +340,33 @@ def direct_boot(ctx):
     assert khib_host("verify", mc.disk, check=False).returncode != 0
 
 
+def failed_resume(ctx):
+    """A valid image that this boot cannot resume (its restore kernel is
+    missing): invalidated before the boot goes on, so the next boot is a
+    normal one and never brings the old kernel back over changed disks."""
+    mc = Machine(ctx, 1)
+    with mc.boot(1) as vm:
+        fresh_boot_until_hibernated(vm, 1)
+        hibernated(vm)
+    assert khib_host("verify", mc.disk, check=False).returncode == 0
+    with mc.boot(0, extra="khibtest.rkernel=/missing") as vm:
+        m = vm.expect(r"khib: image on '/dev/vda' not resumed: (.*)$", timeout=240)
+        assert re.fullmatch(r"reading the restore kernel '/missing': No such file or "
+                            r"directory; invalidated, so this boot may go on", m.group(1)), \
+            m.group(1)
+        vm.expect(r"^R0: resume rc=1$")
+        vm.expect(r"^N: up cpus=0$")
+        assert not vm.seen(r"restore kernel up")
+        assert vm.wait_exit(timeout=60) == 0
+    assert khib_host("verify", mc.disk, check=False).returncode != 0, \
+        "a valid image that was not resumed is still valid"
+    with mc.boot(0) as vm:
+        vm.expect(r"^R0: resume rc=0$", timeout=120)
+        vm.expect(r"^N: up cpus=0$")
+        assert not vm.seen(r"khib: resuming|refused|not resumed")
+        assert vm.wait_exit(timeout=60) == 0
+
+
 def snapshot_fallback(ctx):
     """auto, but this boot cannot hibernate (nohibernate): the kexec path."""
     mc = Machine(ctx, 1, method="auto")
@@ -376,4 +408,5 @@ def tests():
     yield "resume_snapshot_corrupt_chunk", corrupt_chunk("auto")
     yield "resume_only_once", only_once
     yield "resume_noresume", noresume
+    yield "resume_failed_invalidates", failed_resume
     yield "resume_direct_boot", direct_boot
