@@ -149,6 +149,17 @@ def hibernated(vm):
     assert vm.wait_exit(timeout=120) == 0
 
 
+def hibernated_once(ctx, method="kexec"):
+    """A 1-CPU machine that booted afresh and hibernated: (machine, the
+    workload's report before); its image verifies on the host."""
+    mc = Machine(ctx, 1, method=method)
+    with mc.boot(1) as vm:
+        before = fresh_boot_until_hibernated(vm, 1)
+        hibernated(vm)
+    assert khib_host("verify", mc.disk, check=False).returncode == 0
+    return mc, before
+
+
 def resumed(vm, cycle, before, cpus, method="kexec"):
     """R0 found the image, restored it (by kexec or through /dev/snapshot),
     N continued: check everything."""
@@ -217,11 +228,7 @@ def corrupt_chunk(method):
 
 
 def _corrupt_chunk(ctx, method):
-    mc = Machine(ctx, 1, method=method)
-    with mc.boot(1) as vm:
-        fresh_boot_until_hibernated(vm, 1)
-        hibernated(vm)
-    assert khib_host("verify", mc.disk, check=False).returncode == 0
+    mc, _ = hibernated_once(ctx, method)
     off = first_payload_offset(mc.disk)
     with open(mc.disk, "r+b") as f:
         f.seek(off)
@@ -240,10 +247,7 @@ def _corrupt_chunk(ctx, method):
 
 
 def only_once(ctx):
-    mc = Machine(ctx, 1)
-    with mc.boot(1) as vm:
-        before = fresh_boot_until_hibernated(vm, 1)
-        hibernated(vm)
+    mc, before = hibernated_once(ctx)
     with mc.boot(1) as vm:
         resumed(vm, 1, before, 1)
         assert vm.wait_exit(timeout=120) == 0
@@ -257,11 +261,7 @@ def only_once(ctx):
 def noresume(ctx):
     """`noresume` on the command line: the image is discarded, not kept for
     a later boot (this boot changes the disks the image describes)."""
-    mc = Machine(ctx, 1)
-    with mc.boot(1) as vm:
-        fresh_boot_until_hibernated(vm, 1)
-        hibernated(vm)
-    assert khib_host("verify", mc.disk, check=False).returncode == 0
+    mc, _ = hibernated_once(ctx)
     with mc.boot(0, extra="noresume") as vm:
         vm.expect(r"khib: noresume on the kernel command line: image on '/dev/vda' discarded",
                   timeout=120)
@@ -344,11 +344,7 @@ def failed_resume(ctx):
     """A valid image that this boot cannot resume (its restore kernel is
     missing): invalidated before the boot goes on, so the next boot is a
     normal one and never brings the old kernel back over changed disks."""
-    mc = Machine(ctx, 1)
-    with mc.boot(1) as vm:
-        fresh_boot_until_hibernated(vm, 1)
-        hibernated(vm)
-    assert khib_host("verify", mc.disk, check=False).returncode == 0
+    mc, _ = hibernated_once(ctx)
     with mc.boot(0, extra="khibtest.rkernel=/missing") as vm:
         m = vm.expect(r"khib: image on '/dev/vda' not resumed: (.*)$", timeout=240)
         assert re.fullmatch(r"reading the restore kernel '/missing': No such file or "
@@ -369,10 +365,7 @@ def failed_resume(ctx):
 
 def snapshot_fallback(ctx):
     """auto, but this boot cannot hibernate (nohibernate): the kexec path."""
-    mc = Machine(ctx, 1, method="auto")
-    with mc.boot(1) as vm:
-        before = fresh_boot_until_hibernated(vm, 1)
-        hibernated(vm)
+    mc, before = hibernated_once(ctx, "auto")
     with mc.boot(1, extra="nohibernate") as vm:
         vm.expect(r"khib: hibernation is disabled in this kernel .*: using the kexec path",
                   timeout=240)
@@ -383,10 +376,7 @@ def snapshot_fallback(ctx):
 def snapshot_other_memory(ctx):
     """The image's machine had 512 MiB; this boot has 640: refused by khib
     before anything is frozen, invalidated, and the boot goes on."""
-    mc = Machine(ctx, 1, method="auto")
-    with mc.boot(1) as vm:
-        fresh_boot_until_hibernated(vm, 1)
-        hibernated(vm)
+    mc, _ = hibernated_once(ctx, "auto")
     with mc.boot(0, mem="640M") as vm:
         m = vm.expect(r"khib: image on '/dev/vda' refused: (.*); invalidated$", timeout=240)
         assert re.search(r"memory map|memory size", m.group(1)), m.group(1)
