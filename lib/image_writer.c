@@ -437,7 +437,8 @@ static int feed_run(struct khib_writer *w, const uint8_t *data, uint64_t npages)
 	uint64_t cell_bytes = (uint64_t)w->chunk_pages * KHIB_FMT_PAGE_SIZE;
 
 	while (npages) {
-		uint64_t cell_end = ALIGN_DOWN(w->next_paddr, cell_bytes) + cell_bytes;
+		/* Any chunk size, not only powers of two (FORMAT.md: 1..65536). */
+		uint64_t cell_end = w->next_paddr - w->next_paddr % cell_bytes + cell_bytes;
 		uint64_t end = cell_end < range_end ? cell_end : range_end;
 		uint64_t n = (end - w->next_paddr) / KHIB_FMT_PAGE_SIZE;
 		int r;

@@ -34,6 +34,9 @@ TEST(image_roundtrip_none) { roundtrip(KHIB_CODEC_NONE, 8, 1); }
 TEST(image_roundtrip_lz4) { roundtrip(KHIB_CODEC_LZ4, 16, 2); }
 TEST(image_roundtrip_zstd) { roundtrip(KHIB_CODEC_ZSTD, 0, 3); }
 TEST(image_roundtrip_one_page_chunks) { roundtrip(KHIB_CODEC_LZ4, 1, 4); }
+/* FORMAT.md allows any chunk size from 1 to 65536 pages. */
+TEST(image_roundtrip_odd_chunks) { roundtrip(KHIB_CODEC_LZ4, 3, 2); }
+TEST(image_roundtrip_chunks_of_100) { roundtrip(KHIB_CODEC_ZSTD, 100, 1); }
 
 TEST(image_max_bytes_bounds_incompressible)
 {
