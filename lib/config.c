@@ -126,15 +126,27 @@ int khib_config_parse(const char *text, struct khib_config *ret, char *reason, s
 int khib_config_load(const char *path, struct khib_config *ret, char *reason, size_t reason_len)
 {
 	_cleanup_free_ char *text = NULL;
-	int r = khib_read_file(path, 1 << 20, &text, NULL);
+	size_t len;
+	const char *nul;
+	int r = khib_read_file(path, 1 << 20, &text, &len);
 
 	if (r == -ENOENT) {
 		memset(ret, 0, sizeof(*ret));
 		return 0;
 	}
 	if (r < 0) {
-		snprintf(reason, reason_len, "%s", strerror(-r));
+		snprintf(reason, reason_len, "%s", r == -ENOTBLK ? "not a regular file" :
+			 strerror(-r));
 		return r;
+	}
+	/* A NUL would end the text early and hide every line after it. */
+	if ((nul = memchr(text, '\0', len))) {
+		unsigned line = 1;
+
+		for (const char *p = text; p < nul; p++)
+			line += *p == '\n';
+		snprintf(reason, reason_len, "line %u: a NUL byte", line);
+		return -EINVAL;
 	}
 	return khib_config_parse(text, ret, reason, reason_len);
 }

@@ -183,10 +183,10 @@ int khib_elfcore_parse_fd(int fd, struct khib_elfcore **ret, char *reason)
 
 int khib_elfcore_parse_path(const char *path, struct khib_elfcore **ret, char *reason)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = khib_open_input(path, O_RDONLY);
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	return khib_elfcore_parse_fd(fd, ret, reason);
 }
 

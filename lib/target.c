@@ -183,9 +183,9 @@ static int open_fd(const char *path, unsigned flags, int *ret_fd, enum khib_targ
 
 	if (flags & KHIB_TARGET_CREATE)
 		oflags |= O_CREAT | O_TRUNC;
-	fd = open(path, oflags, 0600);
+	fd = khib_open_input(path, oflags & ~O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (S_ISBLK(st.st_mode)) {

@@ -7,15 +7,32 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+
+int khib_open_input(const char *path, int flags)
+{
+	_cleanup_close_ int fd = open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return -ENOTBLK;
+	if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		return -errno;
+	return TAKE_FD(fd);
+}
 
 int khib_read_file(const char *path, size_t max_bytes, char **ret_buf, size_t *ret_size)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = khib_open_input(path, O_RDONLY);
 	_cleanup_free_ char *buf = NULL;
 	size_t size = 0, cap = 0;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	for (;;) {
 		if (cap - size < 4096) {
 			size_t ncap = cap ? cap * 2 : 8192;

@@ -93,6 +93,13 @@ static inline void khib_put_le64(void *p, uint64_t v)
 }
 
 /*
+ * Open an input that must be a regular file or a block device, without
+ * blocking on a FIFO (O_NONBLOCK until it is known not to be one):
+ * -ENOTBLK for a FIFO, socket, character device or directory.
+ */
+int khib_open_input(const char *path, int flags);
+
+/*
  * Read a whole file (a sysfs/procfs attribute, a kernel, an initramfs) into a
  * malloc'ed buffer with a terminating NUL not counted in *ret_size.  Files
  * larger than max_bytes give -EFBIG.

@@ -282,12 +282,12 @@ static int write_image(struct importer *im, struct import_opts *o, struct khib_t
 static int open_core(struct importer *im, const char *path, int *ret_fd, size_t *ret_len)
 {
 	char reason[128] = "";
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = khib_open_input(path, O_RDONLY);
 	void *map;
 	int q;
 
 	if (fd < 0)
-		return khib_err_errno(-errno, "opening '%s'", path);
+		return khib_err_errno(fd, "opening '%s'", path);
 	q = khib_elfcore_parse_fd(fd, &im->c, reason);
 	if (q < 0) {
 		if (reason[0])

@@ -27,7 +27,10 @@ static __attribute__((format(printf, 3, 0))) void vmsg(FILE *f, int err, const c
 {
 	fputs("khib: ", f);
 	vfprintf(f, fmt, ap);
-	if (err)
+	/* khib_open_input()'s refusal reads better in words of its own. */
+	if (err == -ENOTBLK || err == ENOTBLK)
+		fputs(": not a regular file or block device", f);
+	else if (err)
 		fprintf(f, ": %s", strerror(err > 0 ? err : -err));
 	fputc('\n', f);
 	fflush(f);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -93,4 +94,24 @@ TEST(config_load_missing_file_is_empty)
 	fclose(f);
 	ASSERT_OK(khib_config_load(path, c, reason, sizeof(reason)));
 	ASSERT_STREQ(c->target, "/dev/vda");
+}
+
+/* A NUL byte would hide the lines after it; a FIFO would block forever. */
+TEST(config_load_refuses_nul_and_fifo)
+{
+	char reason[128] = "", path[512];
+	struct khib_config *c = cfg();
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/nul.conf", test_tmpdir());
+	f = fopen(path, "w");
+	ASSERT_TRUE(f != NULL);
+	fwrite("codec = lz4\n\0target = /dev/vda\n", 1, 32, f);
+	fclose(f);
+	ASSERT_EQ(khib_config_load(path, c, reason, sizeof(reason)), -EINVAL);
+	ASSERT_STREQ(reason, "line 2: a NUL byte");
+	snprintf(path, sizeof(path), "%s/fifo.conf", test_tmpdir());
+	ASSERT_EQ(mkfifo(path, 0600), 0);
+	ASSERT_EQ(khib_config_load(path, c, reason, sizeof(reason)), -ENOTBLK);
+	ASSERT_STREQ(reason, "not a regular file");
 }
