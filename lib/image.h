@@ -163,6 +163,17 @@ void khib_writer_free(struct khib_writer *w);
 /* Destroy the commit record at its fixed place and make that durable. */
 int khib_image_invalidate(struct khib_target *t);
 
+/* Who owns a target, by its first two blocks (image_format.h). */
+enum khib_probe {
+	KHIB_PROBE_EMPTY,	/* zeros */
+	KHIB_PROBE_IMAGE,	/* a khib image, committed or not */
+	KHIB_PROBE_OTHER,	/* something else */
+};
+
+/* khib_image_probe() of t's first blocks; a target smaller than that is
+ * KHIB_PROBE_OTHER when it holds anything but zeros. */
+int khib_target_probe(struct khib_target *t, enum khib_probe *ret);
+
 /* ---- reader ---- */
 
 /* Open an image without a valid commit record (for inspect); info->committed

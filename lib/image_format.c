@@ -305,3 +305,27 @@ int khib_ranges_check(const struct khib_range *r, size_t n, uint64_t *ret_pages,
 	*ret_pages = total;
 	return 0;
 }
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+enum khib_probe khib_image_probe(const uint8_t *buf, size_t len)
+{
+	const uint8_t *cmt = buf + KHIB_COMMIT_OFFSET, *hdr = buf + KHIB_HEADER_OFFSET;
+	bool cmt_zero, cmt_magic;
+
+	if (len < KHIB_PROBE_BYTES)
+		return KHIB_PROBE_OTHER;
+	cmt_zero = all_zero(cmt, KHIB_FMT_BLOCK);
+	cmt_magic = !memcmp(cmt + KHIB_CMT_MAGIC, KHIB_COMMIT_MAGIC, 8);
+	if (cmt_magic)
+		return KHIB_PROBE_IMAGE;
+	if (cmt_zero && !memcmp(hdr + KHIB_HDR_MAGIC, KHIB_HEADER_MAGIC, 8))
+		return KHIB_PROBE_IMAGE;
+	return cmt_zero && all_zero(hdr, KHIB_FMT_BLOCK) ? KHIB_PROBE_EMPTY : KHIB_PROBE_OTHER;
+}

@@ -166,6 +166,15 @@ struct khib_commit {
 
 void khib_header_encode(const struct khib_header *h, uint8_t buf[KHIB_HEADER_SIZE]);
 /* Decodes and checks one header block; does not check it against a target. */
+/*
+ * What the first two blocks of a target (the commit block and the header
+ * block, KHIB_PROBE_BYTES) say about who owns it: all zero; a khib image
+ * (committed, invalidated or unfinished: the header magic with a commit
+ * record or zeros before it, or a commit record); anything else.
+ */
+#define KHIB_PROBE_BYTES (2 * KHIB_FMT_BLOCK)
+enum khib_probe khib_image_probe(const uint8_t *buf, size_t len);
+
 int khib_header_decode(const uint8_t *buf, size_t len, struct khib_header *ret, char *reason);
 
 void khib_commit_encode(const struct khib_commit *c, uint8_t buf[KHIB_COMMIT_SIZE]);

@@ -701,6 +701,22 @@ void khib_writer_free(struct khib_writer *w)
 	free(w);
 }
 
+int khib_target_probe(struct khib_target *t, enum khib_probe *ret)
+{
+	_cleanup_free_ uint8_t *buf = khib_alloc_aligned(KHIB_PROBE_BYTES);
+	uint64_t size = khib_target_size(t), n;
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	memset(buf, 0, KHIB_PROBE_BYTES);
+	n = size < KHIB_PROBE_BYTES ? ALIGN_DOWN(size, KHIB_TARGET_BLOCK) : KHIB_PROBE_BYTES;
+	if (n && (r = khib_target_read(t, buf, (size_t)n, 0)) < 0)
+		return r;
+	*ret = khib_image_probe(buf, KHIB_PROBE_BYTES);
+	return 0;
+}
+
 int khib_image_invalidate(struct khib_target *t)
 {
 	_cleanup_free_ uint8_t *zero = khib_alloc_aligned(KHIB_FMT_BLOCK);

@@ -14,13 +14,16 @@ static void invalidate_help(FILE *out)
 	fputs("Usage: khib invalidate IMAGE\n"
 	      "\n"
 	      "Destroy IMAGE's commit record and flush it to stable storage, so\n"
-	      "the image is never resumed.  Succeeds also when there is no image.\n", out);
+	      "the image is never resumed.  Succeeds also when there is no image.\n"
+	      "Writes nothing to a file or device that holds something other than a\n"
+	      "khib image or zeros.\n", out);
 }
 
 static int invalidate_run(int argc, char **argv)
 {
 	struct khib_target *t;
 	struct khib_reader *r;
+	enum khib_probe probe;
 	bool had;
 	int q;
 
@@ -34,6 +37,22 @@ static int invalidate_run(int argc, char **argv)
 	q = khib_target_open(argv[optind], KHIB_TARGET_WRITE, &t);
 	if (q < 0)
 		return khib_err_errno(q, "opening image '%s'", argv[optind]);
+	/* Write only to what is khib's: a typo of /dev/sda for /dev/sda3
+	 * must not cost a partition table. */
+	q = khib_target_probe(t, &probe);
+	if (q < 0 || probe != KHIB_PROBE_IMAGE) {
+		khib_target_free(t);
+		if (q < 0)
+			return khib_err_errno(q, "reading '%s'", argv[optind]);
+		if (probe == KHIB_PROBE_EMPTY) {
+			khib_info("no image in '%s' (it is blank): nothing to invalidate",
+				  argv[optind]);
+			return 0;
+		}
+		khib_err("'%s' holds no khib image but something else: left as it is",
+			 argv[optind]);
+		return 1;
+	}
 	/* Only to tell the user; invalidation does not depend on it. */
 	had = khib_reader_open(t, 0, &r, NULL) == 0;
 	if (had)
@@ -42,7 +61,8 @@ static int invalidate_run(int argc, char **argv)
 	khib_target_free(t);
 	if (q < 0)
 		return khib_err_errno(q, "invalidating image '%s'", argv[optind]);
-	khib_info("%s '%s'", had ? "invalidated the image in" : "no committed image in", argv[optind]);
+	khib_info("%s '%s'", had ? "invalidated the image in" : "no committed image left in",
+		  argv[optind]);
 	return 0;
 }
 

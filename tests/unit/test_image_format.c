@@ -7,6 +7,7 @@
  */
 #include "harness.h"
 #include "image.h"
+#include "image_format.h"
 #include "test_image_fixture.h"
 #include "util.h"
 
@@ -147,4 +148,32 @@ TEST(image_format_matches_spec)
 	khib_target_free(t);
 	free(d.buf);
 	fx_machine_release(&m);
+}
+
+/* Who owns a target: zeros, a khib image in any state, or someone else. */
+TEST(image_probe_owner)
+{
+	static uint8_t b[KHIB_PROBE_BYTES];
+
+	memset(b, 0, sizeof(b));
+	ASSERT_EQ(khib_image_probe(b, sizeof(b)), KHIB_PROBE_EMPTY);
+	ASSERT_EQ(khib_image_probe(b, sizeof(b) - 1), KHIB_PROBE_OTHER);
+	/* Invalidated: the commit block zeroed, the header left. */
+	memcpy(b + KHIB_HEADER_OFFSET, KHIB_HEADER_MAGIC, 8);
+	ASSERT_EQ(khib_image_probe(b, sizeof(b)), KHIB_PROBE_IMAGE);
+	memcpy(b + KHIB_COMMIT_OFFSET, KHIB_COMMIT_MAGIC, 8);
+	ASSERT_EQ(khib_image_probe(b, sizeof(b)), KHIB_PROBE_IMAGE);
+	/* An ext4 superblock's magic at 1080, a header after it: not ours. */
+	memset(b, 0, KHIB_FMT_BLOCK);
+	b[1080] = 0x53;
+	b[1081] = 0xef;
+	ASSERT_EQ(khib_image_probe(b, sizeof(b)), KHIB_PROBE_OTHER);
+	/* Swap's signature at the end of the first page. */
+	memset(b, 0, sizeof(b));
+	memcpy(b + 4086, "SWAPSPACE2", 10);
+	ASSERT_EQ(khib_image_probe(b, sizeof(b)), KHIB_PROBE_OTHER);
+	/* Data in the header block without the magic. */
+	memset(b, 0, sizeof(b));
+	b[KHIB_HEADER_OFFSET + 100] = 1;
+	ASSERT_EQ(khib_image_probe(b, sizeof(b)), KHIB_PROBE_OTHER);
 }
