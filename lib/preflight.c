@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include "preflight.h"
 
+#include <blkid/blkid.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "image.h"
 #include "target.h"
 #include "util.h"
 
@@ -172,4 +175,60 @@ int khib_preflight_target(const char *path, struct khib_handoff *h, uint64_t *re
 		return r;
 	*ret_capacity = h->target_bytes;
 	return 0;
+}
+
+/* libblkid's verdict on path: 1 and `what` when it recognises something. */
+static int blkid_signature(const char *path, char *what, size_t n)
+{
+	blkid_probe pr = blkid_new_probe_from_filename(path);
+	const char *type = NULL, *usage = NULL;
+	int r;
+
+	if (!pr)
+		return errno ? -errno : -EIO;
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
+	r = blkid_do_safeprobe(pr);
+	if (r == 0) {
+		if (blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0) {
+			blkid_probe_lookup_value(pr, "USAGE", &usage, NULL);
+			snprintf(what, n, "%s (%s)", type, usage ? usage : "signature");
+		} else if (blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL) == 0) {
+			snprintf(what, n, "a %s partition table", type);
+		} else {
+			snprintf(what, n, "a signature libblkid knows");
+		}
+		r = 1;
+	} else if (r == -2) {
+		snprintf(what, n, "several signatures");
+		r = 1;
+	} else if (r == 1) {
+		r = 0;
+	} else {
+		r = -EIO;
+	}
+	blkid_free_probe(pr);
+	return r;
+}
+
+int khib_preflight_owned(const char *path, char *what, size_t n)
+{
+	struct khib_target *t;
+	enum khib_probe probe;
+	int r;
+
+	if ((r = khib_target_open(path, 0, &t)) < 0)
+		return r;
+	r = khib_target_probe(t, &probe);
+	khib_target_free(t);
+	if (r < 0)
+		return r;
+	if (probe == KHIB_PROBE_IMAGE)
+		return 0;
+	r = blkid_signature(path, what, n);
+	if (r < 0)
+		return r;
+	return r ? -EEXIST : 0;
 }

@@ -26,4 +26,14 @@
 int khib_preflight_target(const char *path, struct khib_handoff *h, uint64_t *ret_capacity,
 			  const char **ret_what);
 
+/*
+ * Is the target khib's to write?  Yes when it holds a khib image (in any
+ * state) or nothing that another program claims: libblkid finds no file
+ * system, partition table, swap area, LUKS or LVM header, RAID member.
+ * An unmounted partition with somebody's file system on it is no target.
+ * 0 yes; -EEXIST no, with `what` (n bytes) naming what it holds ("an
+ * ext4 file system", "a gpt partition table").
+ */
+int khib_preflight_owned(const char *path, char *what, size_t n);
+
 #endif

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "elfcore.h"
@@ -218,11 +219,13 @@ static int export_image(struct khib_reader *r, const char *out, const struct khi
 		export_ctx_release(&e);
 		return khib_err_errno(q, "building ELF headers for '%s'", out);
 	}
-	/* Read back too: H's pages are filled from saved ones. */
-	e.fd = open(out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); /* SECURITY: RAM */
+	/* Read back too: H's pages are filled from saved ones.  0600: it holds
+	 * RAM (SECURITY). */
+	e.fd = khib_open_input(out, O_RDWR | O_CREAT | O_TRUNC);
 	if (e.fd < 0) {
+		q = e.fd;
 		export_ctx_release(&e);
-		return khib_err_errno(-errno, "creating '%s'", out);
+		return khib_err_errno(q, "creating '%s'", out);
 	}
 	q = ftruncate(e.fd, (off_t)file_bytes) < 0 ? -errno : 0;
 	if (q >= 0)
@@ -249,7 +252,6 @@ static int export_image(struct khib_reader *r, const char *out, const struct khi
 	if (q == -EAGAIN)
 		return q;
 	if (q < 0) {
-		unlink(out);
 		if (reason[0])
 			khib_err("exporting to '%s': %s", out, reason);
 		else
@@ -269,7 +271,8 @@ static int export_run(int argc, char **argv)
 	struct khib_read_opts o = { 0 };
 	struct khib_target *t;
 	struct khib_reader *r;
-	bool progress = false;
+	bool progress = false, existed;
+	struct stat st;
 	int c, ret;
 
 	optind = 1;
@@ -283,13 +286,22 @@ static int export_run(int argc, char **argv)
 		khib_err("expected IMAGE and OUT (see 'khib export-elf --help')");
 		return EXIT_USAGE;
 	}
+	if (khib_tool_same_file(argv[optind], argv[optind + 1])) {
+		khib_err("'%s' and '%s' are the same file: the export would overwrite the image",
+			 argv[optind], argv[optind + 1]);
+		return EXIT_USAGE;
+	}
 	if (khib_tool_open_image(argv[optind], 0, &t, &r))
 		return 1;
+	/* Delete on failure only what this run created. */
+	existed = lstat(argv[optind + 1], &st) == 0;
 	ret = export_image(r, argv[optind + 1], &o, progress, true);
 	if (ret == -EAGAIN) {
 		khib_info("exporting '%s' without H's region and low memory", argv[optind + 1]);
 		ret = export_image(r, argv[optind + 1], &o, progress, false);
 	}
+	if (ret && !existed)
+		unlink(argv[optind + 1]);
 	khib_reader_free(r);
 	khib_target_free(t);
 	return ret;

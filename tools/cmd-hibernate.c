@@ -41,7 +41,7 @@ struct hib_opts {
 	enum khib_codec codec;
 	int level;
 	unsigned threads;
-	bool test, keep_free;
+	bool test, keep_free, force;
 };
 
 static void hibernate_help(FILE *out)
@@ -56,6 +56,8 @@ static void hibernate_help(FILE *out)
 	      "                       /etc/khib.conf or $KHIB_CONFIG, which also give\n"
 	      "                       the defaults of the options below)\n"
 	      "  --test               write, verify and discard the image, then come back\n"
+	      "  --force              write to a target that holds something else (a file\n"
+	      "                       system, a partition table, swap...)\n"
 	      "  --keep-free-pages    save free pages too (automatic with init_on_free=1\n"
 	      "                       or page_poison=1 on this kernel's command line)\n"
 	      "  --codec C[:LEVEL]    none, lz4 (default) or zstd\n"
@@ -111,6 +113,7 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 		{ "threads", required_argument, NULL, 'j' },
 		{ "test", no_argument, NULL, 'T' },
 		{ "keep-free-pages", no_argument, NULL, 'F' },
+		{ "force", no_argument, NULL, 'f' },
 		{}
 	};
 	int c;
@@ -124,6 +127,7 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 		case 'a': o->append = optarg; break;
 		case 'T': o->test = true; break;
 		case 'F': o->keep_free = true; break;
+		case 'f': o->force = true; break;
 		case 's':
 			if (khib_parse_size(optarg, &o->region_bytes) < 0 || !o->region_bytes ||
 			    !IS_ALIGNED(o->region_bytes, KHIB_REGION_ALIGN)) {
@@ -265,6 +269,48 @@ static int size_region(struct hib_opts *o, const struct khib_bzimage *bz, size_t
 			 KHIB_KEXEC_BOOT_EXTRA_BYTES >> 20);
 		return 1;
 	}
+	return 0;
+}
+
+/* The writer writes raw sectors: only over what is khib's, or --force. */
+static int check_owned(const struct hib_opts *o)
+{
+	char what[128] = "";
+	int r = khib_preflight_owned(o->target, what, sizeof(what));
+
+	if (r == -EEXIST && o->force) {
+		khib_info("target '%s' holds %s: overwriting it (--force)", o->target, what);
+		return 0;
+	}
+	if (r == -EEXIST) {
+		khib_err("target '%s' holds %s: not overwriting it (wipe it with wipefs, or give "
+			 "--force)", o->target, what);
+		return 1;
+	}
+	if (r < 0)
+		return khib_err_errno(r, "target '%s': looking for what it holds", o->target);
+	return 0;
+}
+
+/*
+ * An image already on the target dies before the jump: it is stale (this
+ * kernel ran on after it), and until the writer's first write, a power cut
+ * would leave it to be resumed over file systems that changed since.
+ */
+static int retire_old_image(const char *target)
+{
+	struct khib_target *t;
+	enum khib_probe probe;
+	int r;
+
+	if ((r = khib_target_open(target, KHIB_TARGET_WRITE, &t)) < 0)
+		return khib_err_errno(r, "opening the target '%s'", target);
+	r = khib_target_probe(t, &probe);
+	if (r >= 0 && probe == KHIB_PROBE_IMAGE)
+		r = khib_image_invalidate(t);
+	khib_target_free(t);
+	if (r < 0)
+		return khib_err_errno(r, "invalidating the older image on '%s'", target);
 	return 0;
 }
 
@@ -456,7 +502,7 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 		return khib_err_errno(r, "planning the jump to '%s' (region of %" PRIu64 " MiB)",
 				      o->kernel, cfg->region_bytes >> 20);
 	}
-	if (check_memory(cfg, &plan)) {
+	if (check_memory(cfg, &plan) || retire_old_image(o->target)) {
 		khib_jump_plan_release(&plan);
 		khib_physmem_unpin_page(page);
 		return 1;
@@ -531,7 +577,7 @@ static int hibernate_run(int argc, char **argv)
 		return 1;
 	if ((r = khib_preflight_target(o.target, &cfg.handoff, &capacity, &what)) < 0)
 		return khib_err_errno(r, "target '%s': %s", o.target, what);
-	if (check_capacity(&o, &cfg.handoff, capacity))
+	if (check_capacity(&o, &cfg.handoff, capacity) || check_owned(&o))
 		return 1;
 
 	cfg.kernel = kernel;

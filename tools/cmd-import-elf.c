@@ -21,6 +21,7 @@
 #include "elfcore.h"
 #include "image.h"
 #include "khib.h"
+#include "preflight.h"
 #include "util.h"
 
 #define PAGE 4096ULL
@@ -32,18 +33,20 @@ static void import_help(FILE *out)
 	fputs("Usage: khib import-elf VMCORE IMAGE [OPTIONS]\n"
 	      "\n"
 	      "Build an image from an ELF64 core file such as a saved /proc/vmcore.\n"
-	      "IMAGE is created (a regular file) or overwritten (a block device).\n"
+	      "IMAGE is created, or overwritten when it is a file or block device\n"
+	      "that holds a khib image, zeros or nothing libblkid recognises.\n"
 	      "\n"
 	      "  --codec C          none, lz4, zstd, with an optional level: zstd:3\n"
 	      "                     (default lz4)\n"
 	      "  --threads N        compression threads (default: all CPUs)\n"
 	      "  --chunk-pages N    pages per chunk (default 1024)\n"
-	      "  --progress         show progress even when stderr is not a terminal\n", out);
+	      "  --progress         show progress even when stderr is not a terminal\n"
+	      "  --force            overwrite IMAGE whatever it holds\n", out);
 }
 
 struct import_opts {
 	struct khib_writer_params p;
-	bool progress;
+	bool progress, force;
 	const char *in, *out;
 };
 
@@ -54,6 +57,7 @@ static int parse_import_opts(int argc, char **argv, struct import_opts *o)
 		{ "threads", required_argument, NULL, 't' },
 		{ "chunk-pages", required_argument, NULL, 'C' },
 		{ "progress", no_argument, NULL, 'p' },
+		{ "force", no_argument, NULL, 'f' },
 		{},
 	};
 	uint64_t v;
@@ -82,6 +86,7 @@ static int parse_import_opts(int argc, char **argv, struct import_opts *o)
 			o->p.chunk_pages = (uint32_t)v;
 			break;
 		case 'p': o->progress = true; break;
+		case 'f': o->force = true; break;
 		default: return -EINVAL;
 		}
 	}
@@ -91,6 +96,11 @@ static int parse_import_opts(int argc, char **argv, struct import_opts *o)
 	}
 	o->in = argv[optind];
 	o->out = argv[optind + 1];
+	if (khib_tool_same_file(o->in, o->out)) {
+		khib_err("'%s' and '%s' are the same file: the image would overwrite the core",
+			 o->in, o->out);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -311,7 +321,8 @@ static int import_run(int argc, char **argv)
 	struct import_opts o = { 0 };
 	struct importer im = { 0 };
 	struct khib_target *t;
-	struct stat st;
+	struct stat st = { 0 };
+	char what[128] = "";
 	bool created;
 	size_t map_len = 0;
 	int fd = -1, q, ret;
@@ -320,10 +331,21 @@ static int import_run(int argc, char **argv)
 		return EXIT_USAGE;
 	if (open_core(&im, o.in, &fd, &map_len))
 		return 1;
-	created = !(stat(o.out, &st) == 0 && S_ISBLK(st.st_mode));
+	/* Write only over what is khib's or carries nothing another program
+	 * claims; delete only what this run created. */
+	created = stat(o.out, &st) < 0 && errno == ENOENT;
+	if (!created && !o.force && (q = khib_preflight_owned(o.out, what, sizeof(what))) < 0) {
+		if (q == -EEXIST)
+			khib_err("'%s' holds %s: not overwriting it (give --force)", o.out, what);
+		else
+			khib_err_errno(q, "opening image '%s'", o.out);
+		ret = 1;
+		goto out;
+	}
 	/* Direct I/O where the file system allows: no page cache copy. */
 	q = khib_target_open(o.out, KHIB_TARGET_WRITE | KHIB_TARGET_DIRECT |
-					    (created ? KHIB_TARGET_CREATE : 0), &t);
+					    (S_ISBLK(st.st_mode) && !created ? 0 : KHIB_TARGET_CREATE),
+			     &t);
 	if (q < 0) {
 		ret = khib_err_errno(q, "opening image '%s'", o.out);
 	} else {
@@ -332,6 +354,7 @@ static int import_run(int argc, char **argv)
 		if (ret && created)
 			unlink(o.out); /* never leave a half-written file behind */
 	}
+out:
 	for (size_t i = 0; i < im.n_owned; i++)
 		free(im.owned[i]);
 	free(im.owned);

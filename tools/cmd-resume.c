@@ -111,7 +111,14 @@ static int parse_opts(int argc, char **argv, const struct khib_config *cf,
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'I': o->image = optarg; image_given = true; break;
+		case 'I':
+			if (!*optarg) {
+				khib_err("--image: an empty path");
+				return -EINVAL;
+			}
+			o->image = optarg;
+			image_given = true;
+			break;
 		case 'k': o->kernel = optarg; break;
 		case 'i': o->initrd = optarg; break;
 		case 'a': o->append = optarg; break;

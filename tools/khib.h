@@ -81,6 +81,10 @@ struct khib_reader;
 int khib_tool_open_image(const char *path, unsigned flags, struct khib_target **ret_t,
 			 struct khib_reader **ret_r);
 
+/* Do both paths name one existing file (or device)?  Then an input must
+ * not be written over as the output (common.c). */
+bool khib_tool_same_file(const char *a, const char *b);
+
 /* --threads N: 0..1024; prints the error. */
 int khib_tool_parse_threads(const char *s, unsigned *ret);
 
