@@ -11,6 +11,7 @@ packages=(
   linux-source-6.1 bc flex bison libelf-dev libssl-dev    # the test kernel
   xz-utils patch cpio kmod
   qemu-system-x86 busybox-static debootstrap e2fsprogs    # the VM tests
+  fdisk                                                   # the bad-input tests
 )
 
 missing=()

@@ -16,12 +16,19 @@ writes is then checked on the host with `khib verify`, `inspect --json` and
   hibernate_abort_eio       every write fails (QEMU blkdebug): H aborts, jumps
                             back, N reports why, no image, workload intact
   hibernate_small_target    a 64 MiB disk is refused before anything happens
+  hibernate_foreign_target  a disk holding an ext4 file system is refused:
+                            no jump, not a byte written, workload intact
+  hibernate_old_image_first an older valid image on the target is gone by
+                            the jump: a power cut right then (QEMU killed)
+                            leaves no image to resume
 """
+import hashlib
 import json
+import os
 import re
 import subprocess
 
-from khibvm import guest
+from khibvm import TOP, guest
 from khibvm.host import khib_host, make_disk
 from khibvm.qemu import VM
 
@@ -205,9 +212,47 @@ def small_target(ctx):
         assert f.read() == bytes(64 << 20), "a refused target was written to"
 
 
+def foreign_target(ctx):
+    disk = make_disk(ctx)
+    subprocess.run(["mkfs.ext4", "-q", "-F", disk], check=True)
+    with open(disk, "rb") as f:
+        before = hashlib.sha256(f.read(64 << 20)).hexdigest()
+    with boot(ctx, "", disks=[disk]) as vm:
+        workload_up(vm, 1)
+        vm.expect(r"khib: target '/dev/vda' holds ext4 \(filesystem\): not overwriting it "
+                  r"\(wipe it with wipefs, or give --force\)")
+        vm.expect(r"^N: hibernate rc=1$")
+        assert not vm.seen(r"jumping to the writer kernel")
+        workload_intact(vm, 1)
+        assert vm.wait_exit(timeout=60) == 0
+    with open(disk, "rb") as f:
+        assert hashlib.sha256(f.read(64 << 20)).hexdigest() == before, \
+            "a refused target was written to"
+
+
+def old_image_first(ctx):
+    disk = make_disk(ctx)
+    # A valid image of another time (made on the host from a tiny core).
+    img = ctx.path("old.img")
+    core = os.path.join(TOP, "tests", "fuzz", "corpus", "elfcore", "core1")
+    khib_host("import-elf", core, img)
+    with open(img, "rb") as src, open(disk, "r+b") as dst:
+        dst.write(src.read())
+    assert khib_host("verify", disk, check=False).returncode == 0
+    with boot(ctx, "", disks=[disk]) as vm:
+        workload_up(vm, 1)
+        # The power goes the instant N is about to jump.
+        vm.expect(r"khib: hibernating: jumping to the writer kernel")
+        vm.kill()
+    r = khib_host("verify", disk, check=False)
+    assert r.returncode != 0, "the older image was still valid when the writer started"
+
+
 def tests():
     yield "hibernate_test_1cpu", test_mode(1)
     yield "hibernate_test_2cpu", test_mode(2)
     yield "hibernate_poweroff", poweroff
     yield "hibernate_abort_eio", abort_eio
     yield "hibernate_small_target", small_target
+    yield "hibernate_foreign_target", foreign_target
+    yield "hibernate_old_image_first", old_image_first

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Bad input never destroys data: the host tools, fed what a new user might
+type by mistake, answer with one line and leave every file as it was.
+
+    tests/cli/bad_input.py build/tools/khib
+
+Each row of CASES runs one khib command in a fresh scratch directory holding
+fixtures (an image, an ELF core, an ext4 file system, a swap area, a GPT
+disk, random bytes, a FIFO, symlinks), and checks the exit status, the one
+line on stderr, how fast it answered (a FIFO must not hang it), and that
+the files named in `keep` are byte for byte what they were.  Prints "ok" or
+"FAIL" per row and closes with "N passed, N failed".  Needs root (it makes
+a character device node) and mkfs.ext4, mkswap and sfdisk (scripts/deps.sh
+installs them).  It never names a path outside its scratch directory: the
+bugs it guards against delete and overwrite what they are given.
+"""
+import hashlib
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CORE = os.path.join(TOP, "tests", "fuzz", "corpus", "elfcore", "core1")
+MIB = 1 << 20
+
+
+def sh(*args):
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def fixtures(khib, d):
+    """The scratch directory's files; returns nothing, names are fixed."""
+    def path(n):
+        return os.path.join(d, n)
+    shutil.copy(CORE, path("core"))
+    sh(khib, "import-elf", path("core"), path("img"))
+    shutil.copy(path("img"), path("img2"))
+    for name, size in (("ext4", 8 * MIB), ("swap", MIB), ("gpt", 8 * MIB), ("blank", 4096)):
+        with open(path(name), "wb") as f:
+            f.truncate(size)
+    sh("mkfs.ext4", "-q", "-F", path("ext4"))
+    sh("mkswap", "-q", path("swap"))
+    subprocess.run(["sfdisk", "-q", path("gpt")], input=b"label: gpt\n,1MiB\n", check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(path("random"), "wb") as f:
+        f.write(os.urandom(64 << 10))
+    with open(path("keep"), "wb") as f:
+        f.write(b"somebody's work\n" * 100)
+    with open(path("corrupt"), "wb") as f:
+        data = bytearray(open(path("img"), "rb").read())
+        data[0x1000 + 64] ^= 0xff  # the header, under its checksum
+        f.write(data)
+    with open(path("nul.conf"), "wb") as f:
+        f.write(b"codec = lz4\n\0target = /dev/vda\n")
+    os.mkfifo(path("fifo"))
+    os.symlink(path("core"), path("core-link"))
+    # A character device of our own, like /dev/null (1:3): a regression
+    # that deletes its output must not take the machine's /dev/null along.
+    os.mknod(path("null"), 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    os.symlink(path("null"), path("null-link"))
+
+
+# name, argv (after khib), exit status, stderr pattern (one line), files kept,
+# extra check (a function of the directory) or None, environment.
+CASES = [
+    # invalidate writes only to a khib image
+    ("invalidate_ext4", ["invalidate", "ext4"], 1, r"'ext4' holds no khib image", ["ext4"]),
+    ("invalidate_swap", ["invalidate", "swap"], 1, r"holds no khib image", ["swap"]),
+    ("invalidate_gpt", ["invalidate", "gpt"], 1, r"holds no khib image", ["gpt"]),
+    ("invalidate_random", ["invalidate", "random"], 1, r"holds no khib image", ["random"]),
+    ("invalidate_blank", ["invalidate", "blank"], 0, r"^$", ["blank"]),
+    ("invalidate_fifo", ["invalidate", "fifo"], 1, r"not a regular file or block device", []),
+    ("invalidate_chardev", ["invalidate", "null"], 1,
+     r"not a regular file or block device", []),
+    ("invalidate_missing", ["invalidate", "nothere"], 1, r"No such file", []),
+    ("invalidate_image", ["invalidate", "img2"], 0, r"^$", [],
+     lambda k, d: subprocess.run([k, "verify", "img2"], cwd=d,
+                                 capture_output=True).returncode == 1),
+    # import-elf never writes over its input or somebody's data
+    ("import_same_file", ["import-elf", "core", "core"], 2, r"are the same file", ["core"]),
+    ("import_same_via_link", ["import-elf", "core", "core-link"], 2, r"are the same file",
+     ["core"]),
+    ("import_over_ext4", ["import-elf", "core", "ext4"], 1, r"'ext4' holds ext4", ["ext4"]),
+    ("import_over_swap", ["import-elf", "core", "swap"], 1, r"holds swap", ["swap"]),
+    ("import_over_gpt", ["import-elf", "core", "gpt"], 1, r"holds a gpt partition table",
+     ["gpt"]),
+    ("import_from_fifo", ["import-elf", "fifo", "new.img"], 1,
+     r"not a regular file or block device", [], lambda k, d: not os.path.exists(
+         os.path.join(d, "new.img"))),
+    ("import_from_random", ["import-elf", "random", "keep"], 1, r"reading ELF core", ["keep"]),
+    ("import_chunk_pages_0", ["import-elf", "--chunk-pages", "0", "core", "x.img"], 2,
+     r"--chunk-pages '0': expected 1\.\.65536", []),
+    ("import_chunk_pages_3", ["import-elf", "--chunk-pages", "3", "core", "odd.img"], 0, r"^$",
+     ["core"], lambda k, d: subprocess.run([k, "verify", "odd.img"], cwd=d,
+                                           capture_output=True).returncode == 0),
+    # export-elf never writes over its image, never deletes what it did not make
+    ("export_same_file", ["export-elf", "img", "img"], 2, r"are the same file", ["img"]),
+    ("export_to_chardev", ["export-elf", "img", "null"], 1,
+     r"not a regular file or block device",
+     [], lambda k, d: stat.S_ISCHR(os.stat(os.path.join(d, "null")).st_mode)),
+    ("export_to_link", ["export-elf", "img", "null-link"], 1,
+     r"not a regular file or block device", [],
+     lambda k, d: os.path.islink(os.path.join(d, "null-link"))),
+    ("export_corrupt_keeps_out", ["export-elf", "corrupt", "keep"], 1, r"corrupt|checksum|Bad",
+     ["keep", "corrupt"]),
+    ("export_from_fifo", ["export-elf", "fifo", "out.elf"], 1,
+     r"not a regular file or block device", [],
+     lambda k, d: not os.path.exists(os.path.join(d, "out.elf"))),
+    # readers never hang on a FIFO
+    ("inspect_fifo", ["inspect", "fifo"], 1, r"not a regular file or block device", []),
+    ("verify_fifo", ["verify", "fifo"], 1, r"not a regular file or block device", []),
+    ("jump_kernel_fifo", ["jump", "--dry-run", "--kernel", "fifo"], 1,
+     r"not a regular file or block device", []),
+    ("resume_image_fifo", ["resume", "--dry-run", "--image", "fifo"], 1,
+     r"not a regular file or block device", []),
+    ("resume_empty_image", ["resume", "--image", ""], 2, r"--image: an empty path", []),
+    ("config_fifo", ["resume", "--dry-run", "--image", "img"], 1, r"fifo: not a regular file",
+     ["img"], None, {"KHIB_CONFIG": "fifo"}),
+    ("config_nul", ["resume", "--dry-run", "--image", "img"], 1, r"line 2: a NUL byte",
+     ["img"], None, {"KHIB_CONFIG": "nul.conf"}),
+]
+
+
+def digest(path):
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except FileNotFoundError:
+        return "missing"
+
+
+def run_case(khib, d, case):
+    name, argv, want_rc, pattern, keep = case[:5]
+    extra = case[5] if len(case) > 5 else None
+    env = dict(os.environ, **(case[6] if len(case) > 6 else {}))
+    before = {k: digest(os.path.join(d, k)) for k in keep}
+    t0 = time.monotonic()
+    try:
+        r = subprocess.run([khib, *argv], cwd=d, env=env, capture_output=True, text=True,
+                           timeout=20)
+    except subprocess.TimeoutExpired:
+        return "hung (killed after 20 s)"
+    took = time.monotonic() - t0
+    err = r.stderr.strip("\n")
+    problems = []
+    if r.returncode != want_rc:
+        problems.append(f"exit {r.returncode}, want {want_rc}")
+    if len(err.splitlines()) > 1:
+        problems.append(f"{len(err.splitlines())} lines on stderr")
+    if not re.search(pattern, err):
+        problems.append(f"stderr {err!r} lacks /{pattern}/")
+    if err and not err.startswith("khib: "):
+        problems.append("stderr lacks the 'khib: ' prefix")
+    if took > 10:
+        problems.append(f"took {took:.1f} s")
+    for k, h in before.items():
+        if digest(os.path.join(d, k)) != h:
+            problems.append(f"'{k}' changed")
+    try:
+        extra_ok = extra is None or extra(khib, d)
+    except OSError as e:
+        extra_ok = False
+        problems.append(str(e))
+    if not extra_ok:
+        problems.append("its extra check failed")
+    return "; ".join(problems)
+
+
+def main(argv):
+    if len(argv) != 1:
+        print("usage: bad_input.py KHIB")
+        return 2
+    khib = os.path.abspath(argv[0])
+    passed = failed = 0
+    for case in CASES:
+        # Fresh fixtures for every row: one row's damage must not hide
+        # another's.
+        with tempfile.TemporaryDirectory(prefix="khib-cli-") as d:
+            fixtures(khib, d)
+            problem = run_case(khib, d, case)
+            if problem:
+                failed += 1
+                print(f"FAIL {case[0]}: {problem}")
+            else:
+                passed += 1
+                print(f"ok   {case[0]}")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
