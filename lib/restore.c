@@ -2,6 +2,7 @@
 #include "restore.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,38 @@
 static int fail(char *reason, int err, const char *msg)
 {
 	return khib_fail(reason, err, "%s", msg);
+}
+
+/*
+ * Every saved range, and the page the resume jumps into, must be RAM in
+ * this machine's firmware map: a restore into reserved or absent memory
+ * (a damaged, forged or foreign image whose identity happens to match)
+ * is refused before a single page is written.
+ */
+static int check_ranges_are_ram(struct khib_reader *rd, const struct khib_memmap *firmware,
+				char *reason)
+{
+	const struct khib_resume_info *ri = &khib_reader_info(rd)->resume;
+	const struct khib_range *rg;
+	size_t n;
+
+	rg = khib_reader_ranges(rd, &n);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t end;
+
+		if (__builtin_mul_overflow(rg[i].npages, KHIB_PAGE_SIZE, &end) ||
+		    __builtin_add_overflow(end, rg[i].paddr, &end) ||
+		    !khib_memmap_find(firmware, rg[i].paddr, end, KHIB_E820_RAM))
+			return khib_fail(reason, -ESTALE, "saved range 0x%" PRIx64 "+%" PRIu64
+					 " pages is not RAM on this machine", rg[i].paddr,
+					 rg[i].npages);
+	}
+	if (!khib_memmap_find(firmware, ALIGN_DOWN(ri->jump_back_entry, KHIB_PAGE_SIZE),
+			      ALIGN_DOWN(ri->jump_back_entry, KHIB_PAGE_SIZE) + KHIB_PAGE_SIZE,
+			      KHIB_E820_RAM))
+		return khib_fail(reason, -ESTALE, "the resume entry 0x%" PRIx64 " is not RAM on "
+				 "this machine", ri->jump_back_entry);
+	return 0;
 }
 
 int khib_restore_check(struct khib_reader *rd, const struct khib_memmap *firmware,
@@ -46,6 +79,8 @@ int khib_restore_check(struct khib_reader *rd, const struct khib_memmap *firmwar
 	    !khib_memmap_find(firmware, ri->lowmem_start, ri->lowmem_start + ri->lowmem_size,
 			      KHIB_E820_RAM))
 		return fail(reason, -ESTALE, "the image's restore region is not RAM on this machine");
+	if ((r = check_ranges_are_ram(rd, firmware, reason)) < 0)
+		return r;
 	return verify ? khib_reader_verify(rd, threads, reason) : 0;
 }
 
