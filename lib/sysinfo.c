@@ -388,3 +388,60 @@ int khib_sysinfo_free_pages_matter(const char *root, const char *release, const 
 	}
 	return 0;
 }
+
+int khib_sysinfo_lockdown(const char *root, char *ret, size_t n)
+{
+	_cleanup_free_ char *text = NULL;
+	const char *open_br, *close_br;
+	int r = read_text(root, "/sys/kernel/security/lockdown", &text);
+
+	if (r == -ENOENT) {
+		snprintf(ret, n, "none");
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (!(open_br = strchr(text, '[')) || !(close_br = strchr(open_br, ']')) ||
+	    (size_t)(close_br - open_br) > n)
+		return -EBADMSG;
+	snprintf(ret, n, "%.*s", (int)(close_br - open_br - 1), open_br + 1);
+	return 0;
+}
+
+/* "disk" as a word of /sys/power/state. */
+static bool has_word(const char *text, const char *word)
+{
+	size_t len = strlen(word);
+
+	for (const char *p = text; (p = strstr(p, word)); p += len)
+		if ((p == text || isspace((unsigned char)p[-1])) &&
+		    (!p[len] || isspace((unsigned char)p[len])))
+			return true;
+	return false;
+}
+
+int khib_sysinfo_hibernation_refused(const char *root, const char **ret_why)
+{
+	_cleanup_free_ char *state = NULL, *disk = NULL, *cmdline = NULL;
+	char lockdown[32];
+	int r;
+
+	if (read_text(root, "/sys/power/disk", &disk) < 0)
+		return 0; /* no CONFIG_HIBERNATION: nothing to learn */
+	if ((r = read_text(root, "/sys/power/state", &state)) < 0)
+		return r;
+	if (has_word(state, "disk"))
+		return 0;
+	if (read_text(root, "/proc/cmdline", &cmdline) >= 0 &&
+	    khib_cmdline_has(cmdline, "nohibernate")) {
+		*ret_why = "'nohibernate' is on its command line";
+		return 1;
+	}
+	if (khib_sysinfo_lockdown(root, lockdown, sizeof(lockdown)) >= 0 &&
+	    strcmp(lockdown, "none")) {
+		*ret_why = "it is locked down";
+		return 1;
+	}
+	*ret_why = "memfd_secret areas are in use (pages not even the kernel may read)";
+	return 1;
+}

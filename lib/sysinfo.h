@@ -78,6 +78,24 @@ int khib_sysinfo_e820_crc32(const char *dir, uint32_t *ret);
  */
 int khib_sysinfo_free_pages_matter(const char *root, const char *release, const char **ret_why);
 
+/*
+ * The lockdown mode of the running kernel ("none", "integrity",
+ * "confidentiality"), the bracketed word of /sys/kernel/security/lockdown;
+ * "none" without the lockdown LSM.  ret: at least 16 bytes.
+ */
+int khib_sysinfo_lockdown(const char *root, char *ret, size_t n);
+
+/*
+ * Would the running kernel refuse its own hibernation now?  Built with it
+ * (/sys/power/disk exists) but "disk" missing from /sys/power/state means
+ * hibernation_available() is false: `nohibernate` on its command line,
+ * lockdown, or memfd_secret areas in use (their promise is that not even
+ * the kernel reads those pages; an image of them would break it).  1 with
+ * *ret_why naming the reason, 0 when it would not refuse (or was built
+ * without hibernation), -errno.
+ */
+int khib_sysinfo_hibernation_refused(const char *root, const char **ret_why);
+
 /* Parse "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into 16 bytes. */
 int khib_parse_uuid(const char *s, uint8_t ret[16]);
 

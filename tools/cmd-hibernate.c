@@ -167,6 +167,42 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 	return 0;
 }
 
+/* Why kexec_load said EPERM, in the kernel's terms. */
+static int kexec_forbidden(void)
+{
+	char mode[32], disabled[8] = "";
+
+	if (khib_sysinfo_lockdown("", mode, sizeof(mode)) >= 0 && strcmp(mode, "none")) {
+		khib_err("the kernel is locked down (%s%s): it forbids kexec_load, which khib "
+			 "needs to start its writer kernel", mode,
+			 access("/sys/firmware/efi", F_OK) == 0 ? ", as under Secure Boot" : "");
+		return 1;
+	}
+	if (khib_read_attr("/proc/sys/kernel/kexec_load_disabled", disabled,
+			   sizeof(disabled)) >= 0 && !strcmp(disabled, "1")) {
+		khib_err("kexec_load is disabled (kernel.kexec_load_disabled = 1, which stays "
+			 "set until the next boot)");
+		return 1;
+	}
+	khib_err("kexec_load is not allowed to this process (it needs CAP_SYS_BOOT)");
+	return 1;
+}
+
+/* Where the kernel would refuse its own hibernation, khib refuses too. */
+static int check_kernel_consents(void)
+{
+	const char *why = NULL;
+	int r = khib_sysinfo_hibernation_refused("", &why);
+
+	if (r < 0)
+		return khib_err_errno(r, "reading '/sys/power/state'");
+	if (r > 0) {
+		khib_err("this kernel refuses its own hibernation now (%s): khib refuses too", why);
+		return 1;
+	}
+	return 0;
+}
+
 static int check_kexec(void)
 {
 	int r = khib_kexec_probe_jump();
@@ -180,8 +216,7 @@ static int check_kexec(void)
 		khib_err("this kernel has no kexec_load (built without CONFIG_KEXEC)");
 		return 1;
 	case -EPERM:
-		khib_err("kexec_load is not allowed (kernel.kexec_load_disabled, lockdown or Secure Boot?)");
-		return 1;
+		return kexec_forbidden();
 	default:
 		return khib_err_errno(r, "probing kexec_load");
 	}
@@ -561,7 +596,7 @@ static int hibernate_run(int argc, char **argv)
 		khib_err("hibernate: must run as root");
 		return 1;
 	}
-	if (check_kexec())
+	if (check_kexec() || check_kernel_consents())
 		return 1;
 	if ((r = khib_read_file(o.kernel, MAX_FILE_BYTES, &kernel, &kernel_bytes)) < 0)
 		return khib_err_errno(r, "reading the writer kernel '%s'", o.kernel);

@@ -387,3 +387,43 @@ TEST(sysinfo_free_pages_matter)
 	put_text("/proc/cmdline", "quiet\n");
 	ASSERT_EQ(khib_sysinfo_free_pages_matter(root(), "6.1.0-test", &why), 0);
 }
+
+TEST(sysinfo_lockdown_mode)
+{
+	char mode[32];
+
+	ASSERT_OK(khib_sysinfo_lockdown(root(), mode, sizeof(mode)));
+	ASSERT_STREQ(mode, "none"); /* no lockdown LSM */
+	put_text("/sys/kernel/security/lockdown", "none [integrity] confidentiality\n");
+	ASSERT_OK(khib_sysinfo_lockdown(root(), mode, sizeof(mode)));
+	ASSERT_STREQ(mode, "integrity");
+	put_text("/sys/kernel/security/lockdown", "none integrity confidentiality\n");
+	ASSERT_EQ(khib_sysinfo_lockdown(root(), mode, sizeof(mode)), -EBADMSG);
+}
+
+/* The kernel's own refusal, and its reason by elimination. */
+TEST(sysinfo_hibernation_refused)
+{
+	const char *why = NULL;
+
+	/* Built without hibernation: nothing to say. */
+	put_text("/sys/power/state", "freeze mem\n");
+	ASSERT_EQ(khib_sysinfo_hibernation_refused(root(), &why), 0);
+	put_text("/sys/power/disk", "[platform] shutdown reboot\n");
+	put_text("/sys/power/state", "freeze mem disk\n");
+	ASSERT_EQ(khib_sysinfo_hibernation_refused(root(), &why), 0);
+	put_text("/sys/power/state", "freeze mem\n");
+	put_text("/proc/cmdline", "root=/dev/vda nohibernate quiet\n");
+	ASSERT_EQ(khib_sysinfo_hibernation_refused(root(), &why), 1);
+	ASSERT_STREQ(why, "'nohibernate' is on its command line");
+	put_text("/proc/cmdline", "root=/dev/vda quiet\n");
+	put_text("/sys/kernel/security/lockdown", "none [integrity] confidentiality\n");
+	ASSERT_EQ(khib_sysinfo_hibernation_refused(root(), &why), 1);
+	ASSERT_STREQ(why, "it is locked down");
+	put_text("/sys/kernel/security/lockdown", "[none] integrity confidentiality\n");
+	ASSERT_EQ(khib_sysinfo_hibernation_refused(root(), &why), 1);
+	ASSERT_TRUE(strstr(why, "memfd_secret") != NULL);
+	/* "disk" only as a word: "nodisk" is not it. */
+	put_text("/sys/power/state", "freeze nodisk\n");
+	ASSERT_EQ(khib_sysinfo_hibernation_refused(root(), &why), 1);
+}

@@ -18,6 +18,8 @@ writes is then checked on the host with `khib verify`, `inspect --json` and
   hibernate_small_target    a 64 MiB disk is refused before anything happens
   hibernate_foreign_target  a disk holding an ext4 file system is refused:
                             no jump, not a byte written, workload intact
+  hibernate_kernel_refuses  N booted with nohibernate: khib refuses as its
+                            kernel would, and says why
   hibernate_old_image_first an older valid image on the target is gone by
                             the jump: a power cut right then (QEMU killed)
                             leaves no image to resume
@@ -70,9 +72,10 @@ def images(ctx, init):
     return kernel, n_initrd
 
 
-def boot(ctx, args, cpus=1, disks=(), drives=(), mem="512M", workload_mib=96, prelude=""):
+def boot(ctx, args, cpus=1, disks=(), drives=(), mem="512M", workload_mib=96, prelude="",
+         cmdline=""):
     kernel, initrd = images(ctx, n_init(args, workload_mib, prelude))
-    return VM("n", kernel, initrd, "console=ttyS0 panic=-1", mem=mem, cpus=cpus,
+    return VM("n", kernel, initrd, f"console=ttyS0 panic=-1 {cmdline}", mem=mem, cpus=cpus,
               disks=disks, drives=drives, log_dir=ctx.log_dir, deadline=400)
 
 
@@ -248,6 +251,22 @@ def old_image_first(ctx):
     assert r.returncode != 0, "the older image was still valid when the writer started"
 
 
+def kernel_refuses(ctx):
+    """N booted with nohibernate: its kernel would refuse to hibernate, so
+    khib does too, before anything changes."""
+    disk = make_disk(ctx)
+    with boot(ctx, "", disks=[disk], cmdline="nohibernate") as vm:
+        workload_up(vm, 1)
+        vm.expect(r"khib: this kernel refuses its own hibernation now \('nohibernate' is on "
+                  r"its command line\): khib refuses too")
+        vm.expect(r"^N: hibernate rc=1$")
+        assert not vm.seen(r"jumping to the writer kernel")
+        workload_intact(vm, 1)
+        assert vm.wait_exit(timeout=60) == 0
+    with open(disk, "rb") as f:
+        assert not any(f.read(1 << 20)), "a refused hibernation wrote to the target"
+
+
 def tests():
     yield "hibernate_test_1cpu", test_mode(1)
     yield "hibernate_test_2cpu", test_mode(2)
@@ -256,3 +275,4 @@ def tests():
     yield "hibernate_small_target", small_target
     yield "hibernate_foreign_target", foreign_target
     yield "hibernate_old_image_first", old_image_first
+    yield "hibernate_kernel_refuses", kernel_refuses
