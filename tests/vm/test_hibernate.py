@@ -201,16 +201,23 @@ def abort_eio(ctx):
     assert khib_host("verify", disk, check=False).returncode != 0
 
 
-def small_target(ctx):
-    disk = make_disk(ctx, 64 << 20)
-    with boot(ctx, "", disks=[disk]) as vm:
+def refused(ctx, disk, line, cmdline=""):
+    """khib hibernate refuses with `line` (a pattern) before anything
+    changes: no jump, the workload runs on."""
+    with boot(ctx, "", disks=[disk], cmdline=cmdline) as vm:
         workload_up(vm, 1)
-        m = vm.expect(r"khib: target '/dev/vda' holds 64 MiB; the image may need (\d+) MiB")
-        assert int(m.group(1)) > 400
+        m = vm.expect(line)
         vm.expect(r"^N: hibernate rc=1$")
         assert not vm.seen(r"jumping to the writer kernel")
         workload_intact(vm, 1)
         assert vm.wait_exit(timeout=60) == 0
+    return m
+
+
+def small_target(ctx):
+    disk = make_disk(ctx, 64 << 20)
+    m = refused(ctx, disk, r"khib: target '/dev/vda' holds 64 MiB; the image may need (\d+) MiB")
+    assert int(m.group(1)) > 400
     with open(disk, "rb") as f:
         assert f.read() == bytes(64 << 20), "a refused target was written to"
 
@@ -220,14 +227,8 @@ def foreign_target(ctx):
     subprocess.run(["mkfs.ext4", "-q", "-F", disk], check=True)
     with open(disk, "rb") as f:
         before = hashlib.sha256(f.read(64 << 20)).hexdigest()
-    with boot(ctx, "", disks=[disk]) as vm:
-        workload_up(vm, 1)
-        vm.expect(r"khib: target '/dev/vda' holds ext4 \(filesystem\): not overwriting it "
-                  r"\(wipe it with wipefs, or give --force\)")
-        vm.expect(r"^N: hibernate rc=1$")
-        assert not vm.seen(r"jumping to the writer kernel")
-        workload_intact(vm, 1)
-        assert vm.wait_exit(timeout=60) == 0
+    refused(ctx, disk, r"khib: target '/dev/vda' holds ext4 \(filesystem\): not overwriting it "
+            r"\(wipe it with wipefs, or give --force\)")
     with open(disk, "rb") as f:
         assert hashlib.sha256(f.read(64 << 20)).hexdigest() == before, \
             "a refused target was written to"
@@ -255,14 +256,8 @@ def kernel_refuses(ctx):
     """N booted with nohibernate: its kernel would refuse to hibernate, so
     khib does too, before anything changes."""
     disk = make_disk(ctx)
-    with boot(ctx, "", disks=[disk], cmdline="nohibernate") as vm:
-        workload_up(vm, 1)
-        vm.expect(r"khib: this kernel refuses its own hibernation now \('nohibernate' is on "
-                  r"its command line\): khib refuses too")
-        vm.expect(r"^N: hibernate rc=1$")
-        assert not vm.seen(r"jumping to the writer kernel")
-        workload_intact(vm, 1)
-        assert vm.wait_exit(timeout=60) == 0
+    refused(ctx, disk, r"khib: this kernel refuses its own hibernation now \('nohibernate' is "
+            r"on its command line\): khib refuses too", cmdline="nohibernate")
     with open(disk, "rb") as f:
         assert not any(f.read(1 << 20)), "a refused hibernation wrote to the target"
 
