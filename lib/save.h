@@ -36,14 +36,23 @@ int khib_save_open_target(const struct khib_handoff *h, const char *devdir,
 			  struct khib_target **ret);
 
 /*
- * Memory the writer process needs to save h's ranges, with some slack: the
- * chunk buffers of each thread and the queue, the page bitmap of the free
- * page filter, the chunk index.  The writer kernel checks it against what
- * it has free before it starts, so a region too small for this machine
- * ends in a jump back to N, never in the writer kernel's OOM panic (which
- * could not return).
+ * Memory the writer process needs to save h's ranges in chunks of
+ * chunk_pages, with some slack: the chunk buffers of each thread and the
+ * queue, the page bitmap of the free page filter, the chunk index.
  */
-uint64_t khib_save_memory_needed(const struct khib_handoff *h, unsigned threads);
+uint64_t khib_save_memory_needed(const struct khib_handoff *h, unsigned threads,
+				 uint32_t chunk_pages);
+
+/*
+ * The chunk size for a writer with free_bytes of memory: 4 MiB chunks
+ * where they fit with room to spare, else 1 MiB, else 0: the region is too
+ * small for this machine.  The writer kernel checks this before it starts,
+ * so a region too small ends in a jump back to N, never in the writer
+ * kernel's OOM panic (which could not return).
+ */
+#define KHIB_SAVE_CHUNK_PAGES_MIN 256
+uint32_t khib_save_chunk_pages(const struct khib_handoff *h, unsigned threads,
+			       uint64_t free_bytes);
 
 /* Called after each piece of memory was handed to the writer. */
 typedef void khib_save_progress_fn(void *ctx, uint64_t done_pages, uint64_t total_pages);
@@ -64,11 +73,13 @@ struct khib_save_result {
 };
 
 /*
- * Write and commit an image of N's memory to t.  Nothing is committed unless
- * every step succeeded; on failure the target holds no valid image.
+ * Write and commit an image of N's memory to t, in chunks of chunk_pages
+ * (0: 1 MiB).  Nothing is committed unless every step succeeded; on failure
+ * the target holds no valid image.
  */
 int khib_save_memory(const struct khib_handoff *h, struct khib_target *t, const char *devmem,
-		     khib_save_progress_fn *progress, void *ctx, struct khib_save_result *ret);
+		     uint32_t chunk_pages, khib_save_progress_fn *progress, void *ctx,
+		     struct khib_save_result *ret);
 
 /* The VMCOREINFO text (the note's descriptor) at paddr; malloc'ed. */
 int khib_save_read_vmcoreinfo(const char *devmem, uint64_t paddr, uint64_t bytes, char **ret,

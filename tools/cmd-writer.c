@@ -214,20 +214,26 @@ static void report_free_pages(const struct khib_save_result *res)
 	}
 }
 
-/* A region too small for this machine: back to N, before an OOM panic
- * here could leave it lost. */
-static void check_memory(struct writer *wr)
+/* The chunk size this kernel's memory allows; a region too small for this
+ * machine: back to N, before an OOM panic here could leave it lost. */
+static uint32_t chunk_pages_or_abort(struct writer *wr)
 {
-	uint64_t need = khib_save_memory_needed(&wr->h, wr->h.threads);
 	struct khib_meminfo m;
+	uint32_t chunk;
 	int r = khib_meminfo_read("", &m);
 
 	if (r < 0)
 		abort_to_n(wr, r, "reading this kernel's free memory");
-	if (m.free_bytes < need)
+	chunk = khib_save_chunk_pages(&wr->h, wr->h.threads, m.free_bytes);
+	if (!chunk) {
+		uint64_t need = khib_save_memory_needed(&wr->h, wr->h.threads,
+						       KHIB_SAVE_CHUNK_PAGES_MIN);
+
 		abort_to_n(wr, -ENOMEM, "the writer kernel has %" PRIu64 " MiB free in its %" PRIu64
 			   " MiB region and needs %" PRIu64 " MiB: give it a larger --region-size",
 			   m.free_bytes >> 20, wr->h.region_bytes >> 20, (need + (1 << 20) - 1) >> 20);
+	}
+	return chunk;
 }
 
 static int writer_main(const struct khib_handoff *h)
@@ -235,6 +241,7 @@ static int writer_main(const struct khib_handoff *h)
 	struct writer wr = { .h = *h, .least_free_bytes = UINT64_MAX, .sampled_pct = 101 };
 	struct khib_target *t = NULL;
 	struct khib_save_result res;
+	uint32_t chunk;
 	int r;
 
 	open_status(&wr);
@@ -242,14 +249,14 @@ static int writer_main(const struct khib_handoff *h)
 		  wr.h.flags & KHIB_HANDOFF_TEST ? "test mode" : "hibernation", wr.h.target_name);
 	report_vmcore(&wr.h);
 
-	check_memory(&wr);
+	chunk = chunk_pages_or_abort(&wr);
 	r = khib_save_open_target(&wr.h, "/dev", &t);
 	if (r < 0)
 		abort_to_n(&wr, r, "opening the target '/dev/%s'", wr.h.target_name);
 
 	set_status(&wr, KHIB_STATUS_SAVING);
 	khib_console_progress_init(&wr.progress, "saving memory");
-	r = khib_save_memory(&wr.h, t, DEVMEM, progress, &wr, &res);
+	r = khib_save_memory(&wr.h, t, DEVMEM, chunk, progress, &wr, &res);
 	if (r < 0) {
 		khib_target_free(t);
 		abort_to_n(&wr, r, "saving memory to '/dev/%s'", wr.h.target_name);
@@ -257,7 +264,8 @@ static int writer_main(const struct khib_handoff *h)
 	double el = khib_console_progress_elapsed(&wr.progress);
 	report_free_pages(&res);
 	khib_info("writer kernel memory: at least %" PRIu64 " MiB of its %" PRIu64 " MiB region "
-		  "stayed free", wr.least_free_bytes >> 20, wr.h.region_bytes >> 20);
+		  "stayed free (chunks of %u KiB)", wr.least_free_bytes >> 20,
+		  wr.h.region_bytes >> 20, chunk * 4);
 	khib_info("image committed: %" PRIu64 " MiB of RAM, %" PRIu64 " MiB stored, %" PRIu64
 		  " zero pages skipped, %.1f s",
 		  res.saved_pages >> 8, res.stats.data_bytes >> 20, res.stats.zero_pages, el);

@@ -119,7 +119,7 @@ static void save_and_check(struct machine *m, struct khib_save_result *res,
 	struct khib_read_opts o = { .threads = 1, .fn = seen_pages, .ctx = &s };
 
 	ASSERT_OK(khib_target_new_memory(buf, disk, true, &t));
-	ASSERT_OK(khib_save_memory(&m->h, t, m->devmem, NULL, NULL, res));
+	ASSERT_OK(khib_save_memory(&m->h, t, m->devmem, 0, NULL, NULL, res));
 	memset(&s, 0, sizeof(s));
 	s.fx = &m->fx;
 	ASSERT_OK(khib_reader_open(t, 0, &r, reason));
@@ -191,4 +191,24 @@ TEST(save_everything_without_a_filter)
 	save_and_check(&m, &res, NULL, 0);
 	ASSERT_EQ(res.filter_error, -EFAULT);
 	fx_pf_release(&m.fx);
+}
+
+/* 4 MiB chunks where they fit with room to spare, 1 MiB where only those
+ * fit, none (the writer goes back) below that: 512 MiB of RAM, 1 thread. */
+TEST(save_chunk_pages_by_free_memory)
+{
+	static struct khib_handoff h;
+	const uint64_t mib = 1ULL << 20;
+
+	memset(&h, 0, sizeof(h));
+	h.nr_ranges = 1;
+	h.ranges[0].start = 0;
+	h.ranges[0].bytes = 512 * mib;
+	ASSERT_EQ(khib_save_chunk_pages(&h, 1, 25 * mib), 1024);
+	ASSERT_EQ(khib_save_chunk_pages(&h, 1, 19 * mib), 256);
+	ASSERT_EQ(khib_save_chunk_pages(&h, 1, 7 * mib), 256);
+	ASSERT_EQ(khib_save_chunk_pages(&h, 1, 6 * mib), 0);
+	/* Eight threads need eight times the buffers. */
+	ASSERT_EQ(khib_save_chunk_pages(&h, 8, 21 * mib), 256);
+	ASSERT_EQ(khib_save_chunk_pages(&h, 8, 12 * mib), 0);
 }
