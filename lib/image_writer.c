@@ -640,9 +640,15 @@ static int commit(struct khib_writer *w)
 	c.image_end = h->image_end;
 	khib_commit_encode(&c, rec);
 	r = write_block(w->t, rec, sizeof(rec), KHIB_COMMIT_OFFSET);
+	if (r >= 0)
+		r = khib_target_flush(w->t);
+	/* The commit record may have reached the disk all the same (a write
+	 * that "failed" can still land; a failed flush says nothing of what
+	 * is durable): take it back as best we can, the caller reports the
+	 * failure and the hibernated kernel runs on. */
 	if (r < 0)
-		return r;
-	return khib_target_flush(w->t);
+		khib_image_invalidate(w->t);
+	return r;
 }
 
 int khib_writer_finish(struct khib_writer *w)

@@ -338,7 +338,9 @@ static int retire_old_image(const char *target)
 	enum khib_probe probe;
 	int r;
 
-	if ((r = khib_target_open(target, KHIB_TARGET_WRITE, &t)) < 0)
+	/* Direct I/O where the file system allows: this kernel's page cache
+	 * may predate what a writer kernel wrote under it. */
+	if ((r = khib_target_open(target, KHIB_TARGET_WRITE | KHIB_TARGET_DIRECT, &t)) < 0)
 		return khib_err_errno(r, "opening the target '%s'", target);
 	r = khib_target_probe(t, &probe);
 	if (r >= 0 && probe == KHIB_PROBE_IMAGE)
@@ -347,6 +349,27 @@ static int retire_old_image(const char *target)
 	if (r < 0)
 		return khib_err_errno(r, "invalidating the older image on '%s'", target);
 	return 0;
+}
+
+/*
+ * After the writer kernel gave up: whatever it wrote is khib's, and no image
+ * of it may stay valid (a commit record can land on the disk even when its
+ * write or flush "failed"), since this kernel runs on.  Says so when the
+ * target cannot be written either.
+ */
+static void discard_after_abort(const char *target)
+{
+	struct khib_target *t;
+	int r = khib_target_open(target, KHIB_TARGET_WRITE | KHIB_TARGET_DIRECT, &t);
+
+	if (r >= 0) {
+		r = khib_image_invalidate(t);
+		khib_target_free(t);
+	}
+	if (r < 0)
+		khib_err_errno(r, "the target '%s' may hold a committed image that must not be "
+			       "resumed, and invalidating it failed; run 'khib invalidate %s' "
+			       "before the next boot", target, target);
 }
 
 /* A region the user placed must be RAM and keep off this kernel's image. */
@@ -505,9 +528,11 @@ static int report(const struct hib_opts *o, void *page, uint64_t nonce, double t
 		return 0;
 	case KHIB_STATUS_ABORTED:
 		khib_err("hibernation aborted in the writer kernel: %s", st.reason);
+		discard_after_abort(o->target);
 		return 1;
 	default:
 		khib_err("back from the writer kernel without a report from it");
+		discard_after_abort(o->target);
 		return 1;
 	}
 }

@@ -35,6 +35,8 @@ struct faulty {
 	long ops, writes;
 	long cut_at;      /* ops after this fail: the power is gone */
 	long eio_write;   /* this write (1-based) fails with eio_errno */
+	long flushes;
+	long eio_flush;   /* this flush (1-based) fails, nothing made durable */
 	int eio_errno;
 	bool short_writes;
 };
@@ -100,7 +102,8 @@ static int f_flush(void *ctx)
 
 	pthread_mutex_lock(&f->lock);
 	f->ops++;
-	if (f->cut_at >= 0 && f->ops > f->cut_at) {
+	f->flushes++;
+	if ((f->cut_at >= 0 && f->ops > f->cut_at) || f->flushes == f->eio_flush) {
 		r = -EIO;
 	} else {
 		for (size_t i = 0; i < f->npend; i++)
@@ -157,9 +160,9 @@ static void faulty_reset(struct faulty *f, const uint8_t *disk)
 	drop_pending(f);
 	memcpy(f->durable, disk, DISK_BYTES);
 	memcpy(f->visible, disk, DISK_BYTES);
-	f->ops = f->writes = 0;
+	f->ops = f->writes = f->flushes = 0;
 	f->cut_at = -1;
-	f->eio_write = 0;
+	f->eio_write = f->eio_flush = 0;
 	f->short_writes = false;
 }
 
@@ -307,6 +310,42 @@ static void error_at_every_write(int err)
 
 TEST(image_fault_eio_at_every_write) { error_at_every_write(EIO); }
 TEST(image_fault_enospc_at_every_write) { error_at_every_write(ENOSPC); }
+
+/*
+ * A flush that fails, at every flush: the write fails, and the new image is
+ * valid neither in what reads see nor in what is durable -- not even when
+ * the failing flush was the one after the commit record (the writer then
+ * takes the record back).
+ */
+TEST(image_fault_eio_at_every_flush)
+{
+	struct fx_machine a, b;
+	struct faulty *f = faulty_new();
+	_cleanup_free_ uint8_t *base = malloc(DISK_BYTES);
+	struct khib_writer_params p;
+	struct khib_target *t;
+	long writes, flushes;
+
+	fx_machine_small(&a, 600);
+	fx_machine_small(&b, 700);
+	base_disk(f, &a, base);
+	clean_ops(f, base, &b, &writes);
+	flushes = f->flushes;
+	ASSERT_TRUE(flushes >= 3);
+	for (long n = 1; n <= flushes; n++) {
+		faulty_reset(f, base);
+		f->eio_flush = n;
+		params_for(&b, &p, uuid_b);
+		ASSERT_OK(khib_target_new(&faulty_ops, f, DISK_BYTES, 1, &t));
+		ASSERT_EQ(fx_write(&b, t, &p), -EIO);
+		khib_target_free(t);
+		ASSERT_TRUE(outcome(f->visible, &a, &b) != 2);
+		ASSERT_TRUE(outcome(f->durable, &a, &b) != 2);
+	}
+	faulty_free(f);
+	fx_machine_release(&a);
+	fx_machine_release(&b);
+}
 
 TEST(image_fault_short_writes)
 {
