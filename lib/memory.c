@@ -222,3 +222,24 @@ int khib_memory_oom_first(const char *root)
 {
 	return write_text(root, "/proc/self/oom_score_adj", "1000\n");
 }
+
+#define COMPACT_UNEVICTABLE "/proc/sys/vm/compact_unevictable_allowed"
+
+int khib_memory_hold_mlocked(const char *root, char *old, size_t n)
+{
+	char full[512];
+	int r;
+
+	snprintf(full, sizeof(full), "%s%s", root, COMPACT_UNEVICTABLE);
+	if ((r = khib_read_attr(full, old, n)) < 0)
+		return r;
+	return write_text(root, COMPACT_UNEVICTABLE, "0\n");
+}
+
+int khib_memory_release_mlocked(const char *root, const char *old)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%s\n", old);
+	return write_text(root, COMPACT_UNEVICTABLE, text);
+}

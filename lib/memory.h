@@ -22,6 +22,7 @@
 #define KHIB_MEMORY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Left free after a load, for the running kernel until the jump. */
@@ -60,5 +61,16 @@ int khib_memory_make_room(const char *root, uint64_t need_bytes, struct khib_roo
 
 /* The OOM killer picks this process first (oom_score_adj 1000). */
 int khib_memory_oom_first(const char *root);
+
+/*
+ * Keep mlock()ed pages where they are: compaction moves them too unless
+ * vm.compact_unevictable_allowed is 0, and the status page the writer
+ * kernel reports on must stay at the physical address given to it until
+ * the jump.  Sets it to 0 and returns the old value in `old` (n bytes);
+ * -ENOENT without CONFIG_COMPACTION (nothing moves them then).
+ */
+int khib_memory_hold_mlocked(const char *root, char *old, size_t n);
+/* Put the old value back. */
+int khib_memory_release_mlocked(const char *root, const char *old);
 
 #endif

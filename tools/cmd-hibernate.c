@@ -609,7 +609,8 @@ static int hibernate_run(int argc, char **argv)
 	size_t kernel_bytes, initrd_bytes;
 	uint64_t capacity;
 	const char *what;
-	bool reserved;
+	char compact[8];
+	bool reserved, held;
 	int r;
 
 	if (khib_tool_load_config(&cf) < 0)
@@ -651,7 +652,11 @@ static int hibernate_run(int argc, char **argv)
 	cfg.handoff.threads = o.threads;
 	cfg.handoff.flags = (o.test ? KHIB_HANDOFF_TEST : 0) | free_pages_flag(&o, &cfg.handoff);
 	elfcorehdr = add_elfcorehdr(&cfg);
-	return jump(&o, &cfg);
+	held = khib_memory_hold_mlocked("", compact, sizeof(compact)) >= 0;
+	r = jump(&o, &cfg);
+	if (held)
+		khib_memory_release_mlocked("", compact);
+	return r;
 }
 
 const struct khib_command khib_cmd_hibernate = {

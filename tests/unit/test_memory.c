@@ -7,8 +7,11 @@
 #include "harness.h"
 #include "kexec.h"
 #include "memory.h"
+#include "util.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
 
 static const char meminfo[] =
 	"MemTotal:        1006744 kB\n"
@@ -131,4 +134,32 @@ TEST(memory_read_this_machine)
 	ASSERT_TRUE(m.total_bytes > 0);
 	ASSERT_TRUE(m.usable_bytes <= m.free_bytes);
 	ASSERT_TRUE(m.free_bytes <= m.total_bytes);
+}
+
+/* vm.compact_unevictable_allowed is 0 while the status page must stay. */
+TEST(memory_hold_mlocked)
+{
+	char root[300], path[400], old[8] = "", now[8] = "";
+	FILE *f;
+
+	snprintf(root, sizeof(root), "%s", test_tmpdir());
+	snprintf(path, sizeof(path), "%s/proc", root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/proc/sys", root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/proc/sys/vm", root);
+	mkdir(path, 0755);
+	ASSERT_EQ(khib_memory_hold_mlocked(root, old, sizeof(old)), -ENOENT);
+	snprintf(path, sizeof(path), "%s/proc/sys/vm/compact_unevictable_allowed", root);
+	f = fopen(path, "w");
+	ASSERT_TRUE(f != NULL);
+	fputs("1\n", f);
+	fclose(f);
+	ASSERT_OK(khib_memory_hold_mlocked(root, old, sizeof(old)));
+	ASSERT_STREQ(old, "1");
+	ASSERT_OK(khib_read_attr(path, now, sizeof(now)));
+	ASSERT_STREQ(now, "0");
+	ASSERT_OK(khib_memory_release_mlocked(root, old));
+	ASSERT_OK(khib_read_attr(path, now, sizeof(now)));
+	ASSERT_STREQ(now, "1");
 }
