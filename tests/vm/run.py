@@ -13,6 +13,8 @@ yields (name, function) pairs, and each function takes a Context
 
 Environment: KHIB_BUILD_STATIC (default build-static) holds the static khib
 and guest binaries; KHIB_VM_OUT (default build-vm) gets logs and images.
+The disk images of a test that passed are deleted (a full run writes
+gigabytes) unless KHIB_VM_KEEP is set; a failed test keeps them.
 """
 import argparse
 import glob
@@ -37,6 +39,14 @@ def discover():
         mod = importlib.import_module(os.path.splitext(os.path.basename(path))[0])
         found.extend(mod.tests())
     return found
+
+
+def drop_disks(test_dir):
+    """A passed test's disk images go (gigabytes for the 4 GiB machines); its
+    console logs stay."""
+    for path in glob.glob(os.path.join(test_dir, "*.img")) + \
+            glob.glob(os.path.join(test_dir, "*.elf")):
+        os.unlink(path)
 
 
 def main(argv):
@@ -73,6 +83,8 @@ def main(argv):
         else:
             passed += 1
             print(f"ok   {name} ({time.monotonic() - t0:.1f} s)")
+            if not os.environ.get("KHIB_VM_KEEP"):
+                drop_disks(os.path.join(out_dir, name))
         sys.stdout.flush()
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
