@@ -156,21 +156,13 @@ int khib_meminfo_parse(const char *meminfo, const char *zoneinfo, struct khib_me
 	return 0;
 }
 
-static int read_text(const char *root, const char *path, char **ret)
-{
-	char full[512];
-
-	snprintf(full, sizeof(full), "%s%s", root, path);
-	return khib_read_file(full, 1 << 20, ret, NULL);
-}
-
 int khib_meminfo_read(const char *root, struct khib_meminfo *ret)
 {
 	_cleanup_free_ char *mi = NULL, *zi = NULL;
 	int r;
 
-	if ((r = read_text(root, "/proc/meminfo", &mi)) < 0 ||
-	    (r = read_text(root, "/proc/zoneinfo", &zi)) < 0)
+	if ((r = khib_read_root_file(root, "/proc/meminfo", &mi)) < 0 ||
+	    (r = khib_read_root_file(root, "/proc/zoneinfo", &zi)) < 0)
 		return r;
 	return khib_meminfo_parse(mi, zi, ret);
 }

@@ -13,14 +13,6 @@
 #include "kexec.h"
 #include "util.h"
 
-static int read_text(const char *root, const char *path, char **ret)
-{
-	char full[512];
-
-	snprintf(full, sizeof(full), "%s%s", root, path);
-	return khib_read_file(full, 1 << 20, ret, NULL);
-}
-
 int khib_parse_uuid(const char *s, uint8_t ret[16])
 {
 	uint8_t out[16];
@@ -56,7 +48,7 @@ int khib_sysinfo_identity(const char *root, struct khib_handoff *h)
 
 	if (uname(&u) < 0)
 		return -errno;
-	r = read_text(root, "/proc/sys/kernel/random/boot_id", &bootid);
+	r = khib_read_root_file(root, "/proc/sys/kernel/random/boot_id", &bootid);
 	if (r < 0)
 		return r;
 	r = khib_parse_uuid(bootid, h->boot_id);
@@ -76,7 +68,7 @@ int khib_sysinfo_avoid_ranges(const char *root, struct khib_memmap *ret)
 	struct khib_memmap m = { 0 };
 	int r, found = 0;
 
-	r = read_text(root, "/proc/iomem", &iomem);
+	r = khib_read_root_file(root, "/proc/iomem", &iomem);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
@@ -103,7 +95,7 @@ int khib_sysinfo_crash_region(const char *root, uint64_t *ret_start, uint64_t *r
 	const struct khib_mem_range *best = NULL;
 	int r;
 
-	if ((r = read_text(root, "/proc/iomem", &iomem)) < 0)
+	if ((r = khib_read_root_file(root, "/proc/iomem", &iomem)) < 0)
 		return r;
 	if ((r = khib_memmap_iomem_find(iomem, "Crash kernel", KHIB_E820_RESERVED, &m)) < 0)
 		return r;
@@ -113,7 +105,7 @@ int khib_sysinfo_crash_region(const char *root, uint64_t *ret_start, uint64_t *r
 	if (!best || !best->start)
 		return -ENOENT; /* none, or addresses hidden from non-root */
 	/* Unreadable: as good as loaded, the region is not ours to take. */
-	*ret_loaded = read_text(root, "/sys/kernel/kexec_crash_loaded", &loaded) < 0 ||
+	*ret_loaded = khib_read_root_file(root, "/sys/kernel/kexec_crash_loaded", &loaded) < 0 ||
 		      loaded[0] != '0';
 	*ret_start = best->start;
 	*ret_bytes = best->end - best->start;
@@ -139,7 +131,7 @@ int khib_sysinfo_vmcoreinfo(const char *root, uint64_t *ret_paddr, uint64_t *ret
 	unsigned int bytes;
 	int r;
 
-	r = read_text(root, "/sys/kernel/vmcoreinfo", &text);
+	r = khib_read_root_file(root, "/sys/kernel/vmcoreinfo", &text);
 	if (r < 0)
 		return r;
 	if (sscanf(text, "%llx %x", &paddr, &bytes) != 2 || !bytes)
@@ -208,7 +200,7 @@ int khib_sysinfo_num_physpages(const char *root, uint64_t *ret)
 	_cleanup_free_ char *text = NULL;
 	uint64_t total = 0;
 	unsigned found = 0;
-	int r = read_text(root, "/proc/zoneinfo", &text);
+	int r = khib_read_root_file(root, "/proc/zoneinfo", &text);
 
 	if (r < 0)
 		return r;
@@ -293,7 +285,7 @@ int khib_sysinfo_zone_spans(const char *root, struct khib_memmap *ret)
 {
 	_cleanup_free_ char *text = NULL;
 	struct khib_memmap m = { 0 };
-	int r = read_text(root, "/proc/zoneinfo", &text);
+	int r = khib_read_root_file(root, "/proc/zoneinfo", &text);
 
 	if (r < 0)
 		return r;
@@ -358,7 +350,7 @@ int khib_sysinfo_free_pages_matter(const char *root, const char *release, const 
 	char path[256];
 	int r, free_on;
 
-	r = read_text(root, "/proc/cmdline", &cmdline);
+	r = khib_read_root_file(root, "/proc/cmdline", &cmdline);
 	if (r < 0)
 		return r;
 	/* parameq(): dashes and underscores in a name are the same. */
@@ -380,7 +372,7 @@ int khib_sysinfo_free_pages_matter(const char *root, const char *release, const 
 	if (free_on == 0)
 		return 0;
 	snprintf(path, sizeof(path), "/boot/config-%s", release);
-	if (read_text(root, path, &config) >= 0 &&
+	if (khib_read_root_file(root, path, &config) >= 0 &&
 	    (!strncmp(config, "CONFIG_INIT_ON_FREE_DEFAULT_ON=y\n", 33) ||
 	     strstr(config, "\nCONFIG_INIT_ON_FREE_DEFAULT_ON=y\n"))) {
 		*ret_why = "init_on_free is on (CONFIG_INIT_ON_FREE_DEFAULT_ON)";
@@ -393,7 +385,7 @@ int khib_sysinfo_lockdown(const char *root, char *ret, size_t n)
 {
 	_cleanup_free_ char *text = NULL;
 	const char *open_br, *close_br;
-	int r = read_text(root, "/sys/kernel/security/lockdown", &text);
+	int r = khib_read_root_file(root, "/sys/kernel/security/lockdown", &text);
 
 	if (r == -ENOENT) {
 		snprintf(ret, n, "none");
@@ -426,13 +418,13 @@ int khib_sysinfo_hibernation_refused(const char *root, const char **ret_why)
 	char lockdown[32];
 	int r;
 
-	if (read_text(root, "/sys/power/disk", &disk) < 0)
+	if (khib_read_root_file(root, "/sys/power/disk", &disk) < 0)
 		return 0; /* no CONFIG_HIBERNATION: nothing to learn */
-	if ((r = read_text(root, "/sys/power/state", &state)) < 0)
+	if ((r = khib_read_root_file(root, "/sys/power/state", &state)) < 0)
 		return r;
 	if (has_word(state, "disk"))
 		return 0;
-	if (read_text(root, "/proc/cmdline", &cmdline) >= 0 &&
+	if (khib_read_root_file(root, "/proc/cmdline", &cmdline) >= 0 &&
 	    khib_cmdline_has(cmdline, "nohibernate")) {
 		*ret_why = "'nohibernate' is on its command line";
 		return 1;

@@ -67,6 +67,14 @@ int khib_read_file(const char *path, size_t max_bytes, char **ret_buf, size_t *r
 	return 0;
 }
 
+int khib_read_root_file(const char *root, const char *path, char **ret_buf)
+{
+	char full[512];
+
+	snprintf(full, sizeof(full), "%s%s", root, path);
+	return khib_read_file(full, 1 << 20, ret_buf, NULL);
+}
+
 int khib_read_attr(const char *path, char *buf, size_t n)
 {
 	_cleanup_free_ char *data = NULL;

@@ -106,6 +106,10 @@ int khib_open_input(const char *path, int flags);
  */
 int khib_read_file(const char *path, size_t max_bytes, char **ret_buf, size_t *ret_size);
 
+/* khib_read_file() of root/path, up to 1 MiB: a /proc or /sys file, under
+ * a fake tree's root in tests ("" for the running system). */
+int khib_read_root_file(const char *root, const char *path, char **ret_buf);
+
 /* A small sysfs/procfs attribute as a string without its trailing
  * newline and blanks; -EINVAL when it does not fit buf. */
 int khib_read_attr(const char *path, char *buf, size_t n);
