@@ -188,6 +188,12 @@ static int write_text(const char *root, const char *path, const char *text)
 	return 0;
 }
 
+int khib_memory_drop_caches(const char *root)
+{
+	sync();
+	return write_text(root, "/proc/sys/vm/drop_caches", "3\n");
+}
+
 int khib_memory_make_room(const char *root, uint64_t need_bytes, struct khib_room *ret)
 {
 	struct khib_room room = { 0 };
@@ -197,10 +203,7 @@ int khib_memory_make_room(const char *root, uint64_t need_bytes, struct khib_roo
 		return r;
 	room.after = room.before;
 	if (!khib_meminfo_fits(&room.before, need_bytes)) {
-		/* Clean page cache, dentries and inodes: dropping them loses
-		 * nothing but warm caches.  Dirty pages are written first. */
-		sync();
-		if ((r = write_text(root, "/proc/sys/vm/drop_caches", "3\n")) < 0)
+		if ((r = khib_memory_drop_caches(root)) < 0)
 			return r;
 		room.dropped_caches = true;
 		if ((r = khib_meminfo_read(root, &room.after)) < 0)

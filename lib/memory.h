@@ -47,6 +47,10 @@ int khib_meminfo_parse(const char *meminfo, const char *zoneinfo, struct khib_me
 /* Does a load of need_bytes fit, leaving the headroom? */
 bool khib_meminfo_fits(const struct khib_meminfo *m, uint64_t need_bytes);
 
+/* Sync, then drop clean page cache, dentries and inodes: nothing is lost
+ * but warm caches. */
+int khib_memory_drop_caches(const char *root);
+
 struct khib_room {
 	struct khib_meminfo before, after;	/* after == before unless dropped */
 	bool dropped_caches;

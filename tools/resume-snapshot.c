@@ -19,6 +19,7 @@
 
 #include "image.h"
 #include "khib.h"
+#include "memory.h"
 #include "resume.h"
 #include "snapshot.h"
 #include "sysinfo.h"
@@ -39,23 +40,13 @@ static const char *kernel_unable(void)
 	return NULL;
 }
 
-/* MemAvailable after dropping clean caches, in bytes. */
+/* MemAvailable after dropping clean caches, in bytes; 0 if unknown. */
 static uint64_t available_memory(void)
 {
-	_cleanup_free_ char *mi = NULL;
-	unsigned long long kb = 0;
-	const char *p;
-	FILE *f;
+	struct khib_meminfo m;
 
-	sync();
-	if ((f = fopen("/proc/sys/vm/drop_caches", "we"))) {
-		fputs("3\n", f);
-		fclose(f);
-	}
-	if (khib_read_file("/proc/meminfo", 65536, &mi, NULL) < 0 ||
-	    !(p = strstr(mi, "MemAvailable:")) || sscanf(p, "MemAvailable: %llu", &kb) != 1)
-		return 0;
-	return (uint64_t)kb * 1024;
+	khib_memory_drop_caches("");
+	return khib_meminfo_read("", &m) < 0 ? 0 : m.available_bytes;
 }
 
 /* A chunk that does not check out is the image's fault, not this path's. */
