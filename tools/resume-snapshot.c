@@ -30,12 +30,12 @@
 /* Why the kernel cannot restore an image here, or NULL. */
 static const char *kernel_unable(void)
 {
-	_cleanup_free_ char *state = NULL;
+	const char *why = NULL;
 
 	if (access(SNAPSHOT_DEV, W_OK) < 0)
 		return "the kernel has no " SNAPSHOT_DEV " (CONFIG_HIBERNATION_SNAPSHOT_DEV)";
 	/* Without "disk" hibernation is off: nohibernate, lockdown, secretmem. */
-	if (khib_read_file("/sys/power/state", 4096, &state, NULL) < 0 || !strstr(state, "disk"))
+	if (khib_sysinfo_hibernation_refused("", &why) != 0)
 		return "hibernation is disabled in this kernel (nohibernate, lockdown or secretmem)";
 	return NULL;
 }
