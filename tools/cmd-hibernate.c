@@ -327,6 +327,25 @@ static int check_owned(const struct hib_opts *o)
 	return 0;
 }
 
+/* Invalidate the image on the target (with only_image, only if one is
+ * there), through direct I/O where the file system allows: this kernel's
+ * page cache may predate what a writer kernel wrote under it. */
+static int invalidate_target(const char *target, bool only_image)
+{
+	struct khib_target *t;
+	enum khib_probe probe = KHIB_PROBE_IMAGE;
+	int r = khib_target_open(target, KHIB_TARGET_WRITE | KHIB_TARGET_DIRECT, &t);
+
+	if (r < 0)
+		return r;
+	if (only_image)
+		r = khib_target_probe(t, &probe);
+	if (r >= 0 && probe == KHIB_PROBE_IMAGE)
+		r = khib_image_invalidate(t);
+	khib_target_free(t);
+	return r;
+}
+
 /*
  * An image already on the target dies before the jump: it is stale (this
  * kernel ran on after it), and until the writer's first write, a power cut
@@ -334,18 +353,8 @@ static int check_owned(const struct hib_opts *o)
  */
 static int retire_old_image(const char *target)
 {
-	struct khib_target *t;
-	enum khib_probe probe;
-	int r;
+	int r = invalidate_target(target, true);
 
-	/* Direct I/O where the file system allows: this kernel's page cache
-	 * may predate what a writer kernel wrote under it. */
-	if ((r = khib_target_open(target, KHIB_TARGET_WRITE | KHIB_TARGET_DIRECT, &t)) < 0)
-		return khib_err_errno(r, "opening the target '%s'", target);
-	r = khib_target_probe(t, &probe);
-	if (r >= 0 && probe == KHIB_PROBE_IMAGE)
-		r = khib_image_invalidate(t);
-	khib_target_free(t);
 	if (r < 0)
 		return khib_err_errno(r, "invalidating the older image on '%s'", target);
 	return 0;
@@ -359,13 +368,8 @@ static int retire_old_image(const char *target)
  */
 static void discard_after_abort(const char *target)
 {
-	struct khib_target *t;
-	int r = khib_target_open(target, KHIB_TARGET_WRITE | KHIB_TARGET_DIRECT, &t);
+	int r = invalidate_target(target, false);
 
-	if (r >= 0) {
-		r = khib_image_invalidate(t);
-		khib_target_free(t);
-	}
 	if (r < 0)
 		khib_err_errno(r, "the target '%s' may hold a committed image that must not be "
 			       "resumed, and invalidating it failed; run 'khib invalidate %s' "
@@ -465,6 +469,7 @@ static uint64_t ram_top(const struct khib_memmap *fw)
 static int check_memory(const struct khib_jump_config *cfg, const struct khib_jump_plan *plan)
 {
 	uint64_t need = khib_jump_plan_load_pages(plan, ram_top(cfg->firmware)) * KHIB_PAGE_SIZE;
+	uint64_t need_mib = (need + (1 << 20) - 1) >> 20;
 	struct khib_room room;
 	char region[64];
 	int r = khib_memory_make_room("", need, &room);
@@ -478,7 +483,7 @@ static int check_memory(const struct khib_jump_config *cfg, const struct khib_ju
 		khib_err("not enough free memory to load the writer kernel: it takes %" PRIu64
 			 " MiB (%s) and %llu MiB must stay free, but only %" PRIu64 " MiB are "
 			 "free%s (MemAvailable %" PRIu64 " of %" PRIu64 " MiB); free some memory%s",
-			 (need + (1 << 20) - 1) >> 20, region,
+			 need_mib, region,
 			 KHIB_LOAD_HEADROOM_BYTES >> 20, room.after.usable_bytes >> 20,
 			 room.dropped_caches ? " after dropping clean caches" : "",
 			 room.after.available_bytes >> 20, room.after.total_bytes >> 20,
@@ -490,11 +495,11 @@ static int check_memory(const struct khib_jump_config *cfg, const struct khib_ju
 		return khib_err_errno(r, "finding free memory for the writer kernel "
 				      "('/proc/meminfo', '/proc/zoneinfo', '/proc/sys/vm/drop_caches')");
 	khib_info("loading the writer kernel takes %" PRIu64 " MiB of this kernel's memory (%" PRIu64
-		  " MiB free)", (need + (1 << 20) - 1) >> 20, room.after.usable_bytes >> 20);
+		  " MiB free)", need_mib, room.after.usable_bytes >> 20);
 	if (room.dropped_caches)
 		khib_info("dropped clean caches to make room for the writer kernel (%" PRIu64
 			  " MiB): %" PRIu64 " MiB free now, %" PRIu64 " MiB before",
-			  (need + (1 << 20) - 1) >> 20, room.after.usable_bytes >> 20,
+			  need_mib, room.after.usable_bytes >> 20,
 			  room.before.usable_bytes >> 20);
 	return 0;
 }
