@@ -329,7 +329,7 @@ int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_pl
 {
 	struct khib_jump_plan p = { 0 };
 	struct khib_bzimage bz;
-	uint64_t tail_paddr, hdr_pages;
+	uint64_t tail_paddr, hdr_pages, kernel_end, initrd_end;
 	int r;
 
 	if ((r = check_ranges(cfg)) < 0)
@@ -356,16 +356,17 @@ int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_pl
 	 * header, tail.  In a region of the running kernel's own RAM they
 	 * cover all of it, so that the swap keeps that kernel's pages; in a
 	 * reserved one only what has content. */
+	kernel_end = cfg->region_reserved ?
+		     p.kernel_paddr + ALIGN_UP((uint64_t)bz.kernel_bytes, KHIB_PAGE_SIZE) :
+		     p.initrd_paddr;
+	initrd_end = cfg->region_reserved ?
+		     p.initrd_paddr + ALIGN_UP((uint64_t)cfg->initrd_bytes, KHIB_PAGE_SIZE) :
+		     tail_paddr - hdr_pages * KHIB_PAGE_SIZE;
 	add_segment(&p, NULL, 0, cfg->low_start, cfg->low_bytes);
-	add_segment(&p, bz.kernel, bz.kernel_bytes, p.kernel_paddr, cfg->region_reserved ?
-		    ALIGN_UP((uint64_t)bz.kernel_bytes, KHIB_PAGE_SIZE) :
-		    p.initrd_paddr - p.kernel_paddr);
-	if (cfg->region_reserved && cfg->initrd_bytes)
+	add_segment(&p, bz.kernel, bz.kernel_bytes, p.kernel_paddr, kernel_end - p.kernel_paddr);
+	if (initrd_end > p.initrd_paddr)
 		add_segment(&p, cfg->initrd, cfg->initrd_bytes, p.initrd_paddr,
-			    ALIGN_UP((uint64_t)cfg->initrd_bytes, KHIB_PAGE_SIZE));
-	else if (!cfg->region_reserved && tail_paddr - hdr_pages * KHIB_PAGE_SIZE > p.initrd_paddr)
-		add_segment(&p, cfg->initrd, cfg->initrd_bytes, p.initrd_paddr,
-			    tail_paddr - hdr_pages * KHIB_PAGE_SIZE - p.initrd_paddr);
+			    initrd_end - p.initrd_paddr);
 	if (hdr_pages)
 		add_segment(&p, cfg->elfcorehdr, cfg->elfcorehdr_bytes, p.elfcorehdr_paddr,
 			    hdr_pages * KHIB_PAGE_SIZE);

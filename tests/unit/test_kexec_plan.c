@@ -595,3 +595,32 @@ TEST(kexec_plan_elfcorehdr_refused)
 	ASSERT_EQ(build_fails(&f), -E2BIG);
 	plan_teardown(&f);
 }
+
+/* A region the running kernel never uses (its crash kernel reservation):
+ * segments carry only content, and the load costs a few pages, not the
+ * region.  The layout in the region is the same. */
+TEST(kexec_plan_reserved_region)
+{
+	static struct plan_fx f;
+	static struct khib_jump_plan full, sparse;
+	const size_t initrd_bytes = 100001;
+
+	plan_setup(&f, initrd_bytes);
+	ASSERT_OK(khib_jump_plan_build(&f.cfg, &full));
+	f.cfg.region_reserved = true;
+	ASSERT_OK(khib_jump_plan_build(&f.cfg, &sparse));
+	ASSERT_EQ(sparse.nr_segments, full.nr_segments);
+	ASSERT_EQ_U64(sparse.seg[0].memsz, full.seg[0].memsz); /* low memory: all of it */
+	ASSERT_EQ_U64(sparse.seg[1].mem, full.seg[1].mem);
+	ASSERT_EQ_U64(sparse.seg[1].memsz, ALIGN_UP((uint64_t)f.p.kernel_bytes, 4096));
+	ASSERT_EQ_U64(sparse.seg[2].mem, sparse.initrd_paddr);
+	ASSERT_EQ_U64(sparse.seg[2].memsz, ALIGN_UP((uint64_t)initrd_bytes, 4096));
+	ASSERT_EQ_U64(sparse.initrd_paddr, full.initrd_paddr);
+	ASSERT_EQ_U64(sparse.seg[3].mem, full.seg[3].mem); /* the tail pages */
+	ASSERT_EQ_U64(sparse.seg[3].memsz, full.seg[3].memsz);
+	ASSERT_TRUE(khib_jump_plan_load_pages(&sparse, 512 * MiB) * 4096 < 4 * MiB);
+	ASSERT_TRUE(khib_jump_plan_load_pages(&full, 512 * MiB) * 4096 > 64 * MiB);
+	khib_jump_plan_release(&full);
+	khib_jump_plan_release(&sparse);
+	plan_teardown(&f);
+}
