@@ -9,12 +9,8 @@ static void set_reason(struct khib_resume_result *res, int err, const char *step
 		       const char *reason)
 {
 	res->err = err < 0 ? err : -EIO;
-	if (reason && reason[0])
-		snprintf(res->reason, sizeof(res->reason), "%s%s%s", step, step[0] ? ": " : "",
-			 reason);
-	else
-		snprintf(res->reason, sizeof(res->reason), "%s%s%s", step, step[0] ? ": " : "",
-			 strerror(-res->err));
+	snprintf(res->reason, sizeof(res->reason), "%s%s%s", step, step[0] ? ": " : "",
+		 reason && reason[0] ? reason : strerror(-res->err));
 }
 
 /* Find the image and decide; returns the outcome before the rule. */

@@ -204,14 +204,12 @@ static int open_fd(const char *path, unsigned flags, int *ret_fd, enum khib_targ
 		*ret_kind = KHIB_TARGET_KIND_BLOCK;
 		*ret_size = ALIGN_DOWN(size, (uint64_t)KHIB_TARGET_BLOCK);
 		*ret_align = (uint32_t)ssz;
-	} else if (S_ISREG(st.st_mode)) {
+	} else { /* a regular file: khib_open_input() lets nothing else through */
 		*ret_align = 1;
 		if ((flags & KHIB_TARGET_DIRECT) && fcntl(fd, F_SETFL, O_DIRECT) == 0)
 			*ret_align = KHIB_TARGET_BLOCK;
 		*ret_kind = KHIB_TARGET_KIND_FILE;
 		*ret_size = (flags & KHIB_TARGET_CREATE) ? UINT64_MAX : (uint64_t)st.st_size;
-	} else {
-		return -ENOTBLK;
 	}
 	*ret_fd = TAKE_FD(fd);
 	return 0;
