@@ -427,3 +427,28 @@ TEST(sysinfo_hibernation_refused)
 	put_text("/sys/power/state", "freeze nodisk\n");
 	ASSERT_EQ(khib_sysinfo_hibernation_refused(root(), &why), 1);
 }
+
+/* The crashkernel= reservation, and whether a crash kernel sits in it. */
+TEST(sysinfo_crash_region)
+{
+	uint64_t start = 0, bytes = 0;
+	bool loaded = false;
+
+	put_text("/proc/iomem", "00100000-3ffdffff : System RAM\n"
+				"  01000000-01ffffff : Kernel code\n");
+	ASSERT_EQ(khib_sysinfo_crash_region(root(), &start, &bytes, &loaded), -ENOENT);
+	put_text("/proc/iomem", "00100000-3ffdffff : System RAM\n"
+				"  01000000-01ffffff : Kernel code\n"
+				"  3d000000-3effffff : Crash kernel\n");
+	/* No /sys/kernel/kexec_crash_loaded: as good as loaded. */
+	ASSERT_OK(khib_sysinfo_crash_region(root(), &start, &bytes, &loaded));
+	ASSERT_EQ_U64(start, 0x3d000000);
+	ASSERT_EQ_U64(bytes, 32ULL << 20);
+	ASSERT_TRUE(loaded);
+	put_text("/sys/kernel/kexec_crash_loaded", "0\n");
+	ASSERT_OK(khib_sysinfo_crash_region(root(), &start, &bytes, &loaded));
+	ASSERT_TRUE(!loaded);
+	put_text("/sys/kernel/kexec_crash_loaded", "1\n");
+	ASSERT_OK(khib_sysinfo_crash_region(root(), &start, &bytes, &loaded));
+	ASSERT_TRUE(loaded);
+}

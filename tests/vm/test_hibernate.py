@@ -20,6 +20,8 @@ writes is then checked on the host with `khib verify`, `inspect --json` and
                             no jump, not a byte written, workload intact
   hibernate_kernel_refuses  N booted with nohibernate: khib refuses as its
                             kernel would, and says why
+  hibernate_region_too_small a region the writer could not boot in: refused
+  hibernate_kexec_disabled  kernel.kexec_load_disabled = 1: refused, named
   hibernate_old_image_first an older valid image on the target is gone by
                             the jump: a power cut right then (QEMU killed)
                             leaves no image to resume
@@ -201,10 +203,10 @@ def abort_eio(ctx):
     assert khib_host("verify", disk, check=False).returncode != 0
 
 
-def refused(ctx, disk, line, cmdline=""):
+def refused(ctx, disk, line, cmdline="", args="", prelude=""):
     """khib hibernate refuses with `line` (a pattern) before anything
     changes: no jump, the workload runs on."""
-    with boot(ctx, "", disks=[disk], cmdline=cmdline) as vm:
+    with boot(ctx, args, disks=[disk], cmdline=cmdline, prelude=prelude) as vm:
         workload_up(vm, 1)
         m = vm.expect(line)
         vm.expect(r"^N: hibernate rc=1$")
@@ -262,6 +264,23 @@ def kernel_refuses(ctx):
         assert not any(f.read(1 << 20)), "a refused hibernation wrote to the target"
 
 
+def region_too_small(ctx):
+    """A region the writer kernel could not even boot in (its OOM panic
+    would never return): refused before the jump."""
+    disk = make_disk(ctx)
+    refused(ctx, disk, r"khib: --region-size 24M: the writer kernel '/h/bzImage' needs at least "
+            r"\d+M \(\d+M to decompress and run, \d+K of initramfs, 12M to boot\)",
+            args="--region-size 24M")
+
+
+def kexec_disabled(ctx):
+    """kernel.kexec_load_disabled = 1: said in so many words."""
+    disk = make_disk(ctx)
+    refused(ctx, disk, r"khib: kexec_load is disabled \(kernel.kexec_load_disabled = 1, which "
+            r"stays set until the next boot\)",
+            prelude="echo 1 > /proc/sys/kernel/kexec_load_disabled\n")
+
+
 def tests():
     yield "hibernate_test_1cpu", test_mode(1)
     yield "hibernate_test_2cpu", test_mode(2)
@@ -271,3 +290,5 @@ def tests():
     yield "hibernate_foreign_target", foreign_target
     yield "hibernate_old_image_first", old_image_first
     yield "hibernate_kernel_refuses", kernel_refuses
+    yield "hibernate_region_too_small", region_too_small
+    yield "hibernate_kexec_disabled", kexec_disabled
