@@ -12,13 +12,23 @@ seconds since QEMU started.  expect(), seen() and on_line see the console's
 lines rejoined (khibvm/console.py): a user-space line a kernel message cut in
 two is one line again, the kernel message one of its own.  expect() waits
 for a regular expression in lines not yet consumed and raises VMError with
-the console's tail when it times out or when QEMU exits first.  QEMU always
+the console's tail when it times out or when QEMU exits first; vm.matched_at
+is when the line it matched came, on the clock of vm.now() (seconds since
+QEMU started), for acting a set time after a line.  QEMU always
 runs under -no-reboot (a triple fault or a reboot ends it) and a hard
 deadline; the VM is killed when the `with` block ends, whatever happened.
+
+With qmp=True QEMU also listens on a QMP socket, <log_dir>/<name>.qmp, and
+vm.qmp(command, **arguments) runs one command there and returns its
+"return" value (QMPError with QEMU's "error"); vm.hmp("qemu-io d0 ...")
+runs a human monitor command through it (tests that change a running
+VM's disks, e.g. arm a blkdebug rule at a moment the console picks).
 """
+import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -32,10 +42,14 @@ class VMError(AssertionError):
     pass
 
 
+class QMPError(RuntimeError):
+    pass
+
+
 class VM:
     def __init__(self, name, kernel, initrd=None, append="", mem="512M", cpus=1,
                  disks=(), drives=(), log_dir=".", deadline=600, extra_args=(),
-                 on_line=None):
+                 on_line=None, qmp=False):
         self.name = name
         self.on_line = on_line  # called with (seconds, text) for every line
         self.log_path = os.path.join(log_dir, name + ".log")
@@ -54,11 +68,16 @@ class VM:
         for i, spec in enumerate(specs):
             self.args += ["-drive", f"{spec},if=none,id=d{i}",
                           "-device", f"virtio-blk-pci,drive=d{i}"]
+        self.qmp_path = os.path.join(log_dir, name + ".qmp") if qmp else None
+        if qmp:
+            self.args += ["-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
+        self.qmp_file = None
         self.args += list(extra_args)
         self.deadline = deadline
         self.proc = None
         self.lines = []      # (seconds, text)
         self.consumed = 0    # lines already matched by expect()
+        self.matched_at = None  # when the line expect() last matched came
         self.rejoin = Rejoin()
         self.cond = threading.Condition()
         self.eof = False
@@ -121,6 +140,11 @@ class VM:
             self.proc.wait()
             self.reader.join(timeout=5)
             self.log.close()
+        if self.qmp_file:
+            self.qmp_file.close()
+            self.qmp_file = None
+        if self.qmp_path and os.path.exists(self.qmp_path):
+            os.unlink(self.qmp_path)
 
     def __enter__(self):
         return self.start()
@@ -144,9 +168,11 @@ class VM:
         with self.cond:
             while True:
                 while self.consumed < len(self.lines):
-                    m = rx.search(self.lines[self.consumed][1])
+                    t, text = self.lines[self.consumed]
+                    m = rx.search(text)
                     self.consumed += 1
                     if m:
+                        self.matched_at = t
                         return m
                 if self.eof:
                     break
@@ -156,6 +182,10 @@ class VM:
                 self.cond.wait(left)
         self.fail(f"no line matching /{pattern}/ "
                   + ("before QEMU exited" if self.eof else f"within {timeout} s"))
+
+    def now(self):
+        """Seconds since QEMU started: the clock of the console's lines."""
+        return time.monotonic() - self.t0
 
     def seen(self, pattern):
         """Any line so far, consumed or not, matching pattern."""
@@ -173,3 +203,33 @@ class VM:
         if rc == -signal.SIGKILL or rc == 137:
             self.fail("killed at the hard deadline")
         return rc
+
+    # -- QMP ---------------------------------------------------------------
+    def qmp(self, command, **arguments):
+        """Run one QMP command; its "return" value.  The first call
+        connects and leaves capabilities negotiation mode."""
+        if not self.qmp_file:
+            sock = socket.socket(socket.AF_UNIX)
+            sock.connect(self.qmp_path)
+            self.qmp_file = sock.makefile("rw")
+            self.qmp_file.readline()  # the greeting
+            self._qmp_send("qmp_capabilities", {})
+        return self._qmp_send(command, arguments)
+
+    def _qmp_send(self, command, arguments):
+        self.qmp_file.write(json.dumps({"execute": command, "arguments": arguments}) + "\n")
+        self.qmp_file.flush()
+        while True:
+            line = self.qmp_file.readline()
+            if not line:
+                raise QMPError(f"{self.name}: QMP {command}: QEMU closed the socket")
+            reply = json.loads(line)
+            if "return" in reply:
+                return reply["return"]
+            if "error" in reply:
+                raise QMPError(f"{self.name}: QMP {command}: {reply['error'].get('desc')}")
+            # an asynchronous event: not ours
+
+    def hmp(self, command_line):
+        """A human monitor command, through QMP; what it printed."""
+        return self.qmp("human-monitor-command", **{"command-line": command_line})
