@@ -18,9 +18,10 @@
 #define EXTENT_BYTES 24
 #define STATUS_FIXED 16
 #define IDENTITY_EXTRA 12
+#define FS_BYTES (4 + KHIB_HANDOFF_MAX_FS * KHIB_FSSTAMP_BYTES)
 #define USED_BYTES (OFF_BODY + BODY_FIXED + KHIB_HANDOFF_MAX_RANGES * RANGE_BYTES + \
 		    TARGET_FIXED + KHIB_HANDOFF_MAX_EXTENTS * EXTENT_BYTES + STATUS_FIXED + \
-		    IDENTITY_EXTRA)
+		    IDENTITY_EXTRA + FS_BYTES)
 
 _Static_assert(USED_BYTES <= KHIB_HANDOFF_BYTES, "handoff fits a page");
 
@@ -48,7 +49,8 @@ int khib_handoff_encode(const struct khib_handoff *h, void *page)
 	uint8_t *b = page;
 	struct cursor c = { b + OFF_BODY };
 
-	if (h->nr_ranges > KHIB_HANDOFF_MAX_RANGES || h->nr_extents > KHIB_HANDOFF_MAX_EXTENTS)
+	if (h->nr_ranges > KHIB_HANDOFF_MAX_RANGES || h->nr_extents > KHIB_HANDOFF_MAX_EXTENTS ||
+	    h->nr_fs > KHIB_HANDOFF_MAX_FS)
 		return -E2BIG;
 	memset(b, 0, KHIB_HANDOFF_BYTES);
 	khib_put_le64(b, KHIB_HANDOFF_MAGIC);
@@ -89,6 +91,9 @@ int khib_handoff_encode(const struct khib_handoff *h, void *page)
 	put64(&c, h->status_nonce);
 	put64(&c, h->num_physpages);
 	put32(&c, h->e820_crc32);
+	put32(&c, h->nr_fs);
+	for (uint32_t i = 0; i < h->nr_fs; i++)
+		khib_fsstamp_encode(&h->fs[i], c.p + i * KHIB_FSSTAMP_BYTES);
 	khib_put_le64(b + OFF_CHECKSUM, checksum(b, USED_BYTES));
 	return 0;
 }
@@ -184,6 +189,12 @@ int khib_handoff_decode(const void *page, size_t len, struct khib_handoff *ret)
 	h.status_nonce = get64(&c);
 	h.num_physpages = get64(&c);
 	h.e820_crc32 = get32(&c);
+	h.nr_fs = get32(&c);
+	if (h.nr_fs > KHIB_HANDOFF_MAX_FS)
+		return -EBADMSG;
+	for (uint32_t i = 0; i < h.nr_fs; i++)
+		if (khib_fsstamp_decode(c.p + i * KHIB_FSSTAMP_BYTES, &h.fs[i]) < 0)
+			return -EBADMSG;
 	r = check_fields(&h);
 	if (r < 0)
 		return r;

@@ -19,15 +19,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fsstamp.h"
 #include "memmap.h"
 
 #define KHIB_HANDOFF_MAGIC 0x46464f484249484bULL /* "KHIBHOFF" on disk */
-#define KHIB_HANDOFF_VERSION 1
+#define KHIB_HANDOFF_VERSION 2
 #define KHIB_HANDOFF_BYTES 4096
 #define KHIB_HANDOFF_OFF_ENTRY 16
 #define KHIB_HANDOFF_MAX_RANGES 64
 #define KHIB_HANDOFF_MAX_EXTENTS 64
 #define KHIB_HANDOFF_NAME_LEN 64
+#define KHIB_HANDOFF_MAX_FS 8
 
 /* flags */
 #define KHIB_HANDOFF_TEST (1u << 0)	/* commit, verify, invalidate, come back */
@@ -68,6 +70,11 @@ struct khib_handoff {
 	/* A page of N's memory where H reports back (struct khib_status). */
 	uint64_t status_paddr;
 	uint64_t status_nonce;
+
+	/* N's ext2/3/4 file systems as they were on disk before the jump, for
+	 * the image (lib/fsstamp.h). */
+	uint32_t nr_fs;
+	struct khib_fsstamp fs[KHIB_HANDOFF_MAX_FS];
 };
 
 /*

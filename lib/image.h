@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "codec.h"
+#include "fsstamp.h"
 #include "target.h"
 #include "util.h"
 
@@ -96,6 +97,7 @@ struct khib_image_info {
 	uint64_t data_bytes;      /* bytes of chunk data on the target */
 	uint64_t image_bytes;     /* bytes of the target the image uses */
 	uint64_t vmcoreinfo_bytes;
+	uint64_t n_fs;            /* file system stamps (lib/fsstamp.h) */
 	struct khib_kernel_identity kernel;
 	struct khib_resume_info resume;
 	struct khib_encryption_info encryption;
@@ -124,6 +126,10 @@ struct khib_writer_params {
 	struct khib_resume_info resume;
 	const void *vmcoreinfo; /* the VMCOREINFO note's text, copied; may be NULL */
 	size_t vmcoreinfo_bytes;
+	/* N's file systems as they were on disk (at most KHIB_FSSTAMP_MAX);
+	 * copied; the resume side refuses the image if one was used since. */
+	const struct khib_fsstamp *fs;
+	size_t n_fs;
 	const uint8_t *uuid;    /* NULL: random */
 	uint64_t created_ns;    /* 0: now */
 };
@@ -136,7 +142,8 @@ struct khib_writer_stats {
 struct khib_writer;
 
 /* Upper bound of the bytes an image of these ranges can take on a target:
- * every page stored incompressible plus all metadata.  -EOVERFLOW, -EINVAL. */
+ * every page stored incompressible plus all metadata (with room for
+ * KHIB_FSSTAMP_MAX file system stamps).  -EOVERFLOW, -EINVAL. */
 int khib_image_max_bytes(const struct khib_range *ranges, size_t n_ranges, uint32_t chunk_pages,
 			 size_t vmcoreinfo_bytes, uint64_t *ret_bytes);
 
@@ -215,6 +222,8 @@ const struct khib_range *khib_reader_ranges(const struct khib_reader *r, size_t 
 int khib_reader_chunk(const struct khib_reader *r, size_t i, struct khib_chunk_info *ret);
 /* -ENODATA when the image has no VMCOREINFO. */
 int khib_reader_vmcoreinfo(const struct khib_reader *r, const void **ret, size_t *ret_bytes);
+/* The image's file system stamps (none in an image without them). */
+const struct khib_fsstamp *khib_reader_fs(const struct khib_reader *r, size_t *ret_n);
 int khib_reader_read(struct khib_reader *r, const struct khib_read_opts *o, char *reason);
 /* Decode every chunk and check every checksum. */
 int khib_reader_verify(struct khib_reader *r, unsigned threads, char *reason);

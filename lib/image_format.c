@@ -90,6 +90,11 @@ void khib_header_encode(const struct khib_header *h, uint8_t buf[KHIB_HEADER_SIZ
 	khib_put_le64(buf + KHIB_HDR_VMCI_BYTES, i->vmcoreinfo_bytes);
 	khib_put_le64(buf + KHIB_HDR_VMCI_HASH, h->vmci_hash);
 	khib_put_le64(buf + KHIB_HDR_DATA_BYTES, i->data_bytes);
+	if (i->compat_flags & KHIB_COMPAT_FS_TABLE) {
+		khib_put_le64(buf + KHIB_HDR_FS_OFFSET, h->fs_offset);
+		khib_put_le64(buf + KHIB_HDR_FS_COUNT, i->n_fs);
+		khib_put_le64(buf + KHIB_HDR_FS_HASH, h->fs_hash);
+	}
 	khib_put_le64(buf + KHIB_HEADER_SIZE - 8, khib_hash64(buf, KHIB_HEADER_SIZE - 8));
 }
 
@@ -198,6 +203,24 @@ static bool table_ok(const struct khib_header *h, uint64_t off, uint64_t count, 
 	       khib_range_within(off, count * entry, h->image_end);
 }
 
+/* The file system table: only with its compat flag (a reader that ignores
+ * the flag ignores these fields too). */
+static int decode_fs_table(const uint8_t *b, struct khib_header *h, char *reason)
+{
+	struct khib_image_info *i = &h->info;
+
+	if (!(i->compat_flags & KHIB_COMPAT_FS_TABLE))
+		return 0;
+	h->fs_offset = khib_get_le64(b + KHIB_HDR_FS_OFFSET);
+	i->n_fs = khib_get_le64(b + KHIB_HDR_FS_COUNT);
+	h->fs_hash = khib_get_le64(b + KHIB_HDR_FS_HASH);
+	if (i->n_fs > KHIB_FSSTAMP_MAX)
+		return khib_fail(reason, -EOVERFLOW, "absurd file system table size");
+	if (!table_ok(h, h->fs_offset, i->n_fs, KHIB_FSSTAMP_BYTES))
+		return khib_fail(reason, -EBADMSG, "metadata outside the image");
+	return 0;
+}
+
 static int decode_layout(const uint8_t *b, struct khib_header *h, char *reason)
 {
 	const struct khib_image_info *i = &h->info;
@@ -221,7 +244,7 @@ static int decode_layout(const uint8_t *b, struct khib_header *h, char *reason)
 	    !table_ok(h, h->index_offset, i->n_chunks, KHIB_INDEX_ENTRY_SIZE) ||
 	    !table_ok(h, h->vmci_offset, i->vmcoreinfo_bytes, 1))
 		return khib_fail(reason, -EBADMSG, "metadata outside the image");
-	return 0;
+	return decode_fs_table(b, h, reason);
 }
 
 int khib_header_decode(const uint8_t *buf, size_t len, struct khib_header *ret, char *reason)

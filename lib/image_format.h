@@ -7,7 +7,8 @@
  *   0x0000  commit record block (4096 bytes, record in the first 64)
  *   0x1000  header block (4096 bytes, header in the first header_size)
  *   0x2000  chunks, each at a 4096-aligned offset, in any order
- *   data_end  range table, chunk index, VMCOREINFO text (padded to 4096)
+ *   data_end  range table, chunk index, VMCOREINFO text, file system table
+ *             (padded to 4096)
  *   image_end
  */
 #ifndef KHIB_IMAGE_FORMAT_H
@@ -88,11 +89,16 @@
 #define KHIB_HDR_ENC_SALT 0x1C8    /* 32 */
 #define KHIB_HDR_ENC_RESERVED 0x1E8 /* 64 */
 #define KHIB_HDR_NUM_PHYSPAGES 0x228 /* 8: N's get_num_physpages(), 0 unknown */
+#define KHIB_HDR_FS_OFFSET 0x230   /* with KHIB_COMPAT_FS_TABLE, else 0 */
+#define KHIB_HDR_FS_COUNT 0x238
+#define KHIB_HDR_FS_HASH 0x240
 /* header hash: u64 at header_size - 8, over [0, header_size - 8) */
 
-/* No feature flags are defined in version 1. */
+/* Feature flags.  A reader that does not know the file system table may
+ * ignore it (compat): it only makes resume refuse more. */
+#define KHIB_COMPAT_FS_TABLE (1ULL << 0)
 #define KHIB_INCOMPAT_KNOWN 0ULL
-#define KHIB_COMPAT_KNOWN 0ULL
+#define KHIB_COMPAT_KNOWN KHIB_COMPAT_FS_TABLE
 
 /* Range table entry. */
 #define KHIB_RANGE_ENTRY_SIZE 16u
@@ -156,6 +162,7 @@ struct khib_header {
 	uint64_t ranges_offset, ranges_hash;
 	uint64_t index_offset, index_hash;
 	uint64_t vmci_offset, vmci_hash;
+	uint64_t fs_offset, fs_hash;
 	uint64_t header_hash;
 };
 

@@ -31,6 +31,7 @@ struct khib_reader {
 	struct khib_range *ranges;
 	struct chunk_entry *chunks;
 	uint8_t *vmcoreinfo;
+	struct khib_fsstamp *fs;
 	uint32_t max_disk_bytes, max_stored_pages; /* sizes the read buffers */
 };
 
@@ -242,10 +243,23 @@ static int decode_index(struct khib_reader *r, const uint8_t *buf, char *reason)
 	return check_disjoint(r, reason);
 }
 
+static int decode_fs(struct khib_reader *r, const uint8_t *buf, char *reason)
+{
+	uint64_t n = r->h.info.n_fs;
+
+	r->fs = calloc(n + 1, sizeof(*r->fs));
+	if (!r->fs)
+		return -ENOMEM;
+	for (uint64_t k = 0; k < n && buf; k++)
+		if (khib_fsstamp_decode(buf + k * KHIB_FSSTAMP_BYTES, &r->fs[k]) < 0)
+			return khib_fail(reason, -EBADMSG, "bad file system table entry %" PRIu64, k);
+	return 0;
+}
+
 static int load_metadata(struct khib_reader *r, char *reason)
 {
 	const struct khib_header *h = &r->h;
-	_cleanup_free_ uint8_t *ranges = NULL, *index = NULL;
+	_cleanup_free_ uint8_t *ranges = NULL, *index = NULL, *fs = NULL;
 	struct khib_hash_state meta;
 	uint8_t hdr[KHIB_FMT_BLOCK];
 	int q;
@@ -259,6 +273,9 @@ static int load_metadata(struct khib_reader *r, char *reason)
 	if (q >= 0)
 		q = read_table(r, h->vmci_offset, h->info.vmcoreinfo_bytes, h->vmci_hash,
 			       &r->vmcoreinfo, &meta, reason, "VMCOREINFO");
+	if (q >= 0 && (h->info.compat_flags & KHIB_COMPAT_FS_TABLE))
+		q = read_table(r, h->fs_offset, h->info.n_fs * KHIB_FSSTAMP_BYTES, h->fs_hash,
+			       &fs, &meta, reason, "file system table");
 	if (q < 0)
 		return q;
 	if (r->h.info.committed) {
@@ -273,6 +290,8 @@ static int load_metadata(struct khib_reader *r, char *reason)
 	q = decode_ranges(r, ranges, reason);
 	if (q >= 0)
 		q = decode_index(r, index, reason);
+	if (q >= 0)
+		q = decode_fs(r, fs, reason);
 	return q;
 }
 
@@ -324,6 +343,7 @@ void khib_reader_free(struct khib_reader *r)
 	free(r->ranges);
 	free(r->chunks);
 	free(r->vmcoreinfo);
+	free(r->fs);
 	free(r);
 }
 
@@ -351,6 +371,12 @@ int khib_reader_chunk(const struct khib_reader *r, size_t i, struct khib_chunk_i
 		return -ERANGE;
 	*ret = r->chunks[i].info;
 	return 0;
+}
+
+const struct khib_fsstamp *khib_reader_fs(const struct khib_reader *r, size_t *ret_n)
+{
+	*ret_n = (size_t)r->h.info.n_fs;
+	return r->fs;
 }
 
 int khib_reader_vmcoreinfo(const struct khib_reader *r, const void **ret, size_t *ret_bytes)

@@ -35,6 +35,7 @@ struct khib_writer {
 	struct khib_header h;
 	struct khib_range *ranges;
 	uint8_t *vmcoreinfo;
+	uint8_t *fs;		/* the file system table, encoded */
 	uint32_t chunk_pages;
 	size_t out_cap;
 	struct khib_pool *pool;
@@ -77,7 +78,8 @@ int khib_image_max_bytes(const struct khib_range *ranges, size_t n_ranges, uint3
 		return -EOVERFLOW;
 	data = pages * KHIB_FMT_PAGE_SIZE + chunks * KHIB_FMT_BLOCK;
 	meta = ALIGN_UP((uint64_t)n_ranges * KHIB_RANGE_ENTRY_SIZE + chunks * KHIB_INDEX_ENTRY_SIZE +
-				vmcoreinfo_bytes, (uint64_t)KHIB_FMT_BLOCK);
+				vmcoreinfo_bytes + KHIB_FSSTAMP_MAX * KHIB_FSSTAMP_BYTES,
+			(uint64_t)KHIB_FMT_BLOCK);
 	*ret_bytes = KHIB_DATA_OFFSET + data + meta;
 	return 0;
 }
@@ -317,6 +319,8 @@ static void init_header(struct khib_writer *w, const struct khib_writer_params *
 	i->saved_pages = saved_pages;
 	i->n_ranges = p->n_ranges;
 	i->vmcoreinfo_bytes = p->vmcoreinfo ? p->vmcoreinfo_bytes : 0;
+	i->compat_flags = KHIB_COMPAT_FS_TABLE;
+	i->n_fs = p->fs ? p->n_fs : 0;
 	i->kernel = p->kernel;
 	i->resume = p->resume;
 	w->h.header_size = KHIB_HEADER_SIZE;
@@ -328,6 +332,7 @@ static int check_params(const struct khib_writer_params *p, uint64_t *ret_pages)
 	if (khib_codec_check_level(p->codec, p->codec_level) < 0 ||
 	    p->chunk_pages > KHIB_MAX_CHUNK_PAGES || p->threads > 1024 ||
 	    (p->vmcoreinfo && p->vmcoreinfo_bytes > KHIB_MAX_VMCOREINFO) ||
+	    (p->fs && p->n_fs > KHIB_FSSTAMP_MAX) ||
 	    memchr(p->kernel.uts_release, 0, KHIB_UTS_LEN) == NULL ||
 	    memchr(p->kernel.uts_version, 0, KHIB_UTS_LEN) == NULL ||
 	    !khib_range_within(p->resume.region_start, p->resume.region_size, UINT64_MAX))
@@ -391,7 +396,8 @@ int khib_writer_new(struct khib_target *t, const struct khib_writer_params *p,
 	w->ranges = malloc(p->n_ranges * sizeof(*w->ranges) + 1);
 	w->index = calloc(chunks + 1, KHIB_INDEX_ENTRY_SIZE);
 	w->vmcoreinfo = malloc(w->h.info.vmcoreinfo_bytes + 1);
-	if (!w->ranges || !w->index || !w->vmcoreinfo) {
+	w->fs = calloc(w->h.info.n_fs + 1, KHIB_FSSTAMP_BYTES);
+	if (!w->ranges || !w->index || !w->vmcoreinfo || !w->fs) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -399,6 +405,8 @@ int khib_writer_new(struct khib_target *t, const struct khib_writer_params *p,
 		memcpy(w->ranges, p->ranges, p->n_ranges * sizeof(*w->ranges));
 	if (w->h.info.vmcoreinfo_bytes)
 		memcpy(w->vmcoreinfo, p->vmcoreinfo, w->h.info.vmcoreinfo_bytes);
+	for (size_t k = 0; k < w->h.info.n_fs; k++)
+		khib_fsstamp_encode(&p->fs[k], w->fs + k * KHIB_FSSTAMP_BYTES);
 	w->next_paddr = p->n_ranges ? p->ranges[0].paddr : 0;
 	r = alloc_workers(w, p);
 	if (r < 0)
@@ -556,13 +564,15 @@ int khib_writer_sync(struct khib_writer *w)
 	return get_error(w);
 }
 
-/* Range table, index and VMCOREINFO, back to back after the last chunk. */
+/* Range table, index, VMCOREINFO and file system table, back to back after
+ * the last chunk. */
 static int write_metadata(struct khib_writer *w, struct khib_hash_state *meta_hash)
 {
 	struct khib_header *h = &w->h;
 	uint64_t nr = h->info.n_ranges, nc = w->next_seq, vb = h->info.vmcoreinfo_bytes;
 	uint64_t rb = nr * KHIB_RANGE_ENTRY_SIZE, ib = nc * KHIB_INDEX_ENTRY_SIZE;
-	uint64_t len = ALIGN_UP(rb + ib + vb, (uint64_t)KHIB_FMT_BLOCK);
+	uint64_t fb = h->info.n_fs * KHIB_FSSTAMP_BYTES, fo = ALIGN_UP(rb + ib + vb, 8ULL);
+	uint64_t len = ALIGN_UP(fo + fb, (uint64_t)KHIB_FMT_BLOCK);
 	_cleanup_free_ uint8_t *buf = NULL;
 
 	h->data_end = w->next_offset;
@@ -578,16 +588,20 @@ static int write_metadata(struct khib_writer *w, struct khib_hash_state *meta_ha
 	}
 	memcpy(buf + rb, w->index, ib);
 	memcpy(buf + rb + ib, w->vmcoreinfo, vb);
+	memcpy(buf + fo, w->fs, fb);
 	h->ranges_offset = h->data_end;
 	h->index_offset = h->data_end + rb;
 	h->vmci_offset = h->data_end + rb + ib;
+	h->fs_offset = h->data_end + fo;
 	h->ranges_hash = khib_hash64(buf, rb);
 	h->index_hash = khib_hash64(buf + rb, ib);
 	h->vmci_hash = khib_hash64(buf + rb + ib, vb);
+	h->fs_hash = khib_hash64(buf + fo, fb);
 	h->image_end = h->data_end + len;
 	h->info.n_chunks = nc;
 	h->info.image_bytes = h->image_end;
 	khib_hash_update(meta_hash, buf, rb + ib + vb);
+	khib_hash_update(meta_hash, buf + fo, fb);
 	return khib_target_write(w->t, buf, len, h->data_end);
 }
 
@@ -703,6 +717,7 @@ void khib_writer_free(struct khib_writer *w)
 	free(w->ranges);
 	free(w->index);
 	free(w->vmcoreinfo);
+	free(w->fs);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }

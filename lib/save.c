@@ -193,6 +193,8 @@ static void writer_params(const struct khib_handoff *h, const struct khib_range 
 		.ranges = ranges,
 		.n_ranges = n,
 		.total_ram_pages = total,
+		.fs = h->fs,
+		.n_fs = h->nr_fs,
 		.resume = {
 			.jump_back_entry = h->jump_back_entry,
 			.region_start = h->region_start,

@@ -20,6 +20,7 @@
 #include "bzimage.h"
 #include "codec.h"
 #include "config.h"
+#include "fscheck.h"
 #include "handoff.h"
 #include "image.h"
 #include "kexec.h"
@@ -324,6 +325,25 @@ static int check_owned(const struct hib_opts *o)
 	}
 	if (r < 0)
 		return khib_err_errno(r, "target '%s': looking for what it holds", o->target);
+	return 0;
+}
+
+/* The stamps of N's ext2/3/4 file systems go with the image: a resume
+ * refuses it if one of them was mounted, checked or written since. */
+static int record_file_systems(struct khib_handoff *h)
+{
+	char unchecked[256], reason[KHIB_REASON_MAX] = "";
+	size_t n;
+	int r;
+
+	r = khib_fs_record("", h->fs, KHIB_HANDOFF_MAX_FS, &n, unchecked, sizeof(unchecked),
+			   reason);
+	if (r < 0)
+		return khib_err_errno(r, "recording the mounted file systems: %s", reason);
+	h->nr_fs = (uint32_t)n;
+	if (unchecked[0])
+		khib_info("note: resume cannot tell whether these were mounted elsewhere meanwhile "
+			  "(only ext2/3/4 are checked): %s", unchecked);
 	return 0;
 }
 
@@ -643,7 +663,8 @@ static int hibernate_run(int argc, char **argv)
 		return 1;
 	if ((r = khib_preflight_target(o.target, &cfg.handoff, &capacity, &what)) < 0)
 		return khib_err_errno(r, "target '%s': %s", o.target, what);
-	if (check_capacity(&o, &cfg.handoff, capacity) || check_owned(&o))
+	if (check_capacity(&o, &cfg.handoff, capacity) || check_owned(&o) ||
+	    record_file_systems(&cfg.handoff))
 		return 1;
 
 	cfg.kernel = kernel;

@@ -99,6 +99,38 @@ static double ratio(const struct khib_image_info *i)
 	return i->data_bytes ? (double)(i->stored_pages * i->page_size) / (double)i->data_bytes : 0.0;
 }
 
+/* The file systems the resume side checks (lib/fsstamp.h). */
+static void print_fs_text(const struct khib_reader *r)
+{
+	size_t n;
+	const struct khib_fsstamp *fs = khib_reader_fs(r, &n);
+	char uuid[37];
+
+	printf("file systems:   %zu%s\n", n, n ? " (ext2/3/4, checked at resume)" : "");
+	for (size_t k = 0; k < n; k++) {
+		khib_fsstamp_uuid_str(fs[k].uuid, uuid);
+		printf("  %s %s mount count %u\n", uuid, fs[k].where, fs[k].mnt_count);
+	}
+}
+
+static void print_fs_json(const struct khib_reader *r)
+{
+	size_t n;
+	const struct khib_fsstamp *fs = khib_reader_fs(r, &n);
+	char uuid[37];
+
+	printf(",\"file_systems\":[");
+	for (size_t k = 0; k < n; k++) {
+		khib_fsstamp_uuid_str(fs[k].uuid, uuid);
+		printf("%s{\"uuid\":\"%s\",\"where\":", k ? "," : "", uuid);
+		json_str(stdout, fs[k].where);
+		printf(",\"mount_count\":%u,\"mount_time\":%" PRIu64 ",\"write_time\":%" PRIu64
+		       ",\"last_check\":%" PRIu64 "}", fs[k].mnt_count, fs[k].mtime, fs[k].wtime,
+		       fs[k].lastcheck);
+	}
+	printf("]");
+}
+
 static void print_text(const char *path, struct khib_reader *r)
 {
 	const struct khib_image_info *i = khib_reader_info(r);
@@ -138,6 +170,7 @@ static void print_text(const char *path, struct khib_reader *r)
 	       i->image_bytes, i->data_bytes, ratio(i));
 	printf("chunks:         %" PRIu64 "\nvmcoreinfo:     %" PRIu64 " bytes\n", i->n_chunks,
 	       i->vmcoreinfo_bytes);
+	print_fs_text(r);
 	rg = khib_reader_ranges(r, &n);
 	printf("ranges:         %zu\n", n);
 	for (size_t k = 0; k < n; k++)
@@ -177,9 +210,11 @@ static void print_json(const char *path, struct khib_reader *r)
 	printf(",\"total_ram_pages\":%" PRIu64 ",\"saved_pages\":%" PRIu64 ",\"stored_pages\":%" PRIu64
 	       ",\"zero_pages\":%" PRIu64 ",\"excluded_pages\":%" PRIu64 ",\"image_bytes\":%" PRIu64
 	       ",\"data_bytes\":%" PRIu64 ",\"ratio\":%.4f,\"chunks\":%" PRIu64
-	       ",\"vmcoreinfo_bytes\":%" PRIu64 ",\"ranges\":[", i->total_ram_pages, i->saved_pages,
+	       ",\"vmcoreinfo_bytes\":%" PRIu64, i->total_ram_pages, i->saved_pages,
 	       i->stored_pages, i->zero_pages, i->excluded_pages, i->image_bytes, i->data_bytes,
 	       ratio(i), i->n_chunks, i->vmcoreinfo_bytes);
+	print_fs_json(r);
+	printf(",\"ranges\":[");
 	rg = khib_reader_ranges(r, &n);
 	for (size_t k = 0; k < n; k++)
 		printf("%s{\"paddr\":%" PRIu64 ",\"npages\":%" PRIu64 "}", k ? "," : "", rg[k].paddr,

@@ -177,6 +177,10 @@ int khib_restorer_direct(void)
 		khib_reader_free(rd);
 		fail_reboot(t, r, "the image does not belong to this machine");
 	}
+	if ((r = khib_tool_check_file_systems(rd, reason)) < 0) {
+		khib_reader_free(rd);
+		fail_reboot(t, r, "%s", reason);
+	}
 	khib_info("resuming %s from '%s'", khib_reader_info(rd)->kernel.uts_release, path);
 	restore_and_jump(&h, t, rd, true);
 }

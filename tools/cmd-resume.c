@@ -203,8 +203,15 @@ static int op_check(void *ctx, struct khib_reader *rd, const struct khib_memmap 
 		    char *reason)
 {
 	const struct resume_ctx *c = ctx;
+	int r = khib_restore_check(rd, fw, c->o->threads, false, reason);
 
-	return khib_restore_check(rd, fw, c->o->threads, verify, reason);
+	/* Before the long part (every chunk): a file system used since makes
+	 * the image worthless whatever its chunks say. */
+	if (r >= 0)
+		r = khib_tool_check_file_systems(rd, reason);
+	if (r >= 0 && verify)
+		r = khib_reader_verify(rd, c->o->threads, reason);
+	return r;
 }
 
 static int op_jump_config(void *ctx, const struct khib_image_info *info, struct khib_memmap *fw,

@@ -85,6 +85,11 @@ int khib_tool_open_image(const char *path, unsigned flags, struct khib_target **
  * not be written over as the output (common.c). */
 bool khib_tool_same_file(const char *a, const char *b);
 
+/* The image's file systems against this boot's disks (lib/fscheck.h):
+ * -ESTALE with reason filled when one was used since; those not found
+ * are named in a note on stdout. */
+int khib_tool_check_file_systems(const struct khib_reader *rd, char *reason);
+
 /* --threads N: 0..1024; prints the error. */
 int khib_tool_parse_threads(const char *s, unsigned *ret);
 

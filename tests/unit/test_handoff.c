@@ -63,6 +63,21 @@ static void fill(struct khib_handoff *h, uint32_t nr_ranges)
 	}
 	h->status_paddr = 0x7654328;
 	h->status_nonce = 0x0123456789abcdefULL;
+	h->nr_fs = KHIB_HANDOFF_MAX_FS;
+	for (uint32_t i = 0; i < h->nr_fs; i++) {
+		struct khib_fsstamp *f = &h->fs[i];
+
+		f->kind = KHIB_FS_EXT;
+		memset(f->uuid, 0x30 + (int)i, 16);
+		f->dev = 0xfd00000ULL + i;
+		f->mnt_count = (uint16_t)(7 + i);
+		f->state = 1;
+		f->incompat = 0x2c6;
+		f->mtime = 0x6700000000ULL + i;
+		f->wtime = 0x6700000100ULL + i;
+		f->lastcheck = 0x6600000000ULL + i;
+		snprintf(f->where, sizeof(f->where), "/mnt/fs%u", i);
+	}
 }
 
 static uint32_t used_bytes(const uint8_t *page)
@@ -124,7 +139,7 @@ TEST(handoff_layout)
 
 	fill(&h, 2);
 	ASSERT_OK(khib_handoff_encode(&h, page));
-	ASSERT_EQ(khib_get_le32(page + OFF_VERSION), 1);
+	ASSERT_EQ(khib_get_le32(page + OFF_VERSION), KHIB_HANDOFF_VERSION);
 	ASSERT_TRUE(used_bytes(page) >= OFF_RANGES + 16 * KHIB_HANDOFF_MAX_RANGES);
 	ASSERT_TRUE(used_bytes(page) <= KHIB_HANDOFF_BYTES);
 	ASSERT_EQ_U64(khib_get_le64(page + OFF_ENTRY), 0x1234000ULL);
@@ -227,7 +242,7 @@ TEST(handoff_wrong_magic_and_version)
 {
 	static struct khib_handoff h, out, before;
 	static uint8_t page[KHIB_HANDOFF_BYTES], zero[KHIB_HANDOFF_BYTES];
-	static const uint32_t versions[] = { 0, 2, 0x100, UINT32_MAX };
+	static const uint32_t versions[] = { 0, 1, 3, 0x100, UINT32_MAX };
 
 	memset(&out, 0x42, sizeof(out));
 	before = out;

@@ -3,6 +3,7 @@
 #include "harness.h"
 #include "image.h"
 #include "test_image_fixture.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -77,8 +78,9 @@ TEST(image_max_bytes_rejects_bad_ranges)
 	ASSERT_EQ(khib_image_max_bytes(bad, 2, 0, 0, &v), -EINVAL);
 	ASSERT_EQ(khib_image_max_bytes(wrap, 1, 0, 0, &v), -EOVERFLOW);
 	ASSERT_OK(khib_image_max_bytes(ok, 2, 1024, 0, &v));
-	/* 1025 pages in 2 chunks + 2 header blocks + commit/header + metadata */
-	ASSERT_EQ_U64(v, 0x2000 + 1025 * 4096 + 2 * 4096 + 4096);
+	/* 1025 pages in 2 chunks + 2 header blocks + commit/header + metadata
+	 * (ranges, index, room for 64 file system stamps: 2 blocks) */
+	ASSERT_EQ_U64(v, 0x2000 + 1025 * 4096 + 2 * 4096 + 2 * 4096);
 }
 
 TEST(image_feed_contract)
@@ -220,5 +222,50 @@ TEST(image_file_target_and_identity)
 	ASSERT_STREQ(reason, "firmware memory map changed since hibernation");
 	khib_reader_free(r);
 	khib_target_free(t);
+	fx_machine_release(&m);
+}
+
+/* The file system stamps travel with the image, covered by its checksums. */
+TEST(image_file_system_table)
+{
+	struct khib_fsstamp fs[2] = {
+		{ .kind = KHIB_FS_EXT, .dev = 0xfe00001, .mnt_count = 3, .state = 1,
+		  .incompat = 0x2c6, .mtime = 1700000000, .wtime = 1700000001,
+		  .lastcheck = 1690000000, .where = "/" },
+		{ .kind = KHIB_FS_EXT, .dev = 0xfe00010, .mnt_count = 12, .where = "/home" },
+	};
+	char reason[KHIB_REASON_MAX] = "";
+	struct khib_writer_params p;
+	struct khib_reader *r;
+	struct khib_target *t;
+	struct fx_machine m;
+	struct fx_disk d;
+	const struct khib_fsstamp *got;
+	uint64_t off;
+	size_t n;
+
+	memset(fs[0].uuid, 0xab, 16);
+	memset(fs[1].uuid, 0xcd, 16);
+	fx_machine_small(&m, 11);
+	fx_params(&m, &p, KHIB_CODEC_LZ4, 64, 1);
+	p.fs = fs;
+	p.n_fs = 2;
+	ASSERT_OK(fx_disk_target(&d, 4 << 20, &t));
+	ASSERT_OK(fx_write(&m, t, &p));
+	ASSERT_OK(khib_reader_open(t, 0, &r, reason));
+	ASSERT_EQ(khib_reader_info(r)->compat_flags, 1);
+	got = khib_reader_fs(r, &n);
+	ASSERT_EQ(n, 2);
+	ASSERT_MEMEQ(&got[0], &fs[0], sizeof(fs[0]));
+	ASSERT_MEMEQ(&got[1], &fs[1], sizeof(fs[1]));
+	khib_reader_free(r);
+
+	/* A changed stamp is a corrupt image, not a different check. */
+	off = khib_get_le64(d.buf + 0x1000 + 0x230);
+	d.buf[off + 4] ^= 1;
+	ASSERT_EQ(khib_reader_open(t, 0, &r, reason), -EBADMSG);
+	ASSERT_STREQ(reason, "file system table checksum mismatch");
+	khib_target_free(t);
+	free(d.buf);
 	fx_machine_release(&m);
 }

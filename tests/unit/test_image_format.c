@@ -39,6 +39,7 @@ static void check_header(const uint8_t *h, const struct fx_machine *m)
 	ASSERT_EQ(khib_get_le32(h + 0x008), 1);
 	ASSERT_EQ(khib_get_le32(h + 0x00C), 1024);
 	ASSERT_EQ_U64(khib_get_le64(h + 0x010), 0);
+	ASSERT_EQ_U64(khib_get_le64(h + 0x018), 1); /* the file system table */
 	ASSERT_MEMEQ(h + 0x020, uuid, 16);
 	ASSERT_EQ_U64(khib_get_le64(h + 0x030), 1700000000123456789ULL);
 	ASSERT_EQ(khib_get_le32(h + 0x038), 4096);
@@ -109,7 +110,10 @@ TEST(image_format_matches_spec)
 	struct khib_target *t;
 	struct fx_machine m;
 	struct fx_disk d;
-	const uint8_t *img, *h, *rt, *ix;
+	const uint8_t *img, *h, *rt, *ix, *fs;
+	struct khib_fsstamp stamp = { .kind = 1, .mnt_count = 0x1234, .state = 1, .incompat = 0x2c6,
+				      .dev = 0xfe00010, .mtime = 0x165000000ULL, .wtime = 7,
+				      .lastcheck = 8, .where = "/home" };
 	XXH3_state_t st;
 	uint64_t nr, nc;
 
@@ -117,6 +121,9 @@ TEST(image_format_matches_spec)
 	fx_params(&m, &p, KHIB_CODEC_LZ4, 8, 2);
 	p.uuid = uuid;
 	p.created_ns = 1700000000123456789ULL;
+	memset(stamp.uuid, 0x5a, 16);
+	p.fs = &stamp;
+	p.n_fs = 1;
 	ASSERT_OK(fx_disk_target(&d, 1 << 20, &t));
 	ASSERT_OK(fx_write(&m, t, &p));
 	img = d.buf;
@@ -138,11 +145,28 @@ TEST(image_format_matches_spec)
 	ASSERT_MEMEQ(img + khib_get_le64(h + 0x100), p.vmcoreinfo, p.vmcoreinfo_bytes);
 	for (uint64_t k = 0; k < nc; k++)
 		check_chunk(img, ix + k * 48, k, &m);
-	/* Commit's meta hash: ranges ‖ index ‖ VMCOREINFO ‖ header. */
+	/* The file system table: 8-aligned after VMCOREINFO. */
+	ASSERT_EQ_U64(khib_get_le64(h + 0x238), 1);
+	fs = img + khib_get_le64(h + 0x230);
+	ASSERT_EQ_U64(fs - img, ALIGN_UP(khib_get_le64(h + 0x100) + p.vmcoreinfo_bytes, 8));
+	ASSERT_EQ_U64(khib_get_le64(h + 0x240), XXH3_64bits(fs, 96));
+	ASSERT_EQ(khib_get_le32(fs + 0x00), 1);
+	ASSERT_EQ(khib_get_le16(fs + 0x04), 0x1234);
+	ASSERT_EQ(khib_get_le16(fs + 0x06), 1);
+	ASSERT_EQ(khib_get_le32(fs + 0x08), 0x2c6);
+	ASSERT_EQ(khib_get_le32(fs + 0x0C), 0);
+	ASSERT_EQ(fs[0x10], 0x5a);
+	ASSERT_EQ_U64(khib_get_le64(fs + 0x20), 0xfe00010);
+	ASSERT_EQ_U64(khib_get_le64(fs + 0x28), 0x165000000ULL);
+	ASSERT_EQ_U64(khib_get_le64(fs + 0x30), 7);
+	ASSERT_EQ_U64(khib_get_le64(fs + 0x38), 8);
+	ASSERT_STREQ((const char *)fs + 0x40, "/home");
+	/* Commit's meta hash: ranges ‖ index ‖ VMCOREINFO ‖ fs table ‖ header. */
 	XXH3_64bits_reset(&st);
 	XXH3_64bits_update(&st, rt, nr * 16);
 	XXH3_64bits_update(&st, ix, nc * 48);
 	XXH3_64bits_update(&st, img + khib_get_le64(h + 0x100), p.vmcoreinfo_bytes);
+	XXH3_64bits_update(&st, fs, 96);
 	XXH3_64bits_update(&st, h, 1024);
 	ASSERT_EQ_U64(khib_get_le64(img + 0x28), XXH3_64bits_digest(&st));
 	khib_target_free(t);
