@@ -72,11 +72,14 @@ int khib_fsstamp_from_ext(const void *buf, size_t len, struct khib_fsstamp *st)
 bool khib_fsstamp_changed(const struct khib_fsstamp *then, const struct khib_fsstamp *now,
 			  char *what, size_t n)
 {
-	if (now->mnt_count != then->mnt_count || now->mtime != then->mtime)
+	/* A full fsck also resets the mount count: name the check first. */
+	if (now->lastcheck != then->lastcheck)
+		snprintf(what, n, "checked since (fsck)");
+	else if (now->mnt_count != then->mnt_count || now->mtime != then->mtime)
 		snprintf(what, n, "mounted since (mount count %u, now %u)", then->mnt_count,
 			 now->mnt_count);
-	else if (now->lastcheck != then->lastcheck || now->state != then->state)
-		snprintf(what, n, "checked since (fsck)");
+	else if (now->state != then->state)
+		snprintf(what, n, "repaired since (its state changed)");
 	else if ((then->incompat & EXT_INCOMPAT_RECOVER) && !(now->incompat & EXT_INCOMPAT_RECOVER))
 		snprintf(what, n, "its journal was replayed since");
 	else if (now->wtime != then->wtime)

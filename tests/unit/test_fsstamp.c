@@ -80,8 +80,13 @@ TEST(fsstamp_what_counts_as_used)
 	ASSERT_TRUE(khib_fsstamp_changed(&then, &now, what, sizeof(what)));
 	now = then;
 	now.lastcheck++;
+	now.mnt_count = 0;				/* e2fsck -f resets it */
 	ASSERT_TRUE(khib_fsstamp_changed(&then, &now, what, sizeof(what)));
 	ASSERT_STREQ(what, "checked since (fsck)");
+	now = then;
+	now.state = 3;
+	ASSERT_TRUE(khib_fsstamp_changed(&then, &now, what, sizeof(what)));
+	ASSERT_STREQ(what, "repaired since (its state changed)");
 	now = then;
 	now.incompat &= ~0x4u;
 	ASSERT_TRUE(khib_fsstamp_changed(&then, &now, what, sizeof(what)));
