@@ -13,6 +13,7 @@ header and commit record are written last.  blkdebug's states count
 events: state 1 is the start, and each set-state rule moves on at an event.
 
   fault_<name>   one VM each; `python3 tests/vm/run.py --list` names them
+  fault_disk_removed  the target's host disk removed mid-write (drive_del)
 """
 import re
 
@@ -83,6 +84,30 @@ def fault(rules, cause):
     return run
 
 
+
+
+def disk_removed(ctx):
+    """The target's host disk goes away mid-write (QEMU drive_del: the
+    virtio disk stays, every request on it fails from then on, as on a
+    disk that was pulled): the writer jumps back, N names the cause and
+    its workload is intact, and no valid image is left."""
+    disk = make_disk(ctx)
+    drive = f"file={disk},format=raw,cache=none,aio=threads,werror=report,rerror=report"
+    with th.boot(ctx, "", drives=[drive], qmp=True) as vm:
+        th.workload_up(vm, 1)
+        vm.expect(r"khib: hibernating: jumping to the writer kernel")
+        vm.expect(r"khib: saving memory: +[1-9]\d% ", timeout=300)
+        vm.hmp("drive_del d0")
+        m = vm.expect(r"khib: hibernation aborted in the writer kernel: (.*)", timeout=300)
+        assert re.search(r"Input/output error|No medium", m.group(1)), m.group(1)
+        vm.expect(r"^N: hibernate rc=1$")
+        th.workload_intact(vm, 1)
+        assert vm.wait_exit(timeout=60) == 0
+    r = khib_host("verify", disk, check=False)
+    assert r.returncode != 0, f"a valid image outlived the removal: {r.stdout}"
+
+
 def tests():
     for name, rules, cause in FAULTS:
         yield f"fault_{name}", fault(rules, cause)
+    yield "fault_disk_removed", disk_removed

@@ -75,10 +75,10 @@ def images(ctx, init):
 
 
 def boot(ctx, args, cpus=1, disks=(), drives=(), mem="512M", workload_mib=96, prelude="",
-         cmdline=""):
+         cmdline="", qmp=False):
     kernel, initrd = images(ctx, n_init(args, workload_mib, prelude))
     return VM("n", kernel, initrd, f"console=ttyS0 panic=-1 {cmdline}", mem=mem, cpus=cpus,
-              disks=disks, drives=drives, log_dir=ctx.log_dir, deadline=400)
+              disks=disks, drives=drives, log_dir=ctx.log_dir, deadline=400, qmp=qmp)
 
 
 def workload_up(vm, cpus, timeout=120):
