@@ -31,6 +31,7 @@ static void try_image(uint8_t *buf, size_t size)
 	struct khib_read_opts o = { .threads = 1, .fn = count_pages, .ctx = &sum };
 	char reason[KHIB_REASON_MAX];
 	const struct khib_range *rg;
+	const struct khib_fsstamp *fs;
 	struct khib_chunk_info ci;
 	struct khib_reader *r;
 	struct khib_target *t;
@@ -47,6 +48,9 @@ static void try_image(uint8_t *buf, size_t size)
 			sum += ci.npages;
 		if (khib_reader_vmcoreinfo(r, &v, &n) == 0 && n)
 			sum += ((const uint8_t *)v)[n - 1];
+		fs = khib_reader_fs(r, &n);
+		for (size_t i = 0; i < n; i++)
+			sum += fs[i].mnt_count + strlen(fs[i].where);
 		khib_reader_read(r, &o, reason);
 		khib_reader_free(r);
 	}
@@ -109,6 +113,9 @@ static void fix_up(uint8_t *b, size_t size)
 	fix_table(b, size, KHIB_HDR_INDEX_OFFSET, KHIB_HDR_INDEX_COUNT, KHIB_HDR_INDEX_HASH,
 		  KHIB_INDEX_ENTRY_SIZE, &meta);
 	fix_table(b, size, KHIB_HDR_VMCI_OFFSET, KHIB_HDR_VMCI_BYTES, KHIB_HDR_VMCI_HASH, 1, &meta);
+	if (khib_get_le64(h + KHIB_HDR_COMPAT) & KHIB_COMPAT_FS_TABLE)
+		fix_table(b, size, KHIB_HDR_FS_OFFSET, KHIB_HDR_FS_COUNT, KHIB_HDR_FS_HASH,
+			  KHIB_FSSTAMP_BYTES, &meta);
 	khib_put_le32(h + KHIB_HDR_HEADER_SIZE, KHIB_HEADER_SIZE);
 	khib_put_le64(h + KHIB_HEADER_SIZE - 8, khib_hash64(h, KHIB_HEADER_SIZE - 8));
 	khib_hash_update(&meta, h, KHIB_HEADER_SIZE);

@@ -63,6 +63,16 @@ static void fill(struct khib_handoff *h, uint32_t nr_ranges, uint32_t nr_extents
 	}
 	h->status_paddr = 0x12345678;
 	h->status_nonce = 0xfeedfacecafebeefULL;
+	h->nr_fs = nr_ranges % (KHIB_HANDOFF_MAX_FS + 1);
+	for (uint32_t i = 0; i < h->nr_fs; i++) {
+		h->fs[i].kind = KHIB_FS_EXT;
+		memset(h->fs[i].uuid, 0x40 + (int)i, sizeof(h->fs[i].uuid));
+		h->fs[i].dev = 0xfe00000 + 16 * i;
+		h->fs[i].mnt_count = (uint16_t)(i + 1);
+		h->fs[i].incompat = 0x2c6;
+		h->fs[i].mtime = 1764000000 + i;
+		snprintf(h->fs[i].where, sizeof(h->fs[i].where), i ? "/srv/%u" : "/", i);
+	}
 }
 
 int main(int argc, char **argv)
@@ -103,7 +113,9 @@ int main(int argc, char **argv)
 	bad |= put("handoff-too-many-ranges", page, sizeof(page));
 	khib_handoff_encode(&h, page);
 	khib_put_le32(page + 8, KHIB_HANDOFF_VERSION + 1);
-	bad |= put("handoff-version-2", page, sizeof(page));
+	bad |= put("handoff-version-next", page, sizeof(page));
+	khib_put_le32(page + 8, 1);
+	bad |= put("handoff-version-1", page, sizeof(page));
 
 	khib_status_encode(&st, spage);
 	bad |= put("status-pending", spage, sizeof(spage));

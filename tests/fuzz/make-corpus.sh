@@ -109,6 +109,9 @@ if [ -n "$bzimage" ]; then
 	head -c $(( (sects + 1) * 512 + 4096 )) "$bzimage" >"$here/corpus/bzimage/real-head"
 fi
 
+# An image with a file system table, from the real writer.
+"$(dirname "$khib")/../tests/fuzz/make-corpus-image" "$here/corpus/image"
+
 # Handoff and status pages, made by the real encoders.
 mkdir -p "$here/corpus/handoff"
 "$(dirname "$khib")/../tests/fuzz/make-corpus-handoff" "$here/corpus/handoff"
