@@ -16,6 +16,7 @@ and khib's own kernel (kernel/khib.config has what Debian's userspace needs).
                                and writes to the root file system
 """
 import glob
+import json
 import hashlib
 import os
 import re
@@ -244,6 +245,10 @@ def systemctl_hibernate(ctx):
         # systemctl waits for the hibernation only when logind does it.
         hibernate_rc = vm.seen(r"^T: systemctl hibernate rc=")
     assert khib_host("verify", image_disk, check=False).returncode == 0, "no valid image"
+    # The ext4 root went with the image, for the stale file system check the
+    # resume below passes (nothing used the root in between).
+    fs = json.loads(khib_host("inspect", "--json", image_disk).stdout)["file_systems"]
+    assert [f["where"] for f in fs] == ["/"], f"file systems recorded: {fs}"
     with boot("boot2") as vm:
         # khib's local-premount script, in the initramfs update-initramfs made.
         vm.expect(r"khib: resuming 6\.1\.\d+ from '/dev/vdb'", timeout=240)
