@@ -19,7 +19,13 @@ replayed into the states a power cut could leave behind:
   subset    for each flush epoch (the writes between two flushes), random
             subsets of its writes in random order on top of the state at the
             epoch's start: a volatile write cache may land any of the writes
-            it was not yet told to flush, in any order
+            it was not yet told to flush, in any order (an epoch of one
+            write has no subset that is not a prefix)
+
+QEMU logs a write when it completed and a flush when it completed; the model
+takes every write logged before a flush as durable by it.  That holds for
+khib, which waits for its writes (fdatasync) before it flushes.  Torn writes
+are not modelled: FORMAT.md assumes a sector is written whole.
 
 Each state goes to the host's `khib verify`:
   REFUSED   no valid image (the older image, still valid before the first
@@ -29,7 +35,8 @@ Each state goes to the host's `khib verify`:
             record holds the header and metadata hashes, the metadata every
             chunk's hashes, and verify checked them all, so its content is
             the final image's
-  PARTIAL   any other valid image: a mix, or the older image after a flush
+  PARTIAL   any other valid image: a mix, or the older image after the
+            first flush (N retires it before the jump, and flushes)
 States after the flush that follows the commit record must be RESUMED.
 
     tests/campaigns/crashstates.py [--quick] [--seed N] [--subsets N]
@@ -78,8 +85,9 @@ def read_log(path):
         assert (magic, version) == (LOG_MAGIC, 1), f"{path}: not a dm-log-writes log"
         size = os.fstat(f.fileno()).st_size
         entries, pos = [], sector
-        # The super block is rewritten at every flush only: entries after the
-        # last one are read up to the end of the file (it started empty).
+        # The super block's count is rewritten at flushes (and every 4096
+        # entries) only: entries are read up to the end of the file, which
+        # started empty.
         while pos + sector <= size:
             f.seek(pos)
             at, count, flags, _ = LOG_ENTRY.unpack(f.read(LOG_ENTRY.size))
@@ -222,6 +230,7 @@ class Campaign:
         self.first_flush = self.entries.index(FLUSH)
         commit_at = max(i for i, e in enumerate(self.entries)
                         if e is not FLUSH and e.offset == 0)
+        assert FLUSH in self.entries[commit_at:], "no flush after the commit record"
         self.settled = self.entries.index(FLUSH, commit_at)
         sizes = [len(e) for e in epochs(self.entries)]
         print(f"crashstates: log of {len(self.entries)} entries: {len(writes)} writes "
