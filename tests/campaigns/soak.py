@@ -10,7 +10,7 @@ holding 320 MiB and a data disk) hibernates and resumes --cycles times,
 alternating the two resume paths (khibtest.method=kexec and =snapshot on the
 kernel command line, per boot); after every resume test_resume.resumed()
 checks the workload, the data disk and the CPUs.  Each cycle is a tally row
-with its figures:
+that must be RESUMED (a refused image is a failure here), with its figures:
 
   hibernate   s from N's "N: hibernating" line to the VM's last console line
               (it powers off), console timestamps
@@ -129,12 +129,13 @@ class Soak:
                     assert vm.wait_exit(timeout=120) == 0
             except (AssertionError, VMError) as e:
                 self.tally.add(f"cycle{cycle:02d}", outcome_of(vm, e),
-                               f"{mc.method}: {str(e).splitlines()[0]}")
+                               f"{mc.method}: {str(e).splitlines()[0]}", expect=(RESUMED,))
                 return None, None
         row = dict(hibernate_s=image[0], stored_mib=image[1], resume_s=resume_s,
                    memfree_mib=free, memavail_mib=avail)
         self.rows.append(row)
-        self.tally.add(f"cycle{cycle:02d}", RESUMED, f"{mc.method}: " + figures(row))
+        self.tally.add(f"cycle{cycle:02d}", RESUMED, f"{mc.method}: " + figures(row),
+                       expect=(RESUMED,))
         return after, hibernated(vm, cycle + 1) if cycle < self.cycles else None
 
     def closing(self):
