@@ -1,12 +1,25 @@
 # The two commands of README.md, and a few conveniences.  Everything real
 # is in scripts/; each target installs what it needs first.
-.PHONY: demo test build deps kernel clean
+.PHONY: demo test build deps kernel clean campaigns crashstates powercut soak
 
 demo:
 	@bash scripts/demo.sh
 
 test:
 	@bash scripts/test.sh
+
+# The reliability campaigns (README.md, "Campaigns"): each prints its figures.
+campaigns:
+	@bash scripts/campaign.sh all
+
+crashstates:
+	@bash scripts/campaign.sh crashstates
+
+powercut:
+	@bash scripts/campaign.sh powercut-writer && bash scripts/campaign.sh powercut-resume
+
+soak:
+	@bash scripts/campaign.sh soak
 
 deps:
 	@bash scripts/deps.sh

@@ -8,6 +8,7 @@ packages=(
   build-essential pkg-config meson ninja-build python3   # the build
   libzstd-dev liblz4-dev libxxhash-dev                    # codecs, checksum
   libblkid-dev                                            # target signatures
+  libsodium-dev                                           # image encryption
   linux-source-6.1 bc flex bison libelf-dev libssl-dev    # the test kernel
   xz-utils patch cpio kmod
   qemu-system-x86 busybox-static debootstrap e2fsprogs    # the VM tests

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include "crypt.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "util.h"
+
+/* crypto_kdf: a context of 8 bytes and one id per derived key. */
+static const char KDF_CONTEXT[crypto_kdf_CONTEXTBYTES] = { 'k', 'h', 'i', 'b', 'i', 'm', 'g', '1' };
+enum { KEY_CHUNK = 1, KEY_TABLE = 2, KEY_HEADER_MAC = 3 };
+
+struct khib_image_keys {
+	uint8_t chunk[32], table[32], mac[32];
+	uint32_t aead;
+	uint8_t pad[12];		/* a multiple of 16 (sodium_malloc) */
+};
+
+_Static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == 32 &&
+	       crypto_aead_aes256gcm_KEYBYTES == 32 &&
+	       crypto_aead_xchacha20poly1305_ietf_ABYTES == KHIB_AEAD_TAG_BYTES &&
+	       crypto_aead_aes256gcm_ABYTES == KHIB_AEAD_TAG_BYTES, "AEAD sizes");
+
+int khib_crypt_init(void)
+{
+	return sodium_init() < 0 ? -ENOSYS : 0;
+}
+
+bool khib_aead_available(enum khib_aead a)
+{
+	if (a == KHIB_AEAD_XCHACHA20_POLY1305)
+		return true;
+	return a == KHIB_AEAD_AES256_GCM && crypto_aead_aes256gcm_is_available();
+}
+
+enum khib_aead khib_aead_preferred(void)
+{
+	return khib_aead_available(KHIB_AEAD_AES256_GCM) ? KHIB_AEAD_AES256_GCM
+							 : KHIB_AEAD_XCHACHA20_POLY1305;
+}
+
+const char *khib_aead_name(enum khib_aead a)
+{
+	switch (a) {
+	case KHIB_AEAD_NONE: return "none";
+	case KHIB_AEAD_XCHACHA20_POLY1305: return "xchacha20-poly1305";
+	case KHIB_AEAD_AES256_GCM: return "aes-256-gcm";
+	}
+	return NULL;
+}
+
+int khib_keys_new(enum khib_aead a, const uint8_t dk[KHIB_DATA_KEY_BYTES],
+		  struct khib_image_keys **ret)
+{
+	struct khib_image_keys *k;
+
+	if (a == KHIB_AEAD_NONE || !khib_aead_available(a))
+		return -EOPNOTSUPP;
+	k = sodium_malloc(sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	memset(k, 0, sizeof(*k));
+	k->aead = a;
+	crypto_kdf_derive_from_key(k->chunk, sizeof(k->chunk), KEY_CHUNK, KDF_CONTEXT, dk);
+	crypto_kdf_derive_from_key(k->table, sizeof(k->table), KEY_TABLE, KDF_CONTEXT, dk);
+	crypto_kdf_derive_from_key(k->mac, sizeof(k->mac), KEY_HEADER_MAC, KDF_CONTEXT, dk);
+	*ret = k;
+	return 0;
+}
+
+void khib_keys_free(struct khib_image_keys *k)
+{
+	sodium_free(k); /* wipes; NULL is fine */
+}
+
+enum khib_aead khib_keys_aead(const struct khib_image_keys *k)
+{
+	return (enum khib_aead)k->aead;
+}
+
+/* domain ‖ counter, little-endian, zero after: 12 bytes for AES-GCM, 24
+ * for XChaCha20. */
+static void nonce(enum khib_seal_domain d, uint64_t counter,
+		  uint8_t n[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES])
+{
+	memset(n, 0, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	khib_put_le32(n, (uint32_t)d);
+	khib_put_le64(n + 4, counter);
+}
+
+static const uint8_t *key_for(const struct khib_image_keys *k, enum khib_seal_domain d)
+{
+	return d == KHIB_SEAL_CHUNK ? k->chunk : k->table;
+}
+
+int khib_seal(const struct khib_image_keys *k, enum khib_seal_domain d, uint64_t counter,
+	      const void *ad, size_t ad_len, uint8_t *buf, size_t len)
+{
+	uint8_t n[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	int r;
+
+	nonce(d, counter, n);
+	if (k->aead == KHIB_AEAD_AES256_GCM)
+		r = crypto_aead_aes256gcm_encrypt_detached(buf, buf + len, NULL, buf, len, ad,
+							   ad_len, NULL, n, key_for(k, d));
+	else
+		r = crypto_aead_xchacha20poly1305_ietf_encrypt_detached(buf, buf + len, NULL, buf,
+									len, ad, ad_len, NULL, n,
+									key_for(k, d));
+	return r < 0 ? -EINVAL : 0;
+}
+
+int khib_open(const struct khib_image_keys *k, enum khib_seal_domain d, uint64_t counter,
+	      const void *ad, size_t ad_len, uint8_t *buf, size_t len)
+{
+	uint8_t n[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	size_t plain = len - KHIB_AEAD_TAG_BYTES;
+	int r;
+
+	if (len < KHIB_AEAD_TAG_BYTES)
+		return -EBADMSG;
+	nonce(d, counter, n);
+	if (k->aead == KHIB_AEAD_AES256_GCM)
+		r = crypto_aead_aes256gcm_decrypt_detached(buf, NULL, buf, plain, buf + plain, ad,
+							   ad_len, n, key_for(k, d));
+	else
+		r = crypto_aead_xchacha20poly1305_ietf_decrypt_detached(buf, NULL, buf, plain,
+									buf + plain, ad, ad_len, n,
+									key_for(k, d));
+	return r < 0 ? -EBADMSG : 0;
+}
+
+void khib_mac(const struct khib_image_keys *k, const void *data, size_t len,
+	      uint8_t out[KHIB_MAC_BYTES])
+{
+	crypto_generichash(out, KHIB_MAC_BYTES, data, len, k->mac, sizeof(k->mac));
+}
+
+bool khib_mac_matches(const struct khib_image_keys *k, const void *data, size_t len,
+		      const uint8_t mac[KHIB_MAC_BYTES])
+{
+	uint8_t want[KHIB_MAC_BYTES];
+	bool ok;
+
+	khib_mac(k, data, len, want);
+	ok = sodium_memcmp(want, mac, KHIB_MAC_BYTES) == 0;
+	sodium_memzero(want, sizeof(want));
+	return ok;
+}
+
+void khib_data_key_new(uint8_t dk[KHIB_DATA_KEY_BYTES])
+{
+	randombytes_buf(dk, KHIB_DATA_KEY_BYTES);
+}
+
+void khib_wipe(void *p, size_t len)
+{
+	sodium_memzero(p, len);
+}
+
+void *khib_secret_alloc(size_t len)
+{
+	return sodium_malloc(len);
+}
+
+void khib_secret_free(void *p)
+{
+	sodium_free(p);
+}
