@@ -44,11 +44,14 @@ the machine settles, and the trial is classified (tally.py):
            the image disk's raw node fails reads (event read_aio) from the
            moment the host arms it, by a QMP qemu-io write to the disk's
            last sector, unused, that moves blkdebug to state 2; once or
-           for good.  N must never be entered half-restored: R invalidates
-           the image and reboots, or R0 goes on with a normal boot.
+           for good, or reads and writes for good (R cannot invalidate).
+           N must never be entered half-restored: R invalidates the image
+           and reboots, or R0 goes on with a normal boot; an image R could
+           not invalidate is still whole and resumes on the next boot.
 
-For a cut, `khib verify` on the host right after it sharpens what the point
-allows: a valid image must resume, none must give a normal boot.
+For a cut, or a restore kernel that failed and rebooted, `khib verify` on
+the host right after sharpens what the point allows: a valid image must
+resume, none must give a normal boot.
 
     tests/campaigns/powercut.py writer|resume [--points a,b] [--list]
 
@@ -89,7 +92,7 @@ INVALIDATED = NOT_COMMITTED
 
 # A point: after the nth console line matching pattern (None: the line
 # boot 1's setup stopped at), offset seconds later; fault None cuts the
-# power there, "once" or "persistent" arms a read error instead.
+# power there, else it arms a fault of the image disk (blkdebug_drive).
 Point = namedtuple("Point", "name pattern allow nth offset method fault",
                    defaults=(1, 0.0, "kexec", None))
 
@@ -129,9 +132,12 @@ RESUME_POINTS = [
     Point("snap_restarting", r"Restarting tasks", INVALIDATED, method="snapshot"),
     Point("read_error_once", RESTORING.format(30), INVALIDATING, fault="once"),
     Point("read_error_persistent", RESTORING.format(30), INVALIDATED, fault="persistent"),
-    Point("snap_read_error_once", STREAMING, INVALIDATING, offset=1, method="snapshot",
+    # R cannot invalidate either: the image stays valid, the next boot
+    # (a healthy disk again) resumes it.
+    Point("disk_dead", RESTORING.format(30), KEPT, fault="dead"),
+    Point("snap_read_error_once", STREAMING, INVALIDATING, offset=3, method="snapshot",
           fault="once"),
-    Point("snap_read_error_persistent", STREAMING, INVALIDATED, offset=1, method="snapshot",
+    Point("snap_read_error_persistent", STREAMING, INVALIDATED, offset=3, method="snapshot",
           fault="persistent"),
 ]
 
@@ -175,18 +181,18 @@ def reach(vm, point, timeout=400):
 
 
 def cut(vm, point):
-    """Cut the power at the point; a note on when, and on the image."""
+    """Cut the power at the point; a note on how late after its line."""
     reach(vm, point)
     late_ms = (vm.now() - vm.matched_at) * 1000
     vm.kill()
     return f"cut {late_ms:.0f} ms after the line"
 
 
-def narrowed(point, disk):
-    """What the point allows, given the image the cut left: (set, note)."""
+def narrowed(allow, disk, after="the cut"):
+    """What allow leaves, given the image on disk now: (set, note)."""
     if image_valid(disk):
-        return point.allow & {RESUMED}, "image valid after the cut"
-    return point.allow & {REFUSED}, "no valid image after the cut"
+        return allow & {RESUMED}, f"image valid after {after}"
+    return allow & {REFUSED}, f"no valid image after {after}"
 
 
 # -- the boots after ------------------------------------------------------------
@@ -268,7 +274,7 @@ def writer_trial(ctx, point, _base):
     with mc.boot(1) as vm:
         before = tr.fresh_boot_until_hibernated(vm, 1)
         when = cut(vm, point)
-    expect, state = narrowed(point, mc.disk)
+    expect, state = narrowed(point.allow, mc.disk)
     result, detail = settle(mc, before, written_data(mc), [when, state])
     return result, detail, expect
 
@@ -303,32 +309,34 @@ def resume_trial(ctx, point, base):
         return read_error_trial(mc, point, base)
     with mc.boot(0) as vm:
         when = cut(vm, point)
-    expect, state = narrowed(point, mc.disk)
+    expect, state = narrowed(point.allow, mc.disk)
     result, detail = settle(mc, base.before, base.digest, [when, state])
     return result, detail, expect
 
 
-def blkdebug_drive(mc, once):
-    """The image disk under blkdebug: reads fail once the host wrote to it."""
+def blkdebug_drive(mc, fault):
+    """The image disk under blkdebug: once the host wrote to it, one read
+    request fails ("once"), every read ("persistent"), or every read and
+    write ("dead")."""
     cfg = mc.ctx.path("blkdebug.conf")
+    iotype = "" if fault == "dead" else 'iotype = "read"\n'
     with open(cfg, "w") as f:
         f.write('[set-state]\nevent = "pwritev"\nstate = "1"\nnew_state = "2"\n'
-                '[inject-error]\nevent = "read_aio"\nstate = "2"\niotype = "read"\n'
-                'errno = "5"\n'
-                f'once = "{"on" if once else "off"}"\n')
+                '[inject-error]\nevent = "read_aio"\nstate = "2"\n' + iotype +
+                f'errno = "5"\nonce = "{"on" if fault == "once" else "off"}"\n')
     return (f"driver=raw,file.driver=blkdebug,file.config={cfg},"
             f"file.image.driver=file,file.image.filename={mc.disk},"
             f"file.image.aio=threads,cache.direct=on,werror=report,rerror=report")
 
 
-def faulty_boot(mc, once):
+def faulty_boot(mc, fault):
     """Machine.boot(0), the image disk under blkdebug, QMP on."""
     mc.boots += 1
     append = ("console=ttyS0 panic=-1 khib.resume=/dev/vda khibtest.cycles=0 "
               f"khibtest.method={mc.method}")
     data = f"file={mc.data},format=raw,cache=none,aio=threads"
     return VM(f"boot{mc.boots}", mc.kernel, mc.initrd, append, mem=mc.mem, cpus=mc.cpus,
-              drives=[blkdebug_drive(mc, once), data], log_dir=mc.ctx.log_dir,
+              drives=[blkdebug_drive(mc, fault), data], log_dir=mc.ctx.log_dir,
               deadline=400, qmp=True)
 
 
@@ -340,7 +348,7 @@ def arm(vm, disk):
 
 
 def read_error_trial(mc, point, base):
-    vm = faulty_boot(mc, point.fault == "once")
+    vm = faulty_boot(mc, point.fault)
 
     def armed(vm):
         reach(vm, point)
@@ -348,11 +356,13 @@ def read_error_trial(mc, point, base):
     verdict = outcome(vm, mc, base.before, base.digest, armed)
     fired = vm.seen(r"I/O error, dev vda")
     expect = point.allow if fired else frozenset()
-    notes = [f"read error {point.fault}: " + (f"{len(fired)} failed reads" if fired
-                                               else "never fired")]
+    notes = [f"disk fault {point.fault}: " + (f"{len(fired)} failed requests" if fired
+                                              else "never fired")]
     if verdict:
         return verdict[0], "; ".join(notes + [verdict[1]]), expect
-    notes.append(f"{vm.name}: R failed and rebooted")
+    # R rebooted: what the image is now decides, as after a cut.
+    expect, state = narrowed(expect, mc.disk, vm.name)
+    notes += [f"{vm.name}: R failed and rebooted", state]
     result, detail = settle(mc, base.before, base.digest, notes)
     return result, detail, expect
 
