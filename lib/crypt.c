@@ -149,9 +149,12 @@ bool khib_mac_matches(const struct khib_image_keys *k, const void *data, size_t 
 	return ok;
 }
 
-void khib_data_key_new(uint8_t dk[KHIB_DATA_KEY_BYTES])
+int khib_data_key_new(uint8_t dk[KHIB_DATA_KEY_BYTES])
 {
+	if (khib_crypt_init() < 0)
+		return -ENOSYS;
 	randombytes_buf(dk, KHIB_DATA_KEY_BYTES);
+	return 0;
 }
 
 void khib_wipe(void *p, size_t len)
@@ -161,7 +164,8 @@ void khib_wipe(void *p, size_t len)
 
 void *khib_secret_alloc(size_t len)
 {
-	return sodium_malloc(len);
+	/* libsodium's guarded pages need it started (sodium_init is idempotent). */
+	return khib_crypt_init() < 0 ? NULL : sodium_malloc(len);
 }
 
 void khib_secret_free(void *p)

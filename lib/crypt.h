@@ -76,11 +76,12 @@ void khib_mac(const struct khib_image_keys *k, const void *data, size_t len,
 bool khib_mac_matches(const struct khib_image_keys *k, const void *data, size_t len,
 		      const uint8_t mac[KHIB_MAC_BYTES]);
 
-/* A fresh random data key. */
-void khib_data_key_new(uint8_t dk[KHIB_DATA_KEY_BYTES]);
+/* A fresh random data key (libsodium's randombytes: getrandom). */
+int khib_data_key_new(uint8_t dk[KHIB_DATA_KEY_BYTES]);
 /* Overwrite secret bytes so the compiler cannot skip it. */
 void khib_wipe(void *p, size_t len);
-/* Memory for secrets: guarded, locked, wiped on free (libsodium). */
+/* Memory for secrets: guarded, locked, wiped on free (libsodium); NULL
+ * when that cannot be had. */
 void *khib_secret_alloc(size_t len);
 void khib_secret_free(void *p);
 

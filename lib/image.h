@@ -69,14 +69,23 @@ struct khib_resume_info {
 	uint64_t direct_map_base; /* N's PAGE_OFFSET, for ELF export; 0 unknown */
 };
 
-/* Fields only; encryption is not implemented (algorithm must be 0). */
+/* Encryption, as the header says it in public (doc/FORMAT.md). */
+#define KHIB_KEY_AREA_BYTES 3072	/* key slots, after the header */
 struct khib_encryption_info {
-	uint32_t algorithm;
-	uint32_t kdf;
-	uint32_t kdf_iterations;
-	uint32_t kdf_memory_kib;
-	uint32_t kdf_parallelism;
-	uint8_t salt[32];
+	uint32_t algorithm;		/* enum khib_aead (crypt.h); 0: in clear */
+	uint32_t n_slots;		/* key slots in the key area */
+};
+
+/*
+ * What encrypts an image: its data key and the key area the protectors
+ * fill (lib/keyslot.h) so that a resume finds that key again.  SECURITY:
+ * dk is the image's secret; keep this in khib_secret_alloc() memory.
+ */
+struct khib_image_key {
+	uint32_t aead;			/* enum khib_aead */
+	uint8_t dk[32];
+	uint32_t n_slots;
+	uint8_t key_area[KHIB_KEY_AREA_BYTES];
 };
 
 struct khib_image_info {
@@ -130,6 +139,8 @@ struct khib_writer_params {
 	 * copied; the resume side refuses the image if one was used since. */
 	const struct khib_fsstamp *fs;
 	size_t n_fs;
+	/* Encrypt and authenticate with this key (NULL: in clear); copied. */
+	const struct khib_image_key *key;
 	const uint8_t *uuid;    /* NULL: random */
 	uint64_t created_ns;    /* 0: now */
 };
@@ -186,6 +197,18 @@ int khib_target_probe(struct khib_target *t, enum khib_probe *ret);
 /* Open an image without a valid commit record (for inspect); info->committed
  * tells, khib_reader_commit_error() says why not. */
 #define KHIB_READER_UNCOMMITTED (1u << 0)
+/* Only the header, what anybody may read of an encrypted image (inspect
+ * without its key): no ranges, chunks or tables. */
+#define KHIB_READER_PUBLIC (1u << 1)
+
+/*
+ * The data key of an encrypted image: look through its key area (n_slots
+ * slots, lib/keyslot.h) for a slot this caller can open and fill dk.
+ * -ENOKEY when none opens (reason filled).  Nothing the slots say is trusted
+ * before the header MAC under the key checks out.
+ */
+typedef int khib_key_fn(void *ctx, const uint8_t uuid[KHIB_UUID_BYTES], const uint8_t *key_area,
+			uint32_t n_slots, uint8_t dk[32], char *reason);
 
 enum khib_page_kind {
 	KHIB_PAGES_DATA,     /* data points at npages * page_size bytes */
@@ -212,8 +235,13 @@ struct khib_read_opts {
 
 struct khib_reader;
 
-/* reason: NULL or KHIB_REASON_MAX bytes, filled on failure. */
+/* reason: NULL or KHIB_REASON_MAX bytes, filled on failure.  An encrypted
+ * image gives -ENOKEY here unless KHIB_READER_PUBLIC. */
 int khib_reader_open(struct khib_target *t, unsigned flags, struct khib_reader **ret, char *reason);
+/* The same with a way to its data key: authenticates the header and every
+ * table, and every chunk as it is read. */
+int khib_reader_open_keyed(struct khib_target *t, unsigned flags, khib_key_fn *key_fn, void *ctx,
+			   struct khib_reader **ret, char *reason);
 void khib_reader_free(struct khib_reader *r);
 const struct khib_image_info *khib_reader_info(const struct khib_reader *r);
 /* 0 if committed, else the -errno (reason filled) that a strict open gives. */

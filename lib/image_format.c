@@ -48,11 +48,7 @@ static void encode_identity(const struct khib_image_info *i, uint8_t *b)
 	put_str(b + KHIB_HDR_UTS_RELEASE, i->kernel.uts_release);
 	put_str(b + KHIB_HDR_UTS_VERSION, i->kernel.uts_version);
 	khib_put_le32(b + KHIB_HDR_ENC_ALG, e->algorithm);
-	khib_put_le32(b + KHIB_HDR_ENC_KDF, e->kdf);
-	khib_put_le32(b + KHIB_HDR_ENC_ITER, e->kdf_iterations);
-	khib_put_le32(b + KHIB_HDR_ENC_MEM_KIB, e->kdf_memory_kib);
-	khib_put_le32(b + KHIB_HDR_ENC_PARALLEL, e->kdf_parallelism);
-	memcpy(b + KHIB_HDR_ENC_SALT, e->salt, sizeof(e->salt));
+	khib_put_le32(b + KHIB_HDR_ENC_SLOTS, e->n_slots);
 }
 
 void khib_header_encode(const struct khib_header *h, uint8_t buf[KHIB_HEADER_SIZE])
@@ -90,6 +86,8 @@ void khib_header_encode(const struct khib_header *h, uint8_t buf[KHIB_HEADER_SIZ
 	khib_put_le64(buf + KHIB_HDR_VMCI_BYTES, i->vmcoreinfo_bytes);
 	khib_put_le64(buf + KHIB_HDR_VMCI_HASH, h->vmci_hash);
 	khib_put_le64(buf + KHIB_HDR_DATA_BYTES, i->data_bytes);
+	khib_put_le64(buf + KHIB_HDR_KEY_AREA_HASH, h->key_area_hash);
+	memcpy(buf + KHIB_HDR_MAC, h->mac, sizeof(h->mac));
 	if (i->compat_flags & KHIB_COMPAT_FS_TABLE) {
 		khib_put_le64(buf + KHIB_HDR_FS_OFFSET, h->fs_offset);
 		khib_put_le64(buf + KHIB_HDR_FS_COUNT, i->n_fs);
@@ -101,14 +99,14 @@ void khib_header_encode(const struct khib_header *h, uint8_t buf[KHIB_HEADER_SIZ
 /* Magic, version, size and checksum: whether these bytes are a v1 header. */
 static int decode_envelope(const uint8_t *buf, size_t len, struct khib_header *h, char *reason)
 {
-	uint64_t want;
+	uint64_t want, known;
 
 	if (len < KHIB_HEADER_SIZE)
 		return khib_fail(reason, -EBADMSG, "header truncated");
 	if (memcmp(buf + KHIB_HDR_MAGIC, KHIB_HEADER_MAGIC, 8))
 		return khib_fail(reason, -EBADMSG, "bad header magic");
 	h->info.version = khib_get_le32(buf + KHIB_HDR_VERSION);
-	if (h->info.version != KHIB_FMT_VERSION)
+	if (h->info.version != 1 && h->info.version != KHIB_FMT_VERSION)
 		return khib_fail(reason, -EOPNOTSUPP, "unsupported format version %" PRIu32,
 				 h->info.version);
 	h->header_size = khib_get_le32(buf + KHIB_HDR_HEADER_SIZE);
@@ -121,16 +119,42 @@ static int decode_envelope(const uint8_t *buf, size_t len, struct khib_header *h
 		return khib_fail(reason, -EBADMSG, "header checksum mismatch");
 	h->info.incompat_flags = khib_get_le64(buf + KHIB_HDR_INCOMPAT);
 	h->info.compat_flags = khib_get_le64(buf + KHIB_HDR_COMPAT);
-	if (h->info.incompat_flags & ~KHIB_INCOMPAT_KNOWN)
+	/* Version 1 knew no incompatible feature. */
+	known = h->info.version >= 2 ? KHIB_INCOMPAT_KNOWN : 0;
+	if (h->info.incompat_flags & ~known)
 		return khib_fail(reason, -EOPNOTSUPP, "unknown incompatible feature flags 0x%" PRIx64,
-				 (uint64_t)(h->info.incompat_flags & ~KHIB_INCOMPAT_KNOWN));
+				 (uint64_t)(h->info.incompat_flags & ~known));
+	h->key_area_hash = khib_get_le64(buf + KHIB_HDR_KEY_AREA_HASH);
+	memcpy(h->mac, buf + KHIB_HDR_MAC, sizeof(h->mac));
+	return 0;
+}
+
+/* In clear: nothing of the encryption section is set.  Encrypted: an
+ * algorithm this reader knows and a key slot count that fits the area. */
+static int decode_encryption(const uint8_t *b, struct khib_image_info *i, char *reason)
+{
+	struct khib_encryption_info *e = &i->encryption;
+	static const uint8_t zero[KHIB_MAC_BYTES];
+
+	e->algorithm = khib_get_le32(b + KHIB_HDR_ENC_ALG);
+	e->n_slots = khib_get_le32(b + KHIB_HDR_ENC_SLOTS);
+	if (!(i->incompat_flags & KHIB_INCOMPAT_ENCRYPTED)) {
+		if (e->algorithm || e->n_slots || khib_get_le64(b + KHIB_HDR_KEY_AREA_HASH) ||
+		    memcmp(b + KHIB_HDR_MAC, zero, sizeof(zero)))
+			return khib_fail(reason, -EBADMSG, "encryption fields in an image in clear");
+		return 0;
+	}
+	if (e->algorithm != KHIB_AEAD_XCHACHA20_POLY1305 && e->algorithm != KHIB_AEAD_AES256_GCM)
+		return khib_fail(reason, -EOPNOTSUPP, "unsupported encryption algorithm %" PRIu32,
+				 e->algorithm);
+	if (!e->n_slots || e->n_slots > KHIB_MAX_KEY_SLOTS)
+		return khib_fail(reason, -EBADMSG, "bad key slot count %" PRIu32, e->n_slots);
 	return 0;
 }
 
 static int decode_identity(const uint8_t *b, struct khib_image_info *i, char *reason)
 {
 	struct khib_resume_info *rs = &i->resume;
-	struct khib_encryption_info *e = &i->encryption;
 
 	i->kernel.e820_crc32 = khib_get_le32(b + KHIB_HDR_E820_CRC32);
 	i->kernel.memmap_hash = khib_get_le64(b + KHIB_HDR_MEMMAP_HASH);
@@ -148,16 +172,7 @@ static int decode_identity(const uint8_t *b, struct khib_image_info *i, char *re
 	if (!khib_range_within(rs->region_start, rs->region_size, UINT64_MAX) ||
 	    !khib_range_within(rs->lowmem_start, rs->lowmem_size, UINT64_MAX))
 		return khib_fail(reason, -EBADMSG, "region wraps around");
-	e->algorithm = khib_get_le32(b + KHIB_HDR_ENC_ALG);
-	e->kdf = khib_get_le32(b + KHIB_HDR_ENC_KDF);
-	e->kdf_iterations = khib_get_le32(b + KHIB_HDR_ENC_ITER);
-	e->kdf_memory_kib = khib_get_le32(b + KHIB_HDR_ENC_MEM_KIB);
-	e->kdf_parallelism = khib_get_le32(b + KHIB_HDR_ENC_PARALLEL);
-	memcpy(e->salt, b + KHIB_HDR_ENC_SALT, sizeof(e->salt));
-	if (e->algorithm != 0)
-		return khib_fail(reason, -EOPNOTSUPP, "unsupported encryption algorithm %" PRIu32,
-				 e->algorithm);
-	return 0;
+	return decode_encryption(b, i, reason);
 }
 
 static int decode_counts(const uint8_t *b, struct khib_image_info *i, char *reason)
@@ -196,11 +211,14 @@ static int decode_counts(const uint8_t *b, struct khib_image_info *i, char *reas
 	return 0;
 }
 
-/* A table of count*entry bytes at off must lie in [data_end, image_end). */
-static bool table_ok(const struct khib_header *h, uint64_t off, uint64_t count, uint64_t entry)
+/* A table of `bytes` at off (and its tag, encrypted) must lie in
+ * [data_end, image_end).  Counts are within their limits already. */
+static bool table_ok(const struct khib_header *h, uint64_t off, uint64_t bytes)
 {
+	if (h->info.incompat_flags & KHIB_INCOMPAT_ENCRYPTED)
+		bytes += KHIB_AEAD_TAG_BYTES;
 	return off >= h->data_end && IS_ALIGNED(off, 8ULL) &&
-	       khib_range_within(off, count * entry, h->image_end);
+	       khib_range_within(off, bytes, h->image_end);
 }
 
 /* The file system table: only with its compat flag (a reader that ignores
@@ -216,7 +234,7 @@ static int decode_fs_table(const uint8_t *b, struct khib_header *h, char *reason
 	h->fs_hash = khib_get_le64(b + KHIB_HDR_FS_HASH);
 	if (i->n_fs > KHIB_FSSTAMP_MAX)
 		return khib_fail(reason, -EOVERFLOW, "absurd file system table size");
-	if (!table_ok(h, h->fs_offset, i->n_fs, KHIB_FSSTAMP_BYTES))
+	if (!table_ok(h, h->fs_offset, i->n_fs * KHIB_FSSTAMP_BYTES))
 		return khib_fail(reason, -EBADMSG, "metadata outside the image");
 	return 0;
 }
@@ -240,9 +258,9 @@ static int decode_layout(const uint8_t *b, struct khib_header *h, char *reason)
 		return khib_fail(reason, -EBADMSG, "bad data area");
 	if (i->data_bytes > h->data_end - h->data_offset)
 		return khib_fail(reason, -EBADMSG, "data size exceeds data area");
-	if (!table_ok(h, h->ranges_offset, i->n_ranges, KHIB_RANGE_ENTRY_SIZE) ||
-	    !table_ok(h, h->index_offset, i->n_chunks, KHIB_INDEX_ENTRY_SIZE) ||
-	    !table_ok(h, h->vmci_offset, i->vmcoreinfo_bytes, 1))
+	if (!table_ok(h, h->ranges_offset, i->n_ranges * KHIB_RANGE_ENTRY_SIZE) ||
+	    !table_ok(h, h->index_offset, i->n_chunks * KHIB_INDEX_ENTRY_SIZE) ||
+	    !table_ok(h, h->vmci_offset, i->vmcoreinfo_bytes))
 		return khib_fail(reason, -EBADMSG, "metadata outside the image");
 	return decode_fs_table(b, h, reason);
 }
@@ -270,7 +288,7 @@ void khib_commit_encode(const struct khib_commit *c, uint8_t buf[KHIB_COMMIT_SIZ
 {
 	memset(buf, 0, KHIB_COMMIT_SIZE);
 	memcpy(buf + KHIB_CMT_MAGIC, KHIB_COMMIT_MAGIC, 8);
-	khib_put_le32(buf + KHIB_CMT_VERSION, KHIB_FMT_VERSION);
+	khib_put_le32(buf + KHIB_CMT_VERSION, KHIB_COMMIT_VERSION);
 	khib_put_le32(buf + KHIB_CMT_SIZE, KHIB_COMMIT_SIZE);
 	memcpy(buf + KHIB_CMT_UUID, c->uuid, KHIB_UUID_BYTES);
 	khib_put_le64(buf + KHIB_CMT_HEADER_HASH, c->header_hash);
@@ -287,7 +305,7 @@ int khib_commit_decode(const uint8_t *buf, size_t len, struct khib_commit *ret, 
 	if (len < KHIB_COMMIT_SIZE || memcmp(buf + KHIB_CMT_MAGIC, KHIB_COMMIT_MAGIC, 8))
 		return khib_fail(reason, -ENODATA, "no commit record (no image, or invalidated)");
 	v = khib_get_le32(buf + KHIB_CMT_VERSION);
-	if (v != KHIB_FMT_VERSION)
+	if (v != KHIB_COMMIT_VERSION)
 		return khib_fail(reason, -EOPNOTSUPP, "unsupported commit record version %" PRIu32, v);
 	if (khib_get_le32(buf + KHIB_CMT_SIZE) != KHIB_COMMIT_SIZE ||
 	    khib_get_le64(buf + KHIB_CMT_HASH) != khib_hash64(buf, KHIB_CMT_HASH))

@@ -14,10 +14,12 @@
 #ifndef KHIB_IMAGE_FORMAT_H
 #define KHIB_IMAGE_FORMAT_H
 
+#include "crypt.h"
 #include "image.h"
 #include "util.h"
 
-#define KHIB_FMT_VERSION 1
+#define KHIB_FMT_VERSION 2	/* written; 1 and 2 are read */
+_Static_assert(KHIB_KEY_AREA_BYTES == 0x1000 - 0x400, "the key area ends the header block");
 #define KHIB_FMT_BLOCK 4096u
 #define KHIB_FMT_PAGE_SIZE 4096u
 
@@ -27,6 +29,7 @@
 
 /* Commit record. */
 #define KHIB_COMMIT_MAGIC "KHIBCMIT"
+#define KHIB_COMMIT_VERSION 1	/* the record did not change with format 2 */
 #define KHIB_COMMIT_SIZE 64u
 #define KHIB_CMT_MAGIC 0x00       /* 8 */
 #define KHIB_CMT_VERSION 0x08     /* u32 */
@@ -81,13 +84,13 @@
 #define KHIB_HDR_UTS_RELEASE 0x120 /* 72, NUL terminated */
 #define KHIB_HDR_UTS_VERSION 0x168 /* 72, NUL terminated */
 #define KHIB_HDR_UTS_FIELD 72u
-#define KHIB_HDR_ENC_ALG 0x1B0
-#define KHIB_HDR_ENC_KDF 0x1B4
-#define KHIB_HDR_ENC_ITER 0x1B8
-#define KHIB_HDR_ENC_MEM_KIB 0x1BC
-#define KHIB_HDR_ENC_PARALLEL 0x1C0
-#define KHIB_HDR_ENC_SALT 0x1C8    /* 32 */
-#define KHIB_HDR_ENC_RESERVED 0x1E8 /* 64 */
+#define KHIB_HDR_ENC_ALG 0x1B0     /* u32: enum khib_aead */
+#define KHIB_HDR_ENC_SLOTS 0x1B4   /* u32: key slots in the key area */
+#define KHIB_HDR_KEY_AREA_HASH 0x1B8 /* u64: H64(key area) */
+#define KHIB_HDR_MAC 0x1E8         /* 32: keyed BLAKE2b of the header, this field zero */
+/* The key area: header block bytes [0x400, 0x1000), after the header. */
+#define KHIB_KEY_AREA_OFFSET 0x400u
+#define KHIB_MAX_KEY_SLOTS 16
 #define KHIB_HDR_NUM_PHYSPAGES 0x228 /* 8: N's get_num_physpages(), 0 unknown */
 #define KHIB_HDR_FS_OFFSET 0x230   /* with KHIB_COMPAT_FS_TABLE, else 0 */
 #define KHIB_HDR_FS_COUNT 0x238
@@ -97,7 +100,9 @@
 /* Feature flags.  A reader that does not know the file system table may
  * ignore it (compat): it only makes resume refuse more. */
 #define KHIB_COMPAT_FS_TABLE (1ULL << 0)
-#define KHIB_INCOMPAT_KNOWN 0ULL
+/* Version 2: chunks and tables sealed (crypt.h), the header MAC'ed. */
+#define KHIB_INCOMPAT_ENCRYPTED (1ULL << 0)
+#define KHIB_INCOMPAT_KNOWN KHIB_INCOMPAT_ENCRYPTED
 #define KHIB_COMPAT_KNOWN KHIB_COMPAT_FS_TABLE
 
 /* Range table entry. */
@@ -125,7 +130,8 @@
 #define KHIB_CHK_PADDR 0x20
 #define KHIB_CHK_NPAGES 0x28
 #define KHIB_CHK_CODEC 0x2C  /* u16 */
-#define KHIB_CHK_FLAGS 0x2E  /* u16, 0 in v1 */
+#define KHIB_CHK_FLAGS 0x2E  /* u16: KHIB_CHK_SEALED or 0 */
+#define KHIB_CHK_SEALED 1u   /* payload sealed; its tag counted in payload bytes */
 #define KHIB_CHK_PAYLOAD_BYTES 0x30
 #define KHIB_CHK_RAW_BYTES 0x34
 #define KHIB_CHK_PAYLOAD_HASH 0x38
@@ -147,11 +153,12 @@ static inline uint32_t khib_chunk_header_bytes(uint32_t npages)
 	return KHIB_CHK_BITMAPS + 2 * khib_chunk_bitmap_bytes(npages) + 8;
 }
 
-/* Largest disk footprint of a chunk: header plus every page stored raw. */
+/* Largest disk footprint of a chunk: header plus every page stored raw,
+ * and room for an AEAD tag. */
 static inline uint64_t khib_chunk_max_disk_bytes(uint32_t npages)
 {
-	return ALIGN_UP(khib_chunk_header_bytes(npages) + (uint64_t)npages * KHIB_FMT_PAGE_SIZE,
-			(uint64_t)KHIB_FMT_BLOCK);
+	return ALIGN_UP(khib_chunk_header_bytes(npages) + (uint64_t)npages * KHIB_FMT_PAGE_SIZE +
+			16, (uint64_t)KHIB_FMT_BLOCK);
 }
 
 /* The decoded header, host order; layout fields beside the public info. */
@@ -163,6 +170,8 @@ struct khib_header {
 	uint64_t index_offset, index_hash;
 	uint64_t vmci_offset, vmci_hash;
 	uint64_t fs_offset, fs_hash;
+	uint64_t key_area_hash;
+	uint8_t mac[32];
 	uint64_t header_hash;
 };
 

@@ -33,6 +33,8 @@ struct khib_reader {
 	uint8_t *vmcoreinfo;
 	struct khib_fsstamp *fs;
 	uint32_t max_disk_bytes, max_stored_pages; /* sizes the read buffers */
+	struct khib_image_keys *keys;	/* an encrypted image's, once its MAC checked */
+	uint8_t header_block[KHIB_FMT_BLOCK]; /* as read: the MAC covers its bytes */
 };
 
 static int read_block(struct khib_target *t, uint64_t off, uint8_t *buf, char *reason,
@@ -69,6 +71,7 @@ static int read_header(struct khib_reader *r, char *reason)
 	q = khib_header_decode(buf, sizeof(buf), &r->h, reason);
 	if (q < 0)
 		return q;
+	memcpy(r->header_block, buf, sizeof(buf));
 	if (r->h.image_end > size)
 		return khib_fail(reason, -EBADMSG, "image truncated: needs %" PRIu64 " bytes, target has %"
 				 PRIu64, r->h.image_end, size);
@@ -85,20 +88,27 @@ static int match_commit(const struct khib_reader *r, char *reason)
 	return 0;
 }
 
-static int read_table(struct khib_reader *r, uint64_t off, uint64_t bytes, uint64_t hash,
-		      uint8_t **ret, struct khib_hash_state *meta, char *reason, const char *what)
+/* A metadata table of `bytes` (in clear) at off: its checksum as stored,
+ * then, in an encrypted image, its tag under the table key. */
+static int read_table(struct khib_reader *r, unsigned table, uint64_t off, uint64_t bytes,
+		      uint64_t hash, uint8_t **ret, struct khib_hash_state *meta, char *reason,
+		      const char *what)
 {
-	_cleanup_free_ uint8_t *buf = malloc(bytes + 1);
+	uint64_t stored = bytes + (r->keys ? KHIB_AEAD_TAG_BYTES : 0);
+	_cleanup_free_ uint8_t *buf = malloc(stored + 1);
 	int q;
 
 	if (!buf)
 		return -ENOMEM;
-	q = khib_target_read(r->t, buf, bytes, off);
+	q = khib_target_read(r->t, buf, stored, off);
 	if (q < 0)
 		return khib_fail(reason, q, "cannot read %s: %s", what, strerror(-q));
-	if (khib_hash64(buf, bytes) != hash)
+	if (khib_hash64(buf, stored) != hash)
 		return khib_fail(reason, -EBADMSG, "%s checksum mismatch", what);
-	khib_hash_update(meta, buf, bytes);
+	khib_hash_update(meta, buf, stored);
+	if (r->keys && khib_open(r->keys, KHIB_SEAL_TABLE, table, r->h.info.uuid, KHIB_UUID_BYTES,
+				 buf, stored) < 0)
+		return khib_fail(reason, -EBADMSG, "%s fails authentication: forged or damaged", what);
 	*ret = TAKE_PTR(buf);
 	return 0;
 }
@@ -265,16 +275,16 @@ static int load_metadata(struct khib_reader *r, char *reason)
 	int q;
 
 	khib_hash_init(&meta);
-	q = read_table(r, h->ranges_offset, h->info.n_ranges * KHIB_RANGE_ENTRY_SIZE, h->ranges_hash,
-		       &ranges, &meta, reason, "range table");
+	q = read_table(r, 1, h->ranges_offset, h->info.n_ranges * KHIB_RANGE_ENTRY_SIZE,
+		       h->ranges_hash, &ranges, &meta, reason, "range table");
 	if (q >= 0)
-		q = read_table(r, h->index_offset, h->info.n_chunks * KHIB_INDEX_ENTRY_SIZE,
+		q = read_table(r, 2, h->index_offset, h->info.n_chunks * KHIB_INDEX_ENTRY_SIZE,
 			       h->index_hash, &index, &meta, reason, "chunk index");
 	if (q >= 0)
-		q = read_table(r, h->vmci_offset, h->info.vmcoreinfo_bytes, h->vmci_hash,
+		q = read_table(r, 3, h->vmci_offset, h->info.vmcoreinfo_bytes, h->vmci_hash,
 			       &r->vmcoreinfo, &meta, reason, "VMCOREINFO");
 	if (q >= 0 && (h->info.compat_flags & KHIB_COMPAT_FS_TABLE))
-		q = read_table(r, h->fs_offset, h->info.n_fs * KHIB_FSSTAMP_BYTES, h->fs_hash,
+		q = read_table(r, 4, h->fs_offset, h->info.n_fs * KHIB_FSSTAMP_BYTES, h->fs_hash,
 			       &fs, &meta, reason, "file system table");
 	if (q < 0)
 		return q;
@@ -295,7 +305,51 @@ static int load_metadata(struct khib_reader *r, char *reason)
 	return q;
 }
 
-static int open_image(struct khib_reader *r, unsigned flags, char *reason)
+/*
+ * An encrypted image: the key area as the header's checksum says, the data
+ * key from the caller, and the header's MAC under it -- before any field of
+ * the header steers anything.
+ * SECURITY: the data key lives in locked memory and is wiped here.
+ */
+static int unlock(struct khib_reader *r, khib_key_fn *key_fn, void *ctx, char *reason)
+{
+	const uint8_t *area = r->header_block + KHIB_KEY_AREA_OFFSET;
+	uint8_t *dk = NULL, *hdr = NULL;
+	int q;
+
+	if (!key_fn)
+		return khib_fail(reason, -ENOKEY, "the image is encrypted and no key was given");
+	if ((q = khib_crypt_init()) < 0)
+		return khib_fail(reason, q, "cannot start libsodium");
+	if (khib_hash64(area, KHIB_KEY_AREA_BYTES) != r->h.key_area_hash)
+		return khib_fail(reason, -EBADMSG, "key area checksum mismatch");
+	dk = khib_secret_alloc(KHIB_DATA_KEY_BYTES);
+	hdr = malloc(r->h.header_size);
+	if (!dk || !hdr) {
+		q = -ENOMEM;
+		goto out;
+	}
+	q = key_fn(ctx, r->h.info.uuid, area, r->h.info.encryption.n_slots, dk, reason);
+	if (q >= 0)
+		q = khib_keys_new((enum khib_aead)r->h.info.encryption.algorithm, dk, &r->keys);
+	if (q == -EOPNOTSUPP)
+		q = khib_fail(reason, q, "this CPU cannot decrypt %s",
+			      khib_aead_name(r->h.info.encryption.algorithm));
+	if (q < 0)
+		goto out;
+	memcpy(hdr, r->header_block, r->h.header_size);
+	memset(hdr + KHIB_HDR_MAC, 0, KHIB_MAC_BYTES);
+	if (!khib_mac_matches(r->keys, hdr, r->h.header_size - 8, r->h.mac))
+		q = khib_fail(reason, -EBADMSG, "the header fails authentication: the image was "
+			      "forged or damaged, or the key is not its own");
+out:
+	khib_secret_free(dk);
+	free(hdr);
+	return q;
+}
+
+static int open_image(struct khib_reader *r, unsigned flags, khib_key_fn *key_fn, void *ctx,
+		      char *reason)
 {
 	int q;
 
@@ -316,10 +370,23 @@ static int open_image(struct khib_reader *r, unsigned flags, char *reason)
 		r->commit_error = q;
 	}
 	r->h.info.committed = r->commit_error == 0;
+	if (flags & KHIB_READER_PUBLIC)
+		return 0;
+	if (r->h.info.incompat_flags & KHIB_INCOMPAT_ENCRYPTED) {
+		q = unlock(r, key_fn, ctx, reason);
+		if (q < 0)
+			return q;
+	}
 	return load_metadata(r, reason);
 }
 
 int khib_reader_open(struct khib_target *t, unsigned flags, struct khib_reader **ret, char *reason)
+{
+	return khib_reader_open_keyed(t, flags, NULL, NULL, ret, reason);
+}
+
+int khib_reader_open_keyed(struct khib_target *t, unsigned flags, khib_key_fn *key_fn, void *ctx,
+			   struct khib_reader **ret, char *reason)
 {
 	struct khib_reader *r = calloc(1, sizeof(*r));
 	int q;
@@ -327,7 +394,7 @@ int khib_reader_open(struct khib_target *t, unsigned flags, struct khib_reader *
 	if (!r)
 		return -ENOMEM;
 	r->t = t;
-	q = open_image(r, flags, reason);
+	q = open_image(r, flags, key_fn, ctx, reason);
 	if (q < 0) {
 		khib_reader_free(r);
 		return q;
@@ -344,6 +411,7 @@ void khib_reader_free(struct khib_reader *r)
 	free(r->chunks);
 	free(r->vmcoreinfo);
 	free(r->fs);
+	khib_keys_free(r->keys);
 	free(r);
 }
 
@@ -445,7 +513,7 @@ static int check_chunk(const struct khib_reader *r, uint64_t k, const uint8_t *b
 		       struct chunk_view *v, char *reason)
 {
 	const struct chunk_entry *c = &r->chunks[k];
-	uint32_t hb = khib_chunk_header_bytes(c->info.npages);
+	uint32_t hb = khib_chunk_header_bytes(c->info.npages), tag;
 	uint64_t hh;
 
 	if (memcmp(b + KHIB_CHK_MAGIC, KHIB_CHUNK_MAGIC, 4) || khib_get_le32(b + KHIB_CHK_HEADER_BYTES) != hb ||
@@ -461,20 +529,46 @@ static int check_chunk(const struct khib_reader *r, uint64_t k, const uint8_t *b
 	    khib_get_le32(b + KHIB_CHK_NPAGES) != c->info.npages)
 		return khib_fail(reason, -EBADMSG, "chunk %" PRIu64 " does not match the index", k);
 	v->codec = khib_get_le16(b + KHIB_CHK_CODEC);
-	if (!khib_codec_name(v->codec) || khib_get_le16(b + KHIB_CHK_FLAGS))
+	if (!khib_codec_name(v->codec) ||
+	    khib_get_le16(b + KHIB_CHK_FLAGS) != (r->keys ? KHIB_CHK_SEALED : 0))
 		return khib_fail(reason, -EOPNOTSUPP, "chunk %" PRIu64 ": unknown codec or flags", k);
 	v->payload_bytes = khib_get_le32(b + KHIB_CHK_PAYLOAD_BYTES);
 	v->raw_bytes = khib_get_le32(b + KHIB_CHK_RAW_BYTES);
 	v->zbm = b + KHIB_CHK_BITMAPS;
 	v->xbm = v->zbm + khib_chunk_bitmap_bytes(c->info.npages);
 	v->payload = b + hb;
-	if (v->payload_bytes > c->info.disk_bytes - hb ||
-	    (v->codec == KHIB_CODEC_NONE && v->payload_bytes != v->raw_bytes))
+	tag = r->keys ? KHIB_AEAD_TAG_BYTES : 0;
+	if (v->payload_bytes > c->info.disk_bytes - hb || v->payload_bytes < tag ||
+	    (v->codec == KHIB_CODEC_NONE && v->payload_bytes - tag != v->raw_bytes))
 		return khib_fail(reason, -EBADMSG, "chunk %" PRIu64 ": bad payload size", k);
 	if (khib_get_le64(b + KHIB_CHK_PAYLOAD_HASH) != c->payload_hash ||
 	    (!headers_only && khib_hash64(v->payload, v->payload_bytes) != c->payload_hash))
 		return khib_fail(reason, -EBADMSG, "chunk %" PRIu64 ": data checksum mismatch", k);
 	return check_bitmaps(c, v, k, reason);
+}
+
+/*
+ * Decrypt a sealed payload in place: the chunk header as the writer sealed
+ * it (its payload hash zero) is the associated data, so a chunk moved to
+ * another place, another image or another address, or a page map edited,
+ * fails here, before any of its pages is handed out.
+ */
+static int open_chunk(const struct khib_reader *r, uint64_t k, uint8_t *b, struct chunk_view *v,
+		      char *reason)
+{
+	uint32_t hb = khib_chunk_header_bytes(r->chunks[k].info.npages);
+	uint8_t saved[8];
+	int q;
+
+	memcpy(saved, b + KHIB_CHK_PAYLOAD_HASH, 8);
+	memset(b + KHIB_CHK_PAYLOAD_HASH, 0, 8);
+	q = khib_open(r->keys, KHIB_SEAL_CHUNK, k, b, hb - 8, b + hb, v->payload_bytes);
+	memcpy(b + KHIB_CHK_PAYLOAD_HASH, saved, 8);
+	if (q < 0)
+		return khib_fail(reason, -EBADMSG, "chunk %" PRIu64 " fails authentication: forged "
+				 "or damaged", k);
+	v->payload_bytes -= KHIB_AEAD_TAG_BYTES;
+	return 0;
 }
 
 /* Hand out the chunk's pages as runs of one kind. */
@@ -542,6 +636,8 @@ static int process_chunk(struct read_run *run, struct read_worker *w, uint64_t k
 	if (q < 0)
 		return khib_fail(reason, q, "chunk %" PRIu64 ": read failed: %s", k, strerror(-q));
 	q = check_chunk(run->r, k, w->buf, headers_only, &v, reason);
+	if (q >= 0 && run->r->keys && !headers_only)
+		q = open_chunk(run->r, k, w->buf, &v, reason);
 	if (q < 0)
 		return q;
 	data = headers_only ? NULL : v.payload;

@@ -17,6 +17,10 @@
 #include <sys/random.h>
 #include <time.h>
 
+/* The metadata tables, in their order on disk; each is sealed with its
+ * number as the nonce counter in an encrypted image. */
+enum { TABLE_RANGES = 1, TABLE_INDEX, TABLE_VMCOREINFO, TABLE_FS, META_TABLES = TABLE_FS };
+
 struct chunk_job {
 	uint64_t seq, paddr;
 	uint32_t npages;
@@ -36,6 +40,8 @@ struct khib_writer {
 	struct khib_range *ranges;
 	uint8_t *vmcoreinfo;
 	uint8_t *fs;		/* the file system table, encoded */
+	struct khib_image_keys *keys; /* encrypted: the image's keys, else NULL */
+	uint8_t *key_area;	/* encrypted: KHIB_KEY_AREA_BYTES for the header block */
 	uint32_t chunk_pages;
 	size_t out_cap;
 	struct khib_pool *pool;
@@ -61,7 +67,7 @@ struct khib_writer {
 int khib_image_max_bytes(const struct khib_range *ranges, size_t n_ranges, uint32_t chunk_pages,
 			 size_t vmcoreinfo_bytes, uint64_t *ret_bytes)
 {
-	uint64_t pages, chunks = 0, data = 0, meta;
+	uint64_t pages, chunks = 0, data = 0, meta, extra;
 	int r;
 
 	if (!chunk_pages)
@@ -71,15 +77,18 @@ int khib_image_max_bytes(const struct khib_range *ranges, size_t n_ranges, uint3
 	r = khib_ranges_check(ranges, n_ranges, &pages, NULL);
 	if (r < 0)
 		return r == -EBADMSG ? -EINVAL : r;
-	/* Per chunk: its pages raw plus one block of header and padding. */
+	/* Per chunk: its pages raw plus its header, an AEAD tag and padding,
+	 * whole blocks (one for chunks up to 16032 pages, more beyond). */
 	for (size_t i = 0; i < n_ranges; i++)
 		chunks += khib_range_chunks(&ranges[i], chunk_pages);
-	if (pages > (UINT64_MAX / 2 - chunks * KHIB_FMT_BLOCK) / KHIB_FMT_PAGE_SIZE)
+	extra = ALIGN_UP((uint64_t)khib_chunk_header_bytes(chunk_pages) + KHIB_AEAD_TAG_BYTES,
+			 (uint64_t)KHIB_FMT_BLOCK);
+	if (pages > (UINT64_MAX / 2 - chunks * extra) / KHIB_FMT_PAGE_SIZE)
 		return -EOVERFLOW;
-	data = pages * KHIB_FMT_PAGE_SIZE + chunks * KHIB_FMT_BLOCK;
+	data = pages * KHIB_FMT_PAGE_SIZE + chunks * extra;
 	meta = ALIGN_UP((uint64_t)n_ranges * KHIB_RANGE_ENTRY_SIZE + chunks * KHIB_INDEX_ENTRY_SIZE +
-				vmcoreinfo_bytes + KHIB_FSSTAMP_MAX * KHIB_FSSTAMP_BYTES,
-			(uint64_t)KHIB_FMT_BLOCK);
+				vmcoreinfo_bytes + KHIB_FSSTAMP_MAX * KHIB_FSSTAMP_BYTES +
+				META_TABLES * (KHIB_AEAD_TAG_BYTES + 8), (uint64_t)KHIB_FMT_BLOCK);
 	*ret_bytes = KHIB_DATA_OFFSET + data + meta;
 	return 0;
 }
@@ -180,6 +189,23 @@ static uint32_t classify_pages(const struct chunk_job *job, uint8_t *hdr, uint8_
 	return stored;
 }
 
+/*
+ * Seal the payload after the chunk header in place; returns its length
+ * with the tag.  The associated data is the chunk header as it will be on
+ * disk, up to its own hash, with the payload hash (of the ciphertext, not
+ * known yet) zero: the image, the chunk's sequence number, its address, its
+ * codec and both page maps are bound to its pages.
+ */
+static size_t seal_chunk(struct khib_writer *w, uint8_t *hdr, uint32_t hb, size_t plen)
+{
+	khib_put_le32(hdr + KHIB_CHK_PAYLOAD_BYTES, (uint32_t)(plen + KHIB_AEAD_TAG_BYTES));
+	khib_put_le64(hdr + KHIB_CHK_PAYLOAD_HASH, 0);
+	/* Cannot fail: the sizes are the writer's own. */
+	khib_seal(w->keys, KHIB_SEAL_CHUNK, khib_get_le64(hdr + KHIB_CHK_SEQ), hdr, hb - 8,
+		  hdr + hb, plen);
+	return plen + KHIB_AEAD_TAG_BYTES;
+}
+
 /* Build the chunk in b->out; returns its padded length. */
 static size_t build_chunk(struct khib_writer *w, struct worker_buf *b, const struct chunk_job *job,
 			  uint32_t *ret_stored, uint32_t *ret_zero)
@@ -209,9 +235,11 @@ static size_t build_chunk(struct khib_writer *w, struct worker_buf *b, const str
 	khib_put_le64(hdr + KHIB_CHK_PADDR, job->paddr);
 	khib_put_le32(hdr + KHIB_CHK_NPAGES, job->npages);
 	khib_put_le16(hdr + KHIB_CHK_CODEC, (uint16_t)codec);
-	khib_put_le16(hdr + KHIB_CHK_FLAGS, 0);
-	khib_put_le32(hdr + KHIB_CHK_PAYLOAD_BYTES, (uint32_t)plen);
+	khib_put_le16(hdr + KHIB_CHK_FLAGS, w->keys ? KHIB_CHK_SEALED : 0);
 	khib_put_le32(hdr + KHIB_CHK_RAW_BYTES, (uint32_t)raw);
+	if (w->keys)
+		plen = seal_chunk(w, hdr, hb, plen);
+	khib_put_le32(hdr + KHIB_CHK_PAYLOAD_BYTES, (uint32_t)plen);
 	khib_put_le64(hdr + KHIB_CHK_PAYLOAD_HASH, khib_hash64(payload, plen));
 	khib_put_le64(hdr + hb - 8, khib_hash64(hdr, hb - 8));
 	total = ALIGN_UP(hb + plen, (size_t)KHIB_FMT_BLOCK);
@@ -348,6 +376,28 @@ static int check_params(const struct khib_writer_params *p, uint64_t *ret_pages)
 	return 0;
 }
 
+/* An encrypted image: its keys, derived from the data key, and the key
+ * area the header block carries. */
+static int setup_keys(struct khib_writer *w, const struct khib_image_key *key)
+{
+	struct khib_image_info *i = &w->h.info;
+	int r;
+
+	if (key->n_slots == 0 || key->n_slots > KHIB_MAX_KEY_SLOTS)
+		return -EINVAL;
+	if ((r = khib_crypt_init()) < 0 ||
+	    (r = khib_keys_new((enum khib_aead)key->aead, key->dk, &w->keys)) < 0)
+		return r;
+	w->key_area = malloc(KHIB_KEY_AREA_BYTES);
+	if (!w->key_area)
+		return -ENOMEM;
+	memcpy(w->key_area, key->key_area, KHIB_KEY_AREA_BYTES);
+	i->incompat_flags |= KHIB_INCOMPAT_ENCRYPTED;
+	i->encryption.algorithm = key->aead;
+	i->encryption.n_slots = key->n_slots;
+	return 0;
+}
+
 /* Any older image stops being valid before a single byte of this one lands. */
 static int destroy_old_commit(struct khib_target *t)
 {
@@ -409,6 +459,8 @@ int khib_writer_new(struct khib_target *t, const struct khib_writer_params *p,
 		khib_fsstamp_encode(&p->fs[k], w->fs + k * KHIB_FSSTAMP_BYTES);
 	w->next_paddr = p->n_ranges ? p->ranges[0].paddr : 0;
 	r = alloc_workers(w, p);
+	if (r >= 0 && p->key)
+		r = setup_keys(w, p->key);
 	if (r < 0)
 		goto fail;
 	r = destroy_old_commit(t);
@@ -564,44 +616,70 @@ int khib_writer_sync(struct khib_writer *w)
 	return get_error(w);
 }
 
+/* One metadata table into buf at *pos (8-aligned): sealed in an encrypted
+ * image, its associated data the image's UUID.  Returns its offset in buf
+ * and the hash of what is stored; advances *pos. */
+static uint64_t put_table(struct khib_writer *w, uint8_t *buf, uint64_t *pos, unsigned table,
+			  const void *data, uint64_t bytes, uint64_t *ret_hash)
+{
+	uint64_t at = ALIGN_UP(*pos, 8ULL);
+
+	memcpy(buf + at, data, bytes);
+	if (w->keys) {
+		khib_seal(w->keys, KHIB_SEAL_TABLE, table, w->h.info.uuid, KHIB_UUID_BYTES,
+			  buf + at, bytes);
+		bytes += KHIB_AEAD_TAG_BYTES;
+	}
+	*ret_hash = khib_hash64(buf + at, bytes);
+	*pos = at + bytes;
+	return at;
+}
+
 /* Range table, index, VMCOREINFO and file system table, back to back after
- * the last chunk. */
+ * the last chunk; the meta hash covers them as stored. */
 static int write_metadata(struct khib_writer *w, struct khib_hash_state *meta_hash)
 {
 	struct khib_header *h = &w->h;
 	uint64_t nr = h->info.n_ranges, nc = w->next_seq, vb = h->info.vmcoreinfo_bytes;
 	uint64_t rb = nr * KHIB_RANGE_ENTRY_SIZE, ib = nc * KHIB_INDEX_ENTRY_SIZE;
-	uint64_t fb = h->info.n_fs * KHIB_FSSTAMP_BYTES, fo = ALIGN_UP(rb + ib + vb, 8ULL);
-	uint64_t len = ALIGN_UP(fo + fb, (uint64_t)KHIB_FMT_BLOCK);
-	_cleanup_free_ uint8_t *buf = NULL;
+	uint64_t fb = h->info.n_fs * KHIB_FSSTAMP_BYTES, pos = 0, at, len;
+	_cleanup_free_ uint8_t *buf = NULL, *ranges = NULL;
 
 	h->data_end = w->next_offset;
+	len = ALIGN_UP(rb + ib + vb + fb + META_TABLES * (KHIB_AEAD_TAG_BYTES + 8),
+		       (uint64_t)KHIB_FMT_BLOCK);
 	if (!khib_range_within(h->data_end, len, w->limit))
 		return -ENOSPC;
 	buf = khib_alloc_aligned(len);
-	if (!buf)
+	ranges = malloc(rb + 1);
+	if (!buf || !ranges)
 		return -ENOMEM;
 	memset(buf, 0, len);
 	for (uint64_t i = 0; i < nr; i++) {
-		khib_put_le64(buf + i * KHIB_RANGE_ENTRY_SIZE + KHIB_RNG_PADDR, w->ranges[i].paddr);
-		khib_put_le64(buf + i * KHIB_RANGE_ENTRY_SIZE + KHIB_RNG_NPAGES, w->ranges[i].npages);
+		khib_put_le64(ranges + i * KHIB_RANGE_ENTRY_SIZE + KHIB_RNG_PADDR, w->ranges[i].paddr);
+		khib_put_le64(ranges + i * KHIB_RANGE_ENTRY_SIZE + KHIB_RNG_NPAGES,
+			      w->ranges[i].npages);
 	}
-	memcpy(buf + rb, w->index, ib);
-	memcpy(buf + rb + ib, w->vmcoreinfo, vb);
-	memcpy(buf + fo, w->fs, fb);
-	h->ranges_offset = h->data_end;
-	h->index_offset = h->data_end + rb;
-	h->vmci_offset = h->data_end + rb + ib;
-	h->fs_offset = h->data_end + fo;
-	h->ranges_hash = khib_hash64(buf, rb);
-	h->index_hash = khib_hash64(buf + rb, ib);
-	h->vmci_hash = khib_hash64(buf + rb + ib, vb);
-	h->fs_hash = khib_hash64(buf + fo, fb);
+	h->ranges_offset = h->data_end +
+			   put_table(w, buf, &pos, TABLE_RANGES, ranges, rb, &h->ranges_hash);
+	h->index_offset = h->data_end +
+			  put_table(w, buf, &pos, TABLE_INDEX, w->index, ib, &h->index_hash);
+	h->vmci_offset = h->data_end +
+			 put_table(w, buf, &pos, TABLE_VMCOREINFO, w->vmcoreinfo, vb, &h->vmci_hash);
+	at = put_table(w, buf, &pos, TABLE_FS, w->fs, fb, &h->fs_hash);
+	h->fs_offset = h->data_end + at;
+	len = ALIGN_UP(pos, (uint64_t)KHIB_FMT_BLOCK);
 	h->image_end = h->data_end + len;
 	h->info.n_chunks = nc;
 	h->info.image_bytes = h->image_end;
-	khib_hash_update(meta_hash, buf, rb + ib + vb);
-	khib_hash_update(meta_hash, buf + fo, fb);
+	/* In table order, as the reader hashes them. */
+	khib_hash_update(meta_hash, buf + (h->ranges_offset - h->data_end),
+			 rb + (w->keys ? KHIB_AEAD_TAG_BYTES : 0));
+	khib_hash_update(meta_hash, buf + (h->index_offset - h->data_end),
+			 ib + (w->keys ? KHIB_AEAD_TAG_BYTES : 0));
+	khib_hash_update(meta_hash, buf + (h->vmci_offset - h->data_end),
+			 vb + (w->keys ? KHIB_AEAD_TAG_BYTES : 0));
+	khib_hash_update(meta_hash, buf + at, pos - at);
 	return khib_target_write(w->t, buf, len, h->data_end);
 }
 
@@ -616,11 +694,28 @@ static int write_block(struct khib_target *t, const uint8_t *rec, size_t len, ui
 	return khib_target_write(t, blk, KHIB_FMT_BLOCK, off);
 }
 
+/* The header block: the header, and in an encrypted image the key area
+ * after it, the header carrying the key area's hash and its own MAC. */
+static void encode_header_block(struct khib_writer *w, uint8_t blk[KHIB_FMT_BLOCK])
+{
+	struct khib_header *h = &w->h;
+
+	memset(blk, 0, KHIB_FMT_BLOCK);
+	if (w->keys) {
+		memcpy(blk + KHIB_KEY_AREA_OFFSET, w->key_area, KHIB_KEY_AREA_BYTES);
+		h->key_area_hash = khib_hash64(w->key_area, KHIB_KEY_AREA_BYTES);
+		memset(h->mac, 0, sizeof(h->mac));
+		khib_header_encode(h, blk);
+		khib_mac(w->keys, blk, KHIB_HEADER_SIZE - 8, h->mac);
+	}
+	khib_header_encode(h, blk);
+}
+
 static int commit(struct khib_writer *w)
 {
 	struct khib_header *h = &w->h;
 	struct khib_hash_state meta_hash;
-	uint8_t hdr[KHIB_HEADER_SIZE], rec[KHIB_COMMIT_SIZE];
+	uint8_t blk[KHIB_FMT_BLOCK], rec[KHIB_COMMIT_SIZE];
 	struct khib_commit c;
 	int r;
 
@@ -634,8 +729,8 @@ static int commit(struct khib_writer *w)
 	r = write_metadata(w, &meta_hash);
 	if (r < 0)
 		return r;
-	khib_header_encode(h, hdr);
-	r = write_block(w->t, hdr, sizeof(hdr), KHIB_HEADER_OFFSET);
+	encode_header_block(w, blk);
+	r = write_block(w->t, blk, sizeof(blk), KHIB_HEADER_OFFSET);
 	if (r < 0)
 		return r;
 	if (khib_target_growable(w->t)) {
@@ -648,8 +743,8 @@ static int commit(struct khib_writer *w)
 	if (r < 0)
 		return r;
 	memcpy(c.uuid, h->info.uuid, KHIB_UUID_BYTES);
-	c.header_hash = khib_get_le64(hdr + KHIB_HEADER_SIZE - 8);
-	khib_hash_update(&meta_hash, hdr, sizeof(hdr));
+	c.header_hash = khib_get_le64(blk + KHIB_HEADER_SIZE - 8);
+	khib_hash_update(&meta_hash, blk, KHIB_HEADER_SIZE);
 	c.meta_hash = khib_hash_final(&meta_hash);
 	c.image_end = h->image_end;
 	khib_commit_encode(&c, rec);
@@ -718,6 +813,8 @@ void khib_writer_free(struct khib_writer *w)
 	free(w->index);
 	free(w->vmcoreinfo);
 	free(w->fs);
+	free(w->key_area);
+	khib_keys_free(w->keys);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }

@@ -11,6 +11,7 @@
 #include "checksum.h"
 #include "fuzz.h"
 #include "image_format.h"
+#include "keyslot.h"
 
 static int count_pages(void *ctx, uint64_t paddr, uint64_t npages, enum khib_page_kind kind,
 		       const void *data)
@@ -23,6 +24,17 @@ static int count_pages(void *ctx, uint64_t paddr, uint64_t npages, enum khib_pag
 		for (uint64_t k = 0; k < npages * KHIB_FMT_PAGE_SIZE; k += 1024)
 			__atomic_add_fetch(sum, p[k], __ATOMIC_RELAXED);
 	return 0;
+}
+
+/* The key file of the encrypted seeds (make-corpus-image.c): the fuzzer
+ * gets past the key slots and the header MAC only with it. */
+static int open_slot(void *ctx, const uint8_t uuid[16], const uint8_t *area, uint32_t n_slots,
+		     uint8_t dk[32], char *reason)
+{
+	(void)ctx;
+	return khib_keyslot_open_keyfile(area, KHIB_KEY_AREA_BYTES, n_slots, uuid,
+					 (const uint8_t *)FUZZ_KEYFILE, strlen(FUZZ_KEYFILE), dk,
+					 reason);
 }
 
 static void try_image(uint8_t *buf, size_t size)
@@ -40,7 +52,9 @@ static void try_image(uint8_t *buf, size_t size)
 
 	if (khib_target_new_memory(buf, size, false, &t) < 0)
 		return;
-	if (khib_reader_open(t, KHIB_READER_UNCOMMITTED, &r, reason) == 0) {
+	if (khib_reader_open(t, KHIB_READER_PUBLIC, &r, reason) == 0)
+		khib_reader_free(r);
+	if (khib_reader_open_keyed(t, KHIB_READER_UNCOMMITTED, open_slot, NULL, &r, reason) == 0) {
 		rg = khib_reader_ranges(r, &n);
 		for (size_t i = 0; i < n; i++)
 			sum += rg[i].npages;
@@ -89,12 +103,14 @@ static void fix_table(uint8_t *b, size_t size, unsigned off_f, unsigned cnt_f, u
 		      uint64_t entry, struct khib_hash_state *meta)
 {
 	uint8_t *h = b + KHIB_HEADER_OFFSET;
-	uint64_t off = khib_get_le64(h + off_f), cnt = khib_get_le64(h + cnt_f);
+	uint64_t off = khib_get_le64(h + off_f), cnt = khib_get_le64(h + cnt_f), bytes;
+	uint64_t tag = khib_get_le64(h + KHIB_HDR_INCOMPAT) & KHIB_INCOMPAT_ENCRYPTED ? 16 : 0;
 
-	if (cnt > size || !in(size, off, cnt * entry))
+	if (cnt > size || !in(size, off, cnt * entry + tag))
 		return;
-	khib_put_le64(h + hash_f, khib_hash64(b + off, cnt * entry));
-	khib_hash_update(meta, b + off, cnt * entry);
+	bytes = cnt * entry + tag;
+	khib_put_le64(h + hash_f, khib_hash64(b + off, bytes));
+	khib_hash_update(meta, b + off, bytes);
 }
 
 static void fix_up(uint8_t *b, size_t size)
@@ -117,10 +133,13 @@ static void fix_up(uint8_t *b, size_t size)
 		fix_table(b, size, KHIB_HDR_FS_OFFSET, KHIB_HDR_FS_COUNT, KHIB_HDR_FS_HASH,
 			  KHIB_FSSTAMP_BYTES, &meta);
 	khib_put_le32(h + KHIB_HDR_HEADER_SIZE, KHIB_HEADER_SIZE);
+	if (khib_get_le64(h + KHIB_HDR_INCOMPAT) & KHIB_INCOMPAT_ENCRYPTED)
+		khib_put_le64(h + KHIB_HDR_KEY_AREA_HASH,
+			      khib_hash64(h + KHIB_KEY_AREA_OFFSET, KHIB_KEY_AREA_BYTES));
 	khib_put_le64(h + KHIB_HEADER_SIZE - 8, khib_hash64(h, KHIB_HEADER_SIZE - 8));
 	khib_hash_update(&meta, h, KHIB_HEADER_SIZE);
 	memcpy(c + KHIB_CMT_MAGIC, KHIB_COMMIT_MAGIC, 8);
-	khib_put_le32(c + KHIB_CMT_VERSION, KHIB_FMT_VERSION);
+	khib_put_le32(c + KHIB_CMT_VERSION, KHIB_COMMIT_VERSION);
 	khib_put_le32(c + KHIB_CMT_SIZE, KHIB_COMMIT_SIZE);
 	memcpy(c + KHIB_CMT_UUID, h + KHIB_HDR_UUID, KHIB_UUID_BYTES);
 	khib_put_le64(c + KHIB_CMT_HEADER_HASH, khib_get_le64(h + KHIB_HEADER_SIZE - 8));

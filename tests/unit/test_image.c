@@ -2,6 +2,7 @@
 /* Image writer and reader: round trips, API contracts, worst-case size. */
 #include "harness.h"
 #include "image.h"
+#include "image_format.h"
 #include "test_image_fixture.h"
 #include "util.h"
 
@@ -267,5 +268,46 @@ TEST(image_file_system_table)
 	ASSERT_STREQ(reason, "file system table checksum mismatch");
 	khib_target_free(t);
 	free(d.buf);
+	fx_machine_release(&m);
+}
+
+/* A chunk whose header outgrows a block (more than 16032 pages) and whose
+ * pages do not compress: the worst case still holds it, tag and all. */
+TEST(image_max_bytes_big_chunks)
+{
+	static const uint64_t r[][2] = { { 0, 16100 } };
+	struct khib_image_key *key = khib_secret_alloc(sizeof(*key));
+	struct khib_writer_params p;
+	struct fx_machine m;
+	struct khib_target *t;
+	struct fx_disk d;
+	uint64_t max;
+
+	ASSERT_TRUE(key != NULL);
+	memset(key, 0, sizeof(*key));
+	key->aead = KHIB_AEAD_XCHACHA20_POLY1305;
+	key->n_slots = 1;
+	ASSERT_OK(khib_data_key_new(key->dk));
+	fx_machine_init(&m, r, 1, 8);
+	for (uint64_t k = 0; k < 16100 * 4096ULL; k += 8) {
+		uint64_t v = (k + 1) * 0x9e3779b97f4a7c15ULL;
+
+		memcpy(m.mem[0] + k, &v, 8);
+	}
+	m.excluded = 0;
+	fx_params(&m, &p, KHIB_CODEC_NONE, 16100, 1);
+	p.key = key;
+	p.total_ram_pages = 0;
+	ASSERT_TRUE(khib_chunk_header_bytes(16100) + 16 > 4096);
+	ASSERT_OK(khib_image_max_bytes(m.ranges, m.n_ranges, 16100, p.vmcoreinfo_bytes, &max));
+	/* FORMAT.md: two blocks a chunk here, not one (three such chunks would
+	 * overrun the slack of the metadata's estimate). */
+	ASSERT_EQ_U64(max, 0x2000 + 16100 * 4096ULL + 2 * 4096 +
+		      ALIGN_UP(16 + 48 + p.vmcoreinfo_bytes + 64 * 96 + 4 * 24, 4096));
+	ASSERT_OK(fx_disk_target(&d, (size_t)max, &t));
+	ASSERT_OK(fx_write(&m, t, &p));
+	khib_target_free(t);
+	free(d.buf);
+	khib_secret_free(key);
 	fx_machine_release(&m);
 }

@@ -173,10 +173,10 @@ TEST(image_corrupt_reasons)
 	ASSERT_EQ(khib_reader_open(t, 0, &r, reason), -EBADMSG);
 	ASSERT_STREQ(reason, "bad header magic");
 	w.img[0x1000] = 'K';
-	w.img[0x1008] = 2; /* version 2 */
+	w.img[0x1008] = 3; /* a version to come */
 	ASSERT_EQ(khib_reader_open(t, 0, &r, reason), -EOPNOTSUPP);
-	ASSERT_STREQ(reason, "unsupported format version 2");
-	w.img[0x1008] = 1;
+	ASSERT_STREQ(reason, "unsupported format version 3");
+	w.img[0x1008] = 2;
 	w.img[0] = 0;
 	ASSERT_EQ(khib_reader_open(t, 0, &r, reason), -ENODATA);
 	ASSERT_STREQ(reason, "no commit record (no image, or invalidated)");

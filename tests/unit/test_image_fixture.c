@@ -204,12 +204,18 @@ unsigned fx_check_threads = 2;
 
 int fx_check(const struct fx_machine *m, struct khib_target *t, char *reason)
 {
+	return fx_check_keyed(m, t, NULL, NULL, reason);
+}
+
+int fx_check_keyed(const struct fx_machine *m, struct khib_target *t, khib_key_fn *key_fn,
+		   void *key_ctx, char *reason)
+{
 	struct check_ctx c = { .m = m };
 	struct khib_read_opts o = { .threads = fx_check_threads, .fn = check_pages, .ctx = &c };
 	struct khib_reader *r;
 	int q;
 
-	q = khib_reader_open(t, 0, &r, reason);
+	q = khib_reader_open_keyed(t, 0, key_fn, key_ctx, &r, reason);
 	if (q < 0)
 		return q;
 	q = khib_reader_read(r, &o, reason);

@@ -35,6 +35,9 @@ int fx_write(const struct fx_machine *m, struct khib_target *t, const struct khi
 /* Open, verify and compare every page; returns the first error
  * (-EILSEQ: the image is valid but holds wrong data). */
 int fx_check(const struct fx_machine *m, struct khib_target *t, char *reason);
+/* The same for an encrypted image, its key through key_fn. */
+int fx_check_keyed(const struct fx_machine *m, struct khib_target *t, khib_key_fn *key_fn,
+		   void *key_ctx, char *reason);
 /* Threads fx_check() reads with (default 2). */
 extern unsigned fx_check_threads;
 

@@ -36,7 +36,7 @@ static void check_header(const uint8_t *h, const struct fx_machine *m)
 	for (size_t i = 0; i < m->n_ranges; i++)
 		saved += m->ranges[i].npages;
 	ASSERT_MEMEQ(h, "KHIBIMAG", 8);
-	ASSERT_EQ(khib_get_le32(h + 0x008), 1);
+	ASSERT_EQ(khib_get_le32(h + 0x008), 2);
 	ASSERT_EQ(khib_get_le32(h + 0x00C), 1024);
 	ASSERT_EQ_U64(khib_get_le64(h + 0x010), 0);
 	ASSERT_EQ_U64(khib_get_le64(h + 0x018), 1); /* the file system table */

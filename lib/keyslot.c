@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include "keyslot.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "util.h"
+
+#define SLOT_HEAD (2 + 2 + KHIB_KEY_ID_BYTES)
+#define NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define KEYFILE_DATA (NONCE_BYTES + KHIB_DATA_KEY_BYTES + KHIB_AEAD_TAG_BYTES)
+
+static const char KDF_CONTEXT[crypto_kdf_CONTEXTBYTES] = { 'k', 'h', 'i', 'b', 'k', 'e', 'y', 'f' };
+enum { KEYFILE_KEK = 1, KEYFILE_ID = 2 };
+
+/* Where slot i starts, walking the area; the end of the last slot for
+ * i == n_slots.  -EBADMSG when a slot runs past the area. */
+static int slot_at(const uint8_t *area, size_t area_bytes, uint32_t i, size_t *ret)
+{
+	size_t off = 0;
+
+	for (uint32_t k = 0; k < i; k++) {
+		if (off + SLOT_HEAD > area_bytes)
+			return -EBADMSG;
+		off += SLOT_HEAD + khib_get_le16(area + off + 2);
+		if (off > area_bytes)
+			return -EBADMSG;
+	}
+	*ret = off;
+	return 0;
+}
+
+/* The key file's master key, kek and id.  SECURITY: m and kek are secret. */
+static int keyfile_keys(const uint8_t *keyfile, size_t len, uint8_t kek[32],
+			uint8_t id[KHIB_KEY_ID_BYTES])
+{
+	uint8_t m[crypto_kdf_KEYBYTES];
+
+	if (len < KHIB_KEYFILE_MIN_BYTES || len > KHIB_KEYFILE_MAX_BYTES)
+		return -EINVAL;
+	if (khib_crypt_init() < 0)
+		return -ENOSYS;
+	crypto_generichash(m, sizeof(m), keyfile, len, NULL, 0);
+	if (kek)
+		crypto_kdf_derive_from_key(kek, 32, KEYFILE_KEK, KDF_CONTEXT, m);
+	crypto_kdf_derive_from_key(id, KHIB_KEY_ID_BYTES, KEYFILE_ID, KDF_CONTEXT, m);
+	sodium_memzero(m, sizeof(m));
+	return 0;
+}
+
+int khib_keyfile_id(const uint8_t *keyfile, size_t len, uint8_t id[KHIB_KEY_ID_BYTES])
+{
+	return keyfile_keys(keyfile, len, NULL, id);
+}
+
+/* What the slot's AEAD authenticates besides the key: the image and the
+ * slot type. */
+static void slot_ad(const uint8_t uuid[16], uint8_t ad[18])
+{
+	memcpy(ad, uuid, 16);
+	khib_put_le16(ad + 16, KHIB_SLOT_KEYFILE);
+}
+
+int khib_keyslot_add_keyfile(uint8_t *area, size_t area_bytes, uint32_t *n_slots,
+			     const uint8_t uuid[16], const uint8_t dk[KHIB_DATA_KEY_BYTES],
+			     const uint8_t *keyfile, size_t len)
+{
+	uint8_t *kek = NULL, ad[18], *s;
+	size_t off;
+	int r;
+
+	if ((r = slot_at(area, area_bytes, *n_slots, &off)) < 0)
+		return r;
+	if (off + SLOT_HEAD + KEYFILE_DATA > area_bytes)
+		return -ENOSPC;
+	if (!(kek = khib_secret_alloc(32)))
+		return -ENOMEM;
+	s = area + off;
+	if ((r = keyfile_keys(keyfile, len, kek, s + 4)) >= 0) {
+		khib_put_le16(s, KHIB_SLOT_KEYFILE);
+		khib_put_le16(s + 2, KEYFILE_DATA);
+		randombytes_buf(s + SLOT_HEAD, NONCE_BYTES);
+		slot_ad(uuid, ad);
+		crypto_aead_xchacha20poly1305_ietf_encrypt(s + SLOT_HEAD + NONCE_BYTES, NULL, dk,
+							   KHIB_DATA_KEY_BYTES, ad, sizeof(ad),
+							   NULL, s + SLOT_HEAD, kek);
+		(*n_slots)++;
+	}
+	khib_secret_free(kek);
+	return r;
+}
+
+int khib_keyslot_open_keyfile(const uint8_t *area, size_t area_bytes, uint32_t n_slots,
+			      const uint8_t uuid[16], const uint8_t *keyfile, size_t len,
+			      uint8_t dk[KHIB_DATA_KEY_BYTES], char *reason)
+{
+	uint8_t id[KHIB_KEY_ID_BYTES], ad[18], *kek = NULL;
+	const uint8_t *s;
+	size_t off;
+	int r;
+
+	if (!(kek = khib_secret_alloc(32)))
+		return -ENOMEM;
+	if ((r = keyfile_keys(keyfile, len, kek, id)) < 0) {
+		khib_secret_free(kek);
+		return khib_fail(reason, r, "the key file is not one khib can use (%u bytes at least)",
+				 KHIB_KEYFILE_MIN_BYTES);
+	}
+	r = khib_fail(reason, -ENOKEY, "no key slot of this image is for this key file");
+	for (uint32_t i = 0; i < n_slots; i++) {
+		if (slot_at(area, area_bytes, i, &off) < 0 || off + SLOT_HEAD > area_bytes) {
+			r = khib_fail(reason, -EBADMSG, "key slot %u runs past the key area", i);
+			break;
+		}
+		s = area + off;
+		if (khib_get_le16(s) != KHIB_SLOT_KEYFILE || memcmp(s + 4, id, sizeof(id)))
+			continue;
+		slot_ad(uuid, ad);
+		if (khib_get_le16(s + 2) != KEYFILE_DATA || off + SLOT_HEAD + KEYFILE_DATA > area_bytes ||
+		    crypto_aead_xchacha20poly1305_ietf_decrypt(dk, NULL, NULL,
+							       s + SLOT_HEAD + NONCE_BYTES,
+							       KHIB_DATA_KEY_BYTES +
+							       KHIB_AEAD_TAG_BYTES, ad, sizeof(ad),
+							       s + SLOT_HEAD, kek) < 0) {
+			r = khib_fail(reason, -EKEYREJECTED, "the key slot of this key file does not "
+				      "open: it belongs to another image, or is damaged");
+			break;
+		}
+		r = 0;
+		break;
+	}
+	khib_secret_free(kek);
+	return r;
+}
+
+int khib_keyslot_list(const uint8_t *area, size_t area_bytes, uint32_t n_slots,
+		      struct khib_keyslot_info *ret, size_t max)
+{
+	size_t off;
+	uint32_t i;
+
+	for (i = 0; i < n_slots && i < max; i++) {
+		if (slot_at(area, area_bytes, i, &off) < 0 || off + SLOT_HEAD > area_bytes)
+			return -EBADMSG;
+		ret[i].type = khib_get_le16(area + off);
+		memcpy(ret[i].id, area + off + 4, KHIB_KEY_ID_BYTES);
+	}
+	return (int)i;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Key slots: the data key of an image, wrapped for each protector enrolled,
+ * in the image's key area (KHIB_KEY_AREA_BYTES after its header, doc/FORMAT.md
+ * "Key area").  Slots lie back to back:
+ *
+ *   u16 type, u16 data bytes, 16 bytes key id, data
+ *
+ * and the area is zero after the last.  A slot names its protector by key
+ * id, so that a resume tries only the slot of the key it holds, and `khib
+ * key list` can say which keys open an image.
+ *
+ * Protectors so far:
+ *   KHIB_SLOT_KEYFILE  a key file of at least 32 random bytes.  Its key id
+ *       and its key-encryption key are derived from it (BLAKE2b, crypto_kdf);
+ *       the data key is sealed with XChaCha20-Poly1305 under a random nonce,
+ *       with the image's UUID as associated data, so a slot copied into
+ *       another image opens nothing there.
+ *
+ * Pure: bytes in, bytes out; the caller reads key files.  SECURITY: the key
+ * file's content, the key-encryption key and the data key never leave the
+ * buffers the caller gives and the locked memory used here, which is wiped.
+ */
+#ifndef KHIB_KEYSLOT_H
+#define KHIB_KEYSLOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypt.h"
+
+#define KHIB_KEYFILE_MIN_BYTES 32
+#define KHIB_KEYFILE_MAX_BYTES (1u << 20)
+
+enum khib_slot_type {
+	KHIB_SLOT_KEYFILE = 1,
+};
+
+struct khib_keyslot_info {
+	uint16_t type;
+	uint8_t id[KHIB_KEY_ID_BYTES];
+};
+
+/* The key id of a key file (what `khib key list` shows); -EINVAL when it
+ * is shorter than KHIB_KEYFILE_MIN_BYTES or longer than the maximum. */
+int khib_keyfile_id(const uint8_t *keyfile, size_t len, uint8_t id[KHIB_KEY_ID_BYTES]);
+
+/* Append a slot that a key file opens to area (n_slots slots so far, each
+ * one then counted).  -ENOSPC when the area is full, -EINVAL for a bad key
+ * file, -EBADMSG for an area that does not decode. */
+int khib_keyslot_add_keyfile(uint8_t *area, size_t area_bytes, uint32_t *n_slots,
+			     const uint8_t uuid[16], const uint8_t dk[KHIB_DATA_KEY_BYTES],
+			     const uint8_t *keyfile, size_t len);
+
+/* The data key through the slot of this key file.  -ENOKEY when no slot
+ * has its key id, -EKEYREJECTED when that slot does not open with it (a
+ * slot of another image, or damaged), -EBADMSG for an area that does not
+ * decode; reason says which. */
+int khib_keyslot_open_keyfile(const uint8_t *area, size_t area_bytes, uint32_t n_slots,
+			      const uint8_t uuid[16], const uint8_t *keyfile, size_t len,
+			      uint8_t dk[KHIB_DATA_KEY_BYTES], char *reason);
+
+/* What slots an area holds (type and key id), up to max. */
+int khib_keyslot_list(const uint8_t *area, size_t area_bytes, uint32_t n_slots,
+		      struct khib_keyslot_info *ret, size_t max);
+
+#endif
