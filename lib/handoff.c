@@ -7,6 +7,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "crypt.h"
 #include "physmem.h"
 #include "util.h"
 
@@ -18,7 +19,7 @@
 #define EXTENT_BYTES 24
 #define STATUS_FIXED 16
 #define IDENTITY_EXTRA 12
-#define FS_BYTES (4 + KHIB_HANDOFF_MAX_FS * KHIB_FSSTAMP_BYTES)
+#define FS_BYTES (4 + KHIB_HANDOFF_MAX_FS * KHIB_FSSTAMP_BYTES + 8)
 #define USED_BYTES (OFF_BODY + BODY_FIXED + KHIB_HANDOFF_MAX_RANGES * RANGE_BYTES + \
 		    TARGET_FIXED + KHIB_HANDOFF_MAX_EXTENTS * EXTENT_BYTES + STATUS_FIXED + \
 		    IDENTITY_EXTRA + FS_BYTES)
@@ -94,6 +95,8 @@ int khib_handoff_encode(const struct khib_handoff *h, void *page)
 	put32(&c, h->nr_fs);
 	for (uint32_t i = 0; i < h->nr_fs; i++)
 		khib_fsstamp_encode(&h->fs[i], c.p + i * KHIB_FSSTAMP_BYTES);
+	c.p += KHIB_HANDOFF_MAX_FS * KHIB_FSSTAMP_BYTES;
+	put64(&c, h->key_paddr);
 	khib_put_le64(b + OFF_CHECKSUM, checksum(b, USED_BYTES));
 	return 0;
 }
@@ -195,11 +198,66 @@ int khib_handoff_decode(const void *page, size_t len, struct khib_handoff *ret)
 	for (uint32_t i = 0; i < h.nr_fs; i++)
 		if (khib_fsstamp_decode(c.p + i * KHIB_FSSTAMP_BYTES, &h.fs[i]) < 0)
 			return -EBADMSG;
+	c.p += KHIB_HANDOFF_MAX_FS * KHIB_FSSTAMP_BYTES;
+	h.key_paddr = get64(&c);
+	if (!IS_ALIGNED(h.key_paddr, KHIB_PAGE_SIZE))
+		return -EBADMSG;
 	r = check_fields(&h);
 	if (r < 0)
 		return r;
 	*ret = h;
 	return 0;
+}
+
+#define KEYPAGE_MAGIC 0x505945594249484bULL /* "KHIBKEYP" in memory */
+#define KEYPAGE_AREA 64
+#define KEYPAGE_SUM (KEYPAGE_AREA + KHIB_KEY_AREA_BYTES)
+
+_Static_assert(KEYPAGE_SUM + 8 <= KHIB_KEYPAGE_BYTES, "the key page fits a page");
+
+void khib_keypage_encode(const struct khib_image_key *k, const uint8_t uuid[16], void *page)
+{
+	uint8_t *b = page;
+
+	memset(b, 0, KHIB_KEYPAGE_BYTES);
+	khib_put_le64(b, KEYPAGE_MAGIC);
+	khib_put_le32(b + 8, k->aead);
+	khib_put_le32(b + 12, k->n_slots);
+	memcpy(b + 16, uuid, 16);
+	memcpy(b + 32, k->dk, sizeof(k->dk));
+	memcpy(b + KEYPAGE_AREA, k->key_area, KHIB_KEY_AREA_BYTES);
+	khib_put_le64(b + KEYPAGE_SUM, XXH64(b, KEYPAGE_SUM, 0));
+}
+
+int khib_keypage_decode(const void *page, struct khib_image_key *ret, uint8_t uuid[16])
+{
+	const uint8_t *b = page;
+
+	if (khib_get_le64(b) != KEYPAGE_MAGIC)
+		return -ENODATA;
+	if (khib_get_le64(b + KEYPAGE_SUM) != XXH64(b, KEYPAGE_SUM, 0) || !khib_get_le32(b + 8))
+		return -EBADMSG;
+	ret->aead = khib_get_le32(b + 8);
+	ret->n_slots = khib_get_le32(b + 12);
+	memcpy(uuid, b + 16, 16);
+	memcpy(ret->dk, b + 32, sizeof(ret->dk));
+	memcpy(ret->key_area, b + KEYPAGE_AREA, KHIB_KEY_AREA_BYTES);
+	return 0;
+}
+
+int khib_keypage_take(const char *devmem, uint64_t paddr, struct khib_image_key *ret,
+		      uint8_t uuid[16])
+{
+	struct khib_physmap m;
+	int r;
+
+	if ((r = khib_physmem_map(devmem, paddr, KHIB_KEYPAGE_BYTES, 1, &m)) < 0)
+		return r;
+	r = khib_keypage_decode(m.ptr, ret, uuid);
+	/* SECURITY: the key stays in this kernel's memory no longer than here. */
+	khib_wipe(m.ptr, KHIB_KEYPAGE_BYTES);
+	khib_physmem_unmap(&m);
+	return r;
 }
 
 #define STATUS_MAGIC 0x544154534249484bULL /* "KHIBSTAT" in memory */

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "fsstamp.h"
+#include "image.h"
 #include "memmap.h"
 
 #define KHIB_HANDOFF_MAGIC 0x46464f484249484bULL /* "KHIBHOFF" on disk */
@@ -75,6 +76,10 @@ struct khib_handoff {
 	 * the image (lib/fsstamp.h). */
 	uint32_t nr_fs;
 	struct khib_fsstamp fs[KHIB_HANDOFF_MAX_FS];
+
+	/* The key page (below): the image's data key, for H to encrypt with or
+	 * R to decrypt with; 0 for an image in clear. */
+	uint64_t key_paddr;
 };
 
 /*
@@ -108,6 +113,25 @@ void khib_status_encode(const struct khib_status *st, void *buf);
 /* -ENODATA without the magic, -EBADMSG on a bad checksum, -ESTALE when the
  * nonce differs from `nonce`. */
 int khib_status_decode(const void *buf, uint64_t nonce, struct khib_status *ret);
+
+/*
+ * The key page: one page beside the handoff, reserved in H's memory map
+ * like it, with what encrypts or decrypts the image:
+ *   0 u64 magic "KHIBKEYP", 8 u32 AEAD, 12 u32 key slots, 16 16 image UUID,
+ *  32 32 data key, 64 key area (KHIB_KEY_AREA_BYTES), then u64 XXH64 of all
+ *  before it.
+ * SECURITY: the data key is the image's secret.  N builds the page in
+ * memory it wipes after the load; H and R take it with
+ * khib_keypage_take(), which wipes the page in physical memory too.
+ */
+#define KHIB_KEYPAGE_BYTES 4096
+void khib_keypage_encode(const struct khib_image_key *k, const uint8_t uuid[16], void *page);
+/* -ENODATA without the magic, -EBADMSG on a bad checksum or field. */
+int khib_keypage_decode(const void *page, struct khib_image_key *ret, uint8_t uuid[16]);
+/* Read the key page at paddr through devmem, decode it into *ret (secret
+ * memory), and overwrite the page with zeros. */
+int khib_keypage_take(const char *devmem, uint64_t paddr, struct khib_image_key *ret,
+		      uint8_t uuid[16]);
 
 /* Serialize h into a KHIB_HANDOFF_BYTES page (zero-filled first). */
 int khib_handoff_encode(const struct khib_handoff *h, void *page);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bzimage.h"
+#include "crypt.h"
 #include "elfcore.h"
 #include "physmem.h"
 #include "save.h"
@@ -25,7 +26,7 @@ extern const uint8_t khib_purgatory_start[], khib_purgatory_end[];
 #define PURGATORY_OFF_ENTRY_SLOT 24
 
 /* Tail page order, from the lowest address. */
-enum { TAIL_CMDLINE, TAIL_BOOT_PARAMS, TAIL_PURGATORY, TAIL_HANDOFF };
+enum { TAIL_CMDLINE, TAIL_BOOT_PARAMS, TAIL_PURGATORY, TAIL_KEY, TAIL_HANDOFF };
 
 int khib_kexec_confine_e820(const struct khib_memmap *firmware, const struct khib_memmap *keep,
 			    struct khib_memmap *ret)
@@ -202,12 +203,13 @@ static int build_tail(const struct khib_jump_config *cfg, const struct khib_bzim
 	n = r;
 
 	/* RAM: low memory and the region less the ELF core header pages (if
-	 * any, between the initramfs and the tail) and the handoff page. */
+	 * any, between the initramfs and the tail), the key page and the
+	 * handoff page. */
 	if ((r = khib_memmap_add(&keep, cfg->low_start, cfg->low_start + cfg->low_bytes,
 				 KHIB_E820_RAM)) < 0 ||
 	    (r = khib_memmap_add(&keep, cfg->region_start, p->elfcorehdr_paddr ?
 				 p->elfcorehdr_paddr : p->cmdline_paddr, KHIB_E820_RAM)) < 0 ||
-	    (r = khib_memmap_add(&keep, p->cmdline_paddr, p->handoff_paddr, KHIB_E820_RAM)) < 0 ||
+	    (r = khib_memmap_add(&keep, p->cmdline_paddr, p->key_paddr, KHIB_E820_RAM)) < 0 ||
 	    (r = khib_memmap_normalize(&keep)) < 0 ||
 	    (r = khib_kexec_confine_e820(cfg->firmware, &keep, &p->e820)) < 0)
 		return r;
@@ -241,6 +243,11 @@ static int build_tail(const struct khib_jump_config *cfg, const struct khib_bzim
 	h.low_start = cfg->low_start;
 	h.low_bytes = cfg->low_bytes;
 	h.handoff_paddr = p->handoff_paddr;
+	h.key_paddr = 0;
+	if (cfg->key_page) {
+		memcpy(t + TAIL_KEY * KHIB_PAGE_SIZE, cfg->key_page, KHIB_KEYPAGE_BYTES);
+		h.key_paddr = p->key_paddr;
+	}
 	return khib_handoff_encode(&h, t + TAIL_HANDOFF * KHIB_PAGE_SIZE);
 }
 
@@ -320,6 +327,7 @@ static int plan_layout(const struct khib_jump_config *cfg, const struct khib_bzi
 	p->cmdline_paddr = tail_paddr + TAIL_CMDLINE * KHIB_PAGE_SIZE;
 	p->boot_params_paddr = tail_paddr + TAIL_BOOT_PARAMS * KHIB_PAGE_SIZE;
 	p->entry = tail_paddr + TAIL_PURGATORY * KHIB_PAGE_SIZE;
+	p->key_paddr = tail_paddr + TAIL_KEY * KHIB_PAGE_SIZE;
 	p->handoff_paddr = tail_paddr + TAIL_HANDOFF * KHIB_PAGE_SIZE;
 	*ret_hdr_pages = hdr_pages;
 	return 0;
@@ -348,7 +356,7 @@ int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_pl
 		return -ENOMEM;
 	r = build_tail(cfg, &bz, &p);
 	if (r < 0) {
-		free(p.tail);
+		khib_jump_plan_release(&p);
 		return r;
 	}
 
@@ -378,7 +386,9 @@ int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_pl
 
 void khib_jump_plan_release(struct khib_jump_plan *p)
 {
-	if (p) {
+	if (p && p->tail) {
+		/* SECURITY: the key page holds the image's data key. */
+		khib_wipe(p->tail, KHIB_KEXEC_TAIL_PAGES * KHIB_PAGE_SIZE);
 		free(p->tail);
 		p->tail = NULL;
 	}

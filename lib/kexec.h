@@ -37,7 +37,7 @@
 
 #define KHIB_KEXEC_MAX_SEGMENTS 16
 /* The four pages at the top of the region. */
-#define KHIB_KEXEC_TAIL_PAGES 4
+#define KHIB_KEXEC_TAIL_PAGES 5
 /* Regions are aligned so the kernel can run where it is loaded. */
 #define KHIB_REGION_ALIGN (2ULL << 20)
 /* Decompressors below this move the kernel to it (LOAD_PHYSICAL_ADDR). */
@@ -78,6 +78,9 @@ struct khib_jump_config {
 					   below the tail pages, reserved in the
 					   e820 and named by elfcorehdr=SIZE@ADDR */
 	size_t elfcorehdr_bytes;
+	const void *key_page;		/* NULL: in clear.  Else a key page
+					   (handoff.h, KHIB_KEYPAGE_BYTES) placed
+					   beside the handoff and named there */
 };
 
 struct khib_jump_plan {
@@ -85,10 +88,10 @@ struct khib_jump_plan {
 	size_t nr_segments;
 	uint64_t entry;			/* purgatory */
 	uint64_t kernel_paddr, initrd_paddr, cmdline_paddr;
-	uint64_t boot_params_paddr, handoff_paddr;
+	uint64_t boot_params_paddr, key_paddr, handoff_paddr;
 	uint64_t elfcorehdr_paddr;	/* 0: no ELF core header */
 	struct khib_memmap e820;	/* what the jumped-to kernel is told */
-	uint8_t *tail;			/* owned: the four tail pages */
+	uint8_t *tail;			/* owned: the tail pages (wiped on release) */
 	bool preserve_context;
 };
 

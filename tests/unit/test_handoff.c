@@ -63,6 +63,7 @@ static void fill(struct khib_handoff *h, uint32_t nr_ranges)
 	}
 	h->status_paddr = 0x7654328;
 	h->status_nonce = 0x0123456789abcdefULL;
+	h->key_paddr = 0x17fffe000ULL;
 	h->nr_fs = KHIB_HANDOFF_MAX_FS;
 	for (uint32_t i = 0; i < h->nr_fs; i++) {
 		struct khib_fsstamp *f = &h->fs[i];
@@ -405,4 +406,26 @@ TEST(handoff_fields_checked)
 	fill(&h, 2);
 	h.status_paddr |= 4;
 	ASSERT_EQ(roundtrip(&h), -EBADMSG);
+}
+
+TEST(handoff_keypage_roundtrip)
+{
+	static struct khib_image_key k, out;
+	static uint8_t page[KHIB_KEYPAGE_BYTES];
+	uint8_t uuid[16], got[16];
+
+	k.aead = 2;
+	k.n_slots = 3;
+	memset(k.dk, 0x5c, sizeof(k.dk));
+	for (size_t i = 0; i < sizeof(k.key_area); i++)
+		k.key_area[i] = (uint8_t)i;
+	memset(uuid, 0x42, sizeof(uuid));
+	khib_keypage_encode(&k, uuid, page);
+	ASSERT_OK(khib_keypage_decode(page, &out, got));
+	ASSERT_MEMEQ(&out, &k, sizeof(k));
+	ASSERT_MEMEQ(got, uuid, 16);
+	page[40] ^= 1;					/* a bit of the key */
+	ASSERT_EQ(khib_keypage_decode(page, &out, got), -EBADMSG);
+	memset(page, 0, sizeof(page));			/* wiped */
+	ASSERT_EQ(khib_keypage_decode(page, &out, got), -ENODATA);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The jump plan on QEMU's firmware maps with a synthetic bzImage: segments,
- * the four tail pages (command line, zero page, purgatory, handoff) and the
+ * the five tail pages (command line, zero page, purgatory, key page, handoff) and the
  * refusals.  Pure computation; nothing here calls kexec_load.
  */
 #include "bzimage.h"
@@ -124,11 +124,12 @@ static void check_tail(const struct plan_fx *f, const struct khib_jump_plan *p,
 
 	/* Four pages: command line, zero page, purgatory, handoff. */
 	ASSERT_TRUE(tail->buf == p->tail);
-	ASSERT_EQ(tail->bufsz, 4 * 4096);
-	ASSERT_EQ_U64(tail->mem, region_end - 4 * 4096);
-	ASSERT_EQ_U64(p->cmdline_paddr, region_end - 4 * 4096);
-	ASSERT_EQ_U64(p->boot_params_paddr, region_end - 3 * 4096);
-	ASSERT_EQ_U64(p->entry, region_end - 2 * 4096);
+	ASSERT_EQ(tail->bufsz, 5 * 4096);
+	ASSERT_EQ_U64(tail->mem, region_end - 5 * 4096);
+	ASSERT_EQ_U64(p->cmdline_paddr, region_end - 5 * 4096);
+	ASSERT_EQ_U64(p->key_paddr, region_end - 2 * 4096);
+	ASSERT_EQ_U64(p->boot_params_paddr, region_end - 4 * 4096);
+	ASSERT_EQ_U64(p->entry, region_end - 3 * 4096);
 	ASSERT_EQ_U64(p->handoff_paddr, region_end - 4096);
 	ASSERT_EQ_U64(p->kernel_paddr, cfg->region_start);
 
@@ -180,21 +181,22 @@ static void check_tail(const struct plan_fx *f, const struct khib_jump_plan *p,
 					     KHIB_E820_RAM));
 		ASSERT_TRUE(khib_memmap_find(&e820, p->elfcorehdr_paddr, p->cmdline_paddr,
 					     KHIB_E820_RESERVED));
-		ASSERT_TRUE(khib_memmap_find(&e820, p->cmdline_paddr, p->handoff_paddr,
+		ASSERT_TRUE(khib_memmap_find(&e820, p->cmdline_paddr, p->key_paddr,
 					     KHIB_E820_RAM));
 		ASSERT_EQ_U64(khib_memmap_total(&e820, KHIB_E820_RAM),
-			      cfg->low_bytes + cfg->region_bytes - 4096 - hdr_bytes);
+			      cfg->low_bytes + cfg->region_bytes - 2 * 4096 - hdr_bytes);
 	} else {
 		ASSERT_EQ_U64(p->elfcorehdr_paddr, 0);
-		ASSERT_TRUE(khib_memmap_find(&e820, cfg->region_start, p->handoff_paddr,
+		ASSERT_TRUE(khib_memmap_find(&e820, cfg->region_start, p->key_paddr,
 					     KHIB_E820_RAM));
 		ASSERT_EQ_U64(khib_memmap_total(&e820, KHIB_E820_RAM),
-			      cfg->low_bytes + cfg->region_bytes - 4096);
+			      cfg->low_bytes + cfg->region_bytes - 2 * 4096);
 	}
-	ASSERT_TRUE(khib_memmap_find(&e820, p->handoff_paddr, region_end, KHIB_E820_RESERVED));
+	/* The key page and the handoff: never the jumped-to kernel's RAM. */
+	ASSERT_TRUE(khib_memmap_find(&e820, p->key_paddr, region_end, KHIB_E820_RESERVED));
 	ASSERT_EQ_U64(total_bytes(&e820), total_bytes(&f->fw));
 
-	ASSERT_OK(khib_handoff_decode(p->tail + 3 * 4096, 4096, &h));
+	ASSERT_OK(khib_handoff_decode(p->tail + 4 * 4096, 4096, &h));
 	ASSERT_EQ_U64(h.jump_back_entry, 0);
 	ASSERT_EQ_U64(h.region_start, cfg->region_start);
 	ASSERT_EQ_U64(h.region_bytes, cfg->region_bytes);
@@ -251,7 +253,7 @@ TEST(kexec_plan_no_initrd_no_cmdline)
 	ASSERT_OK(khib_jump_plan_build(&f.cfg, &p));
 	check_segments(&f.cfg, &p);
 	ASSERT_EQ(p.nr_segments, 3);
-	ASSERT_EQ_U64(p.seg[1].memsz, 64 * MiB - 4 * 4096);
+	ASSERT_EQ_U64(p.seg[1].memsz, 64 * MiB - 5 * 4096);
 	check_tail(&f, &p, "");
 	khib_jump_plan_release(&p);
 
@@ -373,9 +375,9 @@ TEST(kexec_plan_too_small)
 {
 	static struct plan_fx f;
 
-	/* init_size is 16 MiB: the region needs it plus the four tail pages. */
+	/* init_size is 16 MiB: the region needs it plus the five tail pages. */
 	plan_setup(&f, 0);
-	f.cfg.region_bytes = 16 * MiB + 4 * 4096;
+	f.cfg.region_bytes = 16 * MiB + 5 * 4096;
 	ASSERT_EQ(build_fails(&f), 0);
 	f.cfg.region_bytes -= 4096;
 	ASSERT_EQ(build_fails(&f), -ENOSPC);
@@ -387,7 +389,7 @@ TEST(kexec_plan_too_small)
 
 	/* An initramfs takes its pages from the kernel's room. */
 	plan_setup(&f, 1);
-	f.cfg.region_bytes = 16 * MiB + 4 * 4096;
+	f.cfg.region_bytes = 16 * MiB + 5 * 4096;
 	ASSERT_EQ(build_fails(&f), -ENOSPC);
 	f.cfg.region_bytes += 4096;
 	ASSERT_EQ(build_fails(&f), 0);
@@ -405,7 +407,7 @@ TEST(kexec_plan_too_small)
 	f.img = fx_bz_build(&f.p, &f.img_len);
 	f.cfg.kernel = f.img;
 	f.cfg.kernel_bytes = f.img_len;
-	f.cfg.region_bytes = 2 * MiB + 4 * 4096;
+	f.cfg.region_bytes = 2 * MiB + 5 * 4096;
 	ASSERT_EQ(build_fails(&f), -ENOSPC);
 	f.cfg.region_bytes += 4096;
 	ASSERT_EQ(build_fails(&f), 0);
@@ -474,7 +476,7 @@ TEST(kexec_plan_low_memory_past_1mib)
 	f.cfg.low_bytes = 2 * MiB;
 	r = khib_jump_plan_build(&f.cfg, &p);
 	if (r == 0) {
-		int d = khib_handoff_decode(p.tail + 3 * 4096, 4096, &h);
+		int d = khib_handoff_decode(p.tail + 4 * 4096, 4096, &h);
 
 		khib_jump_plan_release(&p);
 		ASSERT_OK(d);
@@ -545,9 +547,9 @@ TEST(kexec_plan_elfcorehdr)
 	ASSERT_OK(khib_jump_plan_build(&f.cfg, &p));
 	/* The tail did not move; the header page is the one below it. */
 	ASSERT_EQ_U64(p.handoff_paddr, 0x1fdff000);
-	ASSERT_EQ_U64(p.elfcorehdr_paddr, 0x1fdfb000);
+	ASSERT_EQ_U64(p.elfcorehdr_paddr, 0x1fdfa000);
 	ASSERT_STREQ((const char *)p.tail, "console=ttyS0 quiet khib.handoff=0x1fdff000 "
-					   "elfcorehdr=0x120@0x1fdfb000");
+					   "elfcorehdr=0x120@0x1fdfa000");
 	khib_jump_plan_release(&p);
 	plan_teardown(&f);
 
@@ -578,7 +580,7 @@ TEST(kexec_plan_elfcorehdr_refused)
 	ASSERT_EQ(build_fails(&f), -E2BIG);
 	/* Its pages come out of the kernel's room. */
 	f.cfg.elfcorehdr_bytes = 4096;
-	f.cfg.region_bytes = 16 * MiB + 5 * 4096;
+	f.cfg.region_bytes = 16 * MiB + 6 * 4096;
 	ASSERT_EQ(build_fails(&f), 0);
 	f.cfg.region_bytes -= 4096;
 	ASSERT_EQ(build_fails(&f), -ENOSPC);
