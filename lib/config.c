@@ -39,6 +39,8 @@ static int set_key(struct khib_config *c, const char *key, const char *val)
 		return set_str(c->kernel, val);
 	if (!strcmp(key, "initrd"))
 		return set_str(c->initrd, val);
+	if (!strcmp(key, "key-file"))
+		return set_str(c->key_file, val);
 	if (!strcmp(key, "append"))
 		return set_str(c->append, val);
 	if (!strcmp(key, "codec")) {

@@ -34,6 +34,7 @@ struct khib_config {
 	char kernel[KHIB_CONFIG_STR];
 	char initrd[KHIB_CONFIG_STR];
 	char append[KHIB_CONFIG_STR];
+	char key_file[KHIB_CONFIG_STR];		/* images encrypted to it */
 	bool has_codec, has_threads, has_region_size, has_region_start;
 	bool keep_free_pages;
 	enum khib_codec codec;

@@ -250,6 +250,10 @@ const struct khib_range *khib_reader_ranges(const struct khib_reader *r, size_t 
 int khib_reader_chunk(const struct khib_reader *r, size_t i, struct khib_chunk_info *ret);
 /* -ENODATA when the image has no VMCOREINFO. */
 int khib_reader_vmcoreinfo(const struct khib_reader *r, const void **ret, size_t *ret_bytes);
+/* An encrypted image's key area (KHIB_KEY_AREA_BYTES) and its slot count,
+ * as the header block holds it (authenticated only once opened with its
+ * key); NULL for an image in clear. */
+const uint8_t *khib_reader_key_area(const struct khib_reader *r, uint32_t *ret_slots);
 /* The image's file system stamps (none in an image without them). */
 const struct khib_fsstamp *khib_reader_fs(const struct khib_reader *r, size_t *ret_n);
 int khib_reader_read(struct khib_reader *r, const struct khib_read_opts *o, char *reason);

@@ -427,15 +427,17 @@ int khib_reader_commit_error(const struct khib_reader *r, char *reason)
 	return r->commit_error;
 }
 
+/* A public view (KHIB_READER_PUBLIC) has the header's counts but none of
+ * the tables: it hands out nothing of them. */
 const struct khib_range *khib_reader_ranges(const struct khib_reader *r, size_t *ret_n)
 {
-	*ret_n = (size_t)r->h.info.n_ranges;
+	*ret_n = r->ranges ? (size_t)r->h.info.n_ranges : 0;
 	return r->ranges;
 }
 
 int khib_reader_chunk(const struct khib_reader *r, size_t i, struct khib_chunk_info *ret)
 {
-	if (i >= r->h.info.n_chunks)
+	if (!r->chunks || i >= r->h.info.n_chunks)
 		return -ERANGE;
 	*ret = r->chunks[i].info;
 	return 0;
@@ -443,13 +445,19 @@ int khib_reader_chunk(const struct khib_reader *r, size_t i, struct khib_chunk_i
 
 const struct khib_fsstamp *khib_reader_fs(const struct khib_reader *r, size_t *ret_n)
 {
-	*ret_n = (size_t)r->h.info.n_fs;
+	*ret_n = r->fs ? (size_t)r->h.info.n_fs : 0;
 	return r->fs;
+}
+
+const uint8_t *khib_reader_key_area(const struct khib_reader *r, uint32_t *ret_slots)
+{
+	*ret_slots = r->h.info.encryption.n_slots;
+	return r->h.info.encryption.algorithm ? r->header_block + KHIB_KEY_AREA_OFFSET : NULL;
 }
 
 int khib_reader_vmcoreinfo(const struct khib_reader *r, const void **ret, size_t *ret_bytes)
 {
-	if (!r->h.info.vmcoreinfo_bytes)
+	if (!r->h.info.vmcoreinfo_bytes || !r->vmcoreinfo)
 		return -ENODATA;
 	*ret = r->vmcoreinfo;
 	*ret_bytes = (size_t)r->h.info.vmcoreinfo_bytes;

@@ -49,6 +49,26 @@ static int keyfile_keys(const uint8_t *keyfile, size_t len, uint8_t kek[32],
 	return 0;
 }
 
+int khib_image_key_new(enum khib_aead a, struct khib_image_key **ret, uint8_t uuid[16])
+{
+	struct khib_image_key *k = khib_secret_alloc(sizeof(*k));
+	int r;
+
+	if (!k)
+		return -ENOMEM;
+	memset(k, 0, sizeof(*k));
+	k->aead = a;
+	if ((r = khib_data_key_new(k->dk)) < 0) {
+		khib_secret_free(k);
+		return r;
+	}
+	randombytes_buf(uuid, 16);
+	uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40);
+	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
+	*ret = k;
+	return 0;
+}
+
 int khib_keyfile_id(const uint8_t *keyfile, size_t len, uint8_t id[KHIB_KEY_ID_BYTES])
 {
 	return keyfile_keys(keyfile, len, NULL, id);

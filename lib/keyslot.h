@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "crypt.h"
+#include "image.h"
 
 #define KHIB_KEYFILE_MIN_BYTES 32
 #define KHIB_KEYFILE_MAX_BYTES (1u << 20)
@@ -40,6 +41,12 @@ struct khib_keyslot_info {
 	uint16_t type;
 	uint8_t id[KHIB_KEY_ID_BYTES];
 };
+
+/* A new image key: a random data key for AEAD a, no slots yet, in
+ * secret memory (free with khib_secret_free()); and a random UUID for the
+ * image (RFC 4122 version 4), which the slots are bound to.  -ENOMEM,
+ * -ENOSYS (no randomness). */
+int khib_image_key_new(enum khib_aead a, struct khib_image_key **ret, uint8_t uuid[16]);
 
 /* The key id of a key file (what `khib key list` shows); -EINVAL when it
  * is shorter than KHIB_KEYFILE_MIN_BYTES or longer than the maximum. */

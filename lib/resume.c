@@ -79,9 +79,15 @@ void khib_resume(struct khib_target *t, enum khib_resume_method method, bool dry
 	int r;
 
 	*res = (struct khib_resume_result){ .outcome = KHIB_RESUME_NONE };
-	r = khib_reader_open(t, 0, &rd, reason);
+	r = khib_reader_open_keyed(t, 0, ops->key, ctx, &rd, reason);
 	if (r == -ENODATA)
 		return; /* no image: the normal case of a normal boot */
+	if (r >= 0 && !khib_reader_info(rd)->encryption.algorithm && ops->encrypts &&
+	    ops->encrypts(ctx)) {
+		khib_reader_free(rd);
+		r = khib_fail(reason, -EPERM, "the image is in clear, and this machine encrypts its "
+			      "images: a forged or downgraded image");
+	}
 	if (r < 0) {
 		set_reason(res, r, "", reason);
 		res->outcome = KHIB_RESUME_REFUSED;

@@ -77,6 +77,12 @@ struct khib_resume_ops {
 	 * failure. */
 	int (*restorer)(void *ctx, const struct khib_image_info *info,
 			struct khib_jump_config *cfg, char *reason);
+	/* The data key of an encrypted image (khib_key_fn); NULL: this boot
+	 * has none, and an encrypted image is refused. */
+	khib_key_fn *key;
+	/* Whether this machine encrypts its images (a key is configured): an
+	 * image in clear is then a forgery or a downgrade, refused.  NULL: no. */
+	bool (*encrypts)(void *ctx);
 };
 
 struct khib_resume_result {

@@ -410,6 +410,7 @@ int khib_save_memory(const struct khib_handoff *h, struct khib_target *t, const 
 	_cleanup_free_ char *vmcoreinfo = NULL;
 	struct khib_writer_params p;
 	struct khib_writer *w = NULL;
+	struct khib_image_key *key = NULL;
 	struct khib_pagefilter *f;
 	struct khib_save_result res = { 0 };
 	size_t n, vmci_bytes = 0;
@@ -426,8 +427,18 @@ int khib_save_memory(const struct khib_handoff *h, struct khib_target *t, const 
 		p.vmcoreinfo = vmcoreinfo;
 		p.vmcoreinfo_bytes = vmci_bytes;
 	}
-	if (getrandom(res.uuid, sizeof(res.uuid), 0) != sizeof(res.uuid))
+	/* Encrypted: N chose the key and the UUID its key slots are bound to. */
+	if (h->key_paddr) {
+		if (!(key = khib_secret_alloc(sizeof(*key))))
+			return -ENOMEM;
+		if ((r = khib_keypage_take(devmem, h->key_paddr, key, res.uuid)) < 0) {
+			khib_secret_free(key);
+			return r;
+		}
+		p.key = key;
+	} else if (getrandom(res.uuid, sizeof(res.uuid), 0) != sizeof(res.uuid)) {
 		return -errno;
+	}
 	p.uuid = res.uuid;
 	for (size_t i = 0; i < n; i++)
 		res.saved_pages += ranges[i].npages;
@@ -443,6 +454,7 @@ int khib_save_memory(const struct khib_handoff *h, struct khib_target *t, const 
 		khib_writer_get_stats(w, &res.stats);
 	khib_writer_free(w);
 	khib_pagefilter_free(f);
+	khib_secret_free(key);
 	if (r < 0)
 		return r;
 	*ret = res;

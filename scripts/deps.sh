@@ -13,6 +13,7 @@ packages=(
   xz-utils patch cpio kmod
   qemu-system-x86 busybox-static debootstrap e2fsprogs    # the VM tests
   fdisk                                                   # the bad-input tests
+  python3-xxhash                                          # VM tests forge checksums
 )
 
 missing=()

@@ -32,11 +32,13 @@
 
 static void export_help(FILE *out)
 {
-	fputs("Usage: khib export-elf IMAGE OUT [--threads N] [--progress]\n"
+	fputs("Usage: khib export-elf IMAGE OUT [--key-file FILE] [--threads N] [--progress]\n"
 	      "\n"
 	      "Write the memory saved in IMAGE as an ELF64 core file OUT, as\n"
 	      "/proc/vmcore would show it.  The image is verified on the way.\n"
 	      "\n"
+	      "  --key-file F  the key file of an encrypted image (OUT is memory in\n"
+	      "                clear: every secret of the machine)\n"
 	      "  --threads N   decoding threads (default: all CPUs)\n"
 	      "  --progress    show progress even when stderr is not a terminal\n", out);
 }
@@ -266,8 +268,10 @@ static int export_run(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "threads", required_argument, NULL, 't' },
 		{ "progress", no_argument, NULL, 'p' },
+		{ "key-file", required_argument, NULL, 'K' },
 		{},
 	};
+	const char *key_file = NULL;
 	struct khib_read_opts o = { 0 };
 	struct khib_target *t;
 	struct khib_reader *r;
@@ -279,6 +283,8 @@ static int export_run(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c == 'p')
 			progress = true;
+		else if (c == 'K')
+			key_file = optarg;
 		else if (c != 't' || khib_tool_parse_threads(optarg, &o.threads) < 0)
 			return EXIT_USAGE;
 	}
@@ -291,7 +297,7 @@ static int export_run(int argc, char **argv)
 			 argv[optind], argv[optind + 1]);
 		return EXIT_USAGE;
 	}
-	if (khib_tool_open_image(argv[optind], 0, &t, &r))
+	if (khib_tool_open_image(argv[optind], 0, key_file, &t, &r))
 		return 1;
 	/* Delete on failure only what this run created. */
 	existed = lstat(argv[optind + 1], &st) == 0;

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "fscheck.h"
 #include "handoff.h"
+#include "keyslot.h"
 #include "image.h"
 #include "kexec.h"
 #include "khib.h"
@@ -37,7 +38,7 @@
 #define MAX_FILE_BYTES (512u << 20)
 
 struct hib_opts {
-	const char *target, *kernel, *initrd, *append;
+	const char *target, *kernel, *initrd, *append, *key_file;
 	uint64_t region_bytes, region_start;	/* region_bytes 0: sized for this machine */
 	enum khib_codec codec;
 	int level;
@@ -59,6 +60,8 @@ static void hibernate_help(FILE *out)
 	      "  --test               write, verify and discard the image, then come back\n"
 	      "  --force              write to a target that holds something else (a file\n"
 	      "                       system, a partition table, swap...)\n"
+	      "  --key-file FILE      encrypt the image; FILE (32 random bytes or more)\n"
+	      "                       is what resume needs to decrypt it\n"
 	      "  --keep-free-pages    save free pages too (automatic with init_on_free=1\n"
 	      "                       or page_poison=1 on this kernel's command line)\n"
 	      "  --codec C[:LEVEL]    none, lz4 (default) or zstd\n"
@@ -88,6 +91,8 @@ static void config_defaults(const struct khib_config *cf, struct hib_opts *o)
 		o->initrd = cf->initrd;
 	if (cf->append[0])
 		o->append = cf->append;
+	if (cf->key_file[0])
+		o->key_file = cf->key_file;
 	if (cf->has_codec) {
 		o->codec = cf->codec;
 		o->level = cf->codec_level;
@@ -115,6 +120,7 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 		{ "test", no_argument, NULL, 'T' },
 		{ "keep-free-pages", no_argument, NULL, 'F' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "key-file", required_argument, NULL, 'K' },
 		{}
 	};
 	int c;
@@ -123,6 +129,7 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o->target = optarg; break;
+		case 'K': o->key_file = optarg; break;
 		case 'k': o->kernel = optarg; break;
 		case 'i': o->initrd = optarg; break;
 		case 'a': o->append = optarg; break;
@@ -344,6 +351,32 @@ static int record_file_systems(struct khib_handoff *h)
 	if (unchecked[0])
 		khib_info("note: resume cannot tell whether these were mounted elsewhere meanwhile "
 			  "(only ext2/3/4 are checked): %s", unchecked);
+	return 0;
+}
+
+/*
+ * With a key file, the image is encrypted: a fresh data key and image UUID,
+ * the data key wrapped in the key file's slot, all in a key page for the
+ * writer kernel (kexec.h).  *ret_page stays NULL for an image in clear.
+ * SECURITY: everything secret is in khib_secret_alloc() memory, wiped on
+ * free; the page is freed after the jump.
+ */
+static int key_page(const struct hib_opts *o, uint8_t **ret_page)
+{
+	struct khib_image_key *key;
+	uint8_t uuid[16];
+
+	*ret_page = NULL;
+	if (!o->key_file)
+		return 0;
+	if (khib_tool_image_key(o->key_file, &key, uuid) < 0)
+		return 1;
+	*ret_page = khib_secret_alloc(KHIB_KEYPAGE_BYTES);
+	if (*ret_page)
+		khib_keypage_encode(key, uuid, *ret_page);
+	khib_secret_free(key);
+	if (!*ret_page)
+		return khib_err_errno(-ENOMEM, "making the image's key page");
 	return 0;
 }
 
@@ -635,6 +668,7 @@ static int hibernate_run(int argc, char **argv)
 	uint64_t capacity;
 	const char *what;
 	char compact[8];
+	uint8_t *keypage = NULL;
 	bool reserved, held;
 	int r;
 
@@ -664,8 +698,9 @@ static int hibernate_run(int argc, char **argv)
 	if ((r = khib_preflight_target(o.target, &cfg.handoff, &capacity, &what)) < 0)
 		return khib_err_errno(r, "target '%s': %s", o.target, what);
 	if (check_capacity(&o, &cfg.handoff, capacity) || check_owned(&o) ||
-	    record_file_systems(&cfg.handoff))
+	    record_file_systems(&cfg.handoff) || key_page(&o, &keypage))
 		return 1;
+	cfg.key_page = keypage;
 
 	cfg.kernel = kernel;
 	cfg.kernel_bytes = kernel_bytes;
@@ -682,6 +717,7 @@ static int hibernate_run(int argc, char **argv)
 	r = jump(&o, &cfg);
 	if (held)
 		khib_memory_release_mlocked("", compact);
+	khib_secret_free(keypage);
 	return r;
 }
 

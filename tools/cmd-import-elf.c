@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "elfcore.h"
+#include "crypt.h"
 #include "image.h"
 #include "khib.h"
 #include "preflight.h"
@@ -41,13 +42,14 @@ static void import_help(FILE *out)
 	      "  --threads N        compression threads (default: all CPUs)\n"
 	      "  --chunk-pages N    pages per chunk (default 1024)\n"
 	      "  --progress         show progress even when stderr is not a terminal\n"
-	      "  --force            overwrite IMAGE whatever it holds\n", out);
+	      "  --force            overwrite IMAGE whatever it holds\n"
+	      "  --key-file FILE    encrypt the image for this key file\n", out);
 }
 
 struct import_opts {
 	struct khib_writer_params p;
 	bool progress, force;
-	const char *in, *out;
+	const char *in, *out, *key_file;
 };
 
 static int parse_import_opts(int argc, char **argv, struct import_opts *o)
@@ -58,6 +60,7 @@ static int parse_import_opts(int argc, char **argv, struct import_opts *o)
 		{ "chunk-pages", required_argument, NULL, 'C' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "key-file", required_argument, NULL, 'K' },
 		{},
 	};
 	uint64_t v;
@@ -87,6 +90,7 @@ static int parse_import_opts(int argc, char **argv, struct import_opts *o)
 			break;
 		case 'p': o->progress = true; break;
 		case 'f': o->force = true; break;
+		case 'K': o->key_file = optarg; break;
 		default: return -EINVAL;
 		}
 	}
@@ -259,7 +263,9 @@ static void describe_kernel(const struct khib_elfcore *c, struct khib_writer_par
 
 static int write_image(struct importer *im, struct import_opts *o, struct khib_target *t)
 {
+	struct khib_image_key *key = NULL;
 	struct khib_range *ranges = NULL;
+	uint8_t uuid[16];
 	size_t n = 0;
 	int q;
 
@@ -271,7 +277,15 @@ static int write_image(struct importer *im, struct import_opts *o, struct khib_t
 	for (size_t i = 0; i < n; i++)
 		o->p.total_ram_pages += ranges[i].npages;
 	describe_kernel(im->c, &o->p);
+	if (o->key_file && khib_tool_image_key(o->key_file, &key, uuid) < 0) {
+		free(ranges);
+		return 1;
+	}
+	o->p.key = key;
+	o->p.uuid = key ? uuid : NULL;
 	q = khib_writer_new(t, &o->p, &im->w);
+	khib_secret_free(key);	/* the writer keeps its own keys */
+	o->p.key = NULL;
 	if (q < 0) {
 		free(ranges);
 		return khib_err_errno(q, "starting image '%s'", o->out);

@@ -11,25 +11,53 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crypt.h"
 #include "image.h"
+#include "keyslot.h"
 #include "khib.h"
 #include "util.h"
 
-int khib_tool_open_image(const char *path, unsigned flags, struct khib_target **ret_t,
-			 struct khib_reader **ret_r)
+struct key_file {
+	uint8_t *bytes;
+	size_t len;
+};
+
+static int open_with_key_file(void *ctx, const uint8_t uuid[16], const uint8_t *area,
+			      uint32_t n_slots, uint8_t dk[32], char *reason)
+{
+	const struct key_file *k = ctx;
+
+	return khib_keyslot_open_keyfile(area, KHIB_KEY_AREA_BYTES, n_slots, uuid, k->bytes, k->len,
+					 dk, reason);
+}
+
+int khib_tool_open_image(const char *path, unsigned flags, const char *key_file,
+			 struct khib_target **ret_t, struct khib_reader **ret_r)
 {
 	char reason[KHIB_REASON_MAX] = "";
+	struct key_file k = { NULL, 0 };
 	struct khib_target *t;
 	int r;
 
+	if (key_file && khib_tool_read_key_file(key_file, &k.bytes, &k.len) < 0)
+		return 1;
 	r = khib_target_open(path, 0, &t);
-	if (r < 0)
+	if (r < 0) {
+		khib_secret_free(k.bytes);
 		return khib_err_errno(r, "opening image '%s'", path);
-	r = khib_reader_open(t, flags, ret_r, reason);
+	}
+	/* The full view where it can be had; the public one is only asked for
+	 * when there is no key to open the rest with. */
+	r = khib_reader_open_keyed(t, flags & ~KHIB_READER_PUBLIC,
+				   key_file ? open_with_key_file : NULL, &k, ret_r, reason);
+	if (r == -ENOKEY && !key_file && (flags & KHIB_READER_PUBLIC))
+		r = khib_reader_open(t, flags, ret_r, reason);
+	khib_secret_free(k.bytes);
 	if (r < 0) {
 		khib_target_free(t);
 		if (reason[0])
-			khib_err("reading image from '%s': %s", path, reason);
+			khib_err("reading image from '%s': %s%s", path, reason,
+				 r == -ENOKEY && !key_file ? " (give --key-file)" : "");
 		else
 			khib_err_errno(r, "reading image from '%s'", path);
 		return 1;
@@ -63,13 +91,16 @@ void khib_progress_done(struct khib_progress *p)
 
 static void inspect_help(FILE *out)
 {
-	fputs("Usage: khib inspect IMAGE [--json]\n"
+	fputs("Usage: khib inspect IMAGE [--json] [--key-file FILE]\n"
 	      "\n"
 	      "Show an image's header, saved ranges, sizes, compression ratio and\n"
 	      "whether it is committed (valid).  Reads metadata only; 'khib verify'\n"
-	      "checks the data.  Exit status 0 if the image is committed, 1 if not.\n"
+	      "checks the data.  Of an encrypted image without its key, only what\n"
+	      "is public: the header and its key slots.  Exit status 0 if the image\n"
+	      "is committed, 1 if not.\n"
 	      "\n"
-	      "  --json    machine-readable output\n", out);
+	      "  --json           machine-readable output\n"
+	      "  --key-file FILE  the key file of an encrypted image\n", out);
 }
 
 static void hex(FILE *f, const uint8_t *b, size_t n)
@@ -99,6 +130,31 @@ static double ratio(const struct khib_image_info *i)
 	return i->data_bytes ? (double)(i->stored_pages * i->page_size) / (double)i->data_bytes : 0.0;
 }
 
+/* How the image is encrypted, and which keys open it (public: the key
+ * area is in clear). */
+static void print_encryption_text(const struct khib_reader *r)
+{
+	const struct khib_image_info *i = khib_reader_info(r);
+	struct khib_keyslot_info slots[16];
+	uint32_t n_slots;
+	const uint8_t *area = khib_reader_key_area(r, &n_slots);
+	int n;
+
+	if (!area) {
+		printf("encryption:     none (the image is memory in clear)\n");
+		return;
+	}
+	printf("encryption:     %s, %u key slot%s%s\n", khib_aead_name(i->encryption.algorithm),
+	       n_slots, n_slots == 1 ? "" : "s",
+	       khib_reader_ranges(r, &(size_t){ 0 }) ? "" : " (no key given: only what is public)");
+	n = khib_keyslot_list(area, KHIB_KEY_AREA_BYTES, n_slots, slots, ARRAY_SIZE(slots));
+	for (int k = 0; k < n; k++) {
+		printf("  %s ", slots[k].type == KHIB_SLOT_KEYFILE ? "key file" : "unknown ");
+		hex(stdout, slots[k].id, sizeof(slots[k].id));
+		printf("\n");
+	}
+}
+
 /* The file systems the resume side checks (lib/fsstamp.h). */
 static void print_fs_text(const struct khib_reader *r)
 {
@@ -111,6 +167,27 @@ static void print_fs_text(const struct khib_reader *r)
 		khib_fsstamp_uuid_str(fs[k].uuid, uuid);
 		printf("  %s %s mount count %u\n", uuid, fs[k].where, fs[k].mnt_count);
 	}
+}
+
+static void print_encryption_json(const struct khib_reader *r)
+{
+	const struct khib_image_info *i = khib_reader_info(r);
+	struct khib_keyslot_info slots[16];
+	uint32_t n_slots;
+	const uint8_t *area = khib_reader_key_area(r, &n_slots);
+	int n = area ? khib_keyslot_list(area, KHIB_KEY_AREA_BYTES, n_slots, slots,
+					  ARRAY_SIZE(slots)) : 0;
+
+	printf(",\"encryption\":\"%s\",\"public_only\":%s,\"key_slots\":[",
+	       khib_aead_name(i->encryption.algorithm) ? khib_aead_name(i->encryption.algorithm) : "?",
+	       khib_reader_ranges(r, &(size_t){ 0 }) || !area ? "false" : "true");
+	for (int k = 0; k < n; k++) {
+		printf("%s{\"type\":\"%s\",\"id\":\"", k ? "," : "",
+		       slots[k].type == KHIB_SLOT_KEYFILE ? "key-file" : "unknown");
+		hex(stdout, slots[k].id, sizeof(slots[k].id));
+		printf("\"}");
+	}
+	printf("]");
 }
 
 static void print_fs_json(const struct khib_reader *r)
@@ -170,6 +247,7 @@ static void print_text(const char *path, struct khib_reader *r)
 	       i->image_bytes, i->data_bytes, ratio(i));
 	printf("chunks:         %" PRIu64 "\nvmcoreinfo:     %" PRIu64 " bytes\n", i->n_chunks,
 	       i->vmcoreinfo_bytes);
+	print_encryption_text(r);
 	print_fs_text(r);
 	rg = khib_reader_ranges(r, &n);
 	printf("ranges:         %zu\n", n);
@@ -213,6 +291,7 @@ static void print_json(const char *path, struct khib_reader *r)
 	       ",\"vmcoreinfo_bytes\":%" PRIu64, i->total_ram_pages, i->saved_pages,
 	       i->stored_pages, i->zero_pages, i->excluded_pages, i->image_bytes, i->data_bytes,
 	       ratio(i), i->n_chunks, i->vmcoreinfo_bytes);
+	print_encryption_json(r);
 	print_fs_json(r);
 	printf(",\"ranges\":[");
 	rg = khib_reader_ranges(r, &n);
@@ -224,7 +303,12 @@ static void print_json(const char *path, struct khib_reader *r)
 
 static int inspect_run(int argc, char **argv)
 {
-	static const struct option longopts[] = { { "json", no_argument, NULL, 'j' }, {} };
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "key-file", required_argument, NULL, 'K' },
+		{}
+	};
+	const char *key_file = NULL;
 	struct khib_target *t;
 	struct khib_reader *r;
 	bool json = false;
@@ -232,15 +316,19 @@ static int inspect_run(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c != 'j')
+		if (c == 'j')
+			json = true;
+		else if (c == 'K')
+			key_file = optarg;
+		else
 			return EXIT_USAGE;
-		json = true;
 	}
 	if (argc - optind != 1) {
 		khib_err("expected one IMAGE (see 'khib inspect --help')");
 		return EXIT_USAGE;
 	}
-	if (khib_tool_open_image(argv[optind], KHIB_READER_UNCOMMITTED, &t, &r))
+	if (khib_tool_open_image(argv[optind], KHIB_READER_UNCOMMITTED | KHIB_READER_PUBLIC, key_file,
+				 &t, &r))
 		return 1;
 	if (json)
 		print_json(argv[optind], r);

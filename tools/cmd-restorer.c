@@ -18,6 +18,7 @@
 #include <sys/reboot.h>
 #include <unistd.h>
 
+#include "crypt.h"
 #include "handoff.h"
 #include "image.h"
 #include "kexec.h"
@@ -93,6 +94,31 @@ void restore_and_jump(const struct khib_handoff *h, struct khib_target *t, struc
 	fail_reboot(NULL, r, "jumping into the resumed kernel");
 }
 
+/* The key R0 unwrapped and passed in the key page.  SECURITY: in secret
+ * memory; this kernel never returns to free it, and its memory is lost at
+ * the jump or the reboot. */
+static struct khib_image_key *the_key;
+static uint8_t the_uuid[16];
+
+static int take_key(uint64_t paddr)
+{
+	if (!(the_key = khib_secret_alloc(sizeof(*the_key))))
+		return -ENOMEM;
+	return khib_keypage_take(DEVMEM, paddr, the_key, the_uuid);
+}
+
+static int key_from_page(void *ctx, const uint8_t uuid[16], const uint8_t *area, uint32_t n_slots,
+			 uint8_t dk[32], char *reason)
+{
+	(void)ctx;
+	(void)area;
+	(void)n_slots;
+	if (memcmp(uuid, the_uuid, sizeof(the_uuid)))
+		return khib_fail(reason, -ESTALE, "the key page is for another image");
+	memcpy(dk, the_key->dk, sizeof(the_key->dk));
+	return 0;
+}
+
 /* Started by khib resume in a normal boot, which checked the image. */
 int khib_restorer_main(const struct khib_handoff *h)
 {
@@ -104,7 +130,10 @@ int khib_restorer_main(const struct khib_handoff *h)
 	khib_info("restore kernel up: resuming %s from '/dev/%s'", h->release, h->target_name);
 	if ((r = khib_save_open_target(h, "/dev", &t)) < 0)
 		fail_reboot(NULL, r, "opening the image on '/dev/%s'", h->target_name);
-	if ((r = khib_reader_open(t, 0, &rd, reason)) < 0)
+	if (h->key_paddr && (r = take_key(h->key_paddr)) < 0)
+		fail_reboot(t, r, "reading the key page at 0x%" PRIx64, h->key_paddr);
+	r = khib_reader_open_keyed(t, 0, h->key_paddr ? key_from_page : NULL, NULL, &rd, reason);
+	if (r < 0)
 		fail_reboot(t, r, "reading the image: %s", reason);
 	restore_and_jump(h, t, rd, false);
 }

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "handoff.h"
 #include "image.h"
+#include "keyslot.h"
 #include "kexec.h"
 #include "khib.h"
 #include "preflight.h"
@@ -45,7 +46,7 @@
 
 struct resume_opts {
 	enum khib_resume_method method;
-	const char *image, *kernel, *initrd, *append;
+	const char *image, *kernel, *initrd, *append, *key_file;
 	unsigned threads;
 	bool dry_run;
 	bool image_from_config;	/* no --image: khib.resume= first */
@@ -72,6 +73,9 @@ static void resume_help(FILE *out)
 	      "                   (default): snapshot where this kernel and its free\n"
 	      "                   memory allow, else kexec, saying why\n"
 	      "  --dry-run        check the image, resume nothing, change nothing\n"
+	      "  --key-file FILE  the key file an encrypted image was written for (default:\n"
+	      "                   key-file= in /etc/khib.conf); with one, an image in\n"
+	      "                   clear is refused as forged\n"
 	      "\n"
 	      "With 'noresume' or 'khib.noresume' on the kernel command line an image\n"
 	      "is discarded, not resumed: this boot will change its file systems.\n"
@@ -96,6 +100,7 @@ static int parse_opts(int argc, char **argv, const struct khib_config *cf,
 		{ "threads", required_argument, NULL, 'j' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "method", required_argument, NULL, 'm' },
+		{ "key-file", required_argument, NULL, 'K' },
 		{}
 	};
 	int c;
@@ -105,6 +110,7 @@ static int parse_opts(int argc, char **argv, const struct khib_config *cf,
 		.initrd = cf->initrd[0] ? cf->initrd : DEFAULT_INITRD,
 		.append = cf->append[0] ? cf->append : "console=ttyS0 nr_cpus=1",
 		.image = cf->target[0] ? cf->target : NULL,
+		.key_file = cf->key_file[0] ? cf->key_file : NULL,
 		.threads = cf->threads,
 	};
 	bool image_given = false;
@@ -122,6 +128,7 @@ static int parse_opts(int argc, char **argv, const struct khib_config *cf,
 		case 'k': o->kernel = optarg; break;
 		case 'i': o->initrd = optarg; break;
 		case 'a': o->append = optarg; break;
+		case 'K': o->key_file = optarg; break;
 		case 'n': o->dry_run = true; break;
 		case 'm':
 			if (!strcmp(optarg, "auto"))
@@ -181,11 +188,42 @@ static bool noresume_requested(void)
 	return khib_cmdline_has(cmdline, "noresume") || khib_cmdline_has(cmdline, "khib.noresume");
 }
 
-/* The running system, as khib_resume() sees it. */
+/* The running system, as khib_resume() sees it.  SECURITY: key_file and
+ * key are secret memory, wiped when resume_run() ends. */
 struct resume_ctx {
 	const struct resume_opts *o;
 	const char *path;
+	uint8_t *key_file;		/* --key-file's bytes, or NULL */
+	size_t key_file_bytes;
+	struct khib_image_key *key;	/* the image's, once unwrapped */
+	uint8_t uuid[16];
 };
+
+/* The data key through the key file's slot; kept for the restore kernel. */
+static int op_key(void *ctx, const uint8_t uuid[16], const uint8_t *area, uint32_t n_slots,
+		  uint8_t dk[32], char *reason)
+{
+	struct resume_ctx *c = ctx;
+	int r;
+
+	if (!c->key_file)
+		return khib_fail(reason, -ENOKEY, "the image is encrypted and this boot has no key "
+				 "for it (--key-file, or key-file= in /etc/khib.conf)");
+	r = khib_keyslot_open_keyfile(area, KHIB_KEY_AREA_BYTES, n_slots, uuid, c->key_file,
+				      c->key_file_bytes, dk, reason);
+	if (r < 0)
+		return r;
+	memcpy(c->key->dk, dk, sizeof(c->key->dk));
+	memcpy(c->uuid, uuid, sizeof(c->uuid));
+	return 0;
+}
+
+static bool op_encrypts(void *ctx)
+{
+	const struct resume_ctx *c = ctx;
+
+	return c->key_file != NULL;
+}
 
 static bool op_noresume(void *ctx)
 {
@@ -247,9 +285,10 @@ static int op_verify(void *ctx, struct khib_reader *rd, char *reason)
 static int op_restorer(void *ctx, const struct khib_image_info *info,
 		       struct khib_jump_config *cfg, char *reason)
 {
-	const struct resume_ctx *c = ctx;
+	struct resume_ctx *c = ctx;
 	const struct resume_opts *o = c->o;
 	_cleanup_free_ char *kernel = NULL, *initrd = NULL;
+	uint8_t *keypage = NULL;
 	struct khib_jump_plan plan;
 	uint64_t capacity;
 	const char *what;
@@ -269,7 +308,17 @@ static int op_restorer(void *ctx, const struct khib_image_info *info,
 	cfg->no_return = true;
 	cfg->handoff.flags = KHIB_HANDOFF_RESTORE;
 	cfg->handoff.threads = o->threads;
-	if ((r = khib_jump_plan_build(cfg, &plan)) < 0)
+	if (info->encryption.algorithm) {
+		/* The restore kernel decrypts with the key unwrapped here. */
+		c->key->aead = info->encryption.algorithm;
+		if (!(keypage = khib_secret_alloc(KHIB_KEYPAGE_BYTES)))
+			return khib_fail(reason, -ENOMEM, "no memory for the key page");
+		khib_keypage_encode(c->key, c->uuid, keypage);
+		cfg->key_page = keypage;
+	}
+	r = khib_jump_plan_build(cfg, &plan);
+	khib_secret_free(keypage);
+	if (r < 0)
 		return khib_fail(reason, r, "planning the restore kernel in region 0x%" PRIx64 "+%"
 				 PRIu64 " MiB: %s", cfg->region_start, cfg->region_bytes >> 20,
 				 strerror(-r));
@@ -292,6 +341,8 @@ static const struct khib_resume_ops resume_ops = {
 	.snapshot = op_snapshot,
 	.verify = op_verify,
 	.restorer = op_restorer,
+	.key = op_key,
+	.encrypts = op_encrypts,
 };
 
 /* One line for what happened to a found image; the exit status. */
@@ -334,6 +385,7 @@ static int resume_run(int argc, char **argv)
 	struct khib_target *t = NULL;
 	struct khib_resume_result res;
 	char path[PATH_MAX] = "";
+	struct resume_ctx ctx = { .o = &o, .path = path };
 	int r;
 
 	if (khib_tool_load_config(&cf) < 0)
@@ -350,11 +402,22 @@ static int resume_run(int argc, char **argv)
 		khib_err("resume: must run as root");
 		return 1;
 	}
+	if (o.key_file && khib_tool_read_key_file(o.key_file, &ctx.key_file, &ctx.key_file_bytes) < 0)
+		return 1;
+	if (!(ctx.key = khib_secret_alloc(sizeof(*ctx.key)))) {
+		khib_secret_free(ctx.key_file);
+		return khib_err_errno(-ENOMEM, "resume");
+	}
+	memset(ctx.key, 0, sizeof(*ctx.key));
 	r = khib_target_open(path, o.dry_run ? 0 : KHIB_TARGET_WRITE, &t);
+	if (r >= 0) {
+		khib_resume(t, o.method, o.dry_run, &resume_ops, &ctx, &res);
+		khib_target_free(t);
+	}
+	khib_secret_free(ctx.key);
+	khib_secret_free(ctx.key_file);
 	if (r < 0)
 		return khib_err_errno(r, "opening the image '%s'", path);
-	khib_resume(t, o.method, o.dry_run, &resume_ops, &(struct resume_ctx){ &o, path }, &res);
-	khib_target_free(t);
 	return report(&o, path, &res);
 }
 

@@ -14,11 +14,12 @@
 
 static void verify_help(FILE *out)
 {
-	fputs("Usage: khib verify IMAGE [--threads N] [--progress]\n"
+	fputs("Usage: khib verify IMAGE [--key-file FILE] [--threads N] [--progress]\n"
 	      "\n"
 	      "Decode every chunk of IMAGE and check every checksum.  Exit status 0\n"
 	      "only if the image is committed and entirely valid.\n"
 	      "\n"
+	      "  --key-file F  the key file of an encrypted image\n"
 	      "  --threads N   decoding threads (default: all CPUs)\n"
 	      "  --progress    show progress even when stderr is not a terminal\n", out);
 }
@@ -60,8 +61,10 @@ static int verify_run(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "threads", required_argument, NULL, 't' },
 		{ "progress", no_argument, NULL, 'p' },
+		{ "key-file", required_argument, NULL, 'K' },
 		{},
 	};
+	const char *key_file = NULL;
 	struct verify_ctx v = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	char reason[KHIB_REASON_MAX] = "";
 	const struct khib_image_info *i;
@@ -75,6 +78,8 @@ static int verify_run(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c == 'p')
 			progress = true;
+		else if (c == 'K')
+			key_file = optarg;
 		else if (c != 't' || khib_tool_parse_threads(optarg, &o.threads) < 0)
 			return EXIT_USAGE;
 	}
@@ -82,7 +87,7 @@ static int verify_run(int argc, char **argv)
 		khib_err("expected one IMAGE (see 'khib verify --help')");
 		return EXIT_USAGE;
 	}
-	if (khib_tool_open_image(argv[optind], 0, &t, &r))
+	if (khib_tool_open_image(argv[optind], 0, key_file, &t, &r))
 		return 1;
 	i = khib_reader_info(r);
 	khib_progress_init(&v.progress, progress, "verifying", i->saved_pages);

@@ -3,11 +3,15 @@
  * Helpers the khib commands share: about the paths users give them, and
  * the resume side's file system check.
  */
+#include <fcntl.h>
 #include <sys/stat.h>
 
+#include "crypt.h"
 #include "fscheck.h"
 #include "image.h"
+#include "keyslot.h"
 #include "khib.h"
+#include "util.h"
 
 bool khib_tool_same_file(const char *a, const char *b)
 {
@@ -27,4 +31,61 @@ int khib_tool_check_file_systems(const struct khib_reader *rd, char *reason)
 	if (r >= 0 && missing[0])
 		khib_info("note: not found on this boot, so not checked for changes: %s", missing);
 	return r;
+}
+
+static int key_file_error(const char *path, int err)
+{
+	khib_err_errno(err, "reading the key file '%s'", path);
+	return err;
+}
+
+int khib_tool_read_key_file(const char *path, uint8_t **ret, size_t *ret_bytes)
+{
+	_cleanup_close_ int fd = khib_open_input(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	uint8_t *buf;
+	int r;
+
+	if (fd < 0)
+		return key_file_error(path, fd);
+	if (fstat(fd, &st) < 0)
+		return key_file_error(path, -errno);
+	if (st.st_size < KHIB_KEYFILE_MIN_BYTES || st.st_size > KHIB_KEYFILE_MAX_BYTES) {
+		khib_err("the key file '%s' holds %lld bytes; a key file holds %u bytes to 1 MiB "
+			 "(for example: head -c 64 /dev/urandom >FILE)", path, (long long)st.st_size,
+			 KHIB_KEYFILE_MIN_BYTES);
+		return -EINVAL;
+	}
+	if (!(buf = khib_secret_alloc((size_t)st.st_size)))
+		return key_file_error(path, -ENOMEM);
+	if ((r = khib_pread_all(fd, buf, (size_t)st.st_size, 0)) < 0) {
+		khib_secret_free(buf);
+		return key_file_error(path, r);
+	}
+	*ret = buf;
+	*ret_bytes = (size_t)st.st_size;
+	return 0;
+}
+
+int khib_tool_image_key(const char *key_file, struct khib_image_key **ret, uint8_t uuid[16])
+{
+	struct khib_image_key *key = NULL;
+	uint8_t *kf = NULL;
+	size_t kf_bytes;
+	int r;
+
+	if ((r = khib_tool_read_key_file(key_file, &kf, &kf_bytes)) < 0)
+		return r;
+	r = khib_image_key_new(khib_aead_preferred(), &key, uuid);
+	if (r >= 0)
+		r = khib_keyslot_add_keyfile(key->key_area, KHIB_KEY_AREA_BYTES, &key->n_slots, uuid,
+					     key->dk, kf, kf_bytes);
+	khib_secret_free(kf);
+	if (r < 0) {
+		khib_secret_free(key);
+		khib_err_errno(r, "making an image key from '%s'", key_file);
+		return r;
+	}
+	*ret = key;
+	return 0;
 }

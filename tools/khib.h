@@ -77,9 +77,11 @@ int khib_restorer_direct(void);
 /* Shared by the image commands (implemented in cmd-inspect.c). */
 struct khib_target;
 struct khib_reader;
-/* Open an image read-only; on failure prints one line and returns 1. */
-int khib_tool_open_image(const char *path, unsigned flags, struct khib_target **ret_t,
-			 struct khib_reader **ret_r);
+/* Open an image read-only, an encrypted one with key_file (NULL: none;
+ * with KHIB_READER_PUBLIC in flags an encrypted image without a key opens
+ * as its public view); on failure prints one line and returns 1. */
+int khib_tool_open_image(const char *path, unsigned flags, const char *key_file,
+			 struct khib_target **ret_t, struct khib_reader **ret_r);
 
 /* Do both paths name one existing file (or device)?  Then an input must
  * not be written over as the output (common.c). */
@@ -89,6 +91,16 @@ bool khib_tool_same_file(const char *a, const char *b);
  * -ESTALE with reason filled when one was used since; those not found
  * are named in a note on stdout. */
 int khib_tool_check_file_systems(const struct khib_reader *rd, char *reason);
+
+/* A key file's bytes in secret memory (khib_secret_free()); prints one line
+ * and returns -errno when it cannot be read or is not 32 bytes to 1 MiB. */
+int khib_tool_read_key_file(const char *path, uint8_t **ret, size_t *ret_bytes);
+
+/* A new image key (crypt.h: a random data key, AES-256-GCM where the CPU
+ * has AES-NI) with the key file's slot, and the image UUID that slot is
+ * bound to; secret memory (khib_secret_free()).  Prints one line on error. */
+struct khib_image_key;
+int khib_tool_image_key(const char *key_file, struct khib_image_key **ret, uint8_t uuid[16]);
 
 /* --threads N: 0..1024; prints the error. */
 int khib_tool_parse_threads(const char *s, unsigned *ret);

@@ -78,16 +78,19 @@ def mib(mem):
     return int(mem[:-1]) * (1024 if mem.endswith("G") else 1)
 
 
-def images(ctx, hibargs="", workload_mib=WORKLOAD_MIB):
+def images(ctx, hibargs="", workload_mib=WORKLOAD_MIB, files=(), name="n"):
+    """The kernel and N's initramfs (<name>.cpio.gz), with files (src,
+    dest) added to it."""
     kernel = ctx.kernel()
     khib = ctx.bin("khib")
     h_initrd = ctx.initramfs("h", khib, busybox=False)
     init = INIT.replace("@HIBARGS@", hibargs).replace("@MIB@", str(workload_mib))
-    initrd = ctx.initramfs("n", init, files=[
+    initrd = ctx.initramfs(name, init, files=[
         (khib, "bin/khib"),
         (ctx.bin("khib-workload"), "bin/khib-workload"),
         (kernel, "h/bzImage"),
         (h_initrd, "h/initrd.cpio.gz"),
+        *files,
     ])
     return kernel, initrd
 
@@ -95,14 +98,15 @@ def images(ctx, hibargs="", workload_mib=WORKLOAD_MIB):
 class Machine:
     """One machine: the same disks and configuration for every boot."""
 
-    def __init__(self, ctx, cpus=2, hibargs="", method="kexec", mem=MEM):
+    def __init__(self, ctx, cpus=2, hibargs="", method="kexec", mem=MEM, files=(),
+                 workload_mib=None):
         self.ctx = ctx
         self.cpus = cpus
         self.method = method
         self.mem = mem
-        # The workload holds 62.5% of RAM (320 of 512 MiB).
-        self.workload_mib = mib(mem) * 5 // 8
-        self.kernel, self.initrd = images(ctx, hibargs, self.workload_mib)
+        # By default the workload holds 62.5% of RAM (320 of 512 MiB).
+        self.workload_mib = workload_mib or mib(mem) * 5 // 8
+        self.kernel, self.initrd = images(ctx, hibargs, self.workload_mib, files)
         self.disk = make_disk(ctx, (mib(mem) + 256) << 20)
         self.data = ctx.path("data.img")
         with open(self.data, "wb") as f:
