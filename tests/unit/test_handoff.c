@@ -4,6 +4,7 @@
  * the jump_back_entry slot that the purgatory writes after the checksum was
  * made, and refusal of every corruption.
  */
+#include "crypt.h"
 #include "handoff.h"
 #include "harness.h"
 #include "util.h"
@@ -428,4 +429,38 @@ TEST(handoff_keypage_roundtrip)
 	ASSERT_EQ(khib_keypage_decode(page, &out, got), -EBADMSG);
 	memset(page, 0, sizeof(page));			/* wiped */
 	ASSERT_EQ(khib_keypage_decode(page, &out, got), -ENODATA);
+}
+
+/* The writer and restore kernels take the key page through /dev/mem and
+ * leave zeros behind (a file stands in for physical memory here). */
+TEST(handoff_keypage_taken_and_wiped)
+{
+	static struct khib_image_key k, *out;
+	static uint8_t page[KHIB_KEYPAGE_BYTES], back[KHIB_KEYPAGE_BYTES];
+	uint8_t uuid[16] = { 7 }, got[16];
+	char path[300];
+	FILE *f;
+
+	k.aead = 1;
+	k.n_slots = 1;
+	memset(k.dk, 0xd7, sizeof(k.dk));
+	khib_keypage_encode(&k, uuid, page);
+	snprintf(path, sizeof(path), "%s/mem", test_tmpdir());
+	f = fopen(path, "w+");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_EQ(fseek(f, 0x3000, SEEK_SET), 0);
+	ASSERT_EQ(fwrite(page, 1, sizeof(page), f), sizeof(page));
+	ASSERT_EQ(fclose(f), 0);
+	out = khib_secret_alloc(sizeof(*out));
+	ASSERT_TRUE(out != NULL);
+	ASSERT_OK(khib_keypage_take(path, 0x3000, out, got));
+	ASSERT_MEMEQ(out->dk, k.dk, sizeof(k.dk));
+	f = fopen(path, "r");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_EQ(fseek(f, 0x3000, SEEK_SET), 0);
+	ASSERT_EQ(fread(back, 1, sizeof(back), f), sizeof(back));
+	fclose(f);
+	for (size_t i = 0; i < sizeof(back); i++)
+		ASSERT_EQ(back[i], 0);
+	khib_secret_free(out);
 }
