@@ -10,10 +10,12 @@ and khib's own kernel (kernel/khib.config has what Debian's userspace needs).
   debian_systemctl_hibernate   a service holds a memory pattern and a file
                                on the ext4 root, runs `systemctl hibernate`
                                (khib's drop-in for systemd-hibernate.service);
-                               the writer kernel saves and powers off; the next
-                               boot's initramfs resumes; a service ordered
-                               after hibernate.target finds everything intact
-                               and writes to the root file system
+                               the writer kernel saves an encrypted image
+                               (key-file= in khib.conf) and powers off; the
+                               next boot's initramfs (khib's hook copied the
+                               key file) resumes; a service ordered after
+                               hibernate.target finds everything intact and
+                               writes to the root file system
 """
 import glob
 import json
@@ -111,6 +113,7 @@ WantedBy=hibernate.target
 KHIB_CONF = """target = /dev/vdb
 region-size = 64M
 append = console=ttyS0 panic=-1 nr_cpus=1
+key-file = /etc/khib/key
 """
 
 
@@ -187,6 +190,11 @@ def guest(ctx):
     subprocess.run(["bash", os.path.join(TOP, "scripts/install.sh"), "--destdir", root],
                    check=True, capture_output=True)
     write(os.path.join(root, "etc/khib.conf"), KHIB_CONF)
+    # Images are encrypted; khib's hook puts the key file in the initramfs.
+    os.makedirs(os.path.join(root, "etc/khib"), exist_ok=True)
+    with open(os.path.join(root, "etc/khib/key"), "wb") as f:
+        f.write(os.urandom(64))
+    os.chmod(os.path.join(root, "etc/khib/key"), 0o600)
     write(os.path.join(root, "etc/fstab"), "/dev/vda / ext4 rw,errors=remount-ro 0 1\n")
     write(os.path.join(root, "etc/hostname"), "khib-guest\n")
     shutil.copy(ctx.bin("khib-workload"), os.path.join(root, "usr/local/bin/khib-workload"))
@@ -244,10 +252,14 @@ def systemctl_hibernate(ctx):
         assert vm.wait_exit(timeout=120) == 0
         # systemctl waits for the hibernation only when logind does it.
         hibernate_rc = vm.seen(r"^T: systemctl hibernate rc=")
-    assert khib_host("verify", image_disk, check=False).returncode == 0, "no valid image"
+    key = ctx.path("root/etc/khib/key")
+    assert khib_host("verify", "--key-file", key, image_disk, check=False).returncode == 0, \
+        "no valid image"
+    info = json.loads(khib_host("inspect", "--json", "--key-file", key, image_disk).stdout)
+    assert info["encryption"] != "none", "the image is in clear despite key-file="
     # The ext4 root went with the image, for the stale file system check the
     # resume below passes (nothing used the root in between).
-    fs = json.loads(khib_host("inspect", "--json", image_disk).stdout)["file_systems"]
+    fs = info["file_systems"]
     assert [f["where"] for f in fs] == ["/"], f"file systems recorded: {fs}"
     with boot("boot2") as vm:
         # khib's local-premount script, in the initramfs update-initramfs made.
@@ -265,7 +277,7 @@ def systemctl_hibernate(ctx):
         assert not vm.seen(r"Welcome to Debian"), "the second boot started Debian afresh"
         hibernate_rc += vm.seen(r"^T: systemctl hibernate rc=")
     assert hibernate_rc == ["T: systemctl hibernate rc=0"], f"systemctl hibernate: {hibernate_rc}"
-    assert khib_host("verify", image_disk, check=False).returncode != 0, \
+    assert khib_host("verify", "--key-file", key, image_disk, check=False).returncode != 0, \
         "the image is still valid after the resume"
 
 
