@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include "harness.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static struct test_case *tests_head, **tests_tail = &tests_head;
@@ -39,6 +41,28 @@ const char *test_tmpdir(void)
 		}
 	}
 	return tmpdir;
+}
+
+void test_put_file(const char *rel, const void *data, size_t len)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/root%s", test_tmpdir(), rel);
+	for (char *p = path + strlen(test_tmpdir()) + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		mkdir(path, 0755);
+		*p = '/';
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
+		test_fail(__FILE__, __LINE__, "writing %s", path);
+	close(fd);
+}
+
+void test_put_text(const char *rel, const char *text)
+{
+	test_put_file(rel, text, strlen(text));
 }
 
 static void tmpdir_cleanup(void)

@@ -25,6 +25,10 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), noreturn));
 /* A scratch directory, fresh for each test and removed after it. */
 const char *test_tmpdir(void);
+/* A file under the scratch directory's fake root, <tmpdir>/root<rel>
+ * (directories made on the way), holding len bytes of data / a string. */
+void test_put_file(const char *rel, const void *data, size_t len);
+void test_put_text(const char *rel, const char *text);
 
 #define TEST(name_)                                                        \
 	static void test_##name_(void);                                    \

@@ -146,29 +146,6 @@ TEST(fsstamp_mountinfo_lines)
 	ASSERT_EQ(khib_mountinfo_parse_line(d, &m), -EINVAL);
 }
 
-/* root/rel holding len bytes, directories made on the way. */
-static void put_file(const char *rel, const void *data, size_t len)
-{
-	char path[512];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/root%s", test_tmpdir(), rel);
-	for (char *p = path + strlen(test_tmpdir()) + 1; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		mkdir(path, 0755);
-		*p = '/';
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ASSERT_TRUE(fd >= 0);
-	ASSERT_EQ(write(fd, data, len), (long long)len);
-	close(fd);
-}
-
-static void put_text(const char *rel, const char *text)
-{
-	put_file(rel, text, strlen(text));
-}
-
 /* A machine with an ext4 data disk at /mnt/data, an EFI partition and the
  * usual virtual file systems. */
 static const char *fake_machine(uint8_t *vdb)
@@ -176,24 +153,24 @@ static const char *fake_machine(uint8_t *vdb)
 	static char root[300];
 
 	snprintf(root, sizeof(root), "%s/root", test_tmpdir());
-	put_text("/proc/self/mountinfo",
+	test_put_text("/proc/self/mountinfo",
 		 "21 1 0:20 / /sys rw - sysfs sys rw\n"
 		 "25 1 254:1 / / rw,relatime - ext4 /dev/vda1 rw\n"
 		 "36 25 254:16 / /mnt/data rw,relatime shared:1 - ext4 /dev/vdb rw\n"
 		 "37 25 254:16 /sub /srv rw,relatime - ext4 /dev/vdb rw\n"
 		 "38 25 254:2 / /boot/efi rw - vfat /dev/vda2 rw\n"
 		 "39 25 0:30 / /tmp rw - tmpfs tmp rw\n");
-	put_text("/sys/dev/block/254:1/uevent", "MAJOR=254\nMINOR=1\nDEVNAME=vda1\nDEVTYPE=partition\n");
-	put_text("/sys/dev/block/254:16/uevent", "MAJOR=254\nMINOR=16\nDEVNAME=vdb\n");
+	test_put_text("/sys/dev/block/254:1/uevent", "MAJOR=254\nMINOR=1\nDEVNAME=vda1\nDEVTYPE=partition\n");
+	test_put_text("/sys/dev/block/254:16/uevent", "MAJOR=254\nMINOR=16\nDEVNAME=vdb\n");
 	ext_super(vdb, 4, 0x65000000);
-	put_file("/dev/vdb", vdb, KHIB_FSSTAMP_READ_BYTES);
+	test_put_file("/dev/vdb", vdb, KHIB_FSSTAMP_READ_BYTES);
 	ext_super(vdb, 9, 0x66000000);
 	vdb[SB + 0x68] = 0x11;				/* another UUID */
-	put_file("/dev/vda1", vdb, KHIB_FSSTAMP_READ_BYTES);
-	put_text("/proc/partitions", "major minor  #blocks  name\n\n"
+	test_put_file("/dev/vda1", vdb, KHIB_FSSTAMP_READ_BYTES);
+	test_put_text("/proc/partitions", "major minor  #blocks  name\n\n"
 		 " 254        0    1048576 vda\n 254        1     524288 vda1\n"
 		 " 254       16      16384 vdb\n");
-	put_file("/dev/vda", "", 0);			/* too short: skipped */
+	test_put_file("/dev/vda", "", 0);			/* too short: skipped */
 	return root;
 }
 
@@ -223,14 +200,14 @@ TEST(fscheck_records_and_checks)
 
 	/* A rescue boot mounted the data disk. */
 	ext_super(vdb, 5, 0x65000000);
-	put_file("/dev/vdb", vdb, sizeof(vdb));
+	test_put_file("/dev/vdb", vdb, sizeof(vdb));
 	ASSERT_EQ(khib_fs_check(root, st, n, missing, sizeof(missing), reason), -ESTALE);
 	ASSERT_STREQ(reason, "the ext file system mounted at '/mnt/data' (UUID "
 		     "c0c1c2c3-c4c5-c6c7-c8c9-cacbcccdcecf, now on '/dev/vdb') was mounted since "
 		     "(mount count 4, now 5): resuming would corrupt it");
 
 	/* The data disk is not there at all: named, not refused. */
-	put_text("/proc/partitions", "major minor  #blocks  name\n\n 254        1     524288 vda1\n");
+	test_put_text("/proc/partitions", "major minor  #blocks  name\n\n 254        1     524288 vda1\n");
 	ASSERT_OK(khib_fs_check(root, st, n, missing, sizeof(missing), reason));
 	ASSERT_STREQ(missing, "/mnt/data");
 }

@@ -74,29 +74,7 @@ TEST(sysinfo_parse_uuid_strict)
 			test_fail(__FILE__, __LINE__, "accepted \"%s\"", bad[i]);
 }
 
-/* Create root/path (and its directories) holding len bytes of data. */
-static void put_file(const char *rel, const void *data, size_t len)
-{
-	char path[512];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/root%s", test_tmpdir(), rel);
-	for (char *p = path + strlen(test_tmpdir()) + 1; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		mkdir(path, 0755);
-		*p = '/';
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ASSERT_TRUE(fd >= 0);
-	ASSERT_EQ(write(fd, data, len), (long long)len);
-	close(fd);
-}
-
-static void put_text(const char *rel, const char *text)
-{
-	put_file(rel, text, strlen(text));
-}
-
+/* The fake tree's root, where test_put_file() writes. */
 static const char *root(void)
 {
 	static char path[300];
@@ -112,7 +90,7 @@ TEST(sysinfo_identity)
 	struct utsname u;
 
 	ASSERT_EQ(uname(&u), 0);
-	put_text("/proc/sys/kernel/random/boot_id", "4f2b8a3c-91d7-4e05-b61f-e270c839ad64\n");
+	test_put_text("/proc/sys/kernel/random/boot_id", "4f2b8a3c-91d7-4e05-b61f-e270c839ad64\n");
 	memset(&h, 0, sizeof(h));
 	h.region_start = 0x1234;
 	ASSERT_OK(khib_sysinfo_identity(root(), &h));
@@ -135,7 +113,7 @@ TEST(sysinfo_identity_errors)
 	before = h;
 	ASSERT_EQ(khib_sysinfo_identity(root(), &h), -ENOENT);
 	ASSERT_MEMEQ(&h, &before, sizeof(h));
-	put_text("/proc/sys/kernel/random/boot_id", "not-a-uuid\n");
+	test_put_text("/proc/sys/kernel/random/boot_id", "not-a-uuid\n");
 	ASSERT_EQ(khib_sysinfo_identity(root(), &h), -EINVAL);
 	ASSERT_MEMEQ(&h, &before, sizeof(h));
 }
@@ -163,7 +141,7 @@ TEST(sysinfo_avoid_ranges)
 {
 	static struct khib_memmap m;
 
-	put_text("/proc/iomem", iomem_root);
+	test_put_text("/proc/iomem", iomem_root);
 	memset(&m, 0x11, sizeof(m));
 	ASSERT_OK(khib_sysinfo_avoid_ranges(root(), &m));
 	/* Code and rodata touch and merge; data, bss and the crash kernel
@@ -187,7 +165,7 @@ TEST(sysinfo_avoid_ranges_missing)
 
 	ASSERT_EQ(khib_sysinfo_avoid_ranges(root(), &m), -ENOENT);
 	/* No kernel lines at all. */
-	put_text("/proc/iomem", "00001000-0009fbff : System RAM\n00100000-1ffdffff : System RAM\n");
+	test_put_text("/proc/iomem", "00001000-0009fbff : System RAM\n00100000-1ffdffff : System RAM\n");
 	ASSERT_EQ(khib_sysinfo_avoid_ranges(root(), &m), -EPERM);
 }
 
@@ -197,7 +175,7 @@ TEST(sysinfo_avoid_ranges_hidden_addresses)
 {
 	static struct khib_memmap m, before;
 
-	put_text("/proc/iomem",
+	test_put_text("/proc/iomem",
 		 "00000000-00000000 : Reserved\n"
 		 "00000000-00000000 : System RAM\n"
 		 "00000000-00000000 : Reserved\n"
@@ -221,13 +199,13 @@ TEST(sysinfo_acpi_rsdp)
 	ASSERT_EQ_U64(khib_sysinfo_acpi_rsdp(root()), 0);
 	memset(bp, 0xcc, sizeof(bp));
 	khib_put_le64(bp + 0x70, 0xf5a40);
-	put_file("/sys/kernel/boot_params/data", bp, sizeof(bp));
+	test_put_file("/sys/kernel/boot_params/data", bp, sizeof(bp));
 	ASSERT_EQ_U64(khib_sysinfo_acpi_rsdp(root()), 0xf5a40);
 	khib_put_le64(bp + 0x70, 0x7fbfe014ULL);
-	put_file("/sys/kernel/boot_params/data", bp, 0x78);
+	test_put_file("/sys/kernel/boot_params/data", bp, 0x78);
 	ASSERT_EQ_U64(khib_sysinfo_acpi_rsdp(root()), 0x7fbfe014ULL);
 	/* Too short to hold the field. */
-	put_file("/sys/kernel/boot_params/data", bp, 0x77);
+	test_put_file("/sys/kernel/boot_params/data", bp, 0x77);
 	ASSERT_EQ_U64(khib_sysinfo_acpi_rsdp(root()), 0);
 }
 
@@ -237,24 +215,24 @@ TEST(sysinfo_vmcoreinfo)
 
 	ASSERT_EQ(khib_sysinfo_vmcoreinfo(root(), &paddr, &bytes), -ENOENT);
 	/* The kernel prints "%lx %x\n". */
-	put_text("/sys/kernel/vmcoreinfo", "1f3b5000 1024\n");
+	test_put_text("/sys/kernel/vmcoreinfo", "1f3b5000 1024\n");
 	ASSERT_OK(khib_sysinfo_vmcoreinfo(root(), &paddr, &bytes));
 	ASSERT_EQ_U64(paddr, 0x1f3b5000);
 	ASSERT_EQ_U64(bytes, 0x1024);
-	put_text("/sys/kernel/vmcoreinfo", "17ffd3000 1000\n");
+	test_put_text("/sys/kernel/vmcoreinfo", "17ffd3000 1000\n");
 	ASSERT_OK(khib_sysinfo_vmcoreinfo(root(), &paddr, &bytes));
 	ASSERT_EQ_U64(paddr, 0x17ffd3000ULL);
 	ASSERT_EQ_U64(bytes, 0x1000);
 
 	paddr = 1;
 	bytes = 2;
-	put_text("/sys/kernel/vmcoreinfo", "garbage\n");
+	test_put_text("/sys/kernel/vmcoreinfo", "garbage\n");
 	ASSERT_EQ(khib_sysinfo_vmcoreinfo(root(), &paddr, &bytes), -EBADMSG);
-	put_text("/sys/kernel/vmcoreinfo", "1f3b5000\n");
+	test_put_text("/sys/kernel/vmcoreinfo", "1f3b5000\n");
 	ASSERT_EQ(khib_sysinfo_vmcoreinfo(root(), &paddr, &bytes), -EBADMSG);
-	put_text("/sys/kernel/vmcoreinfo", "1f3b5000 0\n");
+	test_put_text("/sys/kernel/vmcoreinfo", "1f3b5000 0\n");
 	ASSERT_EQ(khib_sysinfo_vmcoreinfo(root(), &paddr, &bytes), -EBADMSG);
-	put_text("/sys/kernel/vmcoreinfo", "");
+	test_put_text("/sys/kernel/vmcoreinfo", "");
 	ASSERT_EQ(khib_sysinfo_vmcoreinfo(root(), &paddr, &bytes), -EBADMSG);
 	ASSERT_EQ_U64(paddr, 1);
 	ASSERT_EQ_U64(bytes, 2);
@@ -273,11 +251,11 @@ static void put_qemu_memmap(void)
 
 	for (size_t i = 0; i < ARRAY_SIZE(m); i++) {
 		snprintf(rel, sizeof(rel), "/fw/%zu/start", i);
-		put_text(rel, m[i].s);
+		test_put_text(rel, m[i].s);
 		snprintf(rel, sizeof(rel), "/fw/%zu/end", i);
-		put_text(rel, m[i].e);
+		test_put_text(rel, m[i].e);
 		snprintf(rel, sizeof(rel), "/fw/%zu/type", i);
-		put_text(rel, m[i].t);
+		test_put_text(rel, m[i].t);
 	}
 }
 
@@ -292,7 +270,7 @@ TEST(sysinfo_e820_crc32_as_the_kernel_computes_it)
 	/* zlib.crc32 of the packed table: u32 count, then u64 addr, u64 size,
 	 * u32 type per entry, computed independently */
 	ASSERT_EQ_U64(crc, 0x24b6bb4a);
-	put_text("/fw/3/type", "Unknown E820 type");
+	test_put_text("/fw/3/type", "Unknown E820 type");
 	ASSERT_EQ(khib_sysinfo_e820_crc32(dir, &crc), -EOPNOTSUPP);
 	snprintf(dir, sizeof(dir), "%s/nothing", root());
 	ASSERT_EQ(khib_sysinfo_e820_crc32(dir, &crc), -ENOENT);
@@ -334,7 +312,7 @@ TEST(sysinfo_zones)
 	struct khib_memmap m;
 	uint64_t n;
 
-	put_text("/proc/zoneinfo", zoneinfo);
+	test_put_text("/proc/zoneinfo", zoneinfo);
 	ASSERT_OK(khib_sysinfo_num_physpages(root(), &n));
 	ASSERT_EQ_U64(n, 3998 + 126944);
 	ASSERT_OK(khib_sysinfo_zone_spans(root(), &m));
@@ -342,7 +320,7 @@ TEST(sysinfo_zones)
 	ASSERT_EQ(m.n, 1);
 	ASSERT_EQ_U64(m.r[0].start, 4096);
 	ASSERT_EQ_U64(m.r[0].end, 131040ULL * 4096);
-	put_text("/proc/zoneinfo", "nothing here\n");
+	test_put_text("/proc/zoneinfo", "nothing here\n");
 	ASSERT_EQ(khib_sysinfo_num_physpages(root(), &n), -EBADMSG);
 	ASSERT_EQ(khib_sysinfo_zone_spans(root(), &m), -EBADMSG);
 }
@@ -368,7 +346,7 @@ TEST(sysinfo_free_pages_matter)
 	const char *why = NULL;
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		put_text("/proc/cmdline", cases[i].cmdline);
+		test_put_text("/proc/cmdline", cases[i].cmdline);
 		int r = khib_sysinfo_free_pages_matter(root(), "6.1.0-test", &why);
 		if (r != cases[i].want)
 			test_fail(__FILE__, __LINE__, "'%s': %d, expected %d", cases[i].cmdline, r,
@@ -376,15 +354,15 @@ TEST(sysinfo_free_pages_matter)
 	}
 	ASSERT_STREQ(why, "page_poison is on");
 	/* The kernel's default, unless the command line says otherwise. */
-	put_text("/boot/config-6.1.0-test", "# CONFIG_X is not set\nCONFIG_INIT_ON_FREE_DEFAULT_ON=y\n");
-	put_text("/proc/cmdline", "quiet\n");
+	test_put_text("/boot/config-6.1.0-test", "# CONFIG_X is not set\nCONFIG_INIT_ON_FREE_DEFAULT_ON=y\n");
+	test_put_text("/proc/cmdline", "quiet\n");
 	ASSERT_EQ(khib_sysinfo_free_pages_matter(root(), "6.1.0-test", &why), 1);
 	ASSERT_STREQ(why, "init_on_free is on (CONFIG_INIT_ON_FREE_DEFAULT_ON)");
 	ASSERT_EQ(khib_sysinfo_free_pages_matter(root(), "6.1.0-other", &why), 0);
-	put_text("/proc/cmdline", "init_on_free=0\n");
+	test_put_text("/proc/cmdline", "init_on_free=0\n");
 	ASSERT_EQ(khib_sysinfo_free_pages_matter(root(), "6.1.0-test", &why), 0);
-	put_text("/boot/config-6.1.0-test", "# CONFIG_INIT_ON_FREE_DEFAULT_ON is not set\n");
-	put_text("/proc/cmdline", "quiet\n");
+	test_put_text("/boot/config-6.1.0-test", "# CONFIG_INIT_ON_FREE_DEFAULT_ON is not set\n");
+	test_put_text("/proc/cmdline", "quiet\n");
 	ASSERT_EQ(khib_sysinfo_free_pages_matter(root(), "6.1.0-test", &why), 0);
 }
 
@@ -394,10 +372,10 @@ TEST(sysinfo_lockdown_mode)
 
 	ASSERT_OK(khib_sysinfo_lockdown(root(), mode, sizeof(mode)));
 	ASSERT_STREQ(mode, "none"); /* no lockdown LSM */
-	put_text("/sys/kernel/security/lockdown", "none [integrity] confidentiality\n");
+	test_put_text("/sys/kernel/security/lockdown", "none [integrity] confidentiality\n");
 	ASSERT_OK(khib_sysinfo_lockdown(root(), mode, sizeof(mode)));
 	ASSERT_STREQ(mode, "integrity");
-	put_text("/sys/kernel/security/lockdown", "none integrity confidentiality\n");
+	test_put_text("/sys/kernel/security/lockdown", "none integrity confidentiality\n");
 	ASSERT_EQ(khib_sysinfo_lockdown(root(), mode, sizeof(mode)), -EBADMSG);
 }
 
@@ -407,24 +385,24 @@ TEST(sysinfo_hibernation_refused)
 	const char *why = NULL;
 
 	/* Built without hibernation: nothing to say. */
-	put_text("/sys/power/state", "freeze mem\n");
+	test_put_text("/sys/power/state", "freeze mem\n");
 	ASSERT_EQ(khib_sysinfo_hibernation_refused(root(), &why), 0);
-	put_text("/sys/power/disk", "[platform] shutdown reboot\n");
-	put_text("/sys/power/state", "freeze mem disk\n");
+	test_put_text("/sys/power/disk", "[platform] shutdown reboot\n");
+	test_put_text("/sys/power/state", "freeze mem disk\n");
 	ASSERT_EQ(khib_sysinfo_hibernation_refused(root(), &why), 0);
-	put_text("/sys/power/state", "freeze mem\n");
-	put_text("/proc/cmdline", "root=/dev/vda nohibernate quiet\n");
+	test_put_text("/sys/power/state", "freeze mem\n");
+	test_put_text("/proc/cmdline", "root=/dev/vda nohibernate quiet\n");
 	ASSERT_EQ(khib_sysinfo_hibernation_refused(root(), &why), 1);
 	ASSERT_STREQ(why, "'nohibernate' is on its command line");
-	put_text("/proc/cmdline", "root=/dev/vda quiet\n");
-	put_text("/sys/kernel/security/lockdown", "none [integrity] confidentiality\n");
+	test_put_text("/proc/cmdline", "root=/dev/vda quiet\n");
+	test_put_text("/sys/kernel/security/lockdown", "none [integrity] confidentiality\n");
 	ASSERT_EQ(khib_sysinfo_hibernation_refused(root(), &why), 1);
 	ASSERT_STREQ(why, "it is locked down");
-	put_text("/sys/kernel/security/lockdown", "[none] integrity confidentiality\n");
+	test_put_text("/sys/kernel/security/lockdown", "[none] integrity confidentiality\n");
 	ASSERT_EQ(khib_sysinfo_hibernation_refused(root(), &why), 1);
 	ASSERT_TRUE(strstr(why, "memfd_secret") != NULL);
 	/* "disk" only as a word: "nodisk" is not it. */
-	put_text("/sys/power/state", "freeze nodisk\n");
+	test_put_text("/sys/power/state", "freeze nodisk\n");
 	ASSERT_EQ(khib_sysinfo_hibernation_refused(root(), &why), 1);
 }
 
@@ -434,10 +412,10 @@ TEST(sysinfo_crash_region)
 	uint64_t start = 0, bytes = 0;
 	bool loaded = false;
 
-	put_text("/proc/iomem", "00100000-3ffdffff : System RAM\n"
+	test_put_text("/proc/iomem", "00100000-3ffdffff : System RAM\n"
 				"  01000000-01ffffff : Kernel code\n");
 	ASSERT_EQ(khib_sysinfo_crash_region(root(), &start, &bytes, &loaded), -ENOENT);
-	put_text("/proc/iomem", "00100000-3ffdffff : System RAM\n"
+	test_put_text("/proc/iomem", "00100000-3ffdffff : System RAM\n"
 				"  01000000-01ffffff : Kernel code\n"
 				"  3d000000-3effffff : Crash kernel\n");
 	/* No /sys/kernel/kexec_crash_loaded: as good as loaded. */
@@ -445,10 +423,10 @@ TEST(sysinfo_crash_region)
 	ASSERT_EQ_U64(start, 0x3d000000);
 	ASSERT_EQ_U64(bytes, 32ULL << 20);
 	ASSERT_TRUE(loaded);
-	put_text("/sys/kernel/kexec_crash_loaded", "0\n");
+	test_put_text("/sys/kernel/kexec_crash_loaded", "0\n");
 	ASSERT_OK(khib_sysinfo_crash_region(root(), &start, &bytes, &loaded));
 	ASSERT_TRUE(!loaded);
-	put_text("/sys/kernel/kexec_crash_loaded", "1\n");
+	test_put_text("/sys/kernel/kexec_crash_loaded", "1\n");
 	ASSERT_OK(khib_sysinfo_crash_region(root(), &start, &bytes, &loaded));
 	ASSERT_TRUE(loaded);
 }
