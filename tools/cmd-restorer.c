@@ -78,8 +78,10 @@ void restore_and_jump(const struct khib_handoff *h, struct khib_target *t, struc
 	r = khib_restore_memory(rd, h, DEVMEM, h->threads, verify_first, progress, &pr, reason);
 	back.jump_back_entry = info->resume.jump_back_entry;
 	khib_reader_free(rd);
+	if (r < 0 && reason[0])	/* the reason names the error already */
+		fail_reboot(t, 0, "restoring memory: %s", reason);
 	if (r < 0)
-		fail_reboot(t, r, "restoring memory: %s", reason);
+		fail_reboot(t, r, "restoring memory");
 	khib_info("memory restored in %.1f s", khib_console_progress_elapsed(&pr));
 
 	/* Never resumed twice: the image dies before the jump. */
@@ -134,7 +136,7 @@ int khib_restorer_main(const struct khib_handoff *h)
 		fail_reboot(t, r, "reading the key page at 0x%" PRIx64, h->key_paddr);
 	r = khib_reader_open_keyed(t, 0, h->key_paddr ? key_from_page : NULL, NULL, &rd, reason);
 	if (r < 0)
-		fail_reboot(t, r, "reading the image: %s", reason);
+		fail_reboot(t, 0, "reading the image: %s", reason[0] ? reason : strerror(-r));
 	restore_and_jump(h, t, rd, false);
 }
 
