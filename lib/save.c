@@ -454,9 +454,11 @@ int khib_save_memory(const struct khib_handoff *h, struct khib_target *t, const 
 		khib_writer_get_stats(w, &res.stats);
 	khib_writer_free(w);
 	khib_pagefilter_free(f);
-	khib_secret_free(key);
-	if (r < 0)
+	if (r < 0) {
+		khib_secret_free(key);
 		return r;
+	}
+	res.key = key;
 	*ret = res;
 	return 0;
 }

@@ -70,6 +70,10 @@ struct khib_save_result {
 	char filter_reason[KHIB_REASON_MAX];
 	uint64_t filter_ns;
 	struct khib_pagefilter_stats filter;
+	/* An encrypted image's key (NULL in clear), for the caller to verify
+	 * the image with; secret memory, the caller frees it
+	 * (khib_secret_free()) before it goes anywhere. */
+	struct khib_image_key *key;
 };
 
 /*

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "elfcore.h"
+#include "crypt.h"
 #include "handoff.h"
 #include "image.h"
 #include "kexec.h"
@@ -39,6 +40,7 @@ struct writer {
 	struct khib_console_progress progress;
 	uint64_t least_free_bytes;	/* of this kernel's RAM, while saving */
 	unsigned sampled_pct;
+	struct khib_image_key *key;	/* an encrypted image's, until verified */
 };
 
 static uint64_t now_real_ns(void)
@@ -132,6 +134,20 @@ static void abort_to_n(struct writer *wr, int err, const char *fmt, ...)
 	jump_back(wr);
 }
 
+/* The key the image was just written with (test mode verifies it). */
+static int key_of_save(void *ctx, const uint8_t uuid[16], const uint8_t *area, uint32_t n_slots,
+		       uint8_t dk[32], char *reason)
+{
+	const struct khib_image_key *key = ctx;
+
+	(void)uuid;
+	(void)area;
+	(void)n_slots;
+	(void)reason;
+	memcpy(dk, key->dk, sizeof(key->dk));
+	return 0;
+}
+
 static __attribute__((noreturn)) void test_and_return(struct writer *wr, struct khib_target *t)
 {
 	char reason[KHIB_REASON_MAX] = "";
@@ -139,10 +155,12 @@ static __attribute__((noreturn)) void test_and_return(struct writer *wr, struct 
 	int r;
 
 	khib_info("test mode: verifying the committed image");
-	r = khib_reader_open(t, 0, &rd, reason);
+	r = khib_reader_open_keyed(t, 0, wr->key ? key_of_save : NULL, wr->key, &rd, reason);
 	if (r >= 0)
 		r = khib_reader_verify(rd, wr->h.threads, reason);
 	khib_reader_free(rd);
+	khib_secret_free(wr->key); /* SECURITY: no key outlives its use */
+	wr->key = NULL;
 	/* N keeps running: this image must never be resumed. */
 	int q = khib_image_invalidate(t);
 	khib_target_free(t);
@@ -274,10 +292,12 @@ static int writer_main(const struct khib_handoff *h)
 	wr.status.image_bytes = res.stats.data_bytes;
 	wr.status.elapsed_ns = (uint64_t)(el * 1e9);
 	memcpy(wr.status.image_uuid, res.uuid, 16);
+	wr.key = res.key;
 
 	if (wr.h.flags & KHIB_HANDOFF_TEST)
 		test_and_return(&wr, t);
 	khib_target_free(t);
+	khib_secret_free(wr.key); /* SECURITY: wiped before the power goes */
 	khib_info("powering off");
 	sync();
 	reboot(RB_POWER_OFF);

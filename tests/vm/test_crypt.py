@@ -10,6 +10,8 @@ initramfs (so in its memory), which must appear nowhere on the image disk.
                          kernel (R0 unwraps the key, R gets it in the key
                          page): the workload carries on
   crypt_cycle_snapshot   the same through /dev/snapshot
+  crypt_test_mode        hibernate --test: the writer verifies the encrypted
+                         image with its key, discards it, comes back
   crypt_wrong_key        the next boot has another key file: refused with
                          one line, invalidated, normal boot
   crypt_forged_header    the image's jump entry rewritten and every public
@@ -65,9 +67,10 @@ def secret(ctx):
 WORKLOAD_MIB = 64
 
 
-def encrypted_machine(ctx, cpus=1, method="kexec"):
+def encrypted_machine(ctx, cpus=1, method="kexec", hibargs=""):
     files, key = key_files(ctx, "n")
-    mc = tr.Machine(ctx, cpus, method=method, files=files, workload_mib=WORKLOAD_MIB)
+    mc = tr.Machine(ctx, cpus, hibargs=hibargs, method=method, files=files,
+                    workload_mib=WORKLOAD_MIB)
     mc.key = key
     return mc
 
@@ -94,6 +97,20 @@ def cycle(method):
             assert vm.wait_exit(timeout=120) == 0
         assert khib_host("verify", "--key-file", mc.key, mc.disk, check=False).returncode != 0
     return run
+
+
+def test_mode(ctx):
+    """--test: the writer verifies the encrypted image it wrote with the
+    key it was given, discards it and comes back."""
+    mc = encrypted_machine(ctx, hibargs="--test")
+    with mc.boot(1) as vm:
+        vm.expect(r"^N: hibernating cycle=1$", timeout=300)
+        vm.expect(r"khib: test mode: image verified and invalidated; returning", timeout=300)
+        vm.expect(r"^N: hibernate rc=0 cycle=1$", timeout=120)
+        tr.workload_report(vm)
+        vm.expect(r"^N: data disk intact cycle=1$")
+        assert vm.wait_exit(timeout=120) == 0
+    assert khib_host("verify", "--key-file", mc.key, mc.disk, check=False).returncode != 0
 
 
 def refused_then_normal(mc, pattern, initrd=None):
@@ -163,6 +180,7 @@ def clear_refused(ctx):
 def tests():
     yield "crypt_cycle_kexec", cycle("kexec")
     yield "crypt_cycle_snapshot", cycle("snapshot")
+    yield "crypt_test_mode", test_mode
     yield "crypt_wrong_key", wrong_key
     yield "crypt_forged_header", forged_header
     yield "crypt_clear_refused", clear_refused

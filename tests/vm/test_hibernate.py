@@ -20,6 +20,9 @@ writes is then checked on the host with `khib verify`, `inspect --json` and
                             no jump, not a byte written, workload intact
   hibernate_kernel_refuses  N booted with nohibernate: khib refuses as its
                             kernel would, and says why
+  hibernate_lockdown        N locked down: kexec_load is forbidden, said so
+  hibernate_memfd_secret    a process holds a memfd_secret area: refused as
+                            the kernel would refuse its own hibernation
   hibernate_region_too_small a region the writer could not boot in: refused
   hibernate_kexec_disabled  kernel.kexec_load_disabled = 1: refused, named
   hibernate_old_image_first an older valid image on the target is gone by
@@ -68,6 +71,7 @@ def images(ctx, init):
     n_initrd = ctx.initramfs("n", init, files=[
         (khib, "bin/khib"),
         (ctx.bin("khib-workload"), "bin/khib-workload"),
+        (ctx.bin("khib-secret"), "bin/khib-secret"),
         (kernel, "h/bzImage"),
         (h_initrd, "h/initrd.cpio.gz"),
     ])
@@ -264,6 +268,29 @@ def kernel_refuses(ctx):
         assert not any(f.read(1 << 20)), "a refused hibernation wrote to the target"
 
 
+def lockdown(ctx):
+    """N locked down (lockdown=integrity, as under Secure Boot): kexec_load
+    is forbidden, and khib says so in those words."""
+    disk = make_disk(ctx)
+    refused(ctx, disk, r"khib: the kernel is locked down \(integrity\): it forbids kexec_load, "
+            r"which khib needs to start its writer kernel", cmdline="lockdown=integrity",
+            prelude="mount -t securityfs securityfs /sys/kernel/security\n")
+    with open(disk, "rb") as f:
+        assert not any(f.read(1 << 20)), "a refused hibernation wrote to the target"
+
+
+def memfd_secret(ctx):
+    """A process holds a memfd_secret area: N's kernel would refuse its own
+    hibernation, and so does khib, before anything changes."""
+    disk = make_disk(ctx)
+    refused(ctx, disk, r"khib: this kernel refuses its own hibernation now \(memfd_secret "
+            r"areas are in use \(pages not even the kernel may read\)\): khib refuses too",
+            cmdline="secretmem.enable=1",
+            prelude="/bin/khib-secret &\nsleep 1\n")
+    with open(disk, "rb") as f:
+        assert not any(f.read(1 << 20)), "a refused hibernation wrote to the target"
+
+
 def region_too_small(ctx):
     """A region the writer kernel could not even boot in (its OOM panic
     would never return): refused before the jump."""
@@ -290,5 +317,7 @@ def tests():
     yield "hibernate_foreign_target", foreign_target
     yield "hibernate_old_image_first", old_image_first
     yield "hibernate_kernel_refuses", kernel_refuses
+    yield "hibernate_lockdown", lockdown
+    yield "hibernate_memfd_secret", memfd_secret
     yield "hibernate_region_too_small", region_too_small
     yield "hibernate_kexec_disabled", kexec_disabled
