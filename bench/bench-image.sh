@@ -159,7 +159,8 @@ run_dd() {
 	dd if=/dev/zero of="$dir/dd.out" bs=8M iflag=count_bytes count="$1" oflag=direct conv=fsync status=none 2>/dev/null ||
 		dd if=/dev/zero of="$dir/dd.out" bs=8M iflag=count_bytes count="$1" conv=fsync status=none
 }
-run_khib_write() { rm -f "$dir/img"; "$khib" import-elf --codec "$1" --threads "$2" "$3" "$dir/img"; }
+# CODEC THREADS CORE [--key-file KEY]: an image in clear, or encrypted.
+run_khib_write() { rm -f "$dir/img"; "$khib" import-elf --codec "$1" --threads "$2" "${@:4}" "$3" "$dir/img"; }
 # makedumpfile does not flush its output; sync it, as khib and dd do.
 run_mdf() { rm -f "$dir/mdf.out"; "$mdf" "$@" "$dir/mdf.out" && sync "$dir/mdf.out"; }
 
@@ -173,25 +174,31 @@ bench_dd() {
 }
 
 bench_khib() {
-	local core=$1 bytes=$2 codec thr w v isz
+	local core=$1 bytes=$2 codec thr enc w v isz keyopt
+	head -c 64 /dev/urandom >"$dir/key"
 	for codec in $codecs; do
 		for thr in $threads_list; do
-			w=$(best_time "warm_input $core" run_khib_write "$codec" "$thr" "$core")
-			if [ -z "$w" ]; then
-				row "khib import-elf" "$codec" "$thr" "$(dash)" "$(dash)" "       -" "$(dash)" \
-					"failed: $(head -1 "$dir/err")"
-				continue
-			fi
-			isz=$(stat -c %s "$dir/img")
-			v=$(best_time drop_caches "$khib" verify --threads "$thr" "$dir/img")
-			res[khib:$codec:$thr]=$(echo "$bytes / $w" | bc -l)
-			res[khib_size:$codec:$thr]=$isz
-			row "khib import-elf / verify" "$codec" "$thr" "$(mbps "$bytes" "$w")" "$(mib "$isz")" \
-				"$(ratio "$bytes" "$isz")" "$(if [ -n "$v" ]; then mbps "$bytes" "$v"; else dash; fi)" \
-				"$(if [ -z "$v" ]; then echo "verify failed: $(head -1 "$dir/err")"; fi)"
+			for enc in clear encrypted; do
+				keyopt=()
+				[ $enc = clear ] || keyopt=(--key-file "$dir/key")
+				w=$(best_time "warm_input $core" run_khib_write "$codec" "$thr" "$core" "${keyopt[@]}")
+				if [ -z "$w" ]; then
+					row "khib import-elf ($enc)" "$codec" "$thr" "$(dash)" "$(dash)" "       -" "$(dash)" \
+						"failed: $(head -1 "$dir/err")"
+					continue
+				fi
+				isz=$(stat -c %s "$dir/img")
+				v=$(best_time drop_caches "$khib" verify "${keyopt[@]}" --threads "$thr" "$dir/img")
+				res[khib:$enc:$codec:$thr]=$(echo "$bytes / $w" | bc -l)
+				[ -z "$v" ] || res[khib_read:$enc:$codec:$thr]=$(echo "$bytes / $v" | bc -l)
+				res[khib_size:$enc:$codec:$thr]=$isz
+				row "khib import-elf / verify ($enc)" "$codec" "$thr" "$(mbps "$bytes" "$w")" "$(mib "$isz")" \
+					"$(ratio "$bytes" "$isz")" "$(if [ -n "$v" ]; then mbps "$bytes" "$v"; else dash; fi)" \
+					"$(if [ -z "$v" ]; then echo "verify failed: $(head -1 "$dir/err")"; fi)"
+			done
 		done
 	done
-	rm -f "$dir/img"
+	rm -f "$dir/img" "$dir/key"
 }
 
 # name label threads note -- makedumpfile options
@@ -240,22 +247,38 @@ bench_mdf() {
 targets() {
 	local all=${threads_list##* }
 	echo "   targets (bench/README.md):"
-	if [ -n "${res[khib:none:$all]:-}" ] && [ -n "${res[dd]:-}" ]; then
-		awk -v a="${res[khib:none:$all]}" -v d="${res[dd]}" 'BEGIN {
+	if [ -n "${res[khib:clear:none:$all]:-}" ] && [ -n "${res[dd]:-}" ]; then
+		awk -v a="${res[khib:clear:none:$all]}" -v d="${res[dd]}" 'BEGIN {
 			p = 100 * a / d
 			printf "   - codec none, %s threads: %.0f%% of dd (>= 90%%): %s\n", "'"$all"'", p, (p >= 90 ? "met" : "NOT met") }'
 	else
 		echo "   - codec none vs dd: not measured"
 	fi
-	if [ -n "${res[khib:lz4:$all]:-}" ] && [ -n "${res[mdf:l]:-}" ]; then
-		awk -v a="${res[khib:lz4:$all]}" -v m="${res[mdf:l]}" \
-			-v as="${res[khib_size:lz4:$all]}" -v ms="${res[mdf_size:l]}" 'BEGIN {
+	if [ -n "${res[khib:clear:lz4:$all]:-}" ] && [ -n "${res[mdf:l]:-}" ]; then
+		awk -v a="${res[khib:clear:lz4:$all]}" -v m="${res[mdf:l]}" \
+			-v as="${res[khib_size:clear:lz4:$all]}" -v ms="${res[mdf_size:l]}" 'BEGIN {
 			x = a / m
 			printf "   - lz4, %s threads: %.2fx makedumpfile -l -d 1 (>= 1.5x), size %.1f vs %.1f MiB (no larger): %s\n",
 				"'"$all"'", x, as / 1048576, ms / 1048576, ((x >= 1.5 && as <= ms) ? "met" : "NOT met") }'
 	else
 		echo "   - lz4 vs makedumpfile -l: not measured (makedumpfile cannot read this core)"
 	fi
+	encryption_target lz4 "$all"
+}
+
+# Encryption costs at most 10% of write and of read throughput (issue 10).
+encryption_target() { # CODEC THREADS
+	local c=$1 t=$2
+	if [ -z "${res[khib:encrypted:$c:$t]:-}" ] || [ -z "${res[khib_read:encrypted:$c:$t]:-}" ] ||
+	   [ -z "${res[khib_read:clear:$c:$t]:-}" ]; then
+		echo "   - encryption, $c, $t threads: not measured"
+		return
+	fi
+	awk -v w="${res[khib:clear:$c:$t]}" -v we="${res[khib:encrypted:$c:$t]}" \
+		-v r="${res[khib_read:clear:$c:$t]}" -v re="${res[khib_read:encrypted:$c:$t]}" 'BEGIN {
+		cw = 100 * (w / we - 1); cr = 100 * (r / re - 1)
+		printf "   - encryption, %s, %s threads: write +%.0f%%, read +%.0f%% time (<= 10%%): %s\n",
+			"'"$c"'", "'"$t"'", cw, cr, ((cw <= 10 && cr <= 10) ? "met" : "NOT met") }'
 }
 
 bench_input() {

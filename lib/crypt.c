@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "util.h"
 
@@ -25,6 +26,60 @@ _Static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == 32 &&
 int khib_crypt_init(void)
 {
 	return sodium_init() < 0 ? -ENOSYS : 0;
+}
+
+/*
+ * The writer and restore kernels make no secret: their keys come from N or
+ * R0.  libsodium's own random source waits, at its first use, until the
+ * kernel's generator is ready -- about a second after such a kernel boots.
+ * There it only salts the canaries of guarded allocations, so a source that
+ * never waits will do, and khib_data_key_new() refuses to run on it.
+ */
+static bool nonblocking;
+
+static void nonblocking_buf(void *const buf, const size_t size)
+{
+	uint8_t *p = buf;
+	size_t done = 0;
+
+	while (done < size) {
+		ssize_t n = getrandom(p + done, size - done, GRND_INSECURE);
+
+		if (n < 0)
+			n = getrandom(p + done, size - done, GRND_NONBLOCK);
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	for (; done < size; done++)	/* no random source at all: a canary only */
+		p[done] = (uint8_t)(done * 131 + 17);
+}
+
+static uint32_t nonblocking_random(void)
+{
+	uint32_t v;
+
+	nonblocking_buf(&v, sizeof(v));
+	return v;
+}
+
+static const char *nonblocking_name(void)
+{
+	return "khib-nonblocking";
+}
+
+static randombytes_implementation nonblocking_impl = {
+	.implementation_name = nonblocking_name,
+	.random = nonblocking_random,
+	.buf = nonblocking_buf,
+};
+
+int khib_crypt_init_nonblocking(void)
+{
+	if (randombytes_set_implementation(&nonblocking_impl) < 0)
+		return -EBUSY;
+	nonblocking = true;
+	return khib_crypt_init();
 }
 
 bool khib_aead_available(enum khib_aead a)
@@ -151,6 +206,8 @@ bool khib_mac_matches(const struct khib_image_keys *k, const void *data, size_t 
 
 int khib_data_key_new(uint8_t dk[KHIB_DATA_KEY_BYTES])
 {
+	if (nonblocking)
+		return -EPERM; /* no key is made from a source that never waits */
 	if (khib_crypt_init() < 0)
 		return -ENOSYS;
 	randombytes_buf(dk, KHIB_DATA_KEY_BYTES);

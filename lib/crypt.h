@@ -42,6 +42,10 @@ enum khib_seal_domain {
 
 /* libsodium ready; -ENOSYS when it cannot start (no randomness source). */
 int khib_crypt_init(void);
+/* The same in a kernel that makes no key (the writer and restore kernels):
+ * libsodium's random source never waits for the kernel's generator, and
+ * khib_data_key_new() refuses (-EPERM).  Before any other call here. */
+int khib_crypt_init_nonblocking(void);
 
 /* Whether this CPU can use a; AES-256-GCM needs AES-NI and PCLMUL. */
 bool khib_aead_available(enum khib_aead a);

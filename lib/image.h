@@ -158,6 +158,11 @@ struct khib_writer;
 int khib_image_max_bytes(const struct khib_range *ranges, size_t n_ranges, uint32_t chunk_pages,
 			 size_t vmcoreinfo_bytes, uint64_t *ret_bytes);
 
+/* A new image UUID (RFC 4122 version 4) without ever blocking: a writer
+ * kernel just booted may have no entropy yet.  Uniqueness matters for an
+ * image id, not secrecy. */
+void khib_image_uuid_new(uint8_t uuid[KHIB_UUID_BYTES]);
+
 /* Refuses a fixed-size target smaller than the worst case (-ENOSPC), then
  * destroys any old commit record durably. */
 int khib_writer_new(struct khib_target *t, const struct khib_writer_params *p,

@@ -93,9 +93,9 @@ int khib_image_max_bytes(const struct khib_range *ranges, size_t n_ranges, uint3
 	return 0;
 }
 
-/* Uniqueness matters, secrecy does not; a just-booted writer kernel may have
- * no entropy yet, so never block on it. */
-static void make_uuid(uint8_t uuid[KHIB_UUID_BYTES])
+/* GRND_INSECURE or GRND_NONBLOCK, else a hash of clocks, pid and a counter
+ * (image.h). */
+void khib_image_uuid_new(uint8_t uuid[KHIB_UUID_BYTES])
 {
 	static uint64_t counter;
 	struct timespec a, b;
@@ -337,7 +337,7 @@ static void init_header(struct khib_writer *w, const struct khib_writer_params *
 	if (p->uuid)
 		memcpy(i->uuid, p->uuid, KHIB_UUID_BYTES);
 	else
-		make_uuid(i->uuid);
+		khib_image_uuid_new(i->uuid);
 	i->created_ns = p->created_ns ? p->created_ns : now_ns();
 	i->page_size = KHIB_FMT_PAGE_SIZE;
 	i->codec = p->codec;

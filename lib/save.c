@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "image_format.h"
@@ -436,8 +435,10 @@ int khib_save_memory(const struct khib_handoff *h, struct khib_target *t, const 
 			return r;
 		}
 		p.key = key;
-	} else if (getrandom(res.uuid, sizeof(res.uuid), 0) != sizeof(res.uuid)) {
-		return -errno;
+	} else {
+		/* Never getrandom(..., 0) here: it blocks until the writer
+		 * kernel's random generator is ready, about a second. */
+		khib_image_uuid_new(res.uuid);
 	}
 	p.uuid = res.uuid;
 	for (size_t i = 0; i < n; i++)

@@ -330,6 +330,9 @@ static int init_run(int argc, char **argv)
 		return 1;
 	}
 	mount_api_filesystems();
+	/* This kernel makes no key: never wait for its random generator. */
+	if ((r = khib_crypt_init_nonblocking()) < 0)
+		khib_err_errno(r, "warning: starting libsodium");
 	r = khib_handoff_find("/proc/cmdline", DEVMEM, &h);
 	if (r == -ENOENT && is_direct_restore())
 		return khib_restorer_direct();

@@ -75,7 +75,7 @@ from tally import Tally, RESUMED, REFUSED, PARTIAL, HUNG  # also puts tests/vm o
 from khibvm import TOP
 from khibvm.context import Context
 from khibvm.host import khib_host
-from khibvm.qemu import VM, VMError
+from khibvm.qemu import VMError
 from run import drop_disks
 import test_resume as tr
 
@@ -340,13 +340,7 @@ def blkdebug_drive(mc, fault):
 
 def faulty_boot(mc, fault):
     """Machine.boot(0), the image disk under blkdebug, QMP on."""
-    mc.boots += 1
-    append = ("console=ttyS0 panic=-1 khib.resume=/dev/vda khibtest.cycles=0 "
-              f"khibtest.method={mc.method}")
-    data = f"file={mc.data},format=raw,cache=none,aio=threads"
-    return VM(f"boot{mc.boots}", mc.kernel, mc.initrd, append, mem=mc.mem, cpus=mc.cpus,
-              drives=[blkdebug_drive(mc, fault), data], log_dir=mc.ctx.log_dir,
-              deadline=400, qmp=True)
+    return mc.boot(0, image_drive=blkdebug_drive(mc, fault), qmp=True)
 
 
 def arm(vm, disk):

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void unhex(const char *s, uint8_t *out, size_t n)
 {
@@ -115,4 +117,30 @@ TEST(crypt_keys_and_mac)
 	khib_keys_free(k2);
 	ASSERT_STREQ(khib_aead_name(KHIB_AEAD_AES256_GCM), "aes-256-gcm");
 	ASSERT_TRUE(khib_aead_name((enum khib_aead)9) == NULL);
+}
+
+/* The writer and restore kernels' libsodium never waits for the random
+ * generator, and makes no key from that source.  Runs last in this
+ * process's libsodium state: a separate process keeps it from the others. */
+TEST(crypt_nonblocking_makes_no_key)
+{
+	uint8_t dk[KHIB_DATA_KEY_BYTES];
+	int status;
+	pid_t pid = fork();
+
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {
+		void *p;
+
+		if (khib_crypt_init_nonblocking() < 0)
+			_exit(2);
+		p = khib_secret_alloc(64);	/* guarded memory still works */
+		if (!p)
+			_exit(3);
+		khib_secret_free(p);
+		_exit(khib_data_key_new(dk) == -EPERM ? 0 : 4);
+	}
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(WEXITSTATUS(status), 0);
 }

@@ -113,15 +113,21 @@ class Machine:
             f.truncate(16 << 20)
         self.boots = 0
 
-    def boot(self, cycles, kernel=None, initrd=None, append=None, extra="", mem=None):
+    def boot(self, cycles, kernel=None, initrd=None, append=None, extra="", mem=None,
+             image_drive=None, qmp=False):
+        """The next boot; image_drive: a full -drive spec for the image disk
+        (e.g. under blkdebug) in place of the plain file."""
         self.boots += 1
         if append is None:
             append = (f"console=ttyS0 panic=-1 khib.resume=/dev/vda khibtest.cycles={cycles} "
                       f"khibtest.method={self.method} {extra}")
+        disks, drives = [self.disk, self.data], ()
+        if image_drive:
+            disks = []
+            drives = [image_drive, f"file={self.data},format=raw,cache=none,aio=threads"]
         return VM(f"boot{self.boots}", kernel or self.kernel, initrd or self.initrd, append,
-                  mem=mem or self.mem,
-                  cpus=self.cpus, disks=[self.disk, self.data], log_dir=self.ctx.log_dir,
-                  deadline=400)
+                  mem=mem or self.mem, cpus=self.cpus, disks=disks, drives=drives,
+                  log_dir=self.ctx.log_dir, deadline=400, qmp=qmp)
 
 
 def online(cpus):
