@@ -105,6 +105,11 @@ _Static_assert(KHIB_KEY_AREA_BYTES == 0x1000 - 0x400, "the key area ends the hea
 #define KHIB_INCOMPAT_KNOWN KHIB_INCOMPAT_ENCRYPTED
 #define KHIB_COMPAT_KNOWN KHIB_COMPAT_FS_TABLE
 
+/* The metadata tables, in their order on disk; in an encrypted image each
+ * is sealed with its number as the nonce counter. */
+enum { KHIB_TABLE_RANGES = 1, KHIB_TABLE_INDEX, KHIB_TABLE_VMCOREINFO, KHIB_TABLE_FS,
+       KHIB_TABLES = KHIB_TABLE_FS };
+
 /* Range table entry. */
 #define KHIB_RANGE_ENTRY_SIZE 16u
 #define KHIB_RNG_PADDR 0x0

@@ -275,17 +275,19 @@ static int load_metadata(struct khib_reader *r, char *reason)
 	int q;
 
 	khib_hash_init(&meta);
-	q = read_table(r, 1, h->ranges_offset, h->info.n_ranges * KHIB_RANGE_ENTRY_SIZE,
-		       h->ranges_hash, &ranges, &meta, reason, "range table");
+	q = read_table(r, KHIB_TABLE_RANGES, h->ranges_offset,
+		       h->info.n_ranges * KHIB_RANGE_ENTRY_SIZE, h->ranges_hash, &ranges, &meta,
+		       reason, "range table");
 	if (q >= 0)
-		q = read_table(r, 2, h->index_offset, h->info.n_chunks * KHIB_INDEX_ENTRY_SIZE,
-			       h->index_hash, &index, &meta, reason, "chunk index");
+		q = read_table(r, KHIB_TABLE_INDEX, h->index_offset,
+			       h->info.n_chunks * KHIB_INDEX_ENTRY_SIZE, h->index_hash, &index, &meta,
+			       reason, "chunk index");
 	if (q >= 0)
-		q = read_table(r, 3, h->vmci_offset, h->info.vmcoreinfo_bytes, h->vmci_hash,
-			       &r->vmcoreinfo, &meta, reason, "VMCOREINFO");
+		q = read_table(r, KHIB_TABLE_VMCOREINFO, h->vmci_offset, h->info.vmcoreinfo_bytes,
+			       h->vmci_hash, &r->vmcoreinfo, &meta, reason, "VMCOREINFO");
 	if (q >= 0 && (h->info.compat_flags & KHIB_COMPAT_FS_TABLE))
-		q = read_table(r, 4, h->fs_offset, h->info.n_fs * KHIB_FSSTAMP_BYTES, h->fs_hash,
-			       &fs, &meta, reason, "file system table");
+		q = read_table(r, KHIB_TABLE_FS, h->fs_offset, h->info.n_fs * KHIB_FSSTAMP_BYTES,
+			       h->fs_hash, &fs, &meta, reason, "file system table");
 	if (q < 0)
 		return q;
 	if (r->h.info.committed) {

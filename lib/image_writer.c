@@ -17,10 +17,6 @@
 #include <sys/random.h>
 #include <time.h>
 
-/* The metadata tables, in their order on disk; each is sealed with its
- * number as the nonce counter in an encrypted image. */
-enum { TABLE_RANGES = 1, TABLE_INDEX, TABLE_VMCOREINFO, TABLE_FS, META_TABLES = TABLE_FS };
-
 struct chunk_job {
 	uint64_t seq, paddr;
 	uint32_t npages;
@@ -88,7 +84,7 @@ int khib_image_max_bytes(const struct khib_range *ranges, size_t n_ranges, uint3
 	data = pages * KHIB_FMT_PAGE_SIZE + chunks * extra;
 	meta = ALIGN_UP((uint64_t)n_ranges * KHIB_RANGE_ENTRY_SIZE + chunks * KHIB_INDEX_ENTRY_SIZE +
 				vmcoreinfo_bytes + KHIB_FSSTAMP_MAX * KHIB_FSSTAMP_BYTES +
-				META_TABLES * (KHIB_AEAD_TAG_BYTES + 8), (uint64_t)KHIB_FMT_BLOCK);
+				KHIB_TABLES * (KHIB_AEAD_TAG_BYTES + 8), (uint64_t)KHIB_FMT_BLOCK);
 	*ret_bytes = KHIB_DATA_OFFSET + data + meta;
 	return 0;
 }
@@ -617,10 +613,12 @@ int khib_writer_sync(struct khib_writer *w)
 }
 
 /* One metadata table into buf at *pos (8-aligned): sealed in an encrypted
- * image, its associated data the image's UUID.  Returns its offset in buf
- * and the hash of what is stored; advances *pos. */
+ * image, its associated data the image's UUID.  Returns its offset in buf;
+ * its hash as stored goes to *ret_hash and into the meta hash, in table
+ * order as the reader hashes them; advances *pos. */
 static uint64_t put_table(struct khib_writer *w, uint8_t *buf, uint64_t *pos, unsigned table,
-			  const void *data, uint64_t bytes, uint64_t *ret_hash)
+			  const void *data, uint64_t bytes, uint64_t *ret_hash,
+			  struct khib_hash_state *meta_hash)
 {
 	uint64_t at = ALIGN_UP(*pos, 8ULL);
 
@@ -631,6 +629,7 @@ static uint64_t put_table(struct khib_writer *w, uint8_t *buf, uint64_t *pos, un
 		bytes += KHIB_AEAD_TAG_BYTES;
 	}
 	*ret_hash = khib_hash64(buf + at, bytes);
+	khib_hash_update(meta_hash, buf + at, bytes);
 	*pos = at + bytes;
 	return at;
 }
@@ -642,11 +641,11 @@ static int write_metadata(struct khib_writer *w, struct khib_hash_state *meta_ha
 	struct khib_header *h = &w->h;
 	uint64_t nr = h->info.n_ranges, nc = w->next_seq, vb = h->info.vmcoreinfo_bytes;
 	uint64_t rb = nr * KHIB_RANGE_ENTRY_SIZE, ib = nc * KHIB_INDEX_ENTRY_SIZE;
-	uint64_t fb = h->info.n_fs * KHIB_FSSTAMP_BYTES, pos = 0, at, len;
+	uint64_t fb = h->info.n_fs * KHIB_FSSTAMP_BYTES, pos = 0, len;
 	_cleanup_free_ uint8_t *buf = NULL, *ranges = NULL;
 
 	h->data_end = w->next_offset;
-	len = ALIGN_UP(rb + ib + vb + fb + META_TABLES * (KHIB_AEAD_TAG_BYTES + 8),
+	len = ALIGN_UP(rb + ib + vb + fb + KHIB_TABLES * (KHIB_AEAD_TAG_BYTES + 8),
 		       (uint64_t)KHIB_FMT_BLOCK);
 	if (!khib_range_within(h->data_end, len, w->limit))
 		return -ENOSPC;
@@ -660,26 +659,18 @@ static int write_metadata(struct khib_writer *w, struct khib_hash_state *meta_ha
 		khib_put_le64(ranges + i * KHIB_RANGE_ENTRY_SIZE + KHIB_RNG_NPAGES,
 			      w->ranges[i].npages);
 	}
-	h->ranges_offset = h->data_end +
-			   put_table(w, buf, &pos, TABLE_RANGES, ranges, rb, &h->ranges_hash);
-	h->index_offset = h->data_end +
-			  put_table(w, buf, &pos, TABLE_INDEX, w->index, ib, &h->index_hash);
-	h->vmci_offset = h->data_end +
-			 put_table(w, buf, &pos, TABLE_VMCOREINFO, w->vmcoreinfo, vb, &h->vmci_hash);
-	at = put_table(w, buf, &pos, TABLE_FS, w->fs, fb, &h->fs_hash);
-	h->fs_offset = h->data_end + at;
+	h->ranges_offset = h->data_end + put_table(w, buf, &pos, KHIB_TABLE_RANGES, ranges, rb,
+						   &h->ranges_hash, meta_hash);
+	h->index_offset = h->data_end + put_table(w, buf, &pos, KHIB_TABLE_INDEX, w->index, ib,
+						  &h->index_hash, meta_hash);
+	h->vmci_offset = h->data_end + put_table(w, buf, &pos, KHIB_TABLE_VMCOREINFO,
+						 w->vmcoreinfo, vb, &h->vmci_hash, meta_hash);
+	h->fs_offset = h->data_end + put_table(w, buf, &pos, KHIB_TABLE_FS, w->fs, fb, &h->fs_hash,
+					       meta_hash);
 	len = ALIGN_UP(pos, (uint64_t)KHIB_FMT_BLOCK);
 	h->image_end = h->data_end + len;
 	h->info.n_chunks = nc;
 	h->info.image_bytes = h->image_end;
-	/* In table order, as the reader hashes them. */
-	khib_hash_update(meta_hash, buf + (h->ranges_offset - h->data_end),
-			 rb + (w->keys ? KHIB_AEAD_TAG_BYTES : 0));
-	khib_hash_update(meta_hash, buf + (h->index_offset - h->data_end),
-			 ib + (w->keys ? KHIB_AEAD_TAG_BYTES : 0));
-	khib_hash_update(meta_hash, buf + (h->vmci_offset - h->data_end),
-			 vb + (w->keys ? KHIB_AEAD_TAG_BYTES : 0));
-	khib_hash_update(meta_hash, buf + at, pos - at);
 	return khib_target_write(w->t, buf, len, h->data_end);
 }
 
