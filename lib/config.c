@@ -9,23 +9,22 @@
 #include "kexec.h"
 #include "util.h"
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
 static int set_str(char *dst, const char *val)
 {
 	if (strlen(val) >= KHIB_CONFIG_STR)
 		return -ENAMETOOLONG;
 	strcpy(dst, val);
+	return 0;
+}
+
+static int parse_bool(const char *val, bool *ret)
+{
+	if (!strcmp(val, "yes") || !strcmp(val, "true") || !strcmp(val, "1"))
+		*ret = true;
+	else if (!strcmp(val, "no") || !strcmp(val, "false") || !strcmp(val, "0"))
+		*ret = false;
+	else
+		return -EINVAL;
 	return 0;
 }
 
@@ -68,59 +67,30 @@ static int set_key(struct khib_config *c, const char *key, const char *val)
 		c->has_region_start = v != 0;
 		return 0;
 	}
-	if (!strcmp(key, "keep-free-pages")) {
-		if (!strcmp(val, "yes") || !strcmp(val, "true") || !strcmp(val, "1"))
-			c->keep_free_pages = true;
-		else if (!strcmp(val, "no") || !strcmp(val, "false") || !strcmp(val, "0"))
-			c->keep_free_pages = false;
-		else
-			return -EINVAL;
-		return 0;
-	}
+	if (!strcmp(key, "key-dir"))
+		return set_str(c->key_dir, val);
+	if (!strcmp(key, "keep-free-pages"))
+		return parse_bool(val, &c->keep_free_pages);
+	if (!strcmp(key, "encrypt"))
+		return parse_bool(val, &c->encrypt);
 	return -ENOKEY;
+}
+
+static int set_line(void *ctx, const char *key, const char *val)
+{
+	return set_key(ctx, key, val);
 }
 
 int khib_config_parse(const char *text, struct khib_config *ret, char *reason, size_t reason_len)
 {
-	_cleanup_free_ char *copy = strdup(text);
 	_cleanup_free_ struct khib_config *c = calloc(1, sizeof(*c));
-	char *line, *save = NULL;
-	unsigned n = 0;
+	int r;
 
-	if (!copy || !c)
+	if (!c)
 		return -ENOMEM;
-	/* strtok_r would merge empty lines and throw off the numbers. */
-	for (line = copy; line; line = save) {
-		char *nl = strchr(line, '\n'), *eq, *key, *val;
-		int r;
-
-		save = nl ? nl + 1 : NULL;
-		if (nl)
-			*nl = '\0';
-		n++;
-		if ((val = strchr(line, '#')))
-			*val = '\0';
-		key = trim(line);
-		if (!*key)
-			continue;
-		eq = strchr(key, '=');
-		if (!eq) {
-			snprintf(reason, reason_len, "line %u: expected 'key = value'", n);
-			return -EINVAL;
-		}
-		*eq = '\0';
-		key = trim(key);
-		val = trim(eq + 1);
-		r = set_key(c, key, val);
-		if (r == -ENOKEY) {
-			snprintf(reason, reason_len, "line %u: unknown key '%s'", n, key);
-			return -EINVAL;
-		}
-		if (r < 0) {
-			snprintf(reason, reason_len, "line %u: bad value for '%s': '%s'", n, key, val);
-			return -EINVAL;
-		}
-	}
+	c->encrypt = true;
+	if ((r = khib_kv_parse(text, set_line, c, reason, reason_len)) < 0)
+		return r;
 	*ret = *c;
 	return 0;
 }
@@ -132,10 +102,8 @@ int khib_config_load(const char *path, struct khib_config *ret, char *reason, si
 	const char *nul;
 	int r = khib_read_file(path, 1 << 20, &text, &len);
 
-	if (r == -ENOENT) {
-		memset(ret, 0, sizeof(*ret));
-		return 0;
-	}
+	if (r == -ENOENT)
+		return khib_config_parse("", ret, reason, reason_len);
 	if (r < 0) {
 		snprintf(reason, reason_len, "%s", r == -ENOTBLK ? "not a regular file" :
 			 strerror(-r));

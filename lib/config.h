@@ -14,6 +14,12 @@
  *   initrd        its initramfs
  *   append        its command line
  *   keep-free-pages  yes/no: save the pages free in N too
+ *   key-file      a key file images are encrypted to, besides the key
+ *                 directory's protectors
+ *   key-dir       the key protectors `khib key` enrolls (/etc/khib/keys)
+ *   encrypt       yes (default): images are encrypted, and hibernation
+ *                 refuses when no key protector is enrolled; no: images in
+ *                 clear, refused while a protector is enrolled
  *
  * Command-line options override the file.  An unknown key or a bad value
  * is an error naming the line, never silently ignored.
@@ -35,8 +41,10 @@ struct khib_config {
 	char initrd[KHIB_CONFIG_STR];
 	char append[KHIB_CONFIG_STR];
 	char key_file[KHIB_CONFIG_STR];		/* images encrypted to it */
+	char key_dir[KHIB_CONFIG_STR];		/* "" : KHIB_KEY_DIR */
 	bool has_codec, has_threads, has_region_size, has_region_start;
 	bool keep_free_pages;
+	bool encrypt;				/* default true */
 	enum khib_codec codec;
 	int codec_level;
 	unsigned threads;

@@ -10,6 +10,10 @@
 #define SLOT_HEAD (2 + 2 + KHIB_KEY_ID_BYTES)
 #define NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define KEYFILE_DATA (NONCE_BYTES + KHIB_DATA_KEY_BYTES + KHIB_AEAD_TAG_BYTES)
+/* A sealed slot's message: UUID, type, data key; its box adds an ephemeral
+ * public key and a tag. */
+#define SEALED_MSG (16 + 2 + KHIB_DATA_KEY_BYTES)
+#define SEALED_DATA (SEALED_MSG + crypto_box_SEALBYTES)
 
 static const char KDF_CONTEXT[crypto_kdf_CONTEXTBYTES] = { 'k', 'h', 'i', 'b', 'k', 'e', 'y', 'f' };
 enum { KEYFILE_KEK = 1, KEYFILE_ID = 2 };
@@ -74,12 +78,11 @@ int khib_keyfile_id(const uint8_t *keyfile, size_t len, uint8_t id[KHIB_KEY_ID_B
 	return keyfile_keys(keyfile, len, NULL, id);
 }
 
-/* What the slot's AEAD authenticates besides the key: the image and the
- * slot type. */
-static void slot_ad(const uint8_t uuid[16], uint8_t ad[18])
+/* What a slot binds its data key to: the image and the slot type. */
+static void slot_ad(const uint8_t uuid[16], uint16_t type, uint8_t ad[18])
 {
 	memcpy(ad, uuid, 16);
-	khib_put_le16(ad + 16, KHIB_SLOT_KEYFILE);
+	khib_put_le16(ad + 16, type);
 }
 
 int khib_keyslot_add_keyfile(uint8_t *area, size_t area_bytes, uint32_t *n_slots,
@@ -101,7 +104,7 @@ int khib_keyslot_add_keyfile(uint8_t *area, size_t area_bytes, uint32_t *n_slots
 		khib_put_le16(s, KHIB_SLOT_KEYFILE);
 		khib_put_le16(s + 2, KEYFILE_DATA);
 		randombytes_buf(s + SLOT_HEAD, NONCE_BYTES);
-		slot_ad(uuid, ad);
+		slot_ad(uuid, KHIB_SLOT_KEYFILE, ad);
 		crypto_aead_xchacha20poly1305_ietf_encrypt(s + SLOT_HEAD + NONCE_BYTES, NULL, dk,
 							   KHIB_DATA_KEY_BYTES, ad, sizeof(ad),
 							   NULL, s + SLOT_HEAD, kek);
@@ -109,6 +112,43 @@ int khib_keyslot_add_keyfile(uint8_t *area, size_t area_bytes, uint32_t *n_slots
 	}
 	khib_secret_free(kek);
 	return r;
+}
+
+/* The slot of this type and key id: its offset.  -ENOKEY when there is
+ * none, -EBADMSG when the walk runs past the area. */
+static int find_slot(const uint8_t *area, size_t area_bytes, uint32_t n_slots, uint16_t type,
+		     const uint8_t id[KHIB_KEY_ID_BYTES], size_t *ret, char *reason)
+{
+	size_t off;
+
+	for (uint32_t i = 0; i < n_slots; i++) {
+		if (slot_at(area, area_bytes, i, &off) < 0 || off + SLOT_HEAD > area_bytes)
+			return khib_fail(reason, -EBADMSG, "key slot %u runs past the key area", i);
+		if (khib_get_le16(area + off) == type &&
+		    !memcmp(area + off + 4, id, KHIB_KEY_ID_BYTES)) {
+			*ret = off;
+			return 0;
+		}
+	}
+	return -ENOKEY;
+}
+
+bool khib_keyslot_has(const uint8_t *area, size_t area_bytes, uint32_t n_slots, uint16_t type,
+		      const uint8_t id[KHIB_KEY_ID_BYTES])
+{
+	size_t off;
+
+	return find_slot(area, area_bytes, n_slots, type, id, &off, NULL) == 0;
+}
+
+/* Slot data of exactly `bytes` within the area, or -EKEYREJECTED. */
+static int slot_data(const uint8_t *area, size_t area_bytes, size_t off, size_t bytes,
+		     const char *what, char *reason)
+{
+	if (khib_get_le16(area + off + 2) != bytes || off + SLOT_HEAD + bytes > area_bytes)
+		return khib_fail(reason, -EKEYREJECTED, "the key slot of this %s has the wrong "
+				 "size", what);
+	return 0;
 }
 
 int khib_keyslot_open_keyfile(const uint8_t *area, size_t area_bytes, uint32_t n_slots,
@@ -127,30 +167,85 @@ int khib_keyslot_open_keyfile(const uint8_t *area, size_t area_bytes, uint32_t n
 		return khib_fail(reason, r, "the key file is not one khib can use (%u bytes at least)",
 				 KHIB_KEYFILE_MIN_BYTES);
 	}
-	r = khib_fail(reason, -ENOKEY, "no key slot of this image is for this key file");
-	for (uint32_t i = 0; i < n_slots; i++) {
-		if (slot_at(area, area_bytes, i, &off) < 0 || off + SLOT_HEAD > area_bytes) {
-			r = khib_fail(reason, -EBADMSG, "key slot %u runs past the key area", i);
-			break;
-		}
+	r = find_slot(area, area_bytes, n_slots, KHIB_SLOT_KEYFILE, id, &off, reason);
+	if (r == -ENOKEY)
+		khib_fail(reason, r, "no key slot of this image is for this key file");
+	if (r >= 0)
+		r = slot_data(area, area_bytes, off, KEYFILE_DATA, "key file", reason);
+	if (r >= 0) {
 		s = area + off;
-		if (khib_get_le16(s) != KHIB_SLOT_KEYFILE || memcmp(s + 4, id, sizeof(id)))
-			continue;
-		slot_ad(uuid, ad);
-		if (khib_get_le16(s + 2) != KEYFILE_DATA || off + SLOT_HEAD + KEYFILE_DATA > area_bytes ||
-		    crypto_aead_xchacha20poly1305_ietf_decrypt(dk, NULL, NULL,
+		slot_ad(uuid, KHIB_SLOT_KEYFILE, ad);
+		if (crypto_aead_xchacha20poly1305_ietf_decrypt(dk, NULL, NULL,
 							       s + SLOT_HEAD + NONCE_BYTES,
 							       KHIB_DATA_KEY_BYTES +
 							       KHIB_AEAD_TAG_BYTES, ad, sizeof(ad),
-							       s + SLOT_HEAD, kek) < 0) {
+							       s + SLOT_HEAD, kek) < 0)
 			r = khib_fail(reason, -EKEYREJECTED, "the key slot of this key file does not "
 				      "open: it belongs to another image, or is damaged");
-			break;
-		}
-		r = 0;
-		break;
 	}
 	khib_secret_free(kek);
+	return r;
+}
+
+int khib_keyslot_add_sealed(uint8_t *area, size_t area_bytes, uint32_t *n_slots,
+			    const uint8_t uuid[16], const uint8_t dk[KHIB_DATA_KEY_BYTES],
+			    const uint8_t id[KHIB_KEY_ID_BYTES],
+			    const uint8_t pk[KHIB_SEALED_PK_BYTES])
+{
+	uint8_t *msg, *s;
+	size_t off;
+	int r;
+
+	if ((r = slot_at(area, area_bytes, *n_slots, &off)) < 0)
+		return r;
+	if (off + SLOT_HEAD + SEALED_DATA > area_bytes)
+		return -ENOSPC;
+	if (khib_crypt_init() < 0)
+		return -ENOSYS;
+	if (!(msg = khib_secret_alloc(SEALED_MSG)))
+		return -ENOMEM;
+	slot_ad(uuid, KHIB_SLOT_SEALED, msg);
+	memcpy(msg + 18, dk, KHIB_DATA_KEY_BYTES);
+	s = area + off;
+	khib_put_le16(s, KHIB_SLOT_SEALED);
+	khib_put_le16(s + 2, SEALED_DATA);
+	memcpy(s + 4, id, KHIB_KEY_ID_BYTES);
+	r = crypto_box_seal(s + SLOT_HEAD, msg, SEALED_MSG, pk) < 0 ? -EINVAL : 0;
+	khib_secret_free(msg);
+	if (r >= 0)
+		(*n_slots)++;
+	return r;
+}
+
+int khib_keyslot_open_sealed(const uint8_t *area, size_t area_bytes, uint32_t n_slots,
+			     const uint8_t uuid[16], const uint8_t id[KHIB_KEY_ID_BYTES],
+			     const uint8_t pk[KHIB_SEALED_PK_BYTES],
+			     const uint8_t sk[KHIB_SEALED_SK_BYTES],
+			     uint8_t dk[KHIB_DATA_KEY_BYTES], char *reason)
+{
+	uint8_t *msg, ad[18];
+	size_t off;
+	int r;
+
+	r = find_slot(area, area_bytes, n_slots, KHIB_SLOT_SEALED, id, &off, reason);
+	if (r == -ENOKEY)
+		return khib_fail(reason, r, "no key slot of this image is for this key");
+	if (r >= 0)
+		r = slot_data(area, area_bytes, off, SEALED_DATA, "key", reason);
+	if (r < 0)
+		return r;
+	if (khib_crypt_init() < 0)
+		return -ENOSYS;
+	if (!(msg = khib_secret_alloc(SEALED_MSG)))
+		return -ENOMEM;
+	slot_ad(uuid, KHIB_SLOT_SEALED, ad);
+	if (crypto_box_seal_open(msg, area + off + SLOT_HEAD, SEALED_DATA, pk, sk) < 0 ||
+	    sodium_memcmp(msg, ad, sizeof(ad)) != 0)
+		r = khib_fail(reason, -EKEYREJECTED, "the key slot of this key does not open: it "
+			      "belongs to another image, or is damaged");
+	else
+		memcpy(dk, msg + 18, KHIB_DATA_KEY_BYTES);
+	khib_secret_free(msg);
 	return r;
 }
 

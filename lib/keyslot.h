@@ -16,6 +16,13 @@
  *       the data key is sealed with XChaCha20-Poly1305 under a random nonce,
  *       with the image's UUID as associated data, so a slot copied into
  *       another image opens nothing there.
+ *   KHIB_SLOT_SEALED  a public key (X25519) whose secret half the
+ *       hibernating system does not hold -- for a passphrase protector it
+ *       is stored wrapped by the passphrase (protector.h).  The slot is a
+ *       libsodium sealed box of the image UUID, the slot type and the data
+ *       key; opening it checks that UUID, so here too a slot copied into
+ *       another image opens nothing.  The key id is the protector's own
+ *       (random at enrolment).
  *
  * Pure: bytes in, bytes out; the caller reads key files.  SECURITY: the key
  * file's content, the key-encryption key and the data key never leave the
@@ -24,6 +31,7 @@
 #ifndef KHIB_KEYSLOT_H
 #define KHIB_KEYSLOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,7 +43,11 @@
 
 enum khib_slot_type {
 	KHIB_SLOT_KEYFILE = 1,
+	KHIB_SLOT_SEALED = 2,
 };
+
+#define KHIB_SEALED_PK_BYTES 32
+#define KHIB_SEALED_SK_BYTES 32
 
 struct khib_keyslot_info {
 	uint16_t type;
@@ -66,6 +78,25 @@ int khib_keyslot_add_keyfile(uint8_t *area, size_t area_bytes, uint32_t *n_slots
 int khib_keyslot_open_keyfile(const uint8_t *area, size_t area_bytes, uint32_t n_slots,
 			      const uint8_t uuid[16], const uint8_t *keyfile, size_t len,
 			      uint8_t dk[KHIB_DATA_KEY_BYTES], char *reason);
+
+/* Append a slot that the secret key of pk opens, with the protector's key
+ * id.  Errors as khib_keyslot_add_keyfile(). */
+int khib_keyslot_add_sealed(uint8_t *area, size_t area_bytes, uint32_t *n_slots,
+			    const uint8_t uuid[16], const uint8_t dk[KHIB_DATA_KEY_BYTES],
+			    const uint8_t id[KHIB_KEY_ID_BYTES],
+			    const uint8_t pk[KHIB_SEALED_PK_BYTES]);
+
+/* The data key through the slot with key id `id`, opened with the key pair
+ * (pk, sk).  Errors as khib_keyslot_open_keyfile(). */
+int khib_keyslot_open_sealed(const uint8_t *area, size_t area_bytes, uint32_t n_slots,
+			     const uint8_t uuid[16], const uint8_t id[KHIB_KEY_ID_BYTES],
+			     const uint8_t pk[KHIB_SEALED_PK_BYTES],
+			     const uint8_t sk[KHIB_SEALED_SK_BYTES],
+			     uint8_t dk[KHIB_DATA_KEY_BYTES], char *reason);
+
+/* Whether the area has a slot of this type and key id. */
+bool khib_keyslot_has(const uint8_t *area, size_t area_bytes, uint32_t n_slots, uint16_t type,
+		      const uint8_t id[KHIB_KEY_ID_BYTES]);
 
 /* What slots an area holds (type and key id), up to max. */
 int khib_keyslot_list(const uint8_t *area, size_t area_bytes, uint32_t n_slots,

@@ -234,3 +234,56 @@ int khib_cmdline_get(const char *cmdline, const char *key, char *buf, size_t buf
 	buf[vlen] = '\0';
 	return 0;
 }
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+int khib_kv_parse(const char *text, int (*set)(void *ctx, const char *key, const char *val),
+		  void *ctx, char *reason, size_t reason_len)
+{
+	_cleanup_free_ char *copy = strdup(text);
+	char *line, *next;
+	unsigned n = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	/* strtok_r would merge empty lines and throw off the numbers. */
+	for (line = copy; line; line = next) {
+		char *nl = strchr(line, '\n'), *eq, *key, *val;
+		int r;
+
+		next = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = '\0';
+		n++;
+		if ((val = strchr(line, '#')))
+			*val = '\0';
+		key = trim(line);
+		if (!*key)
+			continue;
+		if (!(eq = strchr(key, '='))) {
+			snprintf(reason, reason_len, "line %u: expected 'key = value'", n);
+			return -EINVAL;
+		}
+		*eq = '\0';
+		key = trim(key);
+		val = trim(eq + 1);
+		r = set(ctx, key, val);
+		if (r == -ENOKEY)
+			snprintf(reason, reason_len, "line %u: unknown key '%s'", n, key);
+		else if (r < 0)
+			snprintf(reason, reason_len, "line %u: bad value for '%s': '%s'", n, key, val);
+		if (r < 0)
+			return -EINVAL;
+	}
+	return 0;
+}

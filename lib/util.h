@@ -126,6 +126,13 @@ int khib_parse_size(const char *s, uint64_t *ret);
 /* Room for the one-line reasons library calls give with their errors. */
 #define KHIB_REASON_MAX 256
 
+/* `key = value` lines ('#' starts a comment, blank lines skipped), each
+ * handed to set(), which returns -ENOKEY for a key it does not know and
+ * another -errno for a bad value.  -EINVAL with "line N: ..." in reason
+ * on the first bad line; -ENOMEM. */
+int khib_kv_parse(const char *text, int (*set)(void *ctx, const char *key, const char *val),
+		  void *ctx, char *reason, size_t reason_len);
+
 /* printf into reason (if non-NULL; KHIB_REASON_MAX bytes) and return err. */
 int khib_fail(char *reason, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
