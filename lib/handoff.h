@@ -38,6 +38,9 @@
 /* Save N's free pages too: N relies on their content (init_on_free=1 wants
  * them zero, page_poison=1 poisoned), or the user asked. */
 #define KHIB_HANDOFF_KEEP_FREE (1u << 2)
+/* fs[] holds every file system N had mounted from a block device: a
+ * resume can tell whether any of them changed (image compat bit 1). */
+#define KHIB_HANDOFF_FS_COMPLETE (1u << 3)
 
 struct khib_handoff {
 	uint64_t jump_back_entry;

@@ -139,6 +139,7 @@ struct khib_writer_params {
 	 * copied; the resume side refuses the image if one was used since. */
 	const struct khib_fsstamp *fs;
 	size_t n_fs;
+	bool fs_complete;	/* fs holds every block-device file system N had */
 	/* Encrypt and authenticate with this key (NULL: in clear); copied. */
 	const struct khib_image_key *key;
 	const uint8_t *uuid;    /* NULL: random */

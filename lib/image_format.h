@@ -100,10 +100,16 @@ _Static_assert(KHIB_KEY_AREA_BYTES == 0x1000 - 0x400, "the key area ends the hea
 /* Feature flags.  A reader that does not know the file system table may
  * ignore it (compat): it only makes resume refuse more. */
 #define KHIB_COMPAT_FS_TABLE (1ULL << 0)
+/* The table holds every file system N had mounted from a block device, so
+ * a resume would see any of them changed: an encrypted image nobody could
+ * unlock may then be kept for a later boot (lib/resume.h).  Public and
+ * authenticated only with the header: a forged bit can only keep an image
+ * whose MAC then fails. */
+#define KHIB_COMPAT_FS_COMPLETE (1ULL << 1)
 /* Version 2: chunks and tables sealed (crypt.h), the header MAC'ed. */
 #define KHIB_INCOMPAT_ENCRYPTED (1ULL << 0)
 #define KHIB_INCOMPAT_KNOWN KHIB_INCOMPAT_ENCRYPTED
-#define KHIB_COMPAT_KNOWN KHIB_COMPAT_FS_TABLE
+#define KHIB_COMPAT_KNOWN (KHIB_COMPAT_FS_TABLE | KHIB_COMPAT_FS_COMPLETE)
 
 /* The metadata tables, in their order on disk; in an encrypted image each
  * is sealed with its number as the nonce counter. */

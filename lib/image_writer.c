@@ -343,7 +343,7 @@ static void init_header(struct khib_writer *w, const struct khib_writer_params *
 	i->saved_pages = saved_pages;
 	i->n_ranges = p->n_ranges;
 	i->vmcoreinfo_bytes = p->vmcoreinfo ? p->vmcoreinfo_bytes : 0;
-	i->compat_flags = KHIB_COMPAT_FS_TABLE;
+	i->compat_flags = KHIB_COMPAT_FS_TABLE | (p->fs_complete ? KHIB_COMPAT_FS_COMPLETE : 0);
 	i->n_fs = p->fs ? p->n_fs : 0;
 	i->kernel = p->kernel;
 	i->resume = p->resume;

@@ -249,6 +249,15 @@ int khib_keyslot_open_sealed(const uint8_t *area, size_t area_bytes, uint32_t n_
 	return r;
 }
 
+const char *khib_keyslot_type_name(uint16_t type)
+{
+	switch (type) {
+	case KHIB_SLOT_KEYFILE: return "key-file";
+	case KHIB_SLOT_SEALED: return "sealed";
+	}
+	return "unknown";
+}
+
 int khib_keyslot_list(const uint8_t *area, size_t area_bytes, uint32_t n_slots,
 		      struct khib_keyslot_info *ret, size_t max)
 {

@@ -98,6 +98,9 @@ int khib_keyslot_open_sealed(const uint8_t *area, size_t area_bytes, uint32_t n_
 bool khib_keyslot_has(const uint8_t *area, size_t area_bytes, uint32_t n_slots, uint16_t type,
 		      const uint8_t id[KHIB_KEY_ID_BYTES]);
 
+/* "key-file", "sealed" (a passphrase protector's, so far); "unknown". */
+const char *khib_keyslot_type_name(uint16_t type);
+
 /* What slots an area holds (type and key id), up to max. */
 int khib_keyslot_list(const uint8_t *area, size_t area_bytes, uint32_t n_slots,
 		      struct khib_keyslot_info *ret, size_t max);

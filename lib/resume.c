@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "image_format.h"
+
 static void set_reason(struct khib_resume_result *res, int err, const char *step,
 		       const char *reason)
 {
@@ -71,6 +73,22 @@ static enum khib_resume_outcome attempt(struct khib_target *t, struct khib_reade
 	return KHIB_RESUME_FAILED;
 }
 
+/* May an image nobody unlocked stay for a later boot?  Only if a resume
+ * would then see a change to any file system N had mounted (the public
+ * compat bit; a forged one only keeps an image whose MAC fails later). */
+static bool keepable(struct khib_target *t)
+{
+	struct khib_reader *rd;
+	char reason[KHIB_RESUME_REASON_MAX];
+	bool keep;
+
+	if (khib_reader_open_keyed(t, KHIB_READER_PUBLIC, NULL, NULL, &rd, reason) < 0)
+		return false;
+	keep = (khib_reader_info(rd)->compat_flags & KHIB_COMPAT_FS_COMPLETE) != 0;
+	khib_reader_free(rd);
+	return keep;
+}
+
 void khib_resume(struct khib_target *t, enum khib_resume_method method, bool dry_run,
 		 const struct khib_resume_ops *ops, void *ctx, struct khib_resume_result *res)
 {
@@ -82,6 +100,14 @@ void khib_resume(struct khib_target *t, enum khib_resume_method method, bool dry
 	r = khib_reader_open_keyed(t, 0, ops->key, ctx, &rd, reason);
 	if (r == -ENODATA)
 		return; /* no image: the normal case of a normal boot */
+	if (r == -ECANCELED && keepable(t)) {
+		set_reason(res, r, "", reason);
+		res->outcome = KHIB_RESUME_LOCKED;
+		return;
+	}
+	if (r == -ECANCELED)
+		snprintf(reason + strlen(reason), sizeof(reason) - strlen(reason), "; not kept, "
+			 "since this boot might change file systems it cannot check");
 	if (r >= 0 && !khib_reader_info(rd)->encryption.algorithm && ops->encrypts &&
 	    ops->encrypts(ctx)) {
 		khib_reader_free(rd);

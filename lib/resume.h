@@ -18,6 +18,12 @@
  * caller must stop the boot before anything is mounted.  Only a dry run
  * changes nothing.
  *
+ * One exception: an encrypted image that nobody unlocked (a passphrase
+ * wrong three times, nobody at the console) is kept, so that a later boot
+ * can resume it -- but only when its header says it records every file
+ * system its kernel had mounted from a block device: then the later resume
+ * refuses it if this boot changed any of them (lib/fscheck.h).
+ *
  * Every step that touches the running system goes through an ops table,
  * so the unit tests make each one fail in turn.
  */
@@ -51,6 +57,10 @@ enum khib_resume_outcome {
 					   resume: invalidated */
 	KHIB_RESUME_STUCK,		/* not resumed, and invalidating failed:
 					   the boot must stop */
+	KHIB_RESUME_LOCKED,		/* encrypted, and nobody unlocked it (the
+					   key op said -ECANCELED): kept, since a
+					   resume will see any file system this
+					   boot changes */
 };
 
 /* Each op fills `reason` (KHIB_RESUME_REASON_MAX bytes) when it fails. */
@@ -78,7 +88,8 @@ struct khib_resume_ops {
 	int (*restorer)(void *ctx, const struct khib_image_info *info,
 			struct khib_jump_config *cfg, char *reason);
 	/* The data key of an encrypted image (khib_key_fn); NULL: this boot
-	 * has none, and an encrypted image is refused. */
+	 * has none, and an encrypted image is refused.  -ECANCELED: nobody
+	 * unlocked it (the exception above). */
 	khib_key_fn *key;
 	/* Whether this machine encrypts its images (a key is configured): an
 	 * image in clear is then a forgery or a downgrade, refused.  NULL: no. */

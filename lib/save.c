@@ -194,6 +194,7 @@ static void writer_params(const struct khib_handoff *h, const struct khib_range 
 		.total_ram_pages = total,
 		.fs = h->fs,
 		.n_fs = h->nr_fs,
+		.fs_complete = (h->flags & KHIB_HANDOFF_FS_COMPLETE) != 0,
 		.resume = {
 			.jump_back_entry = h->jump_back_entry,
 			.region_start = h->region_start,

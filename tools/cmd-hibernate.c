@@ -25,6 +25,7 @@
 #include "keyslot.h"
 #include "image.h"
 #include "kexec.h"
+#include "keys.h"
 #include "khib.h"
 #include "memory.h"
 #include "physmem.h"
@@ -43,7 +44,7 @@ struct hib_opts {
 	enum khib_codec codec;
 	int level;
 	unsigned threads;
-	bool test, keep_free, force;
+	bool test, keep_free, force, clear;
 };
 
 static void hibernate_help(FILE *out)
@@ -60,8 +61,11 @@ static void hibernate_help(FILE *out)
 	      "  --test               write, verify and discard the image, then come back\n"
 	      "  --force              write to a target that holds something else (a file\n"
 	      "                       system, a partition table, swap...)\n"
-	      "  --key-file FILE      encrypt the image; FILE (32 random bytes or more)\n"
-	      "                       is what resume needs to decrypt it\n"
+	      "  --key-file FILE      seal the image for FILE (32 random bytes or more)\n"
+	      "                       instead of key-file= in /etc/khib.conf, besides the\n"
+	      "                       key protectors enrolled (khib key)\n"
+	      "  --clear              write the image in clear, unencrypted (as encrypt = no\n"
+	      "                       in /etc/khib.conf); refused while a key is enrolled\n"
 	      "  --keep-free-pages    save free pages too (automatic with init_on_free=1\n"
 	      "                       or page_poison=1 on this kernel's command line)\n"
 	      "  --codec C[:LEVEL]    none, lz4 (default) or zstd\n"
@@ -93,6 +97,7 @@ static void config_defaults(const struct khib_config *cf, struct hib_opts *o)
 		o->append = cf->append;
 	if (cf->key_file[0])
 		o->key_file = cf->key_file;
+	o->clear = !cf->encrypt;
 	if (cf->has_codec) {
 		o->codec = cf->codec;
 		o->level = cf->codec_level;
@@ -121,6 +126,7 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 		{ "keep-free-pages", no_argument, NULL, 'F' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "key-file", required_argument, NULL, 'K' },
+		{ "clear", no_argument, NULL, 'C' },
 		{}
 	};
 	int c;
@@ -130,6 +136,7 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 		switch (c) {
 		case 't': o->target = optarg; break;
 		case 'K': o->key_file = optarg; break;
+		case 'C': o->clear = true; break;
 		case 'k': o->kernel = optarg; break;
 		case 'i': o->initrd = optarg; break;
 		case 'a': o->append = optarg; break;
@@ -348,6 +355,8 @@ static int record_file_systems(struct khib_handoff *h)
 	if (r < 0)
 		return khib_err_errno(r, "recording the mounted file systems: %s", reason);
 	h->nr_fs = (uint32_t)n;
+	if (!unchecked[0])
+		h->flags |= KHIB_HANDOFF_FS_COMPLETE;
 	if (unchecked[0])
 		khib_info("note: resume cannot tell whether these were mounted elsewhere meanwhile "
 			  "(only ext2/3/4 are checked): %s", unchecked);
@@ -355,21 +364,44 @@ static int record_file_systems(struct khib_handoff *h)
 }
 
 /*
- * With a key file, the image is encrypted: a fresh data key and image UUID,
- * the data key wrapped in the key file's slot, all in a key page for the
- * writer kernel (kexec.h).  *ret_page stays NULL for an image in clear.
+ * An image holds every secret of this machine: it is written in clear only
+ * when asked for, and never while a key is enrolled (resume would refuse
+ * it as a downgrade).
+ */
+static int check_encryption(const struct hib_opts *o, const struct khib_keyring *kr)
+{
+	bool keys = !khib_tool_keyring_empty(kr);
+
+	if (o->clear && keys) {
+		khib_err("hibernate: an image in clear is asked for (--clear or encrypt = no), but "
+			 "keys are enrolled and resume refuses images in clear (khib key list)");
+		return 1;
+	}
+	if (!o->clear && !keys) {
+		khib_err("hibernate: no key is enrolled, so the image would hold this machine's "
+			 "memory in clear: enroll one (khib key enroll passphrase), or ask for "
+			 "clear images (encrypt = no in /etc/khib.conf, or --clear)");
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * With keys, the image is encrypted: a fresh data key and image UUID, the
+ * data key sealed in a slot for each key, all in a key page for the writer
+ * kernel (kexec.h).  *ret_page stays NULL for an image in clear.
  * SECURITY: everything secret is in khib_secret_alloc() memory, wiped on
  * free; the page is freed after the jump.
  */
-static int key_page(const struct hib_opts *o, uint8_t **ret_page)
+static int key_page(const struct hib_opts *o, const struct khib_keyring *kr, uint8_t **ret_page)
 {
 	struct khib_image_key *key;
 	uint8_t uuid[16];
 
 	*ret_page = NULL;
-	if (!o->key_file)
+	if (o->clear)
 		return 0;
-	if (khib_tool_image_key(o->key_file, &key, uuid) < 0)
+	if (khib_tool_image_key(kr, &key, uuid) < 0)
 		return 1;
 	*ret_page = khib_secret_alloc(KHIB_KEYPAGE_BYTES);
 	if (*ret_page)
@@ -669,6 +701,7 @@ static int hibernate_run(int argc, char **argv)
 	const char *what;
 	char compact[8];
 	uint8_t *keypage = NULL;
+	_cleanup_(khib_tool_keyring_release) struct khib_keyring keys = { 0 };
 	bool reserved, held;
 	int r;
 
@@ -681,7 +714,10 @@ static int hibernate_run(int argc, char **argv)
 		khib_err("hibernate: must run as root");
 		return 1;
 	}
-	if (check_kexec() || check_kernel_consents())
+	if (khib_tool_keyring_load(&cf, &keys) < 0)
+		return 1;
+	keys.key_file = o.key_file;
+	if (check_encryption(&o, &keys) || check_kexec() || check_kernel_consents())
 		return 1;
 	if ((r = khib_read_file(o.kernel, MAX_FILE_BYTES, &kernel, &kernel_bytes)) < 0)
 		return khib_err_errno(r, "reading the writer kernel '%s'", o.kernel);
@@ -698,7 +734,7 @@ static int hibernate_run(int argc, char **argv)
 	if ((r = khib_preflight_target(o.target, &cfg.handoff, &capacity, &what)) < 0)
 		return khib_err_errno(r, "target '%s': %s", o.target, what);
 	if (check_capacity(&o, &cfg.handoff, capacity) || check_owned(&o) ||
-	    record_file_systems(&cfg.handoff) || key_page(&o, &keypage))
+	    record_file_systems(&cfg.handoff) || key_page(&o, &keys, &keypage))
 		return 1;
 	cfg.key_page = keypage;
 
@@ -711,7 +747,7 @@ static int hibernate_run(int argc, char **argv)
 	cfg.handoff.codec = o.codec;
 	cfg.handoff.codec_level = o.level;
 	cfg.handoff.threads = o.threads;
-	cfg.handoff.flags = (o.test ? KHIB_HANDOFF_TEST : 0) | free_pages_flag(&o, &cfg.handoff);
+	cfg.handoff.flags |= (o.test ? KHIB_HANDOFF_TEST : 0) | free_pages_flag(&o, &cfg.handoff);
 	elfcorehdr = add_elfcorehdr(&cfg);
 	held = khib_memory_hold_mlocked("", compact, sizeof(compact)) >= 0;
 	r = jump(&o, &cfg);

@@ -21,6 +21,7 @@
 #include "elfcore.h"
 #include "crypt.h"
 #include "image.h"
+#include "keys.h"
 #include "khib.h"
 #include "preflight.h"
 #include "util.h"
@@ -277,7 +278,8 @@ static int write_image(struct importer *im, struct import_opts *o, struct khib_t
 	for (size_t i = 0; i < n; i++)
 		o->p.total_ram_pages += ranges[i].npages;
 	describe_kernel(im->c, &o->p);
-	if (o->key_file && khib_tool_image_key(o->key_file, &key, uuid) < 0) {
+	if (o->key_file && khib_tool_image_key(&(struct khib_keyring){ .key_file = o->key_file },
+					       &key, uuid) < 0) {
 		free(ranges);
 		return 1;
 	}

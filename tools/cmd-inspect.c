@@ -109,22 +109,6 @@ static void hex(FILE *f, const uint8_t *b, size_t n)
 		fprintf(f, "%02x", b[i]);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static double ratio(const struct khib_image_info *i)
 {
 	return i->data_bytes ? (double)(i->stored_pages * i->page_size) / (double)i->data_bytes : 0.0;
@@ -149,7 +133,7 @@ static void print_encryption_text(const struct khib_reader *r)
 	       khib_reader_ranges(r, &(size_t){ 0 }) ? "" : " (no key given: only what is public)");
 	n = khib_keyslot_list(area, KHIB_KEY_AREA_BYTES, n_slots, slots, ARRAY_SIZE(slots));
 	for (int k = 0; k < n; k++) {
-		printf("  %s ", slots[k].type == KHIB_SLOT_KEYFILE ? "key file" : "unknown ");
+		printf("  %-8s ", khib_keyslot_type_name(slots[k].type));
 		hex(stdout, slots[k].id, sizeof(slots[k].id));
 		printf("\n");
 	}
@@ -183,7 +167,7 @@ static void print_encryption_json(const struct khib_reader *r)
 	       khib_reader_ranges(r, &(size_t){ 0 }) || !area ? "false" : "true");
 	for (int k = 0; k < n; k++) {
 		printf("%s{\"type\":\"%s\",\"id\":\"", k ? "," : "",
-		       slots[k].type == KHIB_SLOT_KEYFILE ? "key-file" : "unknown");
+		       khib_keyslot_type_name(slots[k].type));
 		hex(stdout, slots[k].id, sizeof(slots[k].id));
 		printf("\"}");
 	}
@@ -200,7 +184,7 @@ static void print_fs_json(const struct khib_reader *r)
 	for (size_t k = 0; k < n; k++) {
 		khib_fsstamp_uuid_str(fs[k].uuid, uuid);
 		printf("%s{\"uuid\":\"%s\",\"where\":", k ? "," : "", uuid);
-		json_str(stdout, fs[k].where);
+		khib_tool_json_str(stdout, fs[k].where);
 		printf(",\"mount_count\":%u,\"mount_time\":%" PRIu64 ",\"write_time\":%" PRIu64
 		       ",\"last_check\":%" PRIu64 "}", fs[k].mnt_count, fs[k].mtime, fs[k].wtime,
 		       fs[k].lastcheck);
@@ -265,18 +249,18 @@ static void print_json(const char *path, struct khib_reader *r)
 
 	khib_reader_commit_error(r, reason);
 	printf("{\"image\":");
-	json_str(stdout, path);
+	khib_tool_json_str(stdout, path);
 	printf(",\"valid\":%s,\"reason\":", i->committed ? "true" : "false");
-	json_str(stdout, i->committed ? "" : reason);
+	khib_tool_json_str(stdout, i->committed ? "" : reason);
 	printf(",\"version\":%" PRIu32 ",\"incompat_flags\":%" PRIu64 ",\"compat_flags\":%" PRIu64
 	       ",\"uuid\":\"", i->version, i->incompat_flags, i->compat_flags);
 	hex(stdout, i->uuid, sizeof(i->uuid));
 	printf("\",\"created_ns\":%" PRIu64 ",\"codec\":\"%s\",\"codec_level\":%d,\"chunk_pages\":%" PRIu32,
 	       i->created_ns, khib_codec_name(i->codec), i->codec_level, i->chunk_pages);
 	printf(",\"uts_release\":");
-	json_str(stdout, i->kernel.uts_release);
+	khib_tool_json_str(stdout, i->kernel.uts_release);
 	printf(",\"uts_version\":");
-	json_str(stdout, i->kernel.uts_version);
+	khib_tool_json_str(stdout, i->kernel.uts_version);
 	printf(",\"boot_id\":\"");
 	hex(stdout, i->kernel.boot_id, sizeof(i->kernel.boot_id));
 	printf("\",\"num_physpages\":%" PRIu64, i->kernel.num_physpages);

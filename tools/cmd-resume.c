@@ -30,6 +30,7 @@
 #include "image.h"
 #include "keyslot.h"
 #include "kexec.h"
+#include "keys.h"
 #include "khib.h"
 #include "preflight.h"
 #include "restore.h"
@@ -188,29 +189,24 @@ static bool noresume_requested(void)
 	return khib_cmdline_has(cmdline, "noresume") || khib_cmdline_has(cmdline, "khib.noresume");
 }
 
-/* The running system, as khib_resume() sees it.  SECURITY: key_file and
- * key are secret memory, wiped when resume_run() ends. */
+/* The running system, as khib_resume() sees it.  SECURITY: key is secret
+ * memory, wiped when resume_run() ends. */
 struct resume_ctx {
 	const struct resume_opts *o;
 	const char *path;
-	uint8_t *key_file;		/* --key-file's bytes, or NULL */
-	size_t key_file_bytes;
+	struct khib_keyring keys;	/* what may open an encrypted image */
 	struct khib_image_key *key;	/* the image's, once unwrapped */
 	uint8_t uuid[16];
 };
 
-/* The data key through the key file's slot; kept for the restore kernel. */
+/* The data key with this boot's keys (a passphrase asked for on the
+ * console, stdin); kept for the restore kernel. */
 static int op_key(void *ctx, const uint8_t uuid[16], const uint8_t *area, uint32_t n_slots,
 		  uint8_t dk[32], char *reason)
 {
 	struct resume_ctx *c = ctx;
-	int r;
+	int r = khib_tool_open_key(&c->keys, STDIN_FILENO, uuid, area, n_slots, dk, reason);
 
-	if (!c->key_file)
-		return khib_fail(reason, -ENOKEY, "the image is encrypted and this boot has no key "
-				 "for it (--key-file, or key-file= in /etc/khib.conf)");
-	r = khib_keyslot_open_keyfile(area, KHIB_KEY_AREA_BYTES, n_slots, uuid, c->key_file,
-				      c->key_file_bytes, dk, reason);
 	if (r < 0)
 		return r;
 	memcpy(c->key->dk, dk, sizeof(c->key->dk));
@@ -222,7 +218,7 @@ static bool op_encrypts(void *ctx)
 {
 	const struct resume_ctx *c = ctx;
 
-	return c->key_file != NULL;
+	return !khib_tool_keyring_empty(&c->keys);
 }
 
 static bool op_noresume(void *ctx)
@@ -369,6 +365,10 @@ static int report(const struct resume_opts *o, const char *path,
 			 o->dry_run ? " (dry run: left as it is)" : "; invalidated, so this boot "
 			 "may go on");
 		return 1;
+	case KHIB_RESUME_LOCKED:
+		khib_err("image on '%s' not resumed: %s; kept: a later boot resumes it unless this "
+			 "one changes its file systems", path, res->reason);
+		return 1;
 	case KHIB_RESUME_STUCK:
 		khib_err("image on '%s' not resumed (%s), and invalidating it failed: %s; "
 			 "do not mount its file systems", path, res->reason,
@@ -402,10 +402,11 @@ static int resume_run(int argc, char **argv)
 		khib_err("resume: must run as root");
 		return 1;
 	}
-	if (o.key_file && khib_tool_read_key_file(o.key_file, &ctx.key_file, &ctx.key_file_bytes) < 0)
+	if (khib_tool_keyring_load(&cf, &ctx.keys) < 0)
 		return 1;
+	ctx.keys.key_file = o.key_file;
 	if (!(ctx.key = khib_secret_alloc(sizeof(*ctx.key)))) {
-		khib_secret_free(ctx.key_file);
+		khib_tool_keyring_release(&ctx.keys);
 		return khib_err_errno(-ENOMEM, "resume");
 	}
 	memset(ctx.key, 0, sizeof(*ctx.key));
@@ -415,7 +416,7 @@ static int resume_run(int argc, char **argv)
 		khib_target_free(t);
 	}
 	khib_secret_free(ctx.key);
-	khib_secret_free(ctx.key_file);
+	khib_tool_keyring_release(&ctx.keys);
 	if (r < 0)
 		return khib_err_errno(r, "opening the image '%s'", path);
 	return report(&o, path, &res);

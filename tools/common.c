@@ -67,25 +67,18 @@ int khib_tool_read_key_file(const char *path, uint8_t **ret, size_t *ret_bytes)
 	return 0;
 }
 
-int khib_tool_image_key(const char *key_file, struct khib_image_key **ret, uint8_t uuid[16])
+void khib_tool_json_str(FILE *f, const char *s)
 {
-	struct khib_image_key *key = NULL;
-	uint8_t *kf = NULL;
-	size_t kf_bytes;
-	int r;
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
 
-	if ((r = khib_tool_read_key_file(key_file, &kf, &kf_bytes)) < 0)
-		return r;
-	r = khib_image_key_new(khib_aead_preferred(), &key, uuid);
-	if (r >= 0)
-		r = khib_keyslot_add_keyfile(key->key_area, KHIB_KEY_AREA_BYTES, &key->n_slots, uuid,
-					     key->dk, kf, kf_bytes);
-	khib_secret_free(kf);
-	if (r < 0) {
-		khib_secret_free(key);
-		khib_err_errno(r, "making an image key from '%s'", key_file);
-		return r;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
 	}
-	*ret = key;
-	return 0;
+	fputc('"', f);
 }

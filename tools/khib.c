@@ -20,6 +20,7 @@ static const struct khib_command *const commands[] = {
 	&khib_cmd_export_elf,
 	&khib_cmd_import_elf,
 	&khib_cmd_invalidate,
+	&khib_cmd_key,
 };
 
 static __attribute__((format(printf, 3, 0))) void vmsg(FILE *f, int err, const char *fmt,

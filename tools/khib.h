@@ -96,11 +96,8 @@ int khib_tool_check_file_systems(const struct khib_reader *rd, char *reason);
  * and returns -errno when it cannot be read or is not 32 bytes to 1 MiB. */
 int khib_tool_read_key_file(const char *path, uint8_t **ret, size_t *ret_bytes);
 
-/* A new image key (crypt.h: a random data key, AES-256-GCM where the CPU
- * has AES-NI) with the key file's slot, and the image UUID that slot is
- * bound to; secret memory (khib_secret_free()).  Prints one line on error. */
-struct khib_image_key;
-int khib_tool_image_key(const char *key_file, struct khib_image_key **ret, uint8_t uuid[16]);
+/* s as a JSON string, quoted and escaped. */
+void khib_tool_json_str(FILE *f, const char *s);
 
 /* --threads N: 0..1024; prints the error. */
 int khib_tool_parse_threads(const char *s, unsigned *ret);
@@ -117,6 +114,7 @@ void khib_progress_update(struct khib_progress *p, uint64_t done);
 void khib_progress_done(struct khib_progress *p);
 
 DECLARE_COMMAND(inspect);
+DECLARE_COMMAND(key);
 DECLARE_COMMAND(verify);
 DECLARE_COMMAND(export_elf);
 DECLARE_COMMAND(import_elf);

@@ -6,6 +6,7 @@
  * STUCK.  Every system step is a fake that fails on request.
  */
 #include "harness.h"
+#include "keyslot.h"
 #include "resume.h"
 #include "test_image_fixture.h"
 
@@ -255,4 +256,63 @@ TEST(resume_failed_invalidation_is_stuck)
 	ASSERT_TRUE(image_valid(t));
 	khib_target_free(t);
 	disk_release(&k);
+}
+
+static int f_key_cancelled(void *ctx, const uint8_t uuid[16], const uint8_t *area,
+			   uint32_t n_slots, uint8_t dk[32], char *reason)
+{
+	(void)ctx, (void)uuid, (void)area, (void)n_slots, (void)dk;
+	return khib_fail(reason, -ECANCELED, "3 wrong passphrases for 'laptop'");
+}
+
+/* Still committed, whatever key would open it. */
+static bool image_committed(struct khib_target *t)
+{
+	struct khib_reader *rd = NULL;
+	int r = khib_reader_open(t, KHIB_READER_PUBLIC, &rd, NULL);
+
+	khib_reader_free(rd);
+	return r == 0;
+}
+
+/* An encrypted image nobody unlocked: kept when it records every file
+ * system of its kernel, invalidated when it does not. */
+static void locked(bool fs_complete, enum khib_resume_outcome want)
+{
+	static const uint8_t keyfile[32] = { 1, 2, 3 };
+	struct khib_resume_ops ops = fake_ops;
+	struct khib_resume_result res;
+	struct khib_writer_params p;
+	struct khib_image_key *key;
+	uint8_t uuid[16];
+	struct fake f = { 0 };
+	struct disk k;
+
+	fx_machine_small(&k.m, 7);
+	ASSERT_EQ(fx_disk_target(&k.d, 8u << 20, &k.t), 0);
+	fx_params(&k.m, &p, KHIB_CODEC_LZ4, 64, 1);
+	ASSERT_OK(khib_image_key_new(KHIB_AEAD_XCHACHA20_POLY1305, &key, uuid));
+	ASSERT_OK(khib_keyslot_add_keyfile(key->key_area, KHIB_KEY_AREA_BYTES, &key->n_slots, uuid,
+					   key->dk, keyfile, sizeof(keyfile)));
+	p.key = key;
+	p.uuid = uuid;
+	p.fs_complete = fs_complete;
+	ASSERT_EQ(fx_write(&k.m, k.t, &p), 0);
+	khib_secret_free(key);
+	ops.key = f_key_cancelled;
+	khib_resume(k.t, KHIB_RESUME_AUTO, false, &ops, &f, &res);
+	ASSERT_EQ(res.outcome, want);
+	ASSERT_TRUE(strstr(res.reason, "3 wrong passphrases") != NULL);
+	ASSERT_EQ(image_committed(k.t), want == KHIB_RESUME_LOCKED);
+	disk_release(&k);
+}
+
+TEST(resume_locked_image_kept_when_file_systems_are_all_checked)
+{
+	locked(true, KHIB_RESUME_LOCKED);
+}
+
+TEST(resume_locked_image_invalidated_when_some_file_system_is_unchecked)
+{
+	locked(false, KHIB_RESUME_REFUSED);
 }

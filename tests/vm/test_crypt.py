@@ -20,6 +20,18 @@ initramfs (so in its memory), which must appear nowhere on the image disk.
   crypt_clear_refused    a valid image in clear on a machine that encrypts
                          (a downgrade, or a forgery from public facts):
                          refused, normal boot
+
+With a passphrase (`khib key enroll passphrase` run on the host; N's
+initramfs holds the protector and a khib.conf naming the key directory):
+
+  passphrase_cycle_kexec     hibernation asks nothing; at resume the test
+  passphrase_cycle_snapshot  types the passphrase at the serial console, as a
+                             user would: it is not echoed, the image opens,
+                             the workload carries on
+  passphrase_wrong_kept      a wrong passphrase three times: the normal boot
+                             goes on and the image is kept (N had no file
+                             system the resume could not check); the next
+                             boot, with the right one, resumes it intact
 """
 import json
 import os
@@ -70,7 +82,7 @@ WORKLOAD_MIB = 64
 def encrypted_machine(ctx, cpus=1, method="kexec", hibargs=""):
     files, key = key_files(ctx, "n")
     mc = tr.Machine(ctx, cpus, hibargs=hibargs, method=method, files=files,
-                    workload_mib=WORKLOAD_MIB)
+                    workload_mib=WORKLOAD_MIB, clear=False)
     mc.key = key
     return mc
 
@@ -128,7 +140,7 @@ def wrong_key(ctx):
     mc = encrypted_machine(ctx)
     hibernate(ctx, mc)
     files, _ = key_files(ctx, "other")
-    _, other = tr.images(ctx, "", mc.workload_mib, files, name="other")
+    _, other = tr.images(ctx, "", mc.workload_mib, files, name="other", clear=False)
     refused_then_normal(mc, r"no key slot of this image is for this key file", initrd=other)
 
 
@@ -177,6 +189,83 @@ def clear_refused(ctx):
                         r"forged or downgraded image")
 
 
+PASSPHRASE = "correct horse battery staple"
+
+
+def passphrase_machine(ctx, method="kexec"):
+    """N with a passphrase protector 'laptop' enrolled by the host's khib."""
+    conf = ctx.path("host.conf")
+    keys = ctx.path("keys")
+    with open(conf, "w") as f:
+        f.write(f"key-dir = {keys}\n")
+    khib_host("key", "enroll", "passphrase", "--name", "laptop", input=PASSPHRASE + "\n",
+              config=conf)
+    listed = json.loads(khib_host("key", "list", "--json", config=conf).stdout)
+    assert [(k["name"], k["type"]) for k in listed["keys"]] == [("laptop", "passphrase")]
+    guest_conf = ctx.path("guest.conf")
+    with open(guest_conf, "w") as f:
+        f.write("key-dir = /etc/khib/keys\n")
+    secret_file = ctx.path("secret.txt")
+    with open(secret_file, "w") as f:
+        f.write("khib-secret-" + os.urandom(24).hex() + "\n")
+    files = [(os.path.join(keys, "laptop"), "etc/khib/keys/laptop"),
+             (guest_conf, "etc/khib.conf"), (secret_file, "etc/secret.txt")]
+    mc = tr.Machine(ctx, 1, method=method, files=files, workload_mib=WORKLOAD_MIB, clear=False)
+    mc.key_id = listed["keys"][0]["id"]
+    return mc
+
+
+def hibernate_locked(ctx, mc):
+    """Hibernate; the image is sealed for the passphrase only."""
+    with mc.boot(1) as vm:
+        before = tr.fresh_boot_until_hibernated(vm, mc.cpus)
+        tr.hibernated(vm)
+        assert not vm.seen(r"passphrase:"), "hibernation asked a question"
+    info = json.loads(khib_host("inspect", "--json", mc.disk).stdout)
+    assert [(s["type"], s["id"]) for s in info["key_slots"]] == [("sealed", mc.key_id)], info
+    with open(mc.disk, "rb") as f:
+        assert secret(ctx) not in f.read(), "N's secret lies on the disk in clear"
+    return before
+
+
+def type_passphrase(vm, text, attempt):
+    vm.expect(rf"khib: the hibernated system is locked with the passphrase 'laptop' "
+              rf"\(try {attempt} of 3\)$", timeout=240)
+    vm.type(text + "\n")
+
+
+def passphrase_cycle(method):
+    def run(ctx):
+        mc = passphrase_machine(ctx, method)
+        before = hibernate_locked(ctx, mc)
+        with mc.boot(1, console_input=True) as vm:
+            type_passphrase(vm, PASSPHRASE, 1)
+            tr.resumed(vm, 1, before, 1, method)
+            assert vm.wait_exit(timeout=120) == 0
+            assert not vm.seen(re.escape(PASSPHRASE)), "the passphrase was echoed"
+        assert khib_host("inspect", mc.disk, check=False).returncode != 0, "still valid"
+    return run
+
+
+def passphrase_wrong_kept(ctx):
+    mc = passphrase_machine(ctx)
+    before = hibernate_locked(ctx, mc)
+    with mc.boot(0, console_input=True) as vm:
+        for attempt in (1, 2, 3):
+            type_passphrase(vm, f"wrong guess {attempt}", attempt)
+            vm.expect(r"khib: that is not the passphrase of 'laptop'$", timeout=120)
+        vm.expect(r"khib: image on '/dev/vda' not resumed: 3 wrong passphrases for 'laptop'; "
+                  r"kept: a later boot resumes it unless this one changes its file systems$")
+        vm.expect(r"^R0: resume rc=1$")
+        vm.expect(r"^N: up cpus=0$")
+        assert vm.wait_exit(timeout=60) == 0
+    assert khib_host("inspect", mc.disk, check=False).returncode == 0, "the image is gone"
+    with mc.boot(1, console_input=True) as vm:
+        type_passphrase(vm, PASSPHRASE, 1)
+        tr.resumed(vm, 1, before, 1, "kexec")
+        assert vm.wait_exit(timeout=120) == 0
+
+
 def tests():
     yield "crypt_cycle_kexec", cycle("kexec")
     yield "crypt_cycle_snapshot", cycle("snapshot")
@@ -184,3 +273,6 @@ def tests():
     yield "crypt_wrong_key", wrong_key
     yield "crypt_forged_header", forged_header
     yield "crypt_clear_refused", clear_refused
+    yield "passphrase_cycle_kexec", passphrase_cycle("kexec")
+    yield "passphrase_cycle_snapshot", passphrase_cycle("snapshot")
+    yield "passphrase_wrong_kept", passphrase_wrong_kept

@@ -30,7 +30,7 @@ JUNK_MIB = 200
 
 HIBERNATE = ("/bin/khib hibernate --target /dev/vda --kernel /h/bzImage "
              "--initrd /h/initrd.cpio.gz --append \"console=ttyS0 panic=-1 nr_cpus=1\" "
-             "--region-size 64M")
+             "--region-size 64M --clear")
 
 
 def fill_and_free(mib, indent=""):

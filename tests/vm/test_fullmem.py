@@ -60,7 +60,7 @@ pid=$!
 while [ ! -e /tmp/ready ]; do usleep 100000; done
 report /tmp $pid
 echo "N: memory in use $(used_permille) permille"
-/bin/khib hibernate --target /dev/vda @K@ --append "@APPEND@" @ARGS@
+/bin/khib hibernate --target /dev/vda @K@ --append "@APPEND@" --clear @ARGS@
 echo "N: hibernate rc=$?"
 report /tmp $pid
 echo "N: cpus online $(cat /sys/devices/system/cpu/online)"

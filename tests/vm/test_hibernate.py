@@ -53,7 +53,7 @@ MEM_USED = """used_permille() {
 
 HIBERNATE = """echo "N: memory in use $(used_permille) permille"
 /bin/khib hibernate --target /dev/vda --kernel /h/bzImage --initrd /h/initrd.cpio.gz \\
-    --append "console=ttyS0 panic=-1 nr_cpus=1" --region-size 64M @ARGS@
+    --append "console=ttyS0 panic=-1 nr_cpus=1" --region-size 64M --clear @ARGS@
 echo "N: hibernate rc=$?"
 """
 

@@ -78,9 +78,12 @@ def mib(mem):
     return int(mem[:-1]) * (1024 if mem.endswith("G") else 1)
 
 
-def images(ctx, hibargs="", workload_mib=WORKLOAD_MIB, files=(), name="n"):
+def images(ctx, hibargs="", workload_mib=WORKLOAD_MIB, files=(), name="n", clear=True):
     """The kernel and N's initramfs (<name>.cpio.gz), with files (src,
-    dest) added to it."""
+    dest) added to it; clear: N hibernates in clear (--clear), as it must
+    when no key is enrolled."""
+    if clear:
+        hibargs = f"--clear {hibargs}"
     kernel = ctx.kernel()
     khib = ctx.bin("khib")
     h_initrd = ctx.initramfs("h", khib, busybox=False)
@@ -99,14 +102,14 @@ class Machine:
     """One machine: the same disks and configuration for every boot."""
 
     def __init__(self, ctx, cpus=2, hibargs="", method="kexec", mem=MEM, files=(),
-                 workload_mib=None):
+                 workload_mib=None, clear=True):
         self.ctx = ctx
         self.cpus = cpus
         self.method = method
         self.mem = mem
         # By default the workload holds 62.5% of RAM (320 of 512 MiB).
         self.workload_mib = workload_mib or mib(mem) * 5 // 8
-        self.kernel, self.initrd = images(ctx, hibargs, self.workload_mib, files)
+        self.kernel, self.initrd = images(ctx, hibargs, self.workload_mib, files, clear=clear)
         self.disk = make_disk(ctx, (mib(mem) + 256) << 20)
         self.data = ctx.path("data.img")
         with open(self.data, "wb") as f:
@@ -114,7 +117,7 @@ class Machine:
         self.boots = 0
 
     def boot(self, cycles, kernel=None, initrd=None, append=None, extra="", mem=None,
-             image_drive=None, qmp=False):
+             image_drive=None, qmp=False, console_input=False):
         """The next boot; image_drive: a full -drive spec for the image disk
         (e.g. under blkdebug) in place of the plain file."""
         self.boots += 1
@@ -127,7 +130,8 @@ class Machine:
             drives = [image_drive, f"file={self.data},format=raw,cache=none,aio=threads"]
         return VM(f"boot{self.boots}", kernel or self.kernel, initrd or self.initrd, append,
                   mem=mem or self.mem, cpus=self.cpus, disks=disks, drives=drives,
-                  log_dir=self.ctx.log_dir, deadline=400, qmp=qmp)
+                  log_dir=self.ctx.log_dir, deadline=400, qmp=qmp,
+                  console_input=console_input)
 
 
 def online(cpus):

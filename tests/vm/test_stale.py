@@ -50,7 +50,7 @@ ls /mnt | tr '\n' ' ' | sed 's/^/N: files /'; echo
 if grep -q khibtest.hibernate /proc/cmdline; then
     echo before > /mnt/before.txt
     sync
-    /bin/khib hibernate --target /dev/vda @K@ --append "@APPEND@" --region-size 64M
+    /bin/khib hibernate --target /dev/vda @K@ --append "@APPEND@" --region-size 64M --clear
     echo "N: hibernate rc=$?"
     cat /mnt/before.txt | sed 's/^/N: before.txt holds /'
     echo after > /mnt/after.txt

@@ -15,11 +15,14 @@ from . import static_build
 DISK_BYTES = 768 << 20
 
 
-def khib_host(*args, check=True):
+def khib_host(*args, check=True, input=None, config=None):
     """khib on the host, for inspecting images: the same static build the
-    VMs run (the VM tests and the demo always build it)."""
+    VMs run (the VM tests and the demo always build it).  config: a
+    khib.conf for it ($KHIB_CONFIG); input: its standard input."""
     exe = os.path.join(static_build(), "tools", "khib")
-    return subprocess.run([exe, *args], capture_output=True, text=True, check=check)
+    env = dict(os.environ, KHIB_CONFIG=config) if config else None
+    return subprocess.run([exe, *args], capture_output=True, text=True, check=check,
+                          input=input, env=env)
 
 
 def make_disk(ctx, size=DISK_BYTES):

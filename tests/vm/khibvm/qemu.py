@@ -49,7 +49,7 @@ class QMPError(RuntimeError):
 class VM:
     def __init__(self, name, kernel, initrd=None, append="", mem="512M", cpus=1,
                  disks=(), drives=(), log_dir=".", deadline=600, extra_args=(),
-                 on_line=None, qmp=False):
+                 on_line=None, qmp=False, console_input=False):
         self.name = name
         self.on_line = on_line  # called with (seconds, text) for every line
         self.log_path = os.path.join(log_dir, name + ".log")
@@ -74,6 +74,7 @@ class VM:
         self.qmp_file = None
         self.args += list(extra_args)
         self.deadline = deadline
+        self.console_input = console_input  # type() writes to the serial port
         self.proc = None
         self.lines = []      # (seconds, text)
         self.consumed = 0    # lines already matched by expect()
@@ -90,7 +91,8 @@ class VM:
         # `timeout` is a second guard should this process die without cleanup.
         self.proc = subprocess.Popen(
             ["timeout", "-s", "KILL", str(self.deadline)] + self.args,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stdin=subprocess.PIPE if self.console_input else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, start_new_session=True)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -130,6 +132,13 @@ class VM:
             self.lines.append((t, text))
             self.cond.notify_all()
 
+    def type(self, text):
+        """Send text to the serial console, as a user typing at it."""
+        assert self.console_input, "VM started without console_input"
+        self.log.write(f"# typed {len(text)} characters\n")
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
     def kill(self):
         if self.proc and self.proc.poll() is None:
             try:
@@ -137,6 +146,8 @@ class VM:
             except ProcessLookupError:
                 pass
         if self.proc:
+            if self.proc.stdin:
+                self.proc.stdin.close()
             self.proc.wait()
             self.reader.join(timeout=5)
             self.log.close()
