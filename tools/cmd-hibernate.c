@@ -393,6 +393,11 @@ static int check_encryption(const struct hib_opts *o, const struct khib_keyring 
  * SECURITY: everything secret is in khib_secret_alloc() memory, wiped on
  * free; the page is freed after the jump.
  */
+static void secret_freep(uint8_t **p)
+{
+	khib_secret_free(*p);
+}
+
 static int key_page(const struct hib_opts *o, const struct khib_keyring *kr, uint8_t **ret_page)
 {
 	struct khib_image_key *key;
@@ -700,7 +705,7 @@ static int hibernate_run(int argc, char **argv)
 	uint64_t capacity;
 	const char *what;
 	char compact[8];
-	uint8_t *keypage = NULL;
+	_cleanup_(secret_freep) uint8_t *keypage = NULL;
 	_cleanup_(khib_tool_keyring_release) struct khib_keyring keys = { 0 };
 	bool reserved, held;
 	int r;
@@ -717,7 +722,8 @@ static int hibernate_run(int argc, char **argv)
 	if (khib_tool_keyring_load(&cf, &keys) < 0)
 		return 1;
 	keys.key_file = o.key_file;
-	if (check_encryption(&o, &keys) || check_kexec() || check_kernel_consents())
+	/* The keys first: a key file that is gone or changed stops it here. */
+	if (check_encryption(&o, &keys) || key_page(&o, &keys, &keypage) || check_kexec() || check_kernel_consents())
 		return 1;
 	if ((r = khib_read_file(o.kernel, MAX_FILE_BYTES, &kernel, &kernel_bytes)) < 0)
 		return khib_err_errno(r, "reading the writer kernel '%s'", o.kernel);
@@ -734,7 +740,7 @@ static int hibernate_run(int argc, char **argv)
 	if ((r = khib_preflight_target(o.target, &cfg.handoff, &capacity, &what)) < 0)
 		return khib_err_errno(r, "target '%s': %s", o.target, what);
 	if (check_capacity(&o, &cfg.handoff, capacity) || check_owned(&o) ||
-	    record_file_systems(&cfg.handoff) || key_page(&o, &keys, &keypage))
+	    record_file_systems(&cfg.handoff))
 		return 1;
 	cfg.key_page = keypage;
 
@@ -753,7 +759,6 @@ static int hibernate_run(int argc, char **argv)
 	r = jump(&o, &cfg);
 	if (held)
 		khib_memory_release_mlocked("", compact);
-	khib_secret_free(keypage);
 	return r;
 }
 

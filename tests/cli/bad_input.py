@@ -58,6 +58,22 @@ def fixtures(khib, d):
         f.write(data)
     with open(path("nul.conf"), "wb") as f:
         f.write(b"codec = lz4\n\0target = /dev/vda\n")
+    with open(path("short"), "wb") as f:
+        f.write(os.urandom(16))
+    # A key directory with one key file enrolled, and one with none.
+    # A key directory with one key file enrolled, one whose key file was
+    # changed since, and one with none.
+    for name, text in (("keys.conf", "key-dir = keys\n"), ("nokeys.conf", "key-dir = nokeys\n"),
+                       ("changed.conf", "key-dir = changed\n")):
+        with open(path(name), "w") as f:
+            f.write(text)
+    shutil.copy(path("random"), path("random2"))
+    for conf, keyfile in (("keys.conf", "random"), ("changed.conf", "random2")):
+        subprocess.run([khib, "key", "enroll", "key-file", keyfile, "--name", "usb"], cwd=d,
+                       env=dict(os.environ, KHIB_CONFIG=conf), check=True,
+                       stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    with open(path("random2"), "wb") as f:
+        f.write(os.urandom(64))
     os.mkfifo(path("fifo"))
     os.symlink(path("core"), path("core-link"))
     # A character device of our own, like /dev/null (1:3): a regression
@@ -124,6 +140,31 @@ CASES = [
      ["img"], None, {"KHIB_CONFIG": "fifo"}),
     ("config_nul", ["resume", "--dry-run", "--image", "img"], 1, r"line 2: a NUL byte",
      ["img"], None, {"KHIB_CONFIG": "nul.conf"}),
+    # memory is written in clear only when asked, and never while a key is enrolled
+    ("hibernate_clear_unasked", ["hibernate", "--target", "img2"], 1,
+     r"no key is enrolled, so the image would hold this machine's memory in clear", ["img2"],
+     None, {"KHIB_CONFIG": "nokeys.conf"}),
+    ("hibernate_clear_with_key", ["hibernate", "--target", "img2", "--clear"], 1,
+     r"keys are enrolled and resume refuses images in clear", ["img2"], None,
+     {"KHIB_CONFIG": "keys.conf"}),
+    # khib key: names stay inside the key directory, bad key files are named
+    ("key_enroll_bad_name", ["key", "enroll", "key-file", "random", "--name", "../x"], 2,
+     r"'\.\./x' is not a name for a key", [], lambda k, d: not os.path.exists(
+         os.path.join(d, "x")), {"KHIB_CONFIG": "keys.conf"}),
+    ("key_enroll_short_file", ["key", "enroll", "key-file", "short"], 1,
+     r"the key file '.*short' holds 16 bytes", [],
+     lambda k, d: os.listdir(os.path.join(d, "keys")) == ["usb"], {"KHIB_CONFIG": "keys.conf"}),
+    ("key_enroll_twice", ["key", "enroll", "key-file", "random", "--name", "usb"], 1,
+     r"a key named 'usb' is enrolled already", ["keys/usb"], None, {"KHIB_CONFIG": "keys.conf"}),
+    ("key_enroll_what", ["key", "enroll"], 2, r"say what to enroll", [], None,
+     {"KHIB_CONFIG": "keys.conf"}),
+    ("key_remove_missing", ["key", "remove", "nope"], 1, r"no key named 'nope'", ["keys/usb"],
+     None, {"KHIB_CONFIG": "keys.conf"}),
+    ("key_test_changed_file", ["key", "test", "usb"], 1, r"is not the key file enrolled as 'usb'",
+     ["changed/usb"], None, {"KHIB_CONFIG": "changed.conf"}),
+    ("hibernate_changed_key_file", ["hibernate", "--target", "img2"], 1,
+     r"the key file '.*random2' is not the one enrolled as 'usb'", ["img2"], None,
+     {"KHIB_CONFIG": "changed.conf"}),
 ]
 
 
