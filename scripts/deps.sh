@@ -9,6 +9,8 @@ packages=(
   libzstd-dev liblz4-dev libxxhash-dev                    # codecs, checksum
   libblkid-dev                                            # target signatures
   libsodium-dev                                           # image encryption
+  libtss2-dev                                             # the TPM2 module
+  swtpm swtpm-tools                                       # the TPM tests' TPM
   linux-source-6.1 bc flex bison libelf-dev libssl-dev    # the test kernel
   xz-utils patch cpio kmod
   qemu-system-x86 busybox-static debootstrap e2fsprogs    # the VM tests

@@ -5,6 +5,7 @@
 #   fuzz        every fuzz corpus replayed through the parsers, under ASan
 #   doc         the man page covers every command
 #   cli         bad input to the host tools: one line, nothing destroyed
+#   tpm         the TPM2 module against swtpm, a TPM 2.0 emulator
 #   vm-harness  the VM tests' harness on its own, no QEMU (console lines)
 #   vm          real kernels in QEMU (builds the kernel on first use)
 # Exits non-zero if any tier fails.  Installs what it needs first.
@@ -92,6 +93,7 @@ tier unit-asan build-asan/tests/unit/khib-unit-tests
 tier fuzz fuzz_replay
 tier doc man_check
 tier cli python3 tests/cli/bad_input.py build/tools/khib
+tier tpm bash tests/tpm/run.sh build/tests/tpm/khib-tpm2-tests
 tier vm-harness vm_harness
 tier vm python3 tests/vm/run.py
 
