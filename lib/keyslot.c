@@ -14,6 +14,8 @@
  * public key and a tag. */
 #define SEALED_MSG (16 + 2 + KHIB_DATA_KEY_BYTES)
 #define SEALED_DATA (SEALED_MSG + crypto_box_SEALBYTES)
+/* A TPM2 slot: u64 counter, u16 blob bytes, the blob, the MAC. */
+#define TPM2_FIXED (8 + 2 + KHIB_MAC_BYTES)
 
 static const char KDF_CONTEXT[crypto_kdf_CONTEXTBYTES] = { 'k', 'h', 'i', 'b', 'k', 'e', 'y', 'f' };
 enum { KEYFILE_KEK = 1, KEYFILE_ID = 2 };
@@ -249,11 +251,94 @@ int khib_keyslot_open_sealed(const uint8_t *area, size_t area_bytes, uint32_t n_
 	return r;
 }
 
+/* A TPM2 slot's MAC: over the image UUID, the slot type, the key id, the
+ * counter value and the blob. */
+static void tpm2_mac(const uint8_t uuid[16], const uint8_t id[KHIB_KEY_ID_BYTES], uint64_t counter,
+		     const uint8_t *blob, size_t blob_len, const uint8_t ak[KHIB_SLOT_AUTH_KEY_BYTES],
+		     uint8_t out[KHIB_MAC_BYTES])
+{
+	crypto_generichash_state st;
+	uint8_t head[18 + KHIB_KEY_ID_BYTES + 8];
+
+	slot_ad(uuid, KHIB_SLOT_TPM2, head);
+	memcpy(head + 18, id, KHIB_KEY_ID_BYTES);
+	khib_put_le64(head + 18 + KHIB_KEY_ID_BYTES, counter);
+	crypto_generichash_init(&st, ak, KHIB_SLOT_AUTH_KEY_BYTES, KHIB_MAC_BYTES);
+	crypto_generichash_update(&st, head, sizeof(head));
+	crypto_generichash_update(&st, blob, blob_len);
+	crypto_generichash_final(&st, out, KHIB_MAC_BYTES);
+	sodium_memzero(&st, sizeof(st));
+}
+
+int khib_keyslot_add_tpm2(uint8_t *area, size_t area_bytes, uint32_t *n_slots,
+			  const uint8_t uuid[16], const uint8_t id[KHIB_KEY_ID_BYTES],
+			  uint64_t counter, const uint8_t *blob, size_t blob_len,
+			  const uint8_t ak[KHIB_SLOT_AUTH_KEY_BYTES])
+{
+	size_t off, data = TPM2_FIXED + blob_len;
+	uint8_t *s;
+	int r;
+
+	if (!blob_len || blob_len > KHIB_SLOT_TPM2_BLOB_MAX)
+		return -EINVAL;
+	if ((r = slot_at(area, area_bytes, *n_slots, &off)) < 0)
+		return r;
+	if (off + SLOT_HEAD + data > area_bytes)
+		return -ENOSPC;
+	if (khib_crypt_init() < 0)
+		return -ENOSYS;
+	s = area + off;
+	khib_put_le16(s, KHIB_SLOT_TPM2);
+	khib_put_le16(s + 2, (uint16_t)data);
+	memcpy(s + 4, id, KHIB_KEY_ID_BYTES);
+	s += SLOT_HEAD;
+	khib_put_le64(s, counter);
+	khib_put_le16(s + 8, (uint16_t)blob_len);
+	memcpy(s + 10, blob, blob_len);
+	tpm2_mac(uuid, id, counter, blob, blob_len, ak, s + 10 + blob_len);
+	(*n_slots)++;
+	return 0;
+}
+
+int khib_keyslot_open_tpm2(const uint8_t *area, size_t area_bytes, uint32_t n_slots,
+			   const uint8_t uuid[16], const uint8_t id[KHIB_KEY_ID_BYTES],
+			   const uint8_t ak[KHIB_SLOT_AUTH_KEY_BYTES], uint64_t *ret_counter,
+			   const uint8_t **ret_blob, size_t *ret_blob_len, char *reason)
+{
+	uint8_t mac[KHIB_MAC_BYTES];
+	const uint8_t *s;
+	size_t off, data, blob_len;
+	int r;
+
+	r = find_slot(area, area_bytes, n_slots, KHIB_SLOT_TPM2, id, &off, reason);
+	if (r == -ENOKEY)
+		return khib_fail(reason, r, "no key slot of this image is for this TPM key");
+	if (r < 0)
+		return r;
+	s = area + off;
+	data = khib_get_le16(s + 2);
+	s += SLOT_HEAD;
+	if (data < TPM2_FIXED + 1 || off + SLOT_HEAD + data > area_bytes ||
+	    (blob_len = khib_get_le16(s + 8)) != data - TPM2_FIXED)
+		return khib_fail(reason, -EKEYREJECTED, "the TPM key slot has the wrong size");
+	if (khib_crypt_init() < 0)
+		return -ENOSYS;
+	tpm2_mac(uuid, id, khib_get_le64(s), s + 10, blob_len, ak, mac);
+	if (sodium_memcmp(mac, s + 10 + blob_len, sizeof(mac)) != 0)
+		return khib_fail(reason, -EKEYREJECTED, "the TPM key slot is not authentic: this "
+				 "machine's hibernation did not write it");
+	*ret_counter = khib_get_le64(s);
+	*ret_blob = s + 10;
+	*ret_blob_len = blob_len;
+	return 0;
+}
+
 const char *khib_keyslot_type_name(uint16_t type)
 {
 	switch (type) {
 	case KHIB_SLOT_KEYFILE: return "key-file";
 	case KHIB_SLOT_SEALED: return "sealed";
+	case KHIB_SLOT_TPM2: return "tpm2";
 	}
 	return "unknown";
 }

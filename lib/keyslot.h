@@ -23,6 +23,12 @@
  *       key; opening it checks that UUID, so here too a slot copied into
  *       another image opens nothing.  The key id is the protector's own
  *       (random at enrolment).
+ *   KHIB_SLOT_TPM2  the data key sealed by a TPM to PCR values (lib/tpm2.h:
+ *       the blob is opaque here), with the value the TPM's replay counter
+ *       took at this hibernation, both authenticated by a MAC under an
+ *       authentication key that the TPM unseals only to this machine's
+ *       boot: anyone can seal a key of their own to the same PCRs, but
+ *       without that key cannot make a slot that a resume accepts.
  *
  * Pure: bytes in, bytes out; the caller reads key files.  SECURITY: the key
  * file's content, the key-encryption key and the data key never leave the
@@ -44,7 +50,11 @@
 enum khib_slot_type {
 	KHIB_SLOT_KEYFILE = 1,
 	KHIB_SLOT_SEALED = 2,
+	KHIB_SLOT_TPM2 = 3,
 };
+
+#define KHIB_SLOT_AUTH_KEY_BYTES 32
+#define KHIB_SLOT_TPM2_BLOB_MAX 512
 
 #define KHIB_SEALED_PK_BYTES 32
 #define KHIB_SEALED_SK_BYTES 32
@@ -93,6 +103,23 @@ int khib_keyslot_open_sealed(const uint8_t *area, size_t area_bytes, uint32_t n_
 			     const uint8_t pk[KHIB_SEALED_PK_BYTES],
 			     const uint8_t sk[KHIB_SEALED_SK_BYTES],
 			     uint8_t dk[KHIB_DATA_KEY_BYTES], char *reason);
+
+/* Append a TPM2 slot: the sealed blob and the counter value, under a MAC
+ * keyed with ak.  Errors as khib_keyslot_add_keyfile(); -EINVAL for a
+ * blob longer than KHIB_SLOT_TPM2_BLOB_MAX. */
+int khib_keyslot_add_tpm2(uint8_t *area, size_t area_bytes, uint32_t *n_slots,
+			  const uint8_t uuid[16], const uint8_t id[KHIB_KEY_ID_BYTES],
+			  uint64_t counter, const uint8_t *blob, size_t blob_len,
+			  const uint8_t ak[KHIB_SLOT_AUTH_KEY_BYTES]);
+
+/* The TPM2 slot with key id `id`, its MAC checked with ak: the counter
+ * value and where the blob lies in the area.  -ENOKEY no such slot,
+ * -EKEYREJECTED a MAC that does not match (a slot this machine did not
+ * write, or damaged), -EBADMSG an area that does not decode. */
+int khib_keyslot_open_tpm2(const uint8_t *area, size_t area_bytes, uint32_t n_slots,
+			   const uint8_t uuid[16], const uint8_t id[KHIB_KEY_ID_BYTES],
+			   const uint8_t ak[KHIB_SLOT_AUTH_KEY_BYTES], uint64_t *ret_counter,
+			   const uint8_t **ret_blob, size_t *ret_blob_len, char *reason);
 
 /* Whether the area has a slot of this type and key id. */
 bool khib_keyslot_has(const uint8_t *area, size_t area_bytes, uint32_t n_slots, uint16_t type,

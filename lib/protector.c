@@ -18,8 +18,48 @@ const char *khib_protector_type_name(enum khib_protector_type t)
 	switch (t) {
 	case KHIB_PROTECTOR_KEYFILE: return "key-file";
 	case KHIB_PROTECTOR_PASSPHRASE: return "passphrase";
+	case KHIB_PROTECTOR_TPM2: return "tpm2";
 	}
 	return NULL;
+}
+
+int khib_pcr_list_parse(const char *s, uint32_t *ret_mask)
+{
+	uint32_t mask = 0;
+	char *end;
+
+	do {
+		unsigned long pcr;
+
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		pcr = strtoul(s, &end, 10);
+		if (pcr >= 24 || (*end && *end != ','))
+			return -EINVAL;
+		mask |= 1u << pcr;
+		s = end;
+	} while (*s && *++s); /* past a comma, another number must follow */
+	if (s[-1] == ',')
+		return -EINVAL;
+	*ret_mask = mask;
+	return 0;
+}
+
+void khib_pcr_list_format(uint32_t mask, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < 24; i++) {
+		int w;
+
+		if (!(mask & (1u << i)))
+			continue;
+		w = snprintf(buf + used, len - used, "%s%u", used ? "," : "", i);
+		if (w < 0 || (size_t)w >= len - used)
+			return;
+		used += (size_t)w;
+	}
 }
 
 bool khib_protector_name_valid(const char *name)
@@ -56,6 +96,7 @@ static int parse_u64(const char *val, uint64_t *ret)
 struct parse_state {
 	struct khib_protector p;
 	bool has_type, has_id, has_path, has_wrapped, has_salt, has_ops, has_mem;
+	bool has_pcrs, has_auth;
 };
 
 static int set_field(void *ctx, const char *key, const char *val)
@@ -69,6 +110,8 @@ static int set_field(void *ctx, const char *key, const char *val)
 			p->type = KHIB_PROTECTOR_KEYFILE;
 		else if (!strcmp(val, "passphrase"))
 			p->type = KHIB_PROTECTOR_PASSPHRASE;
+		else if (!strcmp(val, "tpm2"))
+			p->type = KHIB_PROTECTOR_TPM2;
 		else
 			return -EINVAL;
 		return 0;
@@ -104,6 +147,25 @@ static int set_field(void *ctx, const char *key, const char *val)
 		st->has_mem = true;
 		return parse_u64(val, &p->memlimit);
 	}
+	if (!strcmp(key, "pcrs")) {
+		st->has_pcrs = true;
+		return khib_pcr_list_parse(val, &p->pcr_mask);
+	}
+	if (!strcmp(key, "auth-key")) {
+		size_t n = strlen(val) / 2;
+
+		if (!n || n > sizeof(p->auth_blob))
+			return -EINVAL;
+		st->has_auth = true;
+		p->auth_blob_len = n;
+		return parse_hex(val, p->auth_blob, n);
+	}
+	if (!strcmp(key, "tcti")) {
+		if (strlen(val) >= sizeof(p->tcti))
+			return -EINVAL;
+		snprintf(p->tcti, sizeof(p->tcti), "%s", val);
+		return 0;
+	}
 	return -ENOKEY;
 }
 
@@ -132,6 +194,8 @@ int khib_protector_parse(const char *text, const char *name, struct khib_protect
 	else if (st.p.type == KHIB_PROTECTOR_PASSPHRASE &&
 		 !(st.has_wrapped && st.has_salt && st.has_ops && st.has_mem))
 		missing = "wrapped-key, salt, opslimit or memlimit";
+	else if (st.p.type == KHIB_PROTECTOR_TPM2 && !(st.has_pcrs && st.has_auth))
+		missing = "pcrs or auth-key";
 	if (missing)
 		return khib_fail(reason, -EINVAL, "no %s", missing);
 	if (st.p.type == KHIB_PROTECTOR_PASSPHRASE &&
@@ -144,7 +208,7 @@ int khib_protector_parse(const char *text, const char *name, struct khib_protect
 
 static void put_hex(char **pos, size_t *left, const char *key, const uint8_t *bin, size_t n)
 {
-	char hex[2 * KHIB_WRAPPED_KEY_BYTES + 1];
+	char hex[2 * KHIB_SLOT_TPM2_BLOB_MAX + 1];
 	int w;
 
 	sodium_bin2hex(hex, sizeof(hex), bin, n);
@@ -171,6 +235,20 @@ void khib_protector_format(const struct khib_protector *p, enum khib_protector_v
 	put_hex(&pos, &left, "id", p->id, sizeof(p->id));
 	if (p->type == KHIB_PROTECTOR_KEYFILE) {
 		snprintf(pos, left, "path = %s\n", p->path);
+		return;
+	}
+	if (p->type == KHIB_PROTECTOR_TPM2) {
+		char pcrs[KHIB_PCR_LIST_MAX];
+
+		khib_pcr_list_format(p->pcr_mask, pcrs, sizeof(pcrs));
+		w = snprintf(pos, left, "pcrs = %s\n", pcrs);
+		if (w < 0 || (size_t)w >= left)
+			return;
+		pos += w;
+		left -= (size_t)w;
+		put_hex(&pos, &left, "auth-key", p->auth_blob, p->auth_blob_len);
+		if (p->tcti[0])
+			snprintf(pos, left, "tcti = %s\n", p->tcti);
 		return;
 	}
 	if (v == KHIB_PROTECTOR_FULL && p->has_public_key)
@@ -298,6 +376,8 @@ int khib_protector_add_slot(const struct khib_protector *p, const uint8_t *keyfi
 			return -ENOKEY;
 		return khib_keyslot_add_sealed(area, area_bytes, n_slots, uuid, dk, p->id,
 					       p->public_key);
+	case KHIB_PROTECTOR_TPM2:
+		return -EOPNOTSUPP; /* the TPM seals: khib_keyslot_add_tpm2() */
 	}
 	return -EINVAL;
 }

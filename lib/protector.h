@@ -11,6 +11,13 @@
  *                            wrapped-key = <144 hex>: nonce, sealed secret key
  *                            salt = <32 hex>, opslimit = N, memlimit = BYTES
  *
+ *   type = tpm2
+ *   id = <32 hex>, random at enrolment
+ *   pcrs = 7                 the PCRs keys are sealed to, comma separated
+ *   auth-key = <hex>         the slot authentication key, sealed by the TPM
+ *                            to those PCRs (lib/tpm2.h's blob)
+ *   tcti = device:/dev/tpmrm0  (optional) how to reach the TPM
+ *
  * A passphrase protector is a key pair (X25519): images are sealed to the
  * public key, which is all the hibernating system needs -- hibernation
  * never asks a question -- and the secret key is kept wrapped
@@ -45,7 +52,10 @@
 enum khib_protector_type {
 	KHIB_PROTECTOR_KEYFILE = 1,
 	KHIB_PROTECTOR_PASSPHRASE = 2,
+	KHIB_PROTECTOR_TPM2 = 3,
 };
+
+#define KHIB_PROTECTOR_TCTI_MAX 128
 
 struct khib_protector {
 	char name[KHIB_PROTECTOR_NAME_MAX];
@@ -60,10 +70,21 @@ struct khib_protector {
 	uint8_t salt[16];
 	uint64_t opslimit;
 	uint64_t memlimit;
+	/* tpm2 */
+	uint32_t pcr_mask;
+	uint8_t auth_blob[KHIB_SLOT_TPM2_BLOB_MAX];
+	size_t auth_blob_len;
+	char tcti[KHIB_PROTECTOR_TCTI_MAX];	/* "": the default */
 };
 
-/* "key-file", "passphrase"; NULL for another value. */
+/* "key-file", "passphrase", "tpm2"; NULL for another value. */
 const char *khib_protector_type_name(enum khib_protector_type t);
+
+/* "7" or "0,2,7": PCR numbers below 24, comma separated, into a mask;
+ * -EINVAL for anything else. */
+#define KHIB_PCR_LIST_MAX 72
+int khib_pcr_list_parse(const char *s, uint32_t *ret_mask);
+void khib_pcr_list_format(uint32_t mask, char *buf, size_t len);
 
 /* A protector's name is what `khib key` calls it and its file name:
  * 1..63 of [A-Za-z0-9_.-], not starting with '.'. */
@@ -104,7 +125,9 @@ int khib_protector_unlock(const struct khib_protector *p, const char *pass, size
 			  uint8_t pk[KHIB_SEALED_PK_BYTES], uint8_t *sk);
 
 /* Add this protector's slot for dk to an image key's area: a passphrase
- * protector needs its public key, a key file its bytes (keyfile, len). */
+ * protector needs its public key, a key file its bytes (keyfile, len); a
+ * TPM2 protector's slot needs the TPM (khib_keyslot_add_tpm2()):
+ * -EOPNOTSUPP. */
 int khib_protector_add_slot(const struct khib_protector *p, const uint8_t *keyfile, size_t len,
 			    uint8_t *area, size_t area_bytes, uint32_t *n_slots,
 			    const uint8_t uuid[16], const uint8_t dk[KHIB_DATA_KEY_BYTES]);

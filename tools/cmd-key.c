@@ -5,6 +5,7 @@
  *
  *   khib key enroll passphrase [--name NAME]
  *   khib key enroll key-file FILE [--name NAME]
+ *   khib key enroll tpm2 [--pcrs LIST] [--tcti TCTI] [--name NAME]
  *   khib key list [--json]
  *   khib key remove NAME
  *   khib key test NAME
@@ -34,6 +35,7 @@ static void key_help(FILE *out)
 {
 	fputs("Usage: khib key enroll passphrase [--name NAME]\n"
 	      "       khib key enroll key-file FILE [--name NAME]\n"
+	      "       khib key enroll tpm2 [--pcrs LIST] [--tcti TCTI] [--name NAME]\n"
 	      "       khib key list [--json]\n"
 	      "       khib key remove NAME\n"
 	      "       khib key test NAME\n"
@@ -46,6 +48,10 @@ static void key_help(FILE *out)
 	      "               needs only its public half and never asks\n"
 	      "  key-file     a file of 32 random bytes or more (e.g. on removable media),\n"
 	      "               read at hibernation and at resume\n"
+	      "  tpm2         this machine's TPM: each image's key sealed to the PCRs of\n"
+	      "               this boot (--pcrs, default 7), unsealed at resume without a\n"
+	      "               question; a counter in the TPM refuses replayed images\n"
+	      "  --tcti TCTI  how to reach the TPM (default device:/dev/tpmrm0)\n"
 	      "  --name NAME  what to call it (default: its type, then TYPE-2, ...)\n"
 	      "\n"
 	      "Protectors live in key-dir= of /etc/khib.conf (default " KHIB_KEY_DIR ").\n"
@@ -176,22 +182,67 @@ static int enroll_key_file(const char *name, const char *file, struct khib_prote
 	return r;
 }
 
+/* One TPM2 key at most: there is one replay counter. */
+static bool tpm2_enrolled(const char *dir)
+{
+	struct khib_config cf = { .key_dir = "" };
+	struct khib_keyring kr;
+	bool found = false;
+
+	snprintf(cf.key_dir, sizeof(cf.key_dir), "%s", dir);
+	if (khib_tool_keyring_load(&cf, &kr) < 0)
+		return false;
+	for (size_t i = 0; i < kr.n; i++)
+		found |= kr.p[i].type == KHIB_PROTECTOR_TPM2;
+	khib_tool_keyring_release(&kr);
+	return found;
+}
+
+static int enroll_tpm2(const char *dir, const char *name, const char *pcrs, const char *tcti,
+		       struct khib_protector *p)
+{
+	char reason[KHIB_REASON_MAX] = "";
+	uint32_t mask;
+	int r;
+
+	if (khib_pcr_list_parse(pcrs, &mask) < 0) {
+		khib_err("key enroll: --pcrs '%s': expected PCR numbers below 24, e.g. 7 or 0,2,7",
+			 pcrs);
+		return -EINVAL;
+	}
+	if (tpm2_enrolled(dir)) {
+		khib_err("key enroll: a tpm2 key is enrolled already (khib key list)");
+		return -EEXIST;
+	}
+	if ((r = khib_tool_tpm2_enroll(name, mask, tcti, p, reason)) < 0)
+		khib_err("key enroll: the TPM: %s", reason[0] ? reason : strerror(-r));
+	return r;
+}
+
 static int enroll(int argc, char **argv, const char *dir)
 {
-	static const struct option longopts[] = { { "name", required_argument, NULL, 'n' }, {} };
-	const char *name = NULL, *type;
+	static const struct option longopts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "pcrs", required_argument, NULL, 'p' },
+		{ "tcti", required_argument, NULL, 't' },
+		{}
+	};
+	const char *name = NULL, *type, *pcrs = "7", *tcti = NULL;
 	char def[KHIB_PROTECTOR_NAME_MAX];
 	struct khib_protector p;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c != 'n')
-			return EXIT_USAGE;
-		name = optarg;
+		switch (c) {
+		case 'n': name = optarg; break;
+		case 'p': pcrs = optarg; break;
+		case 't': tcti = optarg; break;
+		default: return EXIT_USAGE;
+		}
 	}
 	type = optind < argc ? argv[optind] : "";
-	if (strcmp(type, "passphrase") && strcmp(type, "key-file")) {
-		khib_err("key enroll: say what to enroll: passphrase, or key-file FILE");
+	if (strcmp(type, "passphrase") && strcmp(type, "key-file") && strcmp(type, "tpm2")) {
+		khib_err("key enroll: say what to enroll: passphrase, tpm2, or key-file FILE");
 		return EXIT_USAGE;
 	}
 	if (argc - optind != (strcmp(type, "key-file") ? 1 : 2)) {
@@ -214,6 +265,8 @@ static int enroll(int argc, char **argv, const char *dir)
 	}
 	if (!strcmp(type, "passphrase"))
 		r = enroll_passphrase(name, &p);
+	else if (!strcmp(type, "tpm2"))
+		r = enroll_tpm2(dir, name, pcrs, tcti, &p);
 	else
 		r = enroll_key_file(name, argv[optind + 1], &p);
 	if (r < 0 || save(dir, &p))
@@ -239,6 +292,11 @@ static void print_json(const struct khib_keyring *kr)
 		if (p->type == KHIB_PROTECTOR_KEYFILE) {
 			printf(",\"path\":");
 			khib_tool_json_str(stdout, p->path);
+		} else if (p->type == KHIB_PROTECTOR_TPM2) {
+			char pcrs[KHIB_PCR_LIST_MAX];
+
+			khib_pcr_list_format(p->pcr_mask, pcrs, sizeof(pcrs));
+			printf(",\"pcrs\":\"%s\"", pcrs);
 		} else {
 			printf(",\"can_seal\":%s", p->has_public_key ? "true" : "false");
 		}
@@ -274,19 +332,25 @@ static int list(int argc, char **argv, const struct khib_config *cf)
 		       kr.key_file ? " (key-file= in /etc/khib.conf is used besides)" : "");
 	for (size_t i = 0; i < kr.n; i++) {
 		const struct khib_protector *p = &kr.p[i];
-		char id[2 * KHIB_KEY_ID_BYTES + 1];
+		char id[2 * KHIB_KEY_ID_BYTES + 1], pcrs[KHIB_PCR_LIST_MAX];
 
 		sodium_bin2hex(id, sizeof(id), p->id, sizeof(p->id));
-		printf("%-20s %-11s %.16s  %s\n", p->name, khib_protector_type_name(p->type), id,
-		       p->type == KHIB_PROTECTOR_KEYFILE ? p->path :
-		       "Argon2id; asked for at resume");
+		khib_pcr_list_format(p->pcr_mask, pcrs, sizeof(pcrs));
+		printf("%-20s %-11s %.16s  ", p->name, khib_protector_type_name(p->type), id);
+		if (p->type == KHIB_PROTECTOR_KEYFILE)
+			printf("%s\n", p->path);
+		else if (p->type == KHIB_PROTECTOR_TPM2)
+			printf("sealed to PCRs %s\n", pcrs);
+		else
+			printf("Argon2id; asked for at resume\n");
 	}
 	return 0;
 }
 
 static int remove_key(int argc, char **argv, const char *dir)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], reason[KHIB_REASON_MAX] = "";
+	struct khib_protector p;
 
 	if (argc != 2) {
 		khib_err("key remove: give the name of one key (khib key list)");
@@ -297,6 +361,11 @@ static int remove_key(int argc, char **argv, const char *dir)
 		return 1;
 	}
 	join(path, sizeof(path), dir, "", argv[1]);
+	/* The TPM's replay counter goes with its key; a TPM that cannot be
+	 * reached does not keep the user from removing the key. */
+	if (khib_tool_load_protector(dir, argv[1], &p) >= 0 && p.type == KHIB_PROTECTOR_TPM2 &&
+	    khib_tool_tpm2_remove(&p, reason) < 0)
+		khib_warn("key remove: the TPM's replay counter stays: %s", reason);
 	if (unlink(path) < 0)
 		return khib_err_errno(-errno, "key remove: removing '%s'", path);
 	khib_info("removed '%s': images written from now on are not encrypted for it; an image "
@@ -321,6 +390,18 @@ static int test_key(int argc, char **argv, const char *dir)
 	}
 	if (!khib_protector_name_valid(argv[1]) || khib_tool_load_protector(dir, argv[1], &p) < 0)
 		return 1;
+	if (p.type == KHIB_PROTECTOR_TPM2) {
+		char reason[KHIB_REASON_MAX] = "";
+		uint64_t counter;
+
+		if ((r = khib_tool_tpm2_check(&p, &counter, reason)) < 0) {
+			khib_err("key test: %s", reason[0] ? reason : strerror(-r));
+			return 1;
+		}
+		khib_info("key '%s' works: the TPM unseals its key on this boot; replay counter %llu",
+			  p.name, (unsigned long long)counter);
+		return 0;
+	}
 	if (p.type == KHIB_PROTECTOR_KEYFILE) {
 		if (khib_tool_read_key_file(p.path, &kf, &len) < 0)
 			return 1;

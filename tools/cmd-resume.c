@@ -205,7 +205,8 @@ static int op_key(void *ctx, const uint8_t uuid[16], const uint8_t *area, uint32
 		  uint8_t dk[32], char *reason)
 {
 	struct resume_ctx *c = ctx;
-	int r = khib_tool_open_key(&c->keys, STDIN_FILENO, uuid, area, n_slots, dk, reason);
+	int r = khib_tool_open_key(&c->keys, STDIN_FILENO, !c->o->dry_run, uuid, area, n_slots, dk,
+				   reason);
 
 	if (r < 0)
 		return r;

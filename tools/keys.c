@@ -150,6 +150,14 @@ int khib_tool_image_key(const struct khib_keyring *kr, struct khib_image_key **r
 			r = add_keyfile_slot(p, p->path, key, uuid);
 			continue;
 		}
+		if (p->type == KHIB_PROTECTOR_TPM2) {
+			char reason[KHIB_REASON_MAX] = "";
+
+			if ((r = khib_tool_tpm2_add_slot(p, key, uuid, reason)) < 0)
+				khib_err("sealing the image key with the TPM ('%s'): %s", p->name,
+					 reason[0] ? reason : strerror(-r));
+			continue;
+		}
 		r = khib_protector_add_slot(p, NULL, 0, key->key_area, KHIB_KEY_AREA_BYTES,
 					    &key->n_slots, uuid, key->dk);
 		if (r < 0)
@@ -276,8 +284,9 @@ static int open_with_passphrase(const struct khib_protector *p, int fd, const ui
 	return r;
 }
 
-int khib_tool_open_key(const struct khib_keyring *kr, int console_fd, const uint8_t uuid[16],
-		       const uint8_t *area, uint32_t n_slots, uint8_t dk[32], char *reason)
+int khib_tool_open_key(const struct khib_keyring *kr, int console_fd, bool consume,
+		       const uint8_t uuid[16], const uint8_t *area, uint32_t n_slots, uint8_t dk[32],
+		       char *reason)
 {
 	int r = khib_fail(reason, -ENOKEY, "the image is encrypted and this boot has no key for "
 			  "it (khib key list; key-file= in /etc/khib.conf)");
@@ -293,6 +302,18 @@ int khib_tool_open_key(const struct khib_keyring *kr, int console_fd, const uint
 		    khib_keyslot_has(area, KHIB_KEY_AREA_BYTES, n_slots, KHIB_SLOT_KEYFILE, p->id) &&
 		    (r = open_with_key_file(p->path, area, n_slots, uuid, dk, reason)) >= 0)
 			return r;
+	}
+	for (size_t i = 0; i < kr->n; i++) {
+		const struct khib_protector *p = &kr->p[i];
+
+		if (p->type == KHIB_PROTECTOR_TPM2 &&
+		    khib_keyslot_has(area, KHIB_KEY_AREA_BYTES, n_slots, KHIB_SLOT_TPM2, p->id)) {
+			r = khib_tool_tpm2_open_slot(p, consume, uuid, area, n_slots, dk, reason);
+			/* A replay or a forged slot is refused, whatever else
+			 * might open the image. */
+			if (r >= 0 || r == -ESTALE || r == -EKEYREJECTED)
+				return r;
+		}
 	}
 	for (size_t i = 0; i < kr->n; i++) {
 		const struct khib_protector *p = &kr->p[i];

@@ -33,6 +33,28 @@ void khib_tool_keyring_release(struct khib_keyring *kr);
 /* No protector and no key file: images would be in clear. */
 bool khib_tool_keyring_empty(const struct khib_keyring *kr);
 
+/*
+ * TPM2 protectors (keys_tpm2.c; -EOPNOTSUPP in a khib built without TPM2
+ * support), each filling reason on failure:
+ *   enroll    a slot authentication key sealed to pcr_mask, and the replay
+ *             counter defined (tcti NULL: the kernel's resource manager)
+ *   remove    the replay counter undefined
+ *   add_slot  the image's data key sealed, the counter incremented, the
+ *             slot written under the authentication key
+ *   open_slot the slot checked, its counter value the counter's (else
+ *             -ESTALE: a replay), the data key unsealed; with consume, the
+ *             counter incremented so that the image is never accepted again
+ *   check     the authentication key unseals; the counter's value
+ */
+int khib_tool_tpm2_enroll(const char *name, uint32_t pcr_mask, const char *tcti,
+			  struct khib_protector *ret, char *reason);
+int khib_tool_tpm2_remove(const struct khib_protector *p, char *reason);
+int khib_tool_tpm2_add_slot(const struct khib_protector *p, struct khib_image_key *key,
+			    const uint8_t uuid[16], char *reason);
+int khib_tool_tpm2_open_slot(const struct khib_protector *p, bool consume, const uint8_t uuid[16],
+			     const uint8_t *area, uint32_t n_slots, uint8_t dk[32], char *reason);
+int khib_tool_tpm2_check(const struct khib_protector *p, uint64_t *ret_counter, char *reason);
+
 /* One protector file, dir/name. */
 int khib_tool_load_protector(const char *dir, const char *name, struct khib_protector *ret);
 
@@ -48,13 +70,15 @@ int khib_tool_read_passphrase(int fd, const char *prompt, char *buf, size_t max,
 
 /*
  * The data key of an image (its UUID and key area) with the keys of kr: the
- * key files first, then each passphrase protector with a slot in the image,
- * asked for on console_fd up to KHIB_PASSPHRASE_TRIES times.  -ECANCELED
+ * key files first, then the TPM (consume: as khib_tool_tpm2_open_slot()),
+ * then each passphrase protector with a slot in the image, asked for on
+ * console_fd up to KHIB_PASSPHRASE_TRIES times.  -ECANCELED
  * when the passphrase was wrong every time or nobody answered (the image
  * is fine, only locked), -ENOKEY when no key of kr has a slot in it,
  * -EKEYREJECTED when a slot does not open; reason says which.
  */
-int khib_tool_open_key(const struct khib_keyring *kr, int console_fd, const uint8_t uuid[16],
-		       const uint8_t *area, uint32_t n_slots, uint8_t dk[32], char *reason);
+int khib_tool_open_key(const struct khib_keyring *kr, int console_fd, bool consume,
+		       const uint8_t uuid[16], const uint8_t *area, uint32_t n_slots, uint8_t dk[32],
+		       char *reason);
 
 #endif

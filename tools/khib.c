@@ -60,6 +60,18 @@ int khib_err_errno(int err, const char *fmt, ...)
 	return 1;
 }
 
+void khib_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("khib: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
 void khib_info(const char *fmt, ...)
 {
 	va_list ap;

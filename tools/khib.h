@@ -27,6 +27,9 @@ struct khib_command {
 void khib_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Same, followed by ": <strerror(-err)>"; returns 1 (exit code). */
 int khib_err_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "khib: warning: <message>" on stderr: something the user should know,
+ * the command goes on. */
+void khib_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "khib: <message>" on stdout (progress and results). */
 void khib_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

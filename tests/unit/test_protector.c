@@ -149,3 +149,74 @@ TEST(protector_keyfile_must_be_the_enrolled_file)
 	ASSERT_EQ(khib_protector_new_keyfile("usb", "rel", kf, sizeof(kf), &p), -EINVAL);
 	khib_secret_free(key);
 }
+
+TEST(protector_tpm2_slot_needs_the_auth_key)
+{
+	static const uint8_t blob[200] = { 0x4b, 0x48, 0x54, 0x32 };
+	uint8_t ak[32], other_ak[32], uuid[16], uuid2[16], id[16] = { 9 };
+	struct khib_image_key *key, *key2;
+	char reason[KHIB_REASON_MAX];
+	const uint8_t *got;
+	uint64_t counter;
+	size_t len;
+
+	memset(ak, 1, sizeof(ak));
+	memset(other_ak, 2, sizeof(other_ak));
+	ASSERT_OK(khib_image_key_new(KHIB_AEAD_XCHACHA20_POLY1305, &key, uuid));
+	ASSERT_OK(khib_image_key_new(KHIB_AEAD_XCHACHA20_POLY1305, &key2, uuid2));
+	ASSERT_OK(khib_keyslot_add_tpm2(key->key_area, KHIB_KEY_AREA_BYTES, &key->n_slots, uuid, id,
+					41, blob, sizeof(blob), ak));
+	ASSERT_OK(khib_keyslot_open_tpm2(key->key_area, KHIB_KEY_AREA_BYTES, 1, uuid, id, ak,
+					 &counter, &got, &len, reason));
+	ASSERT_EQ_U64(counter, 41);
+	ASSERT_EQ(len, sizeof(blob));
+	ASSERT_MEMEQ(got, blob, sizeof(blob));
+	/* Anyone can seal to the same PCRs; without the key, no slot. */
+	ASSERT_EQ(khib_keyslot_open_tpm2(key->key_area, KHIB_KEY_AREA_BYTES, 1, uuid, id, other_ak,
+					 &counter, &got, &len, reason), -EKEYREJECTED);
+	ASSERT_STREQ(reason, "the TPM key slot is not authentic: this machine's hibernation did "
+		     "not write it");
+	/* Bound to its image, and to its counter value. */
+	ASSERT_EQ(khib_keyslot_open_tpm2(key->key_area, KHIB_KEY_AREA_BYTES, 1, uuid2, id, ak,
+					 &counter, &got, &len, reason), -EKEYREJECTED);
+	key->key_area[20] ^= 1; /* the counter's low byte */
+	ASSERT_EQ(khib_keyslot_open_tpm2(key->key_area, KHIB_KEY_AREA_BYTES, 1, uuid, id, ak,
+					 &counter, &got, &len, reason), -EKEYREJECTED);
+	key->key_area[20] ^= 1;
+	key->key_area[60] ^= 1; /* the blob */
+	ASSERT_EQ(khib_keyslot_open_tpm2(key->key_area, KHIB_KEY_AREA_BYTES, 1, uuid, id, ak,
+					 &counter, &got, &len, reason), -EKEYREJECTED);
+	ASSERT_EQ(khib_keyslot_add_tpm2(key2->key_area, KHIB_KEY_AREA_BYTES, &key2->n_slots, uuid2,
+					id, 1, blob, 0, ak), -EINVAL);
+	khib_secret_free(key);
+	khib_secret_free(key2);
+}
+
+TEST(protector_tpm2_file_and_pcr_lists)
+{
+	struct khib_protector p = { .type = KHIB_PROTECTOR_TPM2, .pcr_mask = (1u << 7) | 1,
+				    .auth_blob_len = 3, .auth_blob = { 1, 2, 3 } }, back;
+	char text[KHIB_PROTECTOR_TEXT_MAX], reason[KHIB_REASON_MAX], list[KHIB_PCR_LIST_MAX];
+	uint32_t mask;
+
+	snprintf(p.name, sizeof(p.name), "tpm2");
+	snprintf(p.tcti, sizeof(p.tcti), "swtpm:host=127.0.0.1,port=2321");
+	khib_protector_format(&p, KHIB_PROTECTOR_RESUME, text, sizeof(text));
+	ASSERT_TRUE(strstr(text, "pcrs = 0,7\n") != NULL);
+	ASSERT_OK(khib_protector_parse(text, "tpm2", &back, reason));
+	ASSERT_EQ(back.pcr_mask, p.pcr_mask);
+	ASSERT_EQ(back.auth_blob_len, 3);
+	ASSERT_MEMEQ(back.auth_blob, p.auth_blob, 3);
+	ASSERT_STREQ(back.tcti, p.tcti);
+	ASSERT_OK(khib_pcr_list_parse("23", &mask));
+	ASSERT_EQ(mask, 1u << 23);
+	ASSERT_EQ(khib_pcr_list_parse("24", &mask), -EINVAL);
+	ASSERT_EQ(khib_pcr_list_parse("7,", &mask), -EINVAL);
+	ASSERT_EQ(khib_pcr_list_parse("", &mask), -EINVAL);
+	ASSERT_EQ(khib_pcr_list_parse("7;8", &mask), -EINVAL);
+	khib_pcr_list_format((1u << 23) | (1u << 4) | (1u << 7), list, sizeof(list));
+	ASSERT_STREQ(list, "4,7,23");
+	ASSERT_EQ(khib_protector_parse("type = tpm2\nid = 000102030405060708090a0b0c0d0e0f\n"
+				       "pcrs = 7\n", "t", &back, reason), -EINVAL);
+	ASSERT_STREQ(reason, "no pcrs or auth-key");
+}

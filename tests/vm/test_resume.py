@@ -38,7 +38,8 @@ MEM = "512M"
 WORKLOAD_MIB = 320
 
 INIT = r"""#!/bin/sh
-""" + guest.MOUNTS + guest.REPORT + r"""K="--kernel /h/bzImage --initrd /h/initrd.cpio.gz"
+""" + guest.MOUNTS + guest.REPORT + r"""[ ! -x /bin/khibtest-setup ] || /bin/khibtest-setup
+K="--kernel /h/bzImage --initrd /h/initrd.cpio.gz"
 method=$(sed -n 's/.*khibtest.method=\([a-z]*\).*/\1/p' /proc/cmdline)
 rkernel=$(sed -n 's/.*khibtest.rkernel=\([^ ]*\).*/\1/p' /proc/cmdline)
 /bin/khib resume $K ${rkernel:+--kernel $rkernel} --append "console=ttyS0 panic=-1 nr_cpus=1" \
@@ -117,7 +118,7 @@ class Machine:
         self.boots = 0
 
     def boot(self, cycles, kernel=None, initrd=None, append=None, extra="", mem=None,
-             image_drive=None, qmp=False, console_input=False):
+             image_drive=None, qmp=False, console_input=False, tpm_state=None):
         """The next boot; image_drive: a full -drive spec for the image disk
         (e.g. under blkdebug) in place of the plain file."""
         self.boots += 1
@@ -131,7 +132,7 @@ class Machine:
         return VM(f"boot{self.boots}", kernel or self.kernel, initrd or self.initrd, append,
                   mem=mem or self.mem, cpus=self.cpus, disks=disks, drives=drives,
                   log_dir=self.ctx.log_dir, deadline=400, qmp=qmp,
-                  console_input=console_input)
+                  console_input=console_input, tpm_state=tpm_state)
 
 
 def online(cpus):

@@ -49,7 +49,7 @@ class QMPError(RuntimeError):
 class VM:
     def __init__(self, name, kernel, initrd=None, append="", mem="512M", cpus=1,
                  disks=(), drives=(), log_dir=".", deadline=600, extra_args=(),
-                 on_line=None, qmp=False, console_input=False):
+                 on_line=None, qmp=False, console_input=False, tpm_state=None):
         self.name = name
         self.on_line = on_line  # called with (seconds, text) for every line
         self.log_path = os.path.join(log_dir, name + ".log")
@@ -75,6 +75,15 @@ class VM:
         self.args += list(extra_args)
         self.deadline = deadline
         self.console_input = console_input  # type() writes to the serial port
+        # tpm_state: a directory for a TPM 2.0 (swtpm) of this machine; the
+        # same directory in every boot is the same TPM, powered up afresh.
+        self.tpm_state = tpm_state
+        self.swtpm = None
+        if tpm_state:
+            self.tpm_sock = os.path.join(log_dir, name + ".tpm")
+            self.args += ["-chardev", f"socket,id=chrtpm,path={self.tpm_sock}",
+                          "-tpmdev", "emulator,id=tpm0,chardev=chrtpm",
+                          "-device", "tpm-tis,tpmdev=tpm0"]
         self.proc = None
         self.lines = []      # (seconds, text)
         self.consumed = 0    # lines already matched by expect()
@@ -84,7 +93,22 @@ class VM:
         self.eof = False
 
     # -- lifecycle ---------------------------------------------------------
+    def start_swtpm(self):
+        if os.path.exists(self.tpm_sock):
+            os.unlink(self.tpm_sock)
+        self.swtpm = subprocess.Popen(
+            ["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={self.tpm_state}",
+             "--ctrl", f"type=unixio,path={self.tpm_sock}", "--terminate"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if os.path.exists(self.tpm_sock):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("swtpm did not open its socket")
+
     def start(self):
+        if self.tpm_state:
+            self.start_swtpm()
         self.log = open(self.log_path, "w", buffering=1)
         self.log.write("# " + " ".join(self.args) + "\n")
         self.t0 = time.monotonic()
@@ -151,6 +175,11 @@ class VM:
             self.proc.wait()
             self.reader.join(timeout=5)
             self.log.close()
+        if self.swtpm and self.swtpm.poll() is None:
+            self.swtpm.kill()
+        if self.swtpm:
+            self.swtpm.wait()
+            self.swtpm = None
         if self.qmp_file:
             self.qmp_file.close()
             self.qmp_file = None
