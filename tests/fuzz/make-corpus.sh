@@ -115,6 +115,8 @@ fi
 # Handoff and status pages, made by the real encoders.
 mkdir -p "$here/corpus/handoff"
 "$(dirname "$khib")/../tests/fuzz/make-corpus-handoff" "$here/corpus/handoff"
+mkdir -p "$here/corpus/keyslot"
+"$(dirname "$khib")/../tests/fuzz/make-corpus-keyslot" "$here/corpus/keyslot"
 
 # Synthetic hibernated kernels for the free-page filter (the unit tests'
 # fixture): page tables, mem_section, struct pages, a kexec swap list.
