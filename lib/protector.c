@@ -96,7 +96,7 @@ static int parse_u64(const char *val, uint64_t *ret)
 struct parse_state {
 	struct khib_protector p;
 	bool has_type, has_id, has_path, has_wrapped, has_salt, has_ops, has_mem;
-	bool has_pcrs, has_auth;
+	bool has_pcrs, has_auth, has_tcti;
 };
 
 static int set_field(void *ctx, const char *key, const char *val)
@@ -163,6 +163,7 @@ static int set_field(void *ctx, const char *key, const char *val)
 	if (!strcmp(key, "tcti")) {
 		if (strlen(val) >= sizeof(p->tcti))
 			return -EINVAL;
+		st->has_tcti = true;
 		snprintf(p->tcti, sizeof(p->tcti), "%s", val);
 		return 0;
 	}
@@ -174,6 +175,23 @@ static bool pwhash_params_ok(uint64_t ops, uint64_t mem)
 {
 	return ops >= crypto_pwhash_OPSLIMIT_MIN && ops <= 64 &&
 	       mem >= crypto_pwhash_MEMLIMIT_MIN && mem <= (1ull << 30);
+}
+
+/* A field the type does not have: the file is not what khib wrote, and
+ * writing it back would lose the field. */
+static bool foreign_fields(const struct parse_state *st)
+{
+	bool keyfile = st->has_path;
+	bool pass = st->p.has_public_key || st->has_wrapped || st->has_salt || st->has_ops ||
+		    st->has_mem;
+	bool tpm2 = st->has_pcrs || st->has_auth || st->has_tcti;
+
+	switch (st->p.type) {
+	case KHIB_PROTECTOR_KEYFILE: return pass || tpm2;
+	case KHIB_PROTECTOR_PASSPHRASE: return keyfile || tpm2;
+	case KHIB_PROTECTOR_TPM2: return keyfile || pass;
+	}
+	return true;
 }
 
 int khib_protector_parse(const char *text, const char *name, struct khib_protector *ret,
@@ -198,6 +216,8 @@ int khib_protector_parse(const char *text, const char *name, struct khib_protect
 		missing = "pcrs or auth-key";
 	if (missing)
 		return khib_fail(reason, -EINVAL, "no %s", missing);
+	if (foreign_fields(&st))
+		return khib_fail(reason, -EINVAL, "fields of another type of key");
 	if (st.p.type == KHIB_PROTECTOR_PASSPHRASE &&
 	    !pwhash_params_ok(st.p.opslimit, st.p.memlimit))
 		return khib_fail(reason, -EINVAL, "opslimit or memlimit out of range");

@@ -83,6 +83,9 @@ TEST(protector_file_refusals)
 				       "path = /etc/khib/key\n", "a", &p, reason));
 	ASSERT_EQ(khib_protector_parse("type = passphrase\nid = 000102030405060708090a0b0c0d0e0f\n",
 				       "a", &p, reason), -EINVAL);
+	ASSERT_EQ(khib_protector_parse("type = key-file\nid = 000102030405060708090a0b0c0d0e0f\n"
+				       "path = /k\npcrs = 7\n", "a", &p, reason), -EINVAL);
+	ASSERT_STREQ(reason, "fields of another type of key");
 	ASSERT_EQ(khib_protector_parse("colour = blue\n", "a", &p, reason), -EINVAL);
 	ASSERT_STREQ(reason, "line 1: unknown key 'colour'");
 	ASSERT_TRUE(khib_protector_name_valid("passphrase-2"));
