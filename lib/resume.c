@@ -52,6 +52,10 @@ static enum khib_resume_outcome attempt(struct khib_target *t, struct khib_reade
 	}
 	if (dry_run)
 		return KHIB_RESUME_VALID;
+	if (ops->consume && (r = ops->consume(ctx, reason)) < 0) {
+		set_reason(res, r, "", reason);
+		return KHIB_RESUME_FAILED;
+	}
 	if (method != KHIB_RESUME_KEXEC) {
 		r = ops->snapshot(ctx, rd, t, method == KHIB_RESUME_SNAPSHOT, &verified, reason);
 		if (r == KHIB_RESUME_BAD_IMAGE) {

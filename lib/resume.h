@@ -94,6 +94,12 @@ struct khib_resume_ops {
 	/* Whether this machine encrypts its images (a key is configured): an
 	 * image in clear is then a forgery or a downgrade, refused.  NULL: no. */
 	bool (*encrypts)(void *ctx);
+	/* Right before the restore starts (the point of no return): make sure
+	 * the image is never accepted again, even written back whole (a TPM's
+	 * replay counter).  As late as that, so that a power cut during the
+	 * checks does not cost the image.  NULL: nothing to do.  Failure: not
+	 * resumed. */
+	int (*consume)(void *ctx, char *reason);
 };
 
 struct khib_resume_result {

@@ -195,6 +195,7 @@ struct resume_ctx {
 	const struct resume_opts *o;
 	const char *path;
 	struct khib_keyring keys;	/* what may open an encrypted image */
+	const struct khib_protector *used;	/* the one that opened it */
 	struct khib_image_key *key;	/* the image's, once unwrapped */
 	uint8_t uuid[16];
 };
@@ -205,7 +206,7 @@ static int op_key(void *ctx, const uint8_t uuid[16], const uint8_t *area, uint32
 		  uint8_t dk[32], char *reason)
 {
 	struct resume_ctx *c = ctx;
-	int r = khib_tool_open_key(&c->keys, STDIN_FILENO, !c->o->dry_run, uuid, area, n_slots, dk,
+	int r = khib_tool_open_key(&c->keys, STDIN_FILENO, uuid, area, n_slots, dk, &c->used,
 				   reason);
 
 	if (r < 0)
@@ -220,6 +221,17 @@ static bool op_encrypts(void *ctx)
 	const struct resume_ctx *c = ctx;
 
 	return !khib_tool_keyring_empty(&c->keys);
+}
+
+/* An image a TPM key opened is never accepted again once its restore
+ * starts. */
+static int op_consume(void *ctx, char *reason)
+{
+	const struct resume_ctx *c = ctx;
+
+	if (!c->used || c->used->type != KHIB_PROTECTOR_TPM2)
+		return 0;
+	return khib_tool_tpm2_consume(c->used, reason);
 }
 
 static bool op_noresume(void *ctx)
@@ -340,6 +352,7 @@ static const struct khib_resume_ops resume_ops = {
 	.restorer = op_restorer,
 	.key = op_key,
 	.encrypts = op_encrypts,
+	.consume = op_consume,
 };
 
 /* One line for what happened to a found image; the exit status. */

@@ -284,36 +284,35 @@ static int open_with_passphrase(const struct khib_protector *p, int fd, const ui
 	return r;
 }
 
-int khib_tool_open_key(const struct khib_keyring *kr, int console_fd, bool consume,
-		       const uint8_t uuid[16], const uint8_t *area, uint32_t n_slots, uint8_t dk[32],
-		       char *reason)
+int khib_tool_open_key(const struct khib_keyring *kr, int console_fd, const uint8_t uuid[16],
+		       const uint8_t *area, uint32_t n_slots, uint8_t dk[32],
+		       const struct khib_protector **ret_used, char *reason)
 {
 	int r = khib_fail(reason, -ENOKEY, "the image is encrypted and this boot has no key for "
 			  "it (khib key list; key-file= in /etc/khib.conf)");
 
+	*ret_used = NULL;
 	if (kr->key_file && (r = open_with_key_file(kr->key_file, area, n_slots, uuid, dk,
 						    reason)) >= 0)
 		return r;
-	/* Key files first: they need nobody at the console. */
+	/* Key files and the TPM first: they need nobody at the console. */
 	for (size_t i = 0; i < kr->n; i++) {
 		const struct khib_protector *p = &kr->p[i];
 
 		if (p->type == KHIB_PROTECTOR_KEYFILE &&
-		    khib_keyslot_has(area, KHIB_KEY_AREA_BYTES, n_slots, KHIB_SLOT_KEYFILE, p->id) &&
-		    (r = open_with_key_file(p->path, area, n_slots, uuid, dk, reason)) >= 0)
+		    khib_keyslot_has(area, KHIB_KEY_AREA_BYTES, n_slots, KHIB_SLOT_KEYFILE, p->id))
+			r = open_with_key_file(p->path, area, n_slots, uuid, dk, reason);
+		else if (p->type == KHIB_PROTECTOR_TPM2 &&
+			 khib_keyslot_has(area, KHIB_KEY_AREA_BYTES, n_slots, KHIB_SLOT_TPM2, p->id))
+			r = khib_tool_tpm2_open_slot(p, uuid, area, n_slots, dk, reason);
+		else
+			continue;
+		if (r >= 0)
+			*ret_used = p;
+		/* A replay or a forged TPM slot is refused, whatever else
+		 * might open the image. */
+		if (r >= 0 || (p->type == KHIB_PROTECTOR_TPM2 && (r == -ESTALE || r == -EKEYREJECTED)))
 			return r;
-	}
-	for (size_t i = 0; i < kr->n; i++) {
-		const struct khib_protector *p = &kr->p[i];
-
-		if (p->type == KHIB_PROTECTOR_TPM2 &&
-		    khib_keyslot_has(area, KHIB_KEY_AREA_BYTES, n_slots, KHIB_SLOT_TPM2, p->id)) {
-			r = khib_tool_tpm2_open_slot(p, consume, uuid, area, n_slots, dk, reason);
-			/* A replay or a forged slot is refused, whatever else
-			 * might open the image. */
-			if (r >= 0 || r == -ESTALE || r == -EKEYREJECTED)
-				return r;
-		}
 	}
 	for (size_t i = 0; i < kr->n; i++) {
 		const struct khib_protector *p = &kr->p[i];
@@ -321,8 +320,10 @@ int khib_tool_open_key(const struct khib_keyring *kr, int console_fd, bool consu
 		if (p->type != KHIB_PROTECTOR_PASSPHRASE ||
 		    !khib_keyslot_has(area, KHIB_KEY_AREA_BYTES, n_slots, KHIB_SLOT_SEALED, p->id))
 			continue;
-		if ((r = open_with_passphrase(p, console_fd, area, n_slots, uuid, dk, reason)) >= 0 ||
-		    r == -ECANCELED)
+		r = open_with_passphrase(p, console_fd, area, n_slots, uuid, dk, reason);
+		if (r >= 0)
+			*ret_used = p;
+		if (r >= 0 || r == -ECANCELED)
 			return r;
 	}
 	return r;

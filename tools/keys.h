@@ -42,8 +42,9 @@ bool khib_tool_keyring_empty(const struct khib_keyring *kr);
  *   add_slot  the image's data key sealed, the counter incremented, the
  *             slot written under the authentication key
  *   open_slot the slot checked, its counter value the counter's (else
- *             -ESTALE: a replay), the data key unsealed; with consume, the
- *             counter incremented so that the image is never accepted again
+ *             -ESTALE: a replay), the data key unsealed
+ *   consume   the counter incremented: no image written so far is ever
+ *             accepted again
  *   check     the authentication key unseals; the counter's value
  */
 int khib_tool_tpm2_enroll(const char *name, uint32_t pcr_mask, const char *tcti,
@@ -51,8 +52,9 @@ int khib_tool_tpm2_enroll(const char *name, uint32_t pcr_mask, const char *tcti,
 int khib_tool_tpm2_remove(const struct khib_protector *p, char *reason);
 int khib_tool_tpm2_add_slot(const struct khib_protector *p, struct khib_image_key *key,
 			    const uint8_t uuid[16], char *reason);
-int khib_tool_tpm2_open_slot(const struct khib_protector *p, bool consume, const uint8_t uuid[16],
+int khib_tool_tpm2_open_slot(const struct khib_protector *p, const uint8_t uuid[16],
 			     const uint8_t *area, uint32_t n_slots, uint8_t dk[32], char *reason);
+int khib_tool_tpm2_consume(const struct khib_protector *p, char *reason);
 int khib_tool_tpm2_check(const struct khib_protector *p, uint64_t *ret_counter, char *reason);
 
 /* One protector file, dir/name. */
@@ -70,15 +72,15 @@ int khib_tool_read_passphrase(int fd, const char *prompt, char *buf, size_t max,
 
 /*
  * The data key of an image (its UUID and key area) with the keys of kr: the
- * key files first, then the TPM (consume: as khib_tool_tpm2_open_slot()),
- * then each passphrase protector with a slot in the image, asked for on
- * console_fd up to KHIB_PASSPHRASE_TRIES times.  -ECANCELED
+ * key files first, then the TPM, then each passphrase protector with a slot
+ * in the image, asked for on console_fd up to KHIB_PASSPHRASE_TRIES times.
+ * *ret_used: the protector that opened it (NULL: the configured key file).  -ECANCELED
  * when the passphrase was wrong every time or nobody answered (the image
  * is fine, only locked), -ENOKEY when no key of kr has a slot in it,
  * -EKEYREJECTED when a slot does not open; reason says which.
  */
-int khib_tool_open_key(const struct khib_keyring *kr, int console_fd, bool consume,
-		       const uint8_t uuid[16], const uint8_t *area, uint32_t n_slots, uint8_t dk[32],
-		       char *reason);
+int khib_tool_open_key(const struct khib_keyring *kr, int console_fd, const uint8_t uuid[16],
+		       const uint8_t *area, uint32_t n_slots, uint8_t dk[32],
+		       const struct khib_protector **ret_used, char *reason);
 
 #endif

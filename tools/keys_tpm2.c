@@ -14,7 +14,9 @@
  *    it and writes its value into the slot; a resume accepts only the value
  *    the counter holds now, then increments it, so that an image once
  *    resumed, or older than the last hibernation, is refused even when its
- *    bytes are written back.
+ *    bytes are written back.  The resume increments it right before the
+ *    restore starts (lib/resume.h, consume), not when it opens the image:
+ *    a power cut during the checks does not cost the image.
  *
  * Static builds (the writer and restore kernels' khib) have no TPM: there
  * every call says so (-EOPNOTSUPP).
@@ -123,7 +125,7 @@ int khib_tool_tpm2_add_slot(const struct khib_protector *p, struct khib_image_ke
 	return r;
 }
 
-int khib_tool_tpm2_open_slot(const struct khib_protector *p, bool consume, const uint8_t uuid[16],
+int khib_tool_tpm2_open_slot(const struct khib_protector *p, const uint8_t uuid[16],
 			     const uint8_t *area, uint32_t n_slots, uint8_t dk[32], char *reason)
 {
 	_cleanup_(tpm2_freep) struct khib_tpm2 *t = NULL;
@@ -148,14 +150,20 @@ int khib_tool_tpm2_open_slot(const struct khib_protector *p, bool consume, const
 			      (unsigned long long)now, (unsigned long long)counter);
 		goto out;
 	}
-	if ((r = khib_tpm2_unseal(t, blob, len, dk, reason)) < 0)
-		goto out;
-	/* From here this image can never be accepted again. */
-	if (consume && (r = khib_tpm2_counter_increment(t, KHIB_TPM2_COUNTER_INDEX, &now,
-							reason)) < 0)
-		khib_wipe(dk, 32);
+	r = khib_tpm2_unseal(t, blob, len, dk, reason);
 out:
 	khib_secret_free(ak);
+	return r;
+}
+
+int khib_tool_tpm2_consume(const struct khib_protector *p, char *reason)
+{
+	_cleanup_(tpm2_freep) struct khib_tpm2 *t = NULL;
+	uint64_t now;
+	int r;
+
+	if ((r = khib_tpm2_open(tcti_of(p), &t, reason)) >= 0)
+		r = khib_tpm2_counter_increment(t, KHIB_TPM2_COUNTER_INDEX, &now, reason);
 	return r;
 }
 
@@ -201,10 +209,16 @@ int khib_tool_tpm2_add_slot(const struct khib_protector *p, struct khib_image_ke
 	return no_tpm2(reason);
 }
 
-int khib_tool_tpm2_open_slot(const struct khib_protector *p, bool consume, const uint8_t uuid[16],
+int khib_tool_tpm2_open_slot(const struct khib_protector *p, const uint8_t uuid[16],
 			     const uint8_t *area, uint32_t n_slots, uint8_t dk[32], char *reason)
 {
-	(void)p, (void)consume, (void)uuid, (void)area, (void)n_slots, (void)dk;
+	(void)p, (void)uuid, (void)area, (void)n_slots, (void)dk;
+	return no_tpm2(reason);
+}
+
+int khib_tool_tpm2_consume(const struct khib_protector *p, char *reason)
+{
+	(void)p;
 	return no_tpm2(reason);
 }
 

@@ -192,7 +192,7 @@ def clear_refused(ctx):
 PASSPHRASE = "correct horse battery staple"
 
 
-def passphrase_machine(ctx, method="kexec"):
+def passphrase_machine(ctx, method="kexec", cpus=1, workload_mib=WORKLOAD_MIB):
     """N with a passphrase protector 'laptop' enrolled by the host's khib."""
     conf = ctx.path("host.conf")
     keys = ctx.path("keys")
@@ -210,7 +210,8 @@ def passphrase_machine(ctx, method="kexec"):
         f.write("khib-secret-" + os.urandom(24).hex() + "\n")
     files = [(os.path.join(keys, "laptop"), "etc/khib/keys/laptop"),
              (guest_conf, "etc/khib.conf"), (secret_file, "etc/secret.txt")]
-    mc = tr.Machine(ctx, 1, method=method, files=files, workload_mib=WORKLOAD_MIB, clear=False)
+    mc = tr.Machine(ctx, cpus, method=method, files=files, workload_mib=workload_mib,
+                    clear=False)
     mc.key_id = listed["keys"][0]["id"]
     return mc
 

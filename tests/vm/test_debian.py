@@ -11,9 +11,10 @@ and khib's own kernel (kernel/khib.config has what Debian's userspace needs).
                                on the ext4 root, runs `systemctl hibernate`
                                (khib's drop-in for systemd-hibernate.service);
                                the writer kernel saves an encrypted image
-                               (key-file= in khib.conf) and powers off; the
-                               next boot's initramfs (khib's hook copied the
-                               key file) resumes; a service ordered after
+                               (a key file enrolled with `khib key enroll`)
+                               and powers off; the next boot's initramfs
+                               (khib's hook copied the protector and the key
+                               file) resumes; a service ordered after
                                hibernate.target finds everything intact and
                                writes to the root file system
 """
@@ -113,7 +114,6 @@ WantedBy=hibernate.target
 KHIB_CONF = """target = /dev/vdb
 region-size = 64M
 append = console=ttyS0 panic=-1 nr_cpus=1
-key-file = /etc/khib/key
 """
 
 
@@ -190,11 +190,15 @@ def guest(ctx):
     subprocess.run(["bash", os.path.join(TOP, "scripts/install.sh"), "--destdir", root],
                    check=True, capture_output=True)
     write(os.path.join(root, "etc/khib.conf"), KHIB_CONF)
-    # Images are encrypted; khib's hook puts the key file in the initramfs.
+    # Images are encrypted for a key file enrolled as a user would (`khib
+    # key enroll`); khib's hook puts the protector and the key file in the
+    # initramfs.
     os.makedirs(os.path.join(root, "etc/khib"), exist_ok=True)
     with open(os.path.join(root, "etc/khib/key"), "wb") as f:
         f.write(os.urandom(64))
     os.chmod(os.path.join(root, "etc/khib/key"), 0o600)
+    subprocess.run(["chroot", root, "/usr/sbin/khib", "key", "enroll", "key-file",
+                    "/etc/khib/key"], check=True, capture_output=True)
     write(os.path.join(root, "etc/fstab"), "/dev/vda / ext4 rw,errors=remount-ro 0 1\n")
     write(os.path.join(root, "etc/hostname"), "khib-guest\n")
     shutil.copy(ctx.bin("khib-workload"), os.path.join(root, "usr/local/bin/khib-workload"))
@@ -256,7 +260,7 @@ def systemctl_hibernate(ctx):
     assert khib_host("verify", "--key-file", key, image_disk, check=False).returncode == 0, \
         "no valid image"
     info = json.loads(khib_host("inspect", "--json", "--key-file", key, image_disk).stdout)
-    assert info["encryption"] != "none", "the image is in clear despite key-file="
+    assert info["encryption"] != "none", "the image is in clear despite the key enrolled"
     # The ext4 root went with the image, for the stale file system check the
     # resume below passes (nothing used the root in between).
     fs = info["file_systems"]
