@@ -90,13 +90,28 @@ static int default_name(const char *dir, const char *type, char *buf, size_t len
 	return -E2BIG;
 }
 
+/* The directories above path, as mkdir -p makes them. */
+static int mkdir_parents(const char *path)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *slash = strchr(buf + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*slash = '/';
+	}
+	return 0;
+}
+
 /* Write the protector's file atomically, root's alone. */
 static int save(const char *dir, const struct khib_protector *p)
 {
 	char path[PATH_MAX], tmp[PATH_MAX], text[KHIB_PROTECTOR_TEXT_MAX];
 	int fd, r = 0;
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if (mkdir_parents(dir) < 0 || (mkdir(dir, 0700) < 0 && errno != EEXIST))
 		return khib_err_errno(-errno, "creating the key directory '%s'", dir);
 	join(path, sizeof(path), dir, "", p->name);
 	join(tmp, sizeof(tmp), dir, ".new.", p->name);
