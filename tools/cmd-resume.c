@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "crypt.h"
 #include "handoff.h"
 #include "image.h"
 #include "keyslot.h"
@@ -402,6 +403,9 @@ static int resume_run(int argc, char **argv)
 	struct resume_ctx ctx = { .o = &o, .path = path };
 	int r;
 
+	/* A resume makes no key: libsodium need not wait for the random
+	 * generator of a kernel that booted a second ago. */
+	khib_crypt_init_nonblocking();
 	if (khib_tool_load_config(&cf) < 0)
 		return 1;
 	if (parse_opts(argc, argv, &cf, &o) < 0)
