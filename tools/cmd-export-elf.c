@@ -37,8 +37,9 @@ static void export_help(FILE *out)
 	      "Write the memory saved in IMAGE as an ELF64 core file OUT, as\n"
 	      "/proc/vmcore would show it.  The image is verified on the way.\n"
 	      "\n"
-	      "  --key-file F  the key file of an encrypted image (OUT is memory in\n"
-	      "                clear: every secret of the machine)\n"
+	      "  --key-file F  the key file of an encrypted image (default: the keys\n"
+	      "                enrolled with khib key; OUT is memory in clear: every\n"
+	      "                secret of the machine)\n"
 	      "  --threads N   decoding threads (default: all CPUs)\n"
 	      "  --progress    show progress even when stderr is not a terminal\n", out);
 }

@@ -12,47 +12,45 @@
 #include <unistd.h>
 
 #include "crypt.h"
+#include "config.h"
 #include "image.h"
 #include "keyslot.h"
+#include "keys.h"
 #include "khib.h"
 #include "util.h"
 
-struct key_file {
-	uint8_t *bytes;
-	size_t len;
-};
-
-static int open_with_key_file(void *ctx, const uint8_t uuid[16], const uint8_t *area,
-			      uint32_t n_slots, uint8_t dk[32], char *reason)
+static int open_with_keys(void *ctx, const uint8_t uuid[16], const uint8_t *area,
+			  uint32_t n_slots, uint8_t dk[32], char *reason)
 {
-	const struct key_file *k = ctx;
+	const struct khib_protector *used;
 
-	return khib_keyslot_open_keyfile(area, KHIB_KEY_AREA_BYTES, n_slots, uuid, k->bytes, k->len,
-					 dk, reason);
+	return khib_tool_open_key(ctx, STDIN_FILENO, uuid, area, n_slots, dk, &used, reason);
 }
 
 int khib_tool_open_image(const char *path, unsigned flags, const char *key_file,
 			 struct khib_target **ret_t, struct khib_reader **ret_r)
 {
+	_cleanup_(khib_tool_keyring_release) struct khib_keyring kr = { .key_file = key_file };
 	char reason[KHIB_REASON_MAX] = "";
-	struct key_file k = { NULL, 0 };
+	bool public_ok = (flags & KHIB_READER_PUBLIC) && !key_file;
+	struct khib_config cf;
 	struct khib_target *t;
 	int r;
 
-	if (key_file && khib_tool_read_key_file(key_file, &k.bytes, &k.len) < 0)
+	/* Without --key-file, the keys enrolled on this machine (a passphrase
+	 * is asked for); not for a public view, which needs none. */
+	if (!key_file && !public_ok && khib_tool_load_config(&cf) >= 0 &&
+	    khib_tool_keyring_load(&cf, &kr) < 0)
 		return 1;
 	r = khib_target_open(path, 0, &t);
-	if (r < 0) {
-		khib_secret_free(k.bytes);
+	if (r < 0)
 		return khib_err_errno(r, "opening image '%s'", path);
-	}
 	/* The full view where it can be had; the public one is only asked for
 	 * when there is no key to open the rest with. */
 	r = khib_reader_open_keyed(t, flags & ~KHIB_READER_PUBLIC,
-				   key_file ? open_with_key_file : NULL, &k, ret_r, reason);
-	if (r == -ENOKEY && !key_file && (flags & KHIB_READER_PUBLIC))
+				   public_ok ? NULL : open_with_keys, &kr, ret_r, reason);
+	if (r == -ENOKEY && public_ok)
 		r = khib_reader_open(t, flags, ret_r, reason);
-	khib_secret_free(k.bytes);
 	if (r < 0) {
 		khib_target_free(t);
 		if (reason[0])

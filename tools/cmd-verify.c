@@ -19,7 +19,8 @@ static void verify_help(FILE *out)
 	      "Decode every chunk of IMAGE and check every checksum.  Exit status 0\n"
 	      "only if the image is committed and entirely valid.\n"
 	      "\n"
-	      "  --key-file F  the key file of an encrypted image\n"
+	      "  --key-file F  the key file of an encrypted image (default: the keys\n"
+	      "                enrolled with khib key; a passphrase is asked for)\n"
 	      "  --threads N   decoding threads (default: all CPUs)\n"
 	      "  --progress    show progress even when stderr is not a terminal\n", out);
 }

@@ -74,6 +74,8 @@ def fixtures(khib, d):
                        stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     with open(path("random2"), "wb") as f:
         f.write(os.urandom(64))
+    # An image encrypted for the enrolled key file.
+    sh(khib, "import-elf", "--key-file", path("random"), path("core"), path("img-enc"))
     os.mkfifo(path("fifo"))
     os.symlink(path("core"), path("core-link"))
     # A character device of our own, like /dev/null (1:3): a regression
@@ -162,6 +164,12 @@ CASES = [
      None, {"KHIB_CONFIG": "keys.conf"}),
     ("key_test_changed_file", ["key", "test", "usb"], 1, r"is not the key file enrolled as 'usb'",
      ["changed/usb"], None, {"KHIB_CONFIG": "changed.conf"}),
+    # the offline tools open an encrypted image with the keys enrolled, or say which is missing
+    ("verify_enrolled_key", ["verify", "img-enc"], 0, r"^$", ["img-enc"], None,
+     {"KHIB_CONFIG": "keys.conf"}),
+    ("verify_no_key", ["verify", "img-enc"], 1,
+     r"the image is encrypted and this boot has no key for it", ["img-enc"], None,
+     {"KHIB_CONFIG": "nokeys.conf"}),
     ("hibernate_changed_key_file", ["hibernate", "--target", "img2"], 1,
      r"the key file '.*random2' is not the one enrolled as 'usb'", ["img2"], None,
      {"KHIB_CONFIG": "changed.conf"}),
