@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -243,8 +244,8 @@ static int export_image(struct khib_reader *r, const char *out, const struct khi
 		int u = undo_swaps(&e, info->resume.jump_back_entry,
 				   (info->resume.lowmem_size + info->resume.region_size) / 4096);
 		if (u < 0) {
-			khib_err_errno(u, "warning: finding N's pages swapped out of H's memory in '%s'",
-				       out);
+			khib_warn("finding N's pages swapped out of H's memory in '%s': %s",
+				  out, strerror(-u));
 			q = -EAGAIN;
 		}
 	}

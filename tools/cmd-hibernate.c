@@ -504,14 +504,14 @@ static uint8_t *add_elfcorehdr(struct khib_jump_config *cfg)
 		cfg->elfcorehdr = hdr;
 		cfg->elfcorehdr_bytes = bytes;
 	} else if (r == -ENODATA) {
-		khib_err("warning: no VMCOREINFO note in '/sys/kernel/vmcoreinfo': "
-			 "the writer kernel will have no /proc/vmcore");
+		khib_warn("no VMCOREINFO note in '/sys/kernel/vmcoreinfo': "
+			  "the writer kernel will have no /proc/vmcore");
 	} else if (r == -ERANGE) {
-		khib_err("warning: the VMCOREINFO note at 0x%" PRIx64 " lies in the writer "
-			 "kernel's memory: it will have no /proc/vmcore",
-			 cfg->handoff.vmcoreinfo_paddr);
+		khib_warn("the VMCOREINFO note at 0x%" PRIx64 " lies in the writer "
+			  "kernel's memory: it will have no /proc/vmcore",
+			  cfg->handoff.vmcoreinfo_paddr);
 	} else {
-		khib_err_errno(r, "warning: building the ELF core header for the writer kernel");
+		khib_warn("building the ELF core header for the writer kernel: %s", strerror(-r));
 	}
 	return hdr;
 }
@@ -530,7 +530,7 @@ static uint64_t free_pages_flag(const struct hib_opts *o, const struct khib_hand
 		return KHIB_HANDOFF_KEEP_FREE;
 	r = khib_sysinfo_free_pages_matter("", h->release, &why);
 	if (r < 0) {
-		khib_err_errno(r, "warning: saving free pages too: reading '/proc/cmdline'");
+		khib_warn("saving free pages too: reading '/proc/cmdline': %s", strerror(-r));
 		return KHIB_HANDOFF_KEEP_FREE;
 	}
 	if (r > 0) {
@@ -666,8 +666,8 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 	 * (a process growing), the OOM killer ends this command, not the
 	 * user's work. */
 	if ((r = khib_memory_oom_first("")) < 0)
-		khib_err_errno(r, "warning: making khib the OOM killer's first choice "
-			       "('/proc/self/oom_score_adj')");
+		khib_warn("making khib the OOM killer's first choice "
+			  "('/proc/self/oom_score_adj'): %s", strerror(-r));
 	sync();
 	r = khib_kexec_load_plan(&plan);
 	khib_jump_plan_release(&plan);

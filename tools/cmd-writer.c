@@ -200,9 +200,9 @@ static void report_vmcore(const struct khib_handoff *h)
 	int r = khib_elfcore_parse_path("/proc/vmcore", &c, reason);
 
 	if (r < 0) {
-		khib_err("warning: /proc/vmcore: %s (carrying on with /dev/mem)",
-			 r == -ENOENT ? "missing (no elfcorehdr= from the hibernating kernel?)" :
-			 reason[0] ? reason : strerror(-r));
+		khib_warn("/proc/vmcore: %s (carrying on with /dev/mem)",
+			  r == -ENOENT ? "missing (no elfcorehdr= from the hibernating kernel?)" :
+			  reason[0] ? reason : strerror(-r));
 		return;
 	}
 	for (size_t i = 0; i < c->n_loads; i++)
@@ -210,7 +210,7 @@ static void report_vmcore(const struct khib_handoff *h)
 	khib_info("/proc/vmcore: %" PRIu64 " MiB in %zu ranges, %s VMCOREINFO", bytes >> 20,
 		  c->n_loads, c->vmcoreinfo ? "with" : "without");
 	if (!vmcore_matches(h, c))
-		khib_err("warning: /proc/vmcore does not cover the ranges being saved");
+		khib_warn("/proc/vmcore does not cover the ranges being saved");
 	khib_elfcore_free(c);
 }
 
@@ -221,8 +221,8 @@ static void report_free_pages(const struct khib_save_result *res)
 		khib_info("free pages saved too, as the hibernating kernel asked "
 			  "(init_on_free, page_poison or --keep-free-pages)");
 	} else if (res->filter_error) {
-		khib_err("warning: free pages not excluded, every page saved: %s",
-			 res->filter_reason[0] ? res->filter_reason : strerror(-res->filter_error));
+		khib_warn("free pages not excluded, every page saved: %s",
+			  res->filter_reason[0] ? res->filter_reason : strerror(-res->filter_error));
 	} else {
 		khib_info("free pages: %" PRIu64 " MiB excluded (%" PRIu64 " buddy blocks%s, "
 			  "found in %.3f s)",
@@ -332,7 +332,7 @@ static int init_run(int argc, char **argv)
 	mount_api_filesystems();
 	/* This kernel makes no key: never wait for its random generator. */
 	if ((r = khib_crypt_init_nonblocking()) < 0)
-		khib_err_errno(r, "warning: starting libsodium");
+		khib_warn("starting libsodium: %s", strerror(-r));
 	r = khib_handoff_find("/proc/cmdline", DEVMEM, &h);
 	if (r == -ENOENT && is_direct_restore())
 		return khib_restorer_direct();
