@@ -282,7 +282,7 @@ static int export_run(int argc, char **argv)
 	int c, ret;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((c = khib_tool_getopt(argc, argv, longopts)) != -1) {
 		if (c == 'p')
 			progress = true;
 		else if (c == 'K')

@@ -132,7 +132,7 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((c = khib_tool_getopt(argc, argv, longopts)) != -1) {
 		switch (c) {
 		case 't': o->target = optarg; break;
 		case 'K': o->key_file = optarg; break;

@@ -70,7 +70,7 @@ static int parse_import_opts(int argc, char **argv, struct import_opts *o)
 	o->p.codec = KHIB_CODEC_LZ4;
 	o->p.codec_level = khib_codec_default_level(KHIB_CODEC_LZ4);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((c = khib_tool_getopt(argc, argv, longopts)) != -1) {
 		switch (c) {
 		case 'c':
 			if (khib_codec_parse(optarg, &o->p.codec, &o->p.codec_level) < 0) {

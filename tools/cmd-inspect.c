@@ -297,7 +297,7 @@ static int inspect_run(int argc, char **argv)
 	int c, ret;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((c = khib_tool_getopt(argc, argv, longopts)) != -1) {
 		if (c == 'j')
 			json = true;
 		else if (c == 'K')

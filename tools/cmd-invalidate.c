@@ -28,7 +28,7 @@ static int invalidate_run(int argc, char **argv)
 	int q;
 
 	optind = 1;
-	if (getopt_long(argc, argv, "", (const struct option[]){ {} }, NULL) != -1)
+	if (khib_tool_getopt(argc, argv, (const struct option[]){ {} }) != -1)
 		return EXIT_USAGE;
 	if (argc - optind != 1) {
 		khib_err("expected one IMAGE (see 'khib invalidate --help')");

@@ -64,7 +64,7 @@ static int parse_jump_opts(int argc, char **argv, struct jump_opts *o)
 
 	*o = (struct jump_opts){ .append = "", .region_bytes = DEFAULT_REGION_BYTES };
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((c = khib_tool_getopt(argc, argv, longopts)) != -1) {
 		switch (c) {
 		case 'k': o->kernel = optarg; break;
 		case 'i': o->initrd = optarg; break;

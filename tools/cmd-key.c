@@ -247,7 +247,7 @@ static int enroll(int argc, char **argv, const char *dir)
 	struct khib_protector p;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((c = khib_tool_getopt(argc, argv, longopts)) != -1) {
 		switch (c) {
 		case 'n': name = optarg; break;
 		case 'p': pcrs = optarg; break;
@@ -327,7 +327,7 @@ static int list(int argc, char **argv, const struct khib_config *cf)
 	bool json = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((c = khib_tool_getopt(argc, argv, longopts)) != -1) {
 		if (c != 'j')
 			return EXIT_USAGE;
 		json = true;

@@ -117,7 +117,7 @@ static int parse_opts(int argc, char **argv, const struct khib_config *cf,
 	};
 	bool image_given = false;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((c = khib_tool_getopt(argc, argv, longopts)) != -1) {
 		switch (c) {
 		case 'I':
 			if (!*optarg) {

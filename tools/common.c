@@ -4,6 +4,7 @@
  * the resume side's file system check.
  */
 #include <fcntl.h>
+#include <getopt.h>
 #include <sys/stat.h>
 
 #include "crypt.h"
@@ -81,4 +82,17 @@ void khib_tool_json_str(FILE *f, const char *s)
 			fputc(c, f);
 	}
 	fputc('"', f);
+}
+
+int khib_tool_getopt(int argc, char **argv, const struct option *longopts)
+{
+	int c;
+
+	opterr = 0; /* getopt's own messages lack the "khib: " of every other */
+	c = getopt_long(argc, argv, ":", longopts, NULL);
+	if (c == ':')
+		khib_err("%s: option '%s' needs a value", argv[0], argv[optind - 1]);
+	else if (c == '?')
+		khib_err("%s: unknown option '%s'", argv[0], argv[optind - 1]);
+	return c == ':' ? '?' : c;
 }

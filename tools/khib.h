@@ -99,6 +99,11 @@ int khib_tool_check_file_systems(const struct khib_reader *rd, char *reason);
  * and returns -errno when it cannot be read or is not 32 bytes to 1 MiB. */
 int khib_tool_read_key_file(const char *path, uint8_t **ret, size_t *ret_bytes);
 
+/* getopt_long() over long options only, with the errors in khib's words
+ * ("khib: CMD: unknown option '--x'"); '?' for either. */
+struct option;
+int khib_tool_getopt(int argc, char **argv, const struct option *longopts);
+
 /* s as a JSON string, quoted and escaped. */
 void khib_tool_json_str(FILE *f, const char *s);
 

@@ -142,6 +142,12 @@ CASES = [
      ["img"], None, {"KHIB_CONFIG": "fifo"}),
     ("config_nul", ["resume", "--dry-run", "--image", "img"], 1, r"line 2: a NUL byte",
      ["img"], None, {"KHIB_CONFIG": "nul.conf"}),
+    # option errors in khib's words, like every other message
+    ("unknown_option", ["verify", "--bogus", "img"], 2, r"^khib: verify: unknown option '--bogus'$",
+     ["img"]),
+    ("option_without_value", ["export-elf", "img", "out.elf", "--threads"], 2,
+     r"^khib: export-elf: option '--threads' needs a value$", ["img"],
+     lambda k, d: not os.path.exists(os.path.join(d, "out.elf"))),
     # memory is written in clear only when asked, and never while a key is enrolled
     ("hibernate_clear_unasked", ["hibernate", "--target", "img2"], 1,
      r"no key is enrolled, so the image would hold this machine's memory in clear", ["img2"],
