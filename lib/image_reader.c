@@ -518,7 +518,8 @@ static int check_bitmaps(const struct chunk_entry *c, const struct chunk_view *v
 	return 0;
 }
 
-/* The chunk header in b (and, unless headers_only, the payload after it). */
+/* The chunk header in b and, unless headers_only, the checksum of a payload
+ * in clear after it (a sealed payload is open_chunk()'s to check). */
 static int check_chunk(const struct khib_reader *r, uint64_t k, const uint8_t *b, bool headers_only,
 		       struct chunk_view *v, char *reason)
 {
