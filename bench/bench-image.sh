@@ -302,21 +302,22 @@ targets() {
 	encryption_costs
 }
 
-# The same figure for every codec and thread count measured: not a target,
-# but where encryption costs most.
+# The same figure for every codec and thread count measured, a line per
+# codec: not a target, but where encryption costs most.
 encryption_costs() {
-	local c t line=
+	local c t line
 	for c in $codecs; do
+		line=
 		for t in $threads_list; do
 			[ -n "${res[khib:encrypted:$c:$t]:-}" ] && [ -n "${res[khib_read:encrypted:$c:$t]:-}" ] &&
 				[ -n "${res[khib_read:clear:$c:$t]:-}" ] || continue
 			line+=$(awk -v w="${res[khib:clear:$c:$t]}" -v we="${res[khib:encrypted:$c:$t]}" \
 				-v r="${res[khib_read:clear:$c:$t]}" -v re="${res[khib_read:encrypted:$c:$t]}" \
-				-v c="$c" -v t="$t" 'BEGIN {
-				printf "; %s %s thr: write %+.0f%%, read %+.0f%%", c, t, 100 * (w / we - 1), 100 * (r / re - 1) }')
+				-v t="$t" 'BEGIN {
+				printf "; %s thr: write %+.0f%%, read %+.0f%%", t, 100 * (w / we - 1), 100 * (r / re - 1) }')
 		done
+		[ -z "$line" ] || echo "   encryption cost in time, $c:${line#;}"
 	done
-	[ -z "$line" ] || echo "   encryption cost in time${line#;}"
 }
 
 # Encryption costs at most 10% of write and of read throughput (issue 10).
