@@ -137,17 +137,26 @@ PY
 row() { printf "%-36s %-7s %3s %s %s %s %s  %s\n" "$@"; }
 dash() { printf "%9s" -; }
 
+# One timed run of "$@" after prep "$prep": prints seconds, or fails (its
+# stderr is in $dir/err).
+time_once() {
+	local prep=$1 t0 t1
+	shift
+	$prep
+	t0=$(now)
+	"$@" >"$dir/err" 2>&1 || { echo "exit status $?" >>"$dir/err"; return 1; }
+	t1=$(now)
+	echo "$t1 - $t0" | bc
+}
+
 # Fastest of $repeat timed runs of "$@" (after prep "$prep"); prints seconds,
 # or nothing if the command failed (its stderr is in $dir/err).
 best_time() {
-	local prep=$1 best= t0 t1 k
+	local prep=$1 best= t k
 	shift
 	for ((k = 0; k < repeat; k++)); do
-		$prep
-		t0=$(now)
-		"$@" >"$dir/err" 2>&1 || { echo "exit status $?" >>"$dir/err"; return 0; }
-		t1=$(now)
-		best=$(min "$(echo "$t1 - $t0" | bc)" "$best")
+		t=$(time_once "$prep" "$@") || return 0
+		best=$(min "$t" "$best")
 	done
 	echo "$best"
 }
@@ -159,8 +168,8 @@ run_dd() {
 	dd if=/dev/zero of="$dir/dd.out" bs=8M iflag=count_bytes count="$1" oflag=direct conv=fsync status=none 2>/dev/null ||
 		dd if=/dev/zero of="$dir/dd.out" bs=8M iflag=count_bytes count="$1" conv=fsync status=none
 }
-# CODEC THREADS CORE [--key-file KEY]: an image in clear, or encrypted.
-run_khib_write() { rm -f "$dir/img"; "$khib" import-elf --codec "$1" --threads "$2" "${@:4}" "$3" "$dir/img"; }
+# CODEC THREADS CORE IMAGE [--key-file KEY]: an image in clear, or encrypted.
+run_khib_write() { rm -f "$4"; "$khib" import-elf --codec "$1" --threads "$2" "${@:5}" "$3" "$4"; }
 # makedumpfile does not flush its output; sync it, as khib and dd do.
 run_mdf() { rm -f "$dir/mdf.out"; "$mdf" "$@" "$dir/mdf.out" && sync "$dir/mdf.out"; }
 
@@ -173,32 +182,58 @@ bench_dd() {
 	rm -f "$dir/dd.out"
 }
 
+# Write and verify with one codec and thread count, in clear and encrypted.
+# The runs alternate (clear, encrypted, clear, ...) so that both meet the
+# same load on a shared machine; the fastest of each counts.  Sets w[enc],
+# v[enc] (seconds; empty: failed, with the reason in e[enc]).
+bench_khib_pair() {
+	local core=$1 codec=$2 thr=$3 enc k t img
+	local -a keyopt
+	for enc in clear encrypted; do w[$enc]=; v[$enc]=; e[$enc]=; done
+	for ((k = 0; k < repeat; k++)); do
+		for enc in clear encrypted; do
+			[ -z "${e[$enc]}" ] || continue
+			img=$dir/img-$enc keyopt=()
+			[ $enc = clear ] || keyopt=(--key-file "$dir/key")
+			if ! t=$(time_once "warm_input $core" run_khib_write "$codec" "$thr" "$core" "$img" \
+				"${keyopt[@]}"); then
+				e[$enc]="failed: $(head -1 "$dir/err")"
+				continue
+			fi
+			w[$enc]=$(min "$t" "${w[$enc]}")
+			if ! t=$(time_once drop_caches "$khib" verify "${keyopt[@]}" --threads "$thr" "$img"); then
+				e[$enc]="verify failed: $(head -1 "$dir/err")"
+				continue
+			fi
+			v[$enc]=$(min "$t" "${v[$enc]}")
+		done
+	done
+}
+
 bench_khib() {
-	local core=$1 bytes=$2 codec thr enc w v isz keyopt
+	local core=$1 bytes=$2 codec thr enc isz
+	local -A w v e
 	head -c 64 /dev/urandom >"$dir/key"
 	for codec in $codecs; do
 		for thr in $threads_list; do
+			bench_khib_pair "$core" "$codec" "$thr"
 			for enc in clear encrypted; do
-				keyopt=()
-				[ $enc = clear ] || keyopt=(--key-file "$dir/key")
-				w=$(best_time "warm_input $core" run_khib_write "$codec" "$thr" "$core" "${keyopt[@]}")
-				if [ -z "$w" ]; then
+				if [ -z "${w[$enc]}" ]; then
 					row "khib import-elf ($enc)" "$codec" "$thr" "$(dash)" "$(dash)" "       -" "$(dash)" \
-						"failed: $(head -1 "$dir/err")"
+						"${e[$enc]}"
 					continue
 				fi
-				isz=$(stat -c %s "$dir/img")
-				v=$(best_time drop_caches "$khib" verify "${keyopt[@]}" --threads "$thr" "$dir/img")
-				res[khib:$enc:$codec:$thr]=$(echo "$bytes / $w" | bc -l)
-				[ -z "$v" ] || res[khib_read:$enc:$codec:$thr]=$(echo "$bytes / $v" | bc -l)
+				isz=$(stat -c %s "$dir/img-$enc")
+				res[khib:$enc:$codec:$thr]=$(echo "$bytes / ${w[$enc]}" | bc -l)
+				[ -z "${v[$enc]}" ] || res[khib_read:$enc:$codec:$thr]=$(echo "$bytes / ${v[$enc]}" | bc -l)
 				res[khib_size:$enc:$codec:$thr]=$isz
-				row "khib import-elf / verify ($enc)" "$codec" "$thr" "$(mbps "$bytes" "$w")" "$(mib "$isz")" \
-					"$(ratio "$bytes" "$isz")" "$(if [ -n "$v" ]; then mbps "$bytes" "$v"; else dash; fi)" \
-					"$(if [ -z "$v" ]; then echo "verify failed: $(head -1 "$dir/err")"; fi)"
+				row "khib import-elf / verify ($enc)" "$codec" "$thr" "$(mbps "$bytes" "${w[$enc]}")" \
+					"$(mib "$isz")" "$(ratio "$bytes" "$isz")" \
+					"$(if [ -n "${v[$enc]}" ]; then mbps "$bytes" "${v[$enc]}"; else dash; fi)" "${e[$enc]}"
 			done
 		done
 	done
-	rm -f "$dir/img" "$dir/key"
+	rm -f "$dir/img-clear" "$dir/img-encrypted" "$dir/key"
 }
 
 # name label threads note -- makedumpfile options
@@ -264,6 +299,25 @@ targets() {
 		echo "   - lz4 vs makedumpfile -l: not measured (makedumpfile cannot read this core)"
 	fi
 	encryption_target lz4 "$all"
+	encryption_costs
+}
+
+# The same figure for every codec and thread count measured, a line per
+# codec: not a target, but where encryption costs most.
+encryption_costs() {
+	local c t line
+	for c in $codecs; do
+		line=
+		for t in $threads_list; do
+			[ -n "${res[khib:encrypted:$c:$t]:-}" ] && [ -n "${res[khib_read:encrypted:$c:$t]:-}" ] &&
+				[ -n "${res[khib_read:clear:$c:$t]:-}" ] || continue
+			line+=$(awk -v w="${res[khib:clear:$c:$t]}" -v we="${res[khib:encrypted:$c:$t]}" \
+				-v r="${res[khib_read:clear:$c:$t]}" -v re="${res[khib_read:encrypted:$c:$t]}" \
+				-v t="$t" 'BEGIN {
+				printf "; %s thr: write %+.0f%%, read %+.0f%%", t, 100 * (w / we - 1), 100 * (r / re - 1) }')
+		done
+		[ -z "$line" ] || echo "   encryption cost in time, $c:${line#;}"
+	done
 }
 
 # Encryption costs at most 10% of write and of read throughput (issue 10).
@@ -277,7 +331,7 @@ encryption_target() { # CODEC THREADS
 	awk -v w="${res[khib:clear:$c:$t]}" -v we="${res[khib:encrypted:$c:$t]}" \
 		-v r="${res[khib_read:clear:$c:$t]}" -v re="${res[khib_read:encrypted:$c:$t]}" 'BEGIN {
 		cw = 100 * (w / we - 1); cr = 100 * (r / re - 1)
-		printf "   - encryption, %s, %s threads: write +%.0f%%, read +%.0f%% time (<= 10%%): %s\n",
+		printf "   - encryption, %s, %s threads: write %+.0f%%, read %+.0f%% time (<= 10%%): %s\n",
 			"'"$c"'", "'"$t"'", cw, cr, ((cw <= 10 && cr <= 10) ? "met" : "NOT met") }'
 }
 

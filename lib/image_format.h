@@ -145,7 +145,7 @@ enum { KHIB_TABLE_RANGES = 1, KHIB_TABLE_INDEX, KHIB_TABLE_VMCOREINFO, KHIB_TABL
 #define KHIB_CHK_SEALED 1u   /* payload sealed; its tag counted in payload bytes */
 #define KHIB_CHK_PAYLOAD_BYTES 0x30
 #define KHIB_CHK_RAW_BYTES 0x34
-#define KHIB_CHK_PAYLOAD_HASH 0x38
+#define KHIB_CHK_PAYLOAD_HASH 0x38 /* u64: H64(payload), 0 when sealed */
 #define KHIB_CHK_BITMAPS 0x40 /* zero bitmap, then excluded bitmap */
 
 /* Sanity limits: beyond them a count is absurd (-EOVERFLOW). */

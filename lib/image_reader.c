@@ -518,7 +518,8 @@ static int check_bitmaps(const struct chunk_entry *c, const struct chunk_view *v
 	return 0;
 }
 
-/* The chunk header in b (and, unless headers_only, the payload after it). */
+/* The chunk header in b and, unless headers_only, the checksum of a payload
+ * in clear after it (a sealed payload is open_chunk()'s to check). */
 static int check_chunk(const struct khib_reader *r, uint64_t k, const uint8_t *b, bool headers_only,
 		       struct chunk_view *v, char *reason)
 {
@@ -551,29 +552,31 @@ static int check_chunk(const struct khib_reader *r, uint64_t k, const uint8_t *b
 	if (v->payload_bytes > c->info.disk_bytes - hb || v->payload_bytes < tag ||
 	    (v->codec == KHIB_CODEC_NONE && v->payload_bytes - tag != v->raw_bytes))
 		return khib_fail(reason, -EBADMSG, "chunk %" PRIu64 ": bad payload size", k);
-	if (khib_get_le64(b + KHIB_CHK_PAYLOAD_HASH) != c->payload_hash ||
-	    (!headers_only && khib_hash64(v->payload, v->payload_bytes) != c->payload_hash))
+	if (khib_get_le64(b + KHIB_CHK_PAYLOAD_HASH) != c->payload_hash)
+		return khib_fail(reason, -EBADMSG, "chunk %" PRIu64 " does not match the index", k);
+	/* A sealed payload has no checksum: its tag, checked by open_chunk(),
+	 * covers every byte of it. */
+	if (r->keys && c->payload_hash)
+		return khib_fail(reason, -EBADMSG, "chunk %" PRIu64 ": sealed with a payload checksum", k);
+	if (!r->keys && !headers_only && khib_hash64(v->payload, v->payload_bytes) != c->payload_hash)
 		return khib_fail(reason, -EBADMSG, "chunk %" PRIu64 ": data checksum mismatch", k);
 	return check_bitmaps(c, v, k, reason);
 }
 
 /*
- * Decrypt a sealed payload in place: the chunk header as the writer sealed
- * it (its payload hash zero) is the associated data, so a chunk moved to
- * another place, another image or another address, or a page map edited,
- * fails here, before any of its pages is handed out.
+ * Decrypt a sealed payload in place: the chunk header as stored (check_chunk()
+ * made sure its payload hash is 0, as the writer sealed it) is the associated
+ * data, so a chunk moved to another place, another image or another address,
+ * a page map edited, or any payload byte changed fails here, before any of
+ * its pages is handed out.
  */
 static int open_chunk(const struct khib_reader *r, uint64_t k, uint8_t *b, struct chunk_view *v,
 		      char *reason)
 {
 	uint32_t hb = khib_chunk_header_bytes(r->chunks[k].info.npages);
-	uint8_t saved[8];
 	int q;
 
-	memcpy(saved, b + KHIB_CHK_PAYLOAD_HASH, 8);
-	memset(b + KHIB_CHK_PAYLOAD_HASH, 0, 8);
 	q = khib_open(r->keys, KHIB_SEAL_CHUNK, k, b, hb - 8, b + hb, v->payload_bytes);
-	memcpy(b + KHIB_CHK_PAYLOAD_HASH, saved, 8);
 	if (q < 0)
 		return khib_fail(reason, -EBADMSG, "chunk %" PRIu64 " fails authentication: forged "
 				 "or damaged", k);

@@ -263,3 +263,80 @@ TEST(image_crypt_truncated_refused)
 	ASSERT_TRUE(strstr(reason, "truncated") != NULL);
 	release(&s);
 }
+
+/* A sealed payload has no checksum of its own (0, FORMAT.md "Encryption"):
+ * any byte of it or of its tag changed, in every chunk, is refused by the
+ * tag before a page of it is handed out. */
+TEST(image_crypt_damaged_payload_refused)
+{
+	char reason[KHIB_REASON_MAX] = "";
+	uint64_t off, end, chunks = 0;
+	struct sealed s;
+
+	write_sealed(&s, KHIB_AEAD_AES256_GCM, 28, 0x88);
+	if (!khib_aead_available(KHIB_AEAD_AES256_GCM)) {
+		release(&s);
+		write_sealed(&s, KHIB_AEAD_XCHACHA20_POLY1305, 28, 0x88);
+	}
+	end = khib_get_le64(s.d.buf + 0x1000 + 0xC0);
+	for (off = 0x2000; off < end; chunks++) {
+		uint8_t *c = s.d.buf + off;
+		uint32_t hb = khib_get_le32(c + 0x04), pb = khib_get_le32(c + 0x30);
+		const uint32_t at[] = { 0, pb / 2, pb - 17, pb - 16, pb - 1 };
+
+		ASSERT_TRUE(!memcmp(c, "KHCK", 4) && pb > 16);
+		ASSERT_EQ_U64(khib_get_le64(c + 0x38), 0);
+		for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+			c[hb + at[i]] ^= 0x20;
+			ASSERT_EQ(check_with(&s, keyfile, sizeof(keyfile), reason), -EBADMSG);
+			ASSERT_TRUE(strstr(reason, "fails authentication") != NULL);
+			c[hb + at[i]] ^= 0x20;
+		}
+		off += ALIGN_UP((uint64_t)hb + pb, 4096);
+	}
+	ASSERT_TRUE(chunks > 2);
+	ASSERT_OK(check_with(&s, keyfile, sizeof(keyfile), reason));
+	release(&s);
+}
+
+/* Give chunk 0 of s a payload checksum, as a forger holding the key could:
+ * its header and the sealed index agree on it, and the header's MAC, hashes
+ * and the commit record are made anew. */
+static void forge_payload_checksum(struct sealed *s, uint64_t value)
+{
+	uint8_t *img = s->d.buf, *h = img + 0x1000;
+	uint64_t ix = khib_get_le64(h + 0xE8), ib = khib_get_le64(h + 0xF0) * 48;
+	struct khib_image_keys *keys;
+	uint8_t *c;
+	uint32_t hb;
+
+	ASSERT_OK(khib_keys_new((enum khib_aead)s->key->aead, s->key->dk, &keys));
+	ASSERT_OK(khib_open(keys, KHIB_SEAL_TABLE, KHIB_TABLE_INDEX, s->uuid, 16, img + ix, ib + 16));
+	c = img + khib_get_le64(img + ix + 0x10);
+	hb = khib_get_le32(c + 0x04);
+	khib_put_le64(c + 0x38, value);
+	khib_put_le64(c + hb - 8, khib_hash64(c, hb - 8));
+	khib_put_le64(img + ix + 0x20, khib_get_le64(c + hb - 8));
+	khib_put_le64(img + ix + 0x28, value);
+	ASSERT_OK(khib_seal(keys, KHIB_SEAL_TABLE, KHIB_TABLE_INDEX, s->uuid, 16, img + ix, ib));
+	khib_put_le64(h + 0xF8, khib_hash64(img + ix, ib + 16));
+	memset(h + 0x1E8, 0, 32);
+	khib_mac(keys, h, 0x3F8, h + 0x1E8);
+	reseal_public(img, true);
+	khib_keys_free(keys);
+}
+
+/* The payload checksum of a sealed chunk holds exactly 0. */
+TEST(image_crypt_payload_checksum_refused)
+{
+	char reason[KHIB_REASON_MAX] = "";
+	struct sealed s;
+
+	write_sealed(&s, KHIB_AEAD_XCHACHA20_POLY1305, 29, 0x99);
+	forge_payload_checksum(&s, 0);
+	ASSERT_OK(check_with(&s, keyfile, sizeof(keyfile), reason));
+	forge_payload_checksum(&s, 0x1234);
+	ASSERT_EQ(check_with(&s, keyfile, sizeof(keyfile), reason), -EBADMSG);
+	ASSERT_STREQ(reason, "chunk 0: sealed with a payload checksum");
+	release(&s);
+}
