@@ -2,6 +2,8 @@
 #include "crypt.h"
 
 #include <errno.h>
+#include <gcrypt.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <string.h>
 #include <sys/random.h>
@@ -86,7 +88,10 @@ bool khib_aead_available(enum khib_aead a)
 {
 	if (a == KHIB_AEAD_XCHACHA20_POLY1305)
 		return true;
-	return a == KHIB_AEAD_AES256_GCM && crypto_aead_aes256gcm_is_available();
+	/* libsodium learns the CPU's features in sodium_init(): before it,
+	 * AES-NI always looks absent (and every image was XChaCha20). */
+	return a == KHIB_AEAD_AES256_GCM && khib_crypt_init() >= 0 &&
+	       crypto_aead_aes256gcm_is_available();
 }
 
 enum khib_aead khib_aead_preferred(void)
@@ -105,6 +110,58 @@ const char *khib_aead_name(enum khib_aead a)
 	return NULL;
 }
 
+/*
+ * AES-256-GCM itself runs through libgcrypt, not libsodium: the same
+ * standard construction (NIST SP 800-38D; the bytes are identical, test
+ * crypt_aes256gcm_libgcrypt_is_libsodium), but libgcrypt 1.10 interleaves
+ * AES-NI and PCLMUL over several blocks and runs about three times as fast
+ * as Debian 12's libsodium 1.0.18 here (3.8 against 1.3 GB/s, encrypt and
+ * decrypt of 1 MiB), which is what keeps encryption's cost near that of
+ * reading the disk.  libsodium keeps the key derivation, XChaCha20, the
+ * MAC and the guarded memory.
+ */
+static pthread_once_t gcrypt_once = PTHREAD_ONCE_INIT;
+static bool gcrypt_ok;
+
+static void gcrypt_start(void)
+{
+	/* No secure memory is asked for: the keys live in sodium_malloc()
+	 * memory, and a cipher handle holds its copy for one call only and
+	 * is wiped when closed. */
+	if (!gcry_check_version(GCRYPT_VERSION))
+		return;
+	gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+	gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+	gcrypt_ok = true;
+}
+
+/* One AES-256-GCM operation in place; tag is written (encrypt) or checked.
+ * -EBADMSG for a tag that does not match, -ENOMEM when libgcrypt fails. */
+static int gcm(const uint8_t key[32], const uint8_t n[12], const void *ad, size_t ad_len,
+	       uint8_t *buf, size_t len, uint8_t tag[KHIB_AEAD_TAG_BYTES], bool encrypt)
+{
+	gcry_cipher_hd_t h;
+	gcry_error_t e;
+
+	if (gcry_cipher_open(&h, GCRY_CIPHER_AES256, GCRY_CIPHER_MODE_GCM, 0))
+		return -ENOMEM;
+	e = gcry_cipher_setkey(h, key, 32);
+	if (!e)
+		e = gcry_cipher_setiv(h, n, 12);
+	if (!e)
+		e = gcry_cipher_authenticate(h, ad, ad_len);
+	if (!e)
+		e = encrypt ? gcry_cipher_encrypt(h, buf, len, NULL, 0)
+			    : gcry_cipher_decrypt(h, buf, len, NULL, 0);
+	if (!e)
+		e = encrypt ? gcry_cipher_gettag(h, tag, KHIB_AEAD_TAG_BYTES)
+			    : gcry_cipher_checktag(h, tag, KHIB_AEAD_TAG_BYTES);
+	gcry_cipher_close(h); /* wipes the key schedule */
+	if (e && !encrypt && gcry_err_code(e) == GPG_ERR_CHECKSUM)
+		return -EBADMSG;
+	return e ? -ENOMEM : 0;
+}
+
 int khib_keys_new(enum khib_aead a, const uint8_t dk[KHIB_DATA_KEY_BYTES],
 		  struct khib_image_keys **ret)
 {
@@ -112,6 +169,8 @@ int khib_keys_new(enum khib_aead a, const uint8_t dk[KHIB_DATA_KEY_BYTES],
 
 	if (a == KHIB_AEAD_NONE || !khib_aead_available(a))
 		return -EOPNOTSUPP;
+	if (a == KHIB_AEAD_AES256_GCM && (pthread_once(&gcrypt_once, gcrypt_start) || !gcrypt_ok))
+		return -ENOSYS;
 	k = sodium_malloc(sizeof(*k));
 	if (!k)
 		return -ENOMEM;
@@ -157,8 +216,7 @@ int khib_seal(const struct khib_image_keys *k, enum khib_seal_domain d, uint64_t
 
 	nonce(d, counter, n);
 	if (k->aead == KHIB_AEAD_AES256_GCM)
-		r = crypto_aead_aes256gcm_encrypt_detached(buf, buf + len, NULL, buf, len, ad,
-							   ad_len, NULL, n, key_for(k, d));
+		return gcm(key_for(k, d), n, ad, ad_len, buf, len, buf + len, true);
 	else
 		r = crypto_aead_xchacha20poly1305_ietf_encrypt_detached(buf, buf + len, NULL, buf,
 									len, ad, ad_len, NULL, n,
@@ -177,8 +235,7 @@ int khib_open(const struct khib_image_keys *k, enum khib_seal_domain d, uint64_t
 		return -EBADMSG;
 	nonce(d, counter, n);
 	if (k->aead == KHIB_AEAD_AES256_GCM)
-		r = crypto_aead_aes256gcm_decrypt_detached(buf, NULL, buf, plain, buf + plain, ad,
-							   ad_len, n, key_for(k, d));
+		return gcm(key_for(k, d), n, ad, ad_len, buf, plain, buf + plain, false);
 	else
 		r = crypto_aead_xchacha20poly1305_ietf_decrypt_detached(buf, NULL, buf, plain,
 									buf + plain, ad, ad_len, n,

@@ -8,7 +8,7 @@ packages=(
   build-essential pkg-config meson ninja-build python3   # the build
   libzstd-dev liblz4-dev libxxhash-dev                    # codecs, checksum
   libblkid-dev                                            # target signatures
-  libsodium-dev                                           # image encryption
+  libsodium-dev libgcrypt20-dev                           # image encryption
   libtss2-dev                                             # the TPM2 module
   swtpm swtpm-tools                                       # the TPM tests' TPM
   linux-source-6.1 bc flex bison libelf-dev libssl-dev    # the test kernel
