@@ -87,29 +87,50 @@ static void slot_ad(const uint8_t uuid[16], uint16_t type, uint8_t ad[18])
 	khib_put_le16(ad + 16, type);
 }
 
+/* Where a new slot with data_bytes of data goes: after the n_slots there
+ * are.  -ENOSPC when it does not fit, -EBADMSG for an area that does not
+ * decode. */
+static int slot_room(const uint8_t *area, size_t area_bytes, uint32_t n_slots,
+		     size_t data_bytes, size_t *ret_off)
+{
+	int r = slot_at(area, area_bytes, n_slots, ret_off);
+
+	if (r < 0)
+		return r;
+	return *ret_off + SLOT_HEAD + data_bytes > area_bytes ? -ENOSPC : 0;
+}
+
+/* A slot's head at s: type, data bytes and key id (id NULL: already
+ * there); returns where its data goes. */
+static uint8_t *slot_head(uint8_t *s, uint16_t type, size_t data_bytes,
+			  const uint8_t id[KHIB_KEY_ID_BYTES])
+{
+	khib_put_le16(s, type);
+	khib_put_le16(s + 2, (uint16_t)data_bytes);
+	if (id)
+		memcpy(s + 4, id, KHIB_KEY_ID_BYTES);
+	return s + SLOT_HEAD;
+}
+
 int khib_keyslot_add_keyfile(uint8_t *area, size_t area_bytes, uint32_t *n_slots,
 			     const uint8_t uuid[16], const uint8_t dk[KHIB_DATA_KEY_BYTES],
 			     const uint8_t *keyfile, size_t len)
 {
-	uint8_t *kek = NULL, ad[18], *s;
+	uint8_t *kek = NULL, ad[18], *d;
 	size_t off;
 	int r;
 
-	if ((r = slot_at(area, area_bytes, *n_slots, &off)) < 0)
+	if ((r = slot_room(area, area_bytes, *n_slots, KEYFILE_DATA, &off)) < 0)
 		return r;
-	if (off + SLOT_HEAD + KEYFILE_DATA > area_bytes)
-		return -ENOSPC;
 	if (!(kek = khib_secret_alloc(32)))
 		return -ENOMEM;
-	s = area + off;
-	if ((r = keyfile_keys(keyfile, len, kek, s + 4)) >= 0) {
-		khib_put_le16(s, KHIB_SLOT_KEYFILE);
-		khib_put_le16(s + 2, KEYFILE_DATA);
-		randombytes_buf(s + SLOT_HEAD, NONCE_BYTES);
+	if ((r = keyfile_keys(keyfile, len, kek, area + off + 4)) >= 0) {
+		d = slot_head(area + off, KHIB_SLOT_KEYFILE, KEYFILE_DATA, NULL);
+		randombytes_buf(d, NONCE_BYTES);
 		slot_ad(uuid, KHIB_SLOT_KEYFILE, ad);
-		crypto_aead_xchacha20poly1305_ietf_encrypt(s + SLOT_HEAD + NONCE_BYTES, NULL, dk,
+		crypto_aead_xchacha20poly1305_ietf_encrypt(d + NONCE_BYTES, NULL, dk,
 							   KHIB_DATA_KEY_BYTES, ad, sizeof(ad),
-							   NULL, s + SLOT_HEAD, kek);
+							   NULL, d, kek);
 		(*n_slots)++;
 	}
 	khib_secret_free(kek);
@@ -194,25 +215,20 @@ int khib_keyslot_add_sealed(uint8_t *area, size_t area_bytes, uint32_t *n_slots,
 			    const uint8_t id[KHIB_KEY_ID_BYTES],
 			    const uint8_t pk[KHIB_SEALED_PK_BYTES])
 {
-	uint8_t *msg, *s;
+	uint8_t *msg, *d;
 	size_t off;
 	int r;
 
-	if ((r = slot_at(area, area_bytes, *n_slots, &off)) < 0)
+	if ((r = slot_room(area, area_bytes, *n_slots, SEALED_DATA, &off)) < 0)
 		return r;
-	if (off + SLOT_HEAD + SEALED_DATA > area_bytes)
-		return -ENOSPC;
 	if (khib_crypt_init() < 0)
 		return -ENOSYS;
 	if (!(msg = khib_secret_alloc(SEALED_MSG)))
 		return -ENOMEM;
 	slot_ad(uuid, KHIB_SLOT_SEALED, msg);
 	memcpy(msg + 18, dk, KHIB_DATA_KEY_BYTES);
-	s = area + off;
-	khib_put_le16(s, KHIB_SLOT_SEALED);
-	khib_put_le16(s + 2, SEALED_DATA);
-	memcpy(s + 4, id, KHIB_KEY_ID_BYTES);
-	r = crypto_box_seal(s + SLOT_HEAD, msg, SEALED_MSG, pk) < 0 ? -EINVAL : 0;
+	d = slot_head(area + off, KHIB_SLOT_SEALED, SEALED_DATA, id);
+	r = crypto_box_seal(d, msg, SEALED_MSG, pk) < 0 ? -EINVAL : 0;
 	khib_secret_free(msg);
 	if (r >= 0)
 		(*n_slots)++;
@@ -275,23 +291,17 @@ int khib_keyslot_add_tpm2(uint8_t *area, size_t area_bytes, uint32_t *n_slots,
 			  uint64_t counter, const uint8_t *blob, size_t blob_len,
 			  const uint8_t ak[KHIB_SLOT_AUTH_KEY_BYTES])
 {
-	size_t off, data = TPM2_FIXED + blob_len;
+	size_t off;
 	uint8_t *s;
 	int r;
 
 	if (!blob_len || blob_len > KHIB_SLOT_TPM2_BLOB_MAX)
 		return -EINVAL;
-	if ((r = slot_at(area, area_bytes, *n_slots, &off)) < 0)
+	if ((r = slot_room(area, area_bytes, *n_slots, TPM2_FIXED + blob_len, &off)) < 0)
 		return r;
-	if (off + SLOT_HEAD + data > area_bytes)
-		return -ENOSPC;
 	if (khib_crypt_init() < 0)
 		return -ENOSYS;
-	s = area + off;
-	khib_put_le16(s, KHIB_SLOT_TPM2);
-	khib_put_le16(s + 2, (uint16_t)data);
-	memcpy(s + 4, id, KHIB_KEY_ID_BYTES);
-	s += SLOT_HEAD;
+	s = slot_head(area + off, KHIB_SLOT_TPM2, TPM2_FIXED + blob_len, id);
 	khib_put_le64(s, counter);
 	khib_put_le16(s + 8, (uint16_t)blob_len);
 	memcpy(s + 10, blob, blob_len);
