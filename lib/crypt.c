@@ -217,10 +217,8 @@ int khib_seal(const struct khib_image_keys *k, enum khib_seal_domain d, uint64_t
 	nonce(d, counter, n);
 	if (k->aead == KHIB_AEAD_AES256_GCM)
 		return gcm(key_for(k, d), n, ad, ad_len, buf, len, buf + len, true);
-	else
-		r = crypto_aead_xchacha20poly1305_ietf_encrypt_detached(buf, buf + len, NULL, buf,
-									len, ad, ad_len, NULL, n,
-									key_for(k, d));
+	r = crypto_aead_xchacha20poly1305_ietf_encrypt_detached(buf, buf + len, NULL, buf, len, ad,
+								ad_len, NULL, n, key_for(k, d));
 	return r < 0 ? -EINVAL : 0;
 }
 
@@ -236,10 +234,8 @@ int khib_open(const struct khib_image_keys *k, enum khib_seal_domain d, uint64_t
 	nonce(d, counter, n);
 	if (k->aead == KHIB_AEAD_AES256_GCM)
 		return gcm(key_for(k, d), n, ad, ad_len, buf, plain, buf + plain, false);
-	else
-		r = crypto_aead_xchacha20poly1305_ietf_decrypt_detached(buf, NULL, buf, plain,
-									buf + plain, ad, ad_len, n,
-									key_for(k, d));
+	r = crypto_aead_xchacha20poly1305_ietf_decrypt_detached(buf, NULL, buf, plain, buf + plain,
+								ad, ad_len, n, key_for(k, d));
 	return r < 0 ? -EBADMSG : 0;
 }
 

@@ -357,7 +357,7 @@ static int record_file_systems(struct khib_handoff *h)
 	h->nr_fs = (uint32_t)n;
 	if (!unchecked[0])
 		h->flags |= KHIB_HANDOFF_FS_COMPLETE;
-	if (unchecked[0])
+	else
 		khib_info("note: resume cannot tell whether these were mounted elsewhere meanwhile "
 			  "(only ext2/3/4 are checked): %s", unchecked);
 	return 0;
@@ -386,6 +386,11 @@ static int check_encryption(const struct hib_opts *o, const struct khib_keyring 
 	return 0;
 }
 
+static void secret_freep(uint8_t **p)
+{
+	khib_secret_free(*p);
+}
+
 /*
  * With keys, the image is encrypted: a fresh data key and image UUID, the
  * data key sealed in a slot for each key, all in a key page for the writer
@@ -393,11 +398,6 @@ static int check_encryption(const struct hib_opts *o, const struct khib_keyring 
  * SECURITY: everything secret is in khib_secret_alloc() memory, wiped on
  * free; the page is freed after the jump.
  */
-static void secret_freep(uint8_t **p)
-{
-	khib_secret_free(*p);
-}
-
 static int key_page(const struct hib_opts *o, const struct khib_keyring *kr, uint8_t **ret_page)
 {
 	struct khib_image_key *key;
@@ -723,7 +723,8 @@ static int hibernate_run(int argc, char **argv)
 		return 1;
 	keys.key_file = o.key_file;
 	/* The keys first: a key file that is gone or changed stops it here. */
-	if (check_encryption(&o, &keys) || key_page(&o, &keys, &keypage) || check_kexec() || check_kernel_consents())
+	if (check_encryption(&o, &keys) || key_page(&o, &keys, &keypage) || check_kexec() ||
+	    check_kernel_consents())
 		return 1;
 	if ((r = khib_read_file(o.kernel, MAX_FILE_BYTES, &kernel, &kernel_bytes)) < 0)
 		return khib_err_errno(r, "reading the writer kernel '%s'", o.kernel);

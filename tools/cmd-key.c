@@ -198,14 +198,12 @@ static int enroll_key_file(const char *name, const char *file, struct khib_prote
 }
 
 /* One TPM2 key at most: there is one replay counter. */
-static bool tpm2_enrolled(const char *dir)
+static bool tpm2_enrolled(const struct khib_config *cf)
 {
-	struct khib_config cf = { .key_dir = "" };
 	struct khib_keyring kr;
 	bool found = false;
 
-	snprintf(cf.key_dir, sizeof(cf.key_dir), "%s", dir);
-	if (khib_tool_keyring_load(&cf, &kr) < 0)
+	if (khib_tool_keyring_load(cf, &kr) < 0)
 		return false;
 	for (size_t i = 0; i < kr.n; i++)
 		found |= kr.p[i].type == KHIB_PROTECTOR_TPM2;
@@ -213,8 +211,8 @@ static bool tpm2_enrolled(const char *dir)
 	return found;
 }
 
-static int enroll_tpm2(const char *dir, const char *name, const char *pcrs, const char *tcti,
-		       struct khib_protector *p)
+static int enroll_tpm2(const struct khib_config *cf, const char *name, const char *pcrs,
+		       const char *tcti, struct khib_protector *p)
 {
 	char reason[KHIB_REASON_MAX] = "";
 	uint32_t mask;
@@ -225,7 +223,7 @@ static int enroll_tpm2(const char *dir, const char *name, const char *pcrs, cons
 			 pcrs);
 		return -EINVAL;
 	}
-	if (tpm2_enrolled(dir)) {
+	if (tpm2_enrolled(cf)) {
 		khib_err("key enroll: a tpm2 key is enrolled already (khib key list)");
 		return -EEXIST;
 	}
@@ -234,7 +232,7 @@ static int enroll_tpm2(const char *dir, const char *name, const char *pcrs, cons
 	return r;
 }
 
-static int enroll(int argc, char **argv, const char *dir)
+static int enroll(int argc, char **argv, const struct khib_config *cf, const char *dir)
 {
 	static const struct option longopts[] = {
 		{ "name", required_argument, NULL, 'n' },
@@ -281,7 +279,7 @@ static int enroll(int argc, char **argv, const char *dir)
 	if (!strcmp(type, "passphrase"))
 		r = enroll_passphrase(name, &p);
 	else if (!strcmp(type, "tpm2"))
-		r = enroll_tpm2(dir, name, pcrs, tcti, &p);
+		r = enroll_tpm2(cf, name, pcrs, tcti, &p);
 	else
 		r = enroll_key_file(name, argv[optind + 1], &p);
 	if (r < 0 || save(dir, &p))
@@ -474,7 +472,7 @@ static int key_run(int argc, char **argv)
 		return 1;
 	}
 	if (!strcmp(sub, "enroll"))
-		return enroll(argc - 1, argv + 1, dir);
+		return enroll(argc - 1, argv + 1, &cf, dir);
 	if (!strcmp(sub, "remove"))
 		return remove_key(argc - 1, argv + 1, dir);
 	return test_key(argc - 1, argv + 1, dir);

@@ -250,9 +250,8 @@ static int open_with_passphrase(const struct khib_protector *p, int fd, const ui
 	int r = -ENOMEM;
 
 	for (unsigned i = 1; pass && sk && i <= KHIB_PASSPHRASE_TRIES; i++) {
-		size_t len;
-
 		char prompt[KHIB_PROTECTOR_NAME_MAX + 96];
+		size_t len;
 
 		snprintf(prompt, sizeof(prompt), "khib: the hibernated system is locked with the "
 			 "passphrase '%s' (try %u of %u)\npassphrase: ", p->name, i,
