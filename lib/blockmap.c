@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include "blockmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/dm-ioctl.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "crypt.h"
+#include "dmtable.h"
+#include "util.h"
+
+#define MAX_DEPTH 16
+#define SECTOR 512u
+
+#ifndef XFS_SUPER_MAGIC
+#define XFS_SUPER_MAGIC 0x58465342
+#endif
+#ifndef F2FS_SUPER_MAGIC
+#define F2FS_SUPER_MAGIC 0xF2F52010
+#endif
+
+const struct khib_blockenv khib_blockenv_system = {
+	.root = "",
+	.dm_table = khib_dm_table_read,
+};
+
+void khib_blockmap_release(struct khib_blockmap *m)
+{
+	if (!m)
+		return;
+	free(m->ext);
+	m->ext = NULL;
+	m->n = 0;
+}
+
+/* One device on the way down, from its sysfs directory. */
+struct layer {
+	char sys[PATH_MAX];	/* realpath of /sys/dev/block/M:m */
+	const char *name;	/* its last component: the kernel's name */
+};
+
+static int layer_open(const struct khib_blockenv *env, unsigned maj, unsigned min,
+		      struct layer *l)
+{
+	char link[PATH_MAX];
+
+	snprintf(link, sizeof(link), "%s/sys/dev/block/%u:%u", env->root, maj, min);
+	if (!realpath(link, l->sys))
+		return -errno;
+	l->name = strrchr(l->sys, '/') + 1;
+	return 0;
+}
+
+/* sys/what; false when it does not fit. */
+static bool layer_path(const char *sys, const char *what, char *p)
+{
+	int n = snprintf(p, PATH_MAX, "%s/%s", sys, what);
+
+	return n > 0 && n < PATH_MAX;
+}
+
+static bool layer_has(const char *sys, const char *what)
+{
+	char p[PATH_MAX];
+
+	return layer_path(sys, what, p) && access(p, F_OK) == 0;
+}
+
+static int layer_attr(const char *sys, const char *what, char *buf, size_t n)
+{
+	char p[PATH_MAX];
+
+	return layer_path(sys, what, p) ? khib_read_attr(p, buf, n) : -ENAMETOOLONG;
+}
+
+static int layer_u64(const char *sys, const char *what, uint64_t *ret)
+{
+	char buf[32];
+	int r = layer_attr(sys, what, buf, sizeof(buf));
+
+	return r < 0 ? r : khib_parse_size(buf, ret);
+}
+
+/* "NAME" or "NAME (DETAIL)" at the end of the stack's description
+ * (cut short if it grows long: it is for messages). */
+static void stack_add(struct khib_blockmap *m, const char *name, const char *detail)
+{
+	size_t len = strlen(m->stack);
+	int w = snprintf(m->stack + len, sizeof(m->stack) - len, "%s%s%s%s%s", len ? " on " : "",
+			 name, detail ? " (" : "", detail ? detail : "", detail ? ")" : "");
+
+	(void)w;
+}
+
+/* Append [logical, +length) at physical, merging with the previous one. */
+static int push(struct khib_extent **v, size_t *n, size_t *cap, uint64_t logical,
+		uint64_t physical, uint64_t length)
+{
+	if (*n && (*v)[*n - 1].physical + (*v)[*n - 1].length == physical) {
+		(*v)[*n - 1].length += length;
+		return 0;
+	}
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct khib_extent *nv = realloc(*v, ncap * sizeof(**v));
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = (struct khib_extent){ logical, physical, length };
+	return 0;
+}
+
+/* Carry m->ext through the segments of a dm table onto the one device
+ * below them. */
+static int map_segments(struct khib_blockmap *m, const struct khib_dm_segment *seg, size_t nseg,
+			const char *name, const char *dmname, unsigned *maj, unsigned *min,
+			char *reason)
+{
+	_cleanup_free_ struct khib_extent *v = NULL;
+	size_t n = 0, cap = 0, s = 0;
+	bool have_dev = false;
+
+	for (size_t i = 0; i < m->n; i++) {
+		uint64_t logical = m->ext[i].logical, at = m->ext[i].physical;
+		uint64_t left = m->ext[i].length;
+
+		while (left) {
+			while (s < nseg && (seg[s].start + seg[s].sectors) * SECTOR <= at)
+				s++;
+			/* Extents come in logical order, not device order. */
+			while (s > 0 && seg[s - 1].start * SECTOR > at)
+				s--;
+			if (s == nseg || seg[s].start * SECTOR > at)
+				return khib_fail(reason, -ERANGE, "%s (%s): the target reaches past "
+						 "its table", name, dmname);
+			const struct khib_dm_segment *g = &seg[s];
+			if (!g->follows)
+				return khib_fail(reason, -EOPNOTSUPP, "%s (%s): device-mapper target "
+						 "'%s' does not map sectors one to one (khib "
+						 "follows linear and crypt)", name, dmname, g->type);
+			if (have_dev && (g->major != *maj || g->minor != *min))
+				return khib_fail(reason, -EXDEV, "%s (%s): the target spans two "
+						 "devices below it (%u:%u and %u:%u)", name, dmname,
+						 *maj, *min, g->major, g->minor);
+			*maj = g->major;
+			*min = g->minor;
+			have_dev = true;
+			m->below_crypt |= g->crypt;
+			uint64_t end = (g->start + g->sectors) * SECTOR;
+			uint64_t take = end - at < left ? end - at : left;
+			uint64_t below = g->offset * SECTOR + (at - g->start * SECTOR);
+			int r = push(&v, &n, &cap, logical, below, take);
+			if (r < 0)
+				return r;
+			logical += take;
+			at += take;
+			left -= take;
+		}
+	}
+	free(m->ext);
+	m->ext = TAKE_PTR(v);
+	m->n = n;
+	return 0;
+}
+
+/* A device-mapper layer: its table, and the extents carried through it. */
+static int follow_dm(const struct khib_blockenv *env, struct khib_blockmap *m,
+		     const struct layer *l, unsigned *maj, unsigned *min, char *reason)
+{
+	_cleanup_free_ struct khib_dm_segment *seg = NULL;
+	char dmname[128] = "?", types[64] = "";
+	char *text = NULL;
+	size_t nseg;
+	int r;
+
+	layer_attr(l->sys, "dm/name", dmname, sizeof(dmname));
+	if ((r = env->dm_table(env->ctx, *maj, *min, &text)) < 0)
+		return khib_fail(reason, r, "%s (%s): reading its device-mapper table: %s", l->name,
+				 dmname, strerror(-r));
+	char why[KHIB_REASON_MAX] = "malformed";
+	r = khib_dm_table_parse(text, &seg, &nseg, why);
+	/* SECURITY: a crypt table can hold the volume key in hex. */
+	khib_wipe(text, strlen(text));
+	free(text);
+	if (r < 0)
+		return khib_fail(reason, r, "%s (%s): its device-mapper table: %s", l->name, dmname,
+				 why);
+	r = map_segments(m, seg, nseg, l->name, dmname, maj, min, reason);
+	if (r < 0)
+		return r;
+	snprintf(types, sizeof(types), "%s", seg[0].type);
+	for (size_t i = 1; i < nseg; i++)
+		if (strcmp(seg[i].type, seg[0].type)) {
+			snprintf(types, sizeof(types), "%s, ...", seg[0].type);
+			break;
+		}
+	char label[200];
+	snprintf(label, sizeof(label), "%.127s: %.63s", dmname, types);
+	stack_add(m, l->name, label);
+	return 0;
+}
+
+/* A device khib does not write beneath: why, or 0 for a disk or partition. */
+static int refuse_layer(const struct layer *l, char *reason)
+{
+	char what[PATH_MAX];
+
+	if (layer_has(l->sys, "md")) {
+		if (layer_attr(l->sys, "md/level", what, sizeof(what)) < 0)
+			snprintf(what, sizeof(what), "unknown level");
+		return khib_fail(reason, -EOPNOTSUPP, "%s: md RAID (%s): not one disk khib can "
+				 "write beneath", l->name, what);
+	}
+	if (layer_has(l->sys, "loop")) {
+		if (layer_attr(l->sys, "loop/backing_file", what, sizeof(what)) < 0)
+			snprintf(what, sizeof(what), "a file");
+		return khib_fail(reason, -EOPNOTSUPP, "%s: a loop device (over %s): its sectors are "
+				 "a file's, which the writer kernel cannot reach", l->name, what);
+	}
+	if (strstr(l->sys, "/devices/virtual/"))
+		return khib_fail(reason, -EOPNOTSUPP, "%s: a virtual block device with no disk "
+				 "below it that khib knows", l->name);
+	return 0;
+}
+
+/* The partition or disk where the way down ends. */
+static int finish(const struct layer *l, unsigned maj, unsigned min, struct khib_blockmap *m,
+		  char *reason)
+{
+	uint64_t sectors;
+	int r;
+
+	if (layer_has(l->sys, "partition")) {
+		struct layer disk = *l;
+
+		*strrchr(disk.sys, '/') = '\0';
+		disk.name = strrchr(disk.sys, '/') + 1;
+		if ((r = refuse_layer(&disk, reason)) < 0)
+			return r;
+	} else if ((r = refuse_layer(l, reason)) < 0) {
+		return r;
+	}
+	if ((r = layer_u64(l->sys, "size", &sectors)) < 0)
+		return khib_fail(reason, r, "%s: reading its size from sysfs", l->name);
+	if (strlen(l->name) >= sizeof(m->name))
+		return khib_fail(reason, -ENAMETOOLONG, "%s: name too long", l->name);
+	snprintf(m->name, sizeof(m->name), "%s", l->name);
+	m->dev = makedev(maj, min);
+	m->bytes = sectors * SECTOR;
+	for (size_t i = 0; i < m->n; i++) {
+		if (!khib_range_within(m->ext[i].physical, m->ext[i].length, m->bytes))
+			return khib_fail(reason, -ERANGE, "%s: the target reaches past its end",
+					 l->name);
+		if (!IS_ALIGNED(m->ext[i].physical | m->ext[i].length, (uint64_t)KHIB_TARGET_BLOCK))
+			return khib_fail(reason, -EINVAL, "%s: the target's blocks are not 4 KiB "
+					 "aligned on it", l->name);
+	}
+	if (m->n > KHIB_BLOCKMAP_MAX_EXTENTS)
+		return khib_fail(reason, -E2BIG, "%s: the target lies in %zu pieces (at most %d): "
+				 "make it again in one go", l->name, m->n, KHIB_BLOCKMAP_MAX_EXTENTS);
+	stack_add(m, l->name, NULL);
+	return 0;
+}
+
+int khib_blockmap_resolve(const struct khib_blockenv *env, unsigned major, unsigned minor,
+			  const struct khib_extent *ext, size_t n, struct khib_blockmap *ret,
+			  char *reason)
+{
+	struct khib_blockmap m = { 0 };
+	struct layer l;
+	int r;
+
+	if (n) {
+		if (!(m.ext = malloc(n * sizeof(*ext))))
+			return -ENOMEM;
+		memcpy(m.ext, ext, n * sizeof(*ext));
+		m.n = n;
+	}
+	for (int depth = 0;; depth++) {
+		if (depth == MAX_DEPTH) {
+			r = khib_fail(reason, -ELOOP, "more than %d layers of devices", MAX_DEPTH);
+			break;
+		}
+		if ((r = layer_open(env, major, minor, &l)) < 0) {
+			r = khib_fail(reason, r, "device %u:%u: not in /sys/dev/block", major, minor);
+			break;
+		}
+		if (!layer_has(l.sys, "dm")) {
+			r = finish(&l, major, minor, &m, reason);
+			break;
+		}
+		if (!m.n) {
+			uint64_t sectors;
+
+			if ((r = layer_u64(l.sys, "size", &sectors)) < 0) {
+				r = khib_fail(reason, r, "%s: reading its size from sysfs", l.name);
+				break;
+			}
+			if (!(m.ext = malloc(sizeof(*m.ext)))) {
+				r = -ENOMEM;
+				break;
+			}
+			m.ext[0] = (struct khib_extent){ 0, 0, sectors * SECTOR };
+			m.n = 1;
+		}
+		if ((r = follow_dm(env, &m, &l, &major, &minor, reason)) < 0)
+			break;
+	}
+	if (r < 0) {
+		khib_blockmap_release(&m);
+		return r;
+	}
+	*ret = m;
+	return 0;
+}
+
+int khib_blockmap_fs_supported(long f_type, char *reason)
+{
+	switch ((unsigned long)f_type) {
+	case EXT4_SUPER_MAGIC: /* ext2, ext3 and ext4 alike */
+	case XFS_SUPER_MAGIC:
+		return 0;
+	case BTRFS_SUPER_MAGIC:
+		return khib_fail(reason, -EOPNOTSUPP, "btrfs: its FIEMAP addresses are its own "
+				 "logical addresses, not disk sectors");
+	case F2FS_SUPER_MAGIC:
+		return khib_fail(reason, -EOPNOTSUPP, "f2fs: it moves blocks of files that are not "
+				 "pinned");
+	case TMPFS_MAGIC:
+	case RAMFS_MAGIC:
+		return khib_fail(reason, -EOPNOTSUPP, "a file system in memory");
+	case NFS_SUPER_MAGIC:
+		return khib_fail(reason, -EOPNOTSUPP, "a network file system");
+	default:
+		return khib_fail(reason, -EOPNOTSUPP, "file system type 0x%lx: khib writes beneath "
+				 "ext2/3/4 and xfs only", (unsigned long)f_type);
+	}
+}
+
+int khib_blockmap_file(const struct khib_blockenv *env, const char *path,
+		       struct khib_blockmap *ret, char *reason)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_free_ struct khib_extent *ext = NULL;
+	struct statfs sfs;
+	size_t n;
+	dev_t dev;
+	int flags = 0, r;
+
+	if (fd < 0)
+		return khib_fail(reason, -errno, "opening it: %s", strerror(errno));
+	if (fstatfs(fd, &sfs) < 0)
+		return khib_fail(reason, -errno, "statfs: %s", strerror(errno));
+	if ((r = khib_blockmap_fs_supported(sfs.f_type, reason)) < 0)
+		return r;
+	/* The file system moves (e4defrag, xfs_fsr), frees or writes no block
+	 * of an immutable file; nothing else pins them. */
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0)
+		return khib_fail(reason, -errno, "reading its attributes: %s", strerror(errno));
+	if (!(flags & FS_IMMUTABLE_FL))
+		return khib_fail(reason, -EPERM, "not immutable, so its file system may still move "
+				 "its blocks (chattr +i it)");
+	if ((r = khib_target_fiemap(path, &ext, &n, &dev)) < 0)
+		return khib_fail(reason, r, "mapping its extents (it must be fully allocated, e.g. "
+				 "by fallocate): %s", strerror(-r));
+	if ((r = khib_blockmap_resolve(env, major(dev), minor(dev), ext, n, ret, reason)) < 0)
+		return r;
+	char fs[16];
+	snprintf(fs, sizeof(fs), "%s", sfs.f_type == XFS_SUPER_MAGIC ? "xfs" : "ext4");
+	char stack[KHIB_BLOCKMAP_STACK_LEN];
+	int w = snprintf(stack, sizeof(stack), "a file on %s on %.290s", fs, ret->stack);
+	(void)w;
+	memcpy(ret->stack, stack, sizeof(stack));
+	return 0;
+}
+
+/* ---- the running system's device-mapper tables ---- */
+
+static void wipe_free(struct dm_ioctl *io)
+{
+	if (io) {
+		khib_wipe(io, io->data_size);
+		free(io);
+	}
+}
+
+/* DM_TABLE_STATUS of dev into a buffer of `size` bytes; 1 when it did not
+ * fit. */
+static int dm_status(int fd, dev_t dev, size_t size, struct dm_ioctl **ret)
+{
+	struct dm_ioctl *io = calloc(1, size);
+
+	if (!io)
+		return -ENOMEM;
+	io->version[0] = DM_VERSION_MAJOR;
+	io->data_size = (uint32_t)size;
+	io->data_start = sizeof(*io);
+	io->dev = dev;
+	io->flags = DM_STATUS_TABLE_FLAG;
+	if (ioctl(fd, DM_TABLE_STATUS, io) < 0) {
+		int r = -errno;
+
+		wipe_free(io);
+		return r;
+	}
+	*ret = io;
+	return io->flags & DM_BUFFER_FULL_FLAG ? 1 : 0;
+}
+
+/* The targets of a status reply as text lines. */
+static int dm_text(const struct dm_ioctl *io, char **ret)
+{
+	const char *base = (const char *)io + io->data_start, *end = (const char *)io + io->data_size;
+	size_t cap = io->data_size + 64 * (size_t)io->target_count + 1, len = 0;
+	char *text = calloc(1, cap);
+	uint32_t off = 0;
+
+	if (!text)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < io->target_count; i++) {
+		const struct dm_target_spec *t = (const void *)(base + off);
+		const char *params = (const char *)(t + 1);
+
+		if ((const char *)(t + 1) > end || !memchr(params, '\0', (size_t)(end - params)))
+			break;
+		int w = snprintf(text + len, cap - len, "%llu %llu %.*s %s\n",
+				 (unsigned long long)t->sector_start, (unsigned long long)t->length,
+				 DM_MAX_TYPE_NAME, t->target_type, params);
+		if (w < 0 || (size_t)w >= cap - len)
+			break;
+		len += (size_t)w;
+		/* In a status reply, `next` counts from the first target. */
+		off = t->next;
+	}
+	*ret = text;
+	return 0;
+}
+
+int khib_dm_table_read(void *ctx, unsigned major, unsigned minor, char **ret)
+{
+	_cleanup_close_ int fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+	struct dm_ioctl *io = NULL;
+	size_t size = 16384;
+	int r;
+
+	(void)ctx;
+	if (fd < 0)
+		return -errno;
+	while ((r = dm_status(fd, makedev(major, minor), size, &io)) == 1 && size < (16u << 20)) {
+		wipe_free(io);
+		io = NULL;
+		size *= 4;
+	}
+	if (r == 0)
+		r = dm_text(io, ret);
+	else if (r == 1)
+		r = -E2BIG;
+	wipe_free(io);
+	return r;
+}

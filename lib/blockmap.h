@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Where a target's bytes lie on a device that the writer and restore
+ * kernels open without a file system or device-mapper.  The normal kernel
+ * resolves the target before the jump: a file's extents (FIEMAP) on its
+ * file system's device, then down through every device-mapper layer that
+ * maps sectors one to one (dm-linear: LVM; dm-crypt: LUKS, whose
+ * ciphertext sector is the plaintext sector) to a partition or a whole
+ * disk.  The image's bytes are then read and written at exactly those
+ * sectors; neither the volume key nor the LVM metadata is needed there.
+ *
+ * What cannot be followed exactly is refused with one line naming the
+ * layer: other device-mapper targets (thin, striped, mirror, raid, cache,
+ * integrity, snapshot, ...), md RAID, loop devices, other virtual block
+ * devices, a mapping that spans two devices, a file system whose FIEMAP
+ * addresses are not device addresses (btrfs) or that khib does not know,
+ * a file the file system may still move (not immutable), offsets that are
+ * not 4 KiB aligned on the final device (O_DIRECT on 4Kn disks).
+ *
+ * Every sysfs path is read under env->root ("" for the running system;
+ * tests build a tree), and device-mapper tables come through
+ * env->dm_table, so each refusal is tested against a synthetic stack.
+ */
+#ifndef KHIB_BLOCKMAP_H
+#define KHIB_BLOCKMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "target.h"
+
+/* A 16 GiB file on ext4 has at least 128 extents; a badly fragmented one
+ * thousands.  Beyond this, the file should be made again. */
+#define KHIB_BLOCKMAP_MAX_EXTENTS 65536
+#define KHIB_BLOCKMAP_NAME_LEN 64
+#define KHIB_BLOCKMAP_STACK_LEN 320
+
+struct khib_blockmap {
+	char name[KHIB_BLOCKMAP_NAME_LEN];	/* the partition or disk under /dev */
+	uint64_t dev;				/* its dev_t here */
+	uint64_t bytes;				/* its size */
+	struct khib_extent *ext;		/* owned; NULL: all of the device */
+	size_t n;
+	bool below_crypt;			/* dm-crypt lies above it */
+	char stack[KHIB_BLOCKMAP_STACK_LEN];	/* "dm-1 (vg-root: linear) on ..." */
+};
+
+struct khib_blockenv {
+	const char *root;	/* prefix of /sys paths */
+	/* The table of device-mapper device major:minor as text
+	 * (lib/dmtable.h) in *ret, freed by the caller after wiping it. */
+	int (*dm_table)(void *ctx, unsigned major, unsigned minor, char **ret);
+	void *ctx;
+};
+
+/* The running system: sysfs at /sys, tables from /dev/mapper/control. */
+extern const struct khib_blockenv khib_blockenv_system;
+
+/*
+ * Follow `n` extents (n = 0: the whole device) of block device
+ * major:minor down to a partition or disk.  On failure, reason names the
+ * layer: -EOPNOTSUPP a layer khib does not write beneath; -EXDEV the
+ * extents land on two devices; -ERANGE they leave a device; -E2BIG more
+ * than KHIB_BLOCKMAP_MAX_EXTENTS; -EINVAL misaligned; other -errno from
+ * reading sysfs or a table.
+ */
+int khib_blockmap_resolve(const struct khib_blockenv *env, unsigned major, unsigned minor,
+			  const struct khib_extent *ext, size_t n, struct khib_blockmap *ret,
+			  char *reason);
+
+/*
+ * A preallocated file's bytes, resolved: the file system must be one
+ * whose FIEMAP addresses are device addresses (ext2/3/4, xfs), the file
+ * immutable (chattr +i: the file system then neither moves, frees nor
+ * writes its blocks) and fully allocated.  -EOPNOTSUPP, -EPERM (not
+ * immutable), -EINVAL (holes, shared or inline extents), then as
+ * khib_blockmap_resolve().
+ */
+int khib_blockmap_file(const struct khib_blockenv *env, const char *path,
+		       struct khib_blockmap *ret, char *reason);
+
+/* Does a file system of statfs type f_type give device addresses in
+ * FIEMAP?  0, or -EOPNOTSUPP with the reason. */
+int khib_blockmap_fs_supported(long f_type, char *reason);
+
+/* env->dm_table of the running system (DM_TABLE_STATUS). */
+int khib_dm_table_read(void *ctx, unsigned major, unsigned minor, char **ret);
+
+void khib_blockmap_release(struct khib_blockmap *m);
+
+#endif
