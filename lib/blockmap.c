@@ -270,9 +270,9 @@ static int finish(const struct layer *l, unsigned maj, unsigned min, struct khib
 			return khib_fail(reason, -EINVAL, "%s: the target's blocks are not 4 KiB "
 					 "aligned on it", l->name);
 	}
-	if (m->n > KHIB_BLOCKMAP_MAX_EXTENTS)
+	if (m->n > KHIB_TARGET_MAX_EXTENTS)
 		return khib_fail(reason, -E2BIG, "%s: the target lies in %zu pieces (at most %d): "
-				 "make it again in one go", l->name, m->n, KHIB_BLOCKMAP_MAX_EXTENTS);
+				 "make it again in one go", l->name, m->n, KHIB_TARGET_MAX_EXTENTS);
 	stack_add(m, l->name, NULL);
 	return 0;
 }

@@ -30,9 +30,6 @@
 
 #include "target.h"
 
-/* A 16 GiB file on ext4 has at least 128 extents; a badly fragmented one
- * thousands.  Beyond this, the file should be made again. */
-#define KHIB_BLOCKMAP_MAX_EXTENTS 65536
 #define KHIB_BLOCKMAP_NAME_LEN 64
 #define KHIB_BLOCKMAP_STACK_LEN 320
 
@@ -62,7 +59,7 @@ extern const struct khib_blockenv khib_blockenv_system;
  * major:minor down to a partition or disk.  On failure, reason names the
  * layer: -EOPNOTSUPP a layer khib does not write beneath; -EXDEV the
  * extents land on two devices; -ERANGE they leave a device; -E2BIG more
- * than KHIB_BLOCKMAP_MAX_EXTENTS; -EINVAL misaligned; other -errno from
+ * than KHIB_TARGET_MAX_EXTENTS; -EINVAL misaligned; other -errno from
  * reading sysfs or a table.
  */
 int khib_blockmap_resolve(const struct khib_blockenv *env, unsigned major, unsigned minor,

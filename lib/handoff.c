@@ -2,6 +2,7 @@
 #include "handoff.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define XXH_INLINE_ALL
@@ -16,12 +17,12 @@
 #define BODY_FIXED (8 * 8 + 16 + 65 + 65 + 8 + 4)
 #define RANGE_BYTES 16
 #define TARGET_FIXED (4 + 4 + 4 + KHIB_HANDOFF_NAME_LEN + 8 + 8 + 4)
-#define EXTENT_BYTES 24
+#define EXTENTS_BYTES (4 + 8 + 8)
 #define STATUS_FIXED 16
 #define IDENTITY_EXTRA 12
 #define FS_BYTES (4 + KHIB_HANDOFF_MAX_FS * KHIB_FSSTAMP_BYTES + 8)
 #define USED_BYTES (OFF_BODY + BODY_FIXED + KHIB_HANDOFF_MAX_RANGES * RANGE_BYTES + \
-		    TARGET_FIXED + KHIB_HANDOFF_MAX_EXTENTS * EXTENT_BYTES + STATUS_FIXED + \
+		    TARGET_FIXED + EXTENTS_BYTES + STATUS_FIXED + \
 		    IDENTITY_EXTRA + FS_BYTES)
 
 _Static_assert(USED_BYTES <= KHIB_HANDOFF_BYTES, "handoff fits a page");
@@ -50,7 +51,7 @@ int khib_handoff_encode(const struct khib_handoff *h, void *page)
 	uint8_t *b = page;
 	struct cursor c = { b + OFF_BODY };
 
-	if (h->nr_ranges > KHIB_HANDOFF_MAX_RANGES || h->nr_extents > KHIB_HANDOFF_MAX_EXTENTS ||
+	if (h->nr_ranges > KHIB_HANDOFF_MAX_RANGES || h->nr_extents > KHIB_EXTMAP_MAX_EXTENTS ||
 	    h->nr_fs > KHIB_HANDOFF_MAX_FS)
 		return -E2BIG;
 	memset(b, 0, KHIB_HANDOFF_BYTES);
@@ -83,11 +84,8 @@ int khib_handoff_encode(const struct khib_handoff *h, void *page)
 	put64(&c, h->target_dev);
 	put64(&c, h->target_bytes);
 	put32(&c, h->nr_extents);
-	for (uint32_t i = 0; i < KHIB_HANDOFF_MAX_EXTENTS; i++) {
-		put64(&c, i < h->nr_extents ? h->extents[i].logical : 0);
-		put64(&c, i < h->nr_extents ? h->extents[i].physical : 0);
-		put64(&c, i < h->nr_extents ? h->extents[i].length : 0);
-	}
+	put64(&c, h->extents_paddr);
+	put64(&c, h->extents_hash);
 	put64(&c, h->status_paddr);
 	put64(&c, h->status_nonce);
 	put64(&c, h->num_physpages);
@@ -117,17 +115,9 @@ static int check_fields(const struct khib_handoff *h)
 	    !khib_range_within(h->region_start, h->region_bytes, UINT64_MAX) ||
 	    !khib_range_within(h->low_start, h->low_bytes, 1ULL << 20) ||
 	    h->release[64] || h->version[64] || h->target_name[KHIB_HANDOFF_NAME_LEN - 1] ||
-	    h->nr_extents > KHIB_HANDOFF_MAX_EXTENTS || !IS_ALIGNED(h->status_paddr, 8))
+	    h->nr_extents > KHIB_EXTMAP_MAX_EXTENTS || !IS_ALIGNED(h->status_paddr, 8) ||
+	    !IS_ALIGNED(h->extents_paddr, KHIB_PAGE_SIZE) || (h->nr_extents && !h->extents_paddr))
 		return -EBADMSG;
-	for (uint32_t i = 0; i < h->nr_extents; i++) {
-		uint64_t want = i ? h->extents[i - 1].logical + h->extents[i - 1].length : 0;
-
-		/* Contiguous from logical 0, like khib_target_open_extents wants. */
-		if (!h->extents[i].length || h->extents[i].logical != want ||
-		    !khib_range_within(h->extents[i].physical, h->extents[i].length, UINT64_MAX) ||
-		    !khib_range_within(h->extents[i].logical, h->extents[i].length, UINT64_MAX))
-			return -EBADMSG;
-	}
 	for (uint32_t i = 0; i < h->nr_ranges; i++) {
 		if (!h->ranges[i].bytes || h->ranges[i].start < prev_end ||
 		    !khib_range_within(h->ranges[i].start, h->ranges[i].bytes, UINT64_MAX))
@@ -181,13 +171,8 @@ int khib_handoff_decode(const void *page, size_t len, struct khib_handoff *ret)
 	h.target_dev = get64(&c);
 	h.target_bytes = get64(&c);
 	h.nr_extents = get32(&c);
-	if (h.nr_extents > KHIB_HANDOFF_MAX_EXTENTS)
-		return -EBADMSG;
-	for (uint32_t i = 0; i < KHIB_HANDOFF_MAX_EXTENTS; i++) {
-		h.extents[i].logical = get64(&c);
-		h.extents[i].physical = get64(&c);
-		h.extents[i].length = get64(&c);
-	}
+	h.extents_paddr = get64(&c);
+	h.extents_hash = get64(&c);
 	h.status_paddr = get64(&c);
 	h.status_nonce = get64(&c);
 	h.num_physpages = get64(&c);
@@ -207,6 +192,61 @@ int khib_handoff_decode(const void *page, size_t len, struct khib_handoff *ret)
 		return r;
 	*ret = h;
 	return 0;
+}
+
+uint64_t khib_extmap_encode(const struct khib_extent *ext, size_t n, void *buf)
+{
+	uint8_t *b = buf;
+
+	for (size_t i = 0; i < n; i++) {
+		khib_put_le64(b + i * KHIB_EXTMAP_ENTRY_BYTES, ext[i].physical);
+		khib_put_le64(b + i * KHIB_EXTMAP_ENTRY_BYTES + 8, ext[i].length);
+	}
+	return XXH64(buf, n * KHIB_EXTMAP_ENTRY_BYTES, 0);
+}
+
+int khib_extmap_decode(const void *buf, size_t n, uint64_t hash, struct khib_extent **ret)
+{
+	const uint8_t *b = buf;
+	struct khib_extent *v;
+	uint64_t logical = 0;
+
+	if (n > KHIB_EXTMAP_MAX_EXTENTS)
+		return -E2BIG;
+	if (!n || XXH64(buf, n * KHIB_EXTMAP_ENTRY_BYTES, 0) != hash)
+		return -EBADMSG;
+	if (!(v = calloc(n, sizeof(*v))))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t phys = khib_get_le64(b + i * KHIB_EXTMAP_ENTRY_BYTES);
+		uint64_t len = khib_get_le64(b + i * KHIB_EXTMAP_ENTRY_BYTES + 8);
+
+		if (!len || !IS_ALIGNED(phys | len, (uint64_t)KHIB_TARGET_BLOCK) ||
+		    !khib_range_within(phys, len, UINT64_MAX) ||
+		    !khib_range_within(logical, len, UINT64_MAX)) {
+			free(v);
+			return -EBADMSG;
+		}
+		v[i] = (struct khib_extent){ logical, phys, len };
+		logical += len;
+	}
+	*ret = v;
+	return 0;
+}
+
+int khib_extmap_read(const char *devmem, const struct khib_handoff *h, struct khib_extent **ret)
+{
+	size_t bytes = (size_t)h->nr_extents * KHIB_EXTMAP_ENTRY_BYTES;
+	struct khib_physmap m;
+	int r;
+
+	if (!h->nr_extents || h->nr_extents > KHIB_EXTMAP_MAX_EXTENTS)
+		return -EINVAL;
+	if ((r = khib_physmem_map(devmem, h->extents_paddr, bytes, 0, &m)) < 0)
+		return r;
+	r = khib_extmap_decode(m.ptr, h->nr_extents, h->extents_hash, ret);
+	khib_physmem_unmap(&m);
+	return r;
 }
 
 #define KEYPAGE_MAGIC 0x505945594249484bULL /* "KHIBKEYP" in memory */

@@ -22,13 +22,13 @@
 #include "fsstamp.h"
 #include "image.h"
 #include "memmap.h"
+#include "target.h"
 
 #define KHIB_HANDOFF_MAGIC 0x46464f484249484bULL /* "KHIBHOFF" on disk */
-#define KHIB_HANDOFF_VERSION 2
+#define KHIB_HANDOFF_VERSION 3
 #define KHIB_HANDOFF_BYTES 4096
 #define KHIB_HANDOFF_OFF_ENTRY 16
 #define KHIB_HANDOFF_MAX_RANGES 64
-#define KHIB_HANDOFF_MAX_EXTENTS 64
 #define KHIB_HANDOFF_NAME_LEN 64
 #define KHIB_HANDOFF_MAX_FS 8
 
@@ -66,10 +66,11 @@ struct khib_handoff {
 	char target_name[KHIB_HANDOFF_NAME_LEN]; /* block device under /dev */
 	uint64_t target_dev;			/* its dev_t in N, for messages */
 	uint64_t target_bytes;			/* its size, checked by H */
+	/* The target's extents on that device (lib/blockmap.h), in pages of
+	 * their own (the extent map, below) reserved in H's memory map. */
 	uint32_t nr_extents;			/* 0: the whole device */
-	struct {
-		uint64_t logical, physical, length;
-	} extents[KHIB_HANDOFF_MAX_EXTENTS];
+	uint64_t extents_paddr;
+	uint64_t extents_hash;			/* khib_extmap_encode() */
 
 	/* A page of N's memory where H reports back (struct khib_status). */
 	uint64_t status_paddr;
@@ -135,6 +136,26 @@ int khib_keypage_decode(const void *page, struct khib_image_key *ret, uint8_t uu
  * memory), and overwrite the page with zeros. */
 int khib_keypage_take(const char *devmem, uint64_t paddr, struct khib_image_key *ret,
 		      uint8_t uuid[16]);
+
+/*
+ * The extent map: where the image's bytes lie on the target device, as
+ * nr_extents entries of (u64 device offset, u64 length), little-endian;
+ * entry i covers the image bytes that follow entry i-1's, from 0.  No
+ * limit of its own: N places it in pages below the handoff's (kexec.h),
+ * and the handoff names it with its XXH64.  Offsets and lengths are
+ * multiples of 4 KiB.
+ */
+#define KHIB_EXTMAP_ENTRY_BYTES 16
+#define KHIB_EXTMAP_MAX_EXTENTS KHIB_TARGET_MAX_EXTENTS
+/* Encode n extents (contiguous from logical 0) into buf, of
+ * n * KHIB_EXTMAP_ENTRY_BYTES bytes; returns the hash for the handoff. */
+uint64_t khib_extmap_encode(const struct khib_extent *ext, size_t n, void *buf);
+/* Decode n entries that hash to `hash`: -EBADMSG when they do not, or
+ * when an entry is empty, misaligned or wraps; -E2BIG past the limit. */
+int khib_extmap_decode(const void *buf, size_t n, uint64_t hash, struct khib_extent **ret);
+/* In the jumped-to kernel: the map h names, read through devmem. */
+int khib_extmap_read(const char *devmem, const struct khib_handoff *h,
+		     struct khib_extent **ret);
 
 /* Serialize h into a KHIB_HANDOFF_BYTES page (zero-filled first). */
 int khib_handoff_encode(const struct khib_handoff *h, void *page);

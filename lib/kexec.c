@@ -202,13 +202,14 @@ static int build_tail(const struct khib_jump_config *cfg, const struct khib_bzim
 		return r;
 	n = r;
 
-	/* RAM: low memory and the region less the ELF core header pages (if
-	 * any, between the initramfs and the tail), the key page and the
-	 * handoff page. */
+	/* RAM: low memory and the region less the extent map and the ELF core
+	 * header pages (if any, between the initramfs and the tail), the key
+	 * page and the handoff page. */
 	if ((r = khib_memmap_add(&keep, cfg->low_start, cfg->low_start + cfg->low_bytes,
 				 KHIB_E820_RAM)) < 0 ||
-	    (r = khib_memmap_add(&keep, cfg->region_start, p->elfcorehdr_paddr ?
-				 p->elfcorehdr_paddr : p->cmdline_paddr, KHIB_E820_RAM)) < 0 ||
+	    (r = khib_memmap_add(&keep, cfg->region_start, p->extmap_paddr ? p->extmap_paddr :
+				 p->elfcorehdr_paddr ? p->elfcorehdr_paddr : p->cmdline_paddr,
+				 KHIB_E820_RAM)) < 0 ||
 	    (r = khib_memmap_add(&keep, p->cmdline_paddr, p->key_paddr, KHIB_E820_RAM)) < 0 ||
 	    (r = khib_memmap_normalize(&keep)) < 0 ||
 	    (r = khib_kexec_confine_e820(cfg->firmware, &keep, &p->e820)) < 0)
@@ -243,6 +244,7 @@ static int build_tail(const struct khib_jump_config *cfg, const struct khib_bzim
 	h.low_start = cfg->low_start;
 	h.low_bytes = cfg->low_bytes;
 	h.handoff_paddr = p->handoff_paddr;
+	h.extents_paddr = p->extmap_paddr;
 	h.key_paddr = 0;
 	if (cfg->key_page) {
 		memcpy(t + TAIL_KEY * KHIB_PAGE_SIZE, cfg->key_page, KHIB_KEYPAGE_BYTES);
@@ -300,21 +302,30 @@ int khib_kexec_build_elfcorehdr(const struct khib_jump_config *cfg, uint8_t **re
 /* Addresses, from the top of the region down: the tail pages, the ELF core
  * header pages, the initramfs; the kernel at the bottom. */
 static int plan_layout(const struct khib_jump_config *cfg, const struct khib_bzimage *bz,
-		       struct khib_jump_plan *p, uint64_t *ret_hdr_pages)
+		       struct khib_jump_plan *p, uint64_t *ret_hdr_pages, uint64_t *ret_map_pages)
 {
 	uint64_t region_end = cfg->region_start + cfg->region_bytes, tail_paddr, below;
-	uint64_t hdr_pages = 0;
+	uint64_t hdr_pages = 0, map_pages = 0;
 
 	if (cfg->elfcorehdr) {
 		hdr_pages = ALIGN_UP((uint64_t)cfg->elfcorehdr_bytes, KHIB_PAGE_SIZE) / KHIB_PAGE_SIZE;
 		if (!hdr_pages || hdr_pages > KHIB_KEXEC_ELFCOREHDR_MAX_PAGES)
 			return -E2BIG;
 	}
-	if (cfg->region_bytes < (KHIB_KEXEC_TAIL_PAGES + hdr_pages) * KHIB_PAGE_SIZE)
+	if (cfg->extmap) {
+		if (!cfg->extmap_bytes || cfg->extmap_bytes > (size_t)KHIB_EXTMAP_MAX_EXTENTS *
+		    KHIB_EXTMAP_ENTRY_BYTES ||
+		    cfg->extmap_bytes != (size_t)cfg->handoff.nr_extents * KHIB_EXTMAP_ENTRY_BYTES)
+			return -E2BIG;
+		map_pages = ALIGN_UP((uint64_t)cfg->extmap_bytes, KHIB_PAGE_SIZE) / KHIB_PAGE_SIZE;
+	}
+	if (cfg->region_bytes < (KHIB_KEXEC_TAIL_PAGES + hdr_pages + map_pages) * KHIB_PAGE_SIZE)
 		return -ENOSPC;
 	tail_paddr = region_end - KHIB_KEXEC_TAIL_PAGES * KHIB_PAGE_SIZE;
 	below = tail_paddr - hdr_pages * KHIB_PAGE_SIZE;
 	p->elfcorehdr_paddr = hdr_pages ? below : 0;
+	below -= map_pages * KHIB_PAGE_SIZE;
+	p->extmap_paddr = map_pages ? below : 0;
 	p->kernel_paddr = cfg->region_start;
 	p->initrd_paddr = ALIGN_DOWN(below - (cfg->initrd_bytes < below ? cfg->initrd_bytes : below),
 				     KHIB_PAGE_SIZE);
@@ -330,6 +341,7 @@ static int plan_layout(const struct khib_jump_config *cfg, const struct khib_bzi
 	p->key_paddr = tail_paddr + TAIL_KEY * KHIB_PAGE_SIZE;
 	p->handoff_paddr = tail_paddr + TAIL_HANDOFF * KHIB_PAGE_SIZE;
 	*ret_hdr_pages = hdr_pages;
+	*ret_map_pages = map_pages;
 	return 0;
 }
 
@@ -337,7 +349,7 @@ int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_pl
 {
 	struct khib_jump_plan p = { 0 };
 	struct khib_bzimage bz;
-	uint64_t tail_paddr, hdr_pages, kernel_end, initrd_end;
+	uint64_t tail_paddr, hdr_pages, map_pages, kernel_end, initrd_end;
 	int r;
 
 	if ((r = check_ranges(cfg)) < 0)
@@ -346,7 +358,7 @@ int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_pl
 		return r;
 	if (!IS_ALIGNED(cfg->region_start, bz.kernel_alignment))
 		return -EINVAL;
-	if ((r = plan_layout(cfg, &bz, &p, &hdr_pages)) < 0)
+	if ((r = plan_layout(cfg, &bz, &p, &hdr_pages, &map_pages)) < 0)
 		return r;
 	tail_paddr = p.cmdline_paddr;
 
@@ -360,8 +372,8 @@ int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_pl
 		return r;
 	}
 
-	/* Segments in address order: low memory, kernel, initramfs, ELF core
-	 * header, tail.  In a region of the running kernel's own RAM they
+	/* Segments in address order: low memory, kernel, initramfs, extent
+	 * map, ELF core header, tail.  In a region of the running kernel's own RAM they
 	 * cover all of it, so that the swap keeps that kernel's pages; in a
 	 * reserved one only what has content. */
 	kernel_end = cfg->region_reserved ?
@@ -369,12 +381,15 @@ int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_pl
 		     p.initrd_paddr;
 	initrd_end = cfg->region_reserved ?
 		     p.initrd_paddr + ALIGN_UP((uint64_t)cfg->initrd_bytes, KHIB_PAGE_SIZE) :
-		     tail_paddr - hdr_pages * KHIB_PAGE_SIZE;
+		     tail_paddr - (hdr_pages + map_pages) * KHIB_PAGE_SIZE;
 	add_segment(&p, NULL, 0, cfg->low_start, cfg->low_bytes);
 	add_segment(&p, bz.kernel, bz.kernel_bytes, p.kernel_paddr, kernel_end - p.kernel_paddr);
 	if (initrd_end > p.initrd_paddr)
 		add_segment(&p, cfg->initrd, cfg->initrd_bytes, p.initrd_paddr,
 			    initrd_end - p.initrd_paddr);
+	if (map_pages)
+		add_segment(&p, cfg->extmap, cfg->extmap_bytes, p.extmap_paddr,
+			    map_pages * KHIB_PAGE_SIZE);
 	if (hdr_pages)
 		add_segment(&p, cfg->elfcorehdr, cfg->elfcorehdr_bytes, p.elfcorehdr_paddr,
 			    hdr_pages * KHIB_PAGE_SIZE);

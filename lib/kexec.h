@@ -78,6 +78,12 @@ struct khib_jump_config {
 					   below the tail pages, reserved in the
 					   e820 and named by elfcorehdr=SIZE@ADDR */
 	size_t elfcorehdr_bytes;
+	const void *extmap;		/* NULL: none.  Else the target's extent
+					   map (handoff.h, handoff.nr_extents
+					   entries) placed below the ELF core
+					   header, reserved in the e820 and named
+					   by handoff.extents_paddr */
+	size_t extmap_bytes;
 	const void *key_page;		/* NULL: in clear.  Else a key page
 					   (handoff.h, KHIB_KEYPAGE_BYTES) placed
 					   beside the handoff and named there */
@@ -90,6 +96,7 @@ struct khib_jump_plan {
 	uint64_t kernel_paddr, initrd_paddr, cmdline_paddr;
 	uint64_t boot_params_paddr, key_paddr, handoff_paddr;
 	uint64_t elfcorehdr_paddr;	/* 0: no ELF core header */
+	uint64_t extmap_paddr;		/* 0: no extent map */
 	struct khib_memmap e820;	/* what the jumped-to kernel is told */
 	uint8_t *tail;			/* owned: the tail pages (wiped on release) */
 	bool preserve_context;

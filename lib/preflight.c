@@ -82,99 +82,72 @@ static int is_swap(const struct stat *st)
 	return 0;
 }
 
-/* The /dev name of a block device number, from sysfs. */
-static int dev_name(dev_t dev, char *buf, size_t n)
+/* Fill h and ret from a resolved map. */
+static int describe(struct khib_blockmap *m, struct khib_handoff *h, struct khib_preflight *ret)
 {
-	_cleanup_free_ char *uevent = NULL;
-	char path[128];
-	const char *p;
-	int r;
-
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/uevent", major(dev), minor(dev));
-	r = khib_read_file(path, 65536, &uevent, NULL);
-	if (r < 0)
-		return r;
-	p = strstr(uevent, "DEVNAME=");
-	if (!p)
-		return -ENODEV;
-	p += 8;
-	size_t len = strcspn(p, "\n");
-	if (len + 1 > n || !len)
-		return -ENAMETOOLONG;
-	memcpy(buf, p, len);
-	buf[len] = '\0';
+	snprintf(h->target_name, sizeof(h->target_name), "%s", m->name);
+	h->target_dev = m->dev;
+	h->target_bytes = m->bytes;
+	h->nr_extents = (uint32_t)m->n;
+	h->extents_hash = 0;
+	ret->capacity = m->n ? 0 : m->bytes;
+	ret->below_crypt = m->below_crypt;
+	memcpy(ret->stack, m->stack, sizeof(ret->stack));
+	if (!m->n)
+		return 0;
+	for (size_t i = 0; i < m->n; i++)
+		ret->capacity += m->ext[i].length;
+	ret->extmap_bytes = m->n * KHIB_EXTMAP_ENTRY_BYTES;
+	if (!(ret->extmap = malloc(ret->extmap_bytes)))
+		return -ENOMEM;
+	h->extents_hash = khib_extmap_encode(m->ext, m->n, ret->extmap);
 	return 0;
 }
 
-static int describe_device(dev_t dev, struct khib_handoff *h, const char **what)
+int khib_preflight_target(const char *path, struct khib_handoff *h, struct khib_preflight *ret,
+			  char *reason)
 {
-	char path[128];
-	int r;
-
-	*what = "finding the target's block device in /sys/dev/block";
-	if ((r = dev_name(dev, h->target_name, sizeof(h->target_name))) < 0)
-		return r;
-	/* The writer kernel finds it under this name; a nested one such as
-	 * mapper/x is not something it can open. */
-	if (strchr(h->target_name, '/'))
-		return -ENODEV;
-	h->target_dev = dev;
-	snprintf(path, sizeof(path), "/dev/%s", h->target_name);
-	*what = "reading the size of the target's block device";
-	return khib_blockdev_size(path, &h->target_bytes);
-}
-
-static int file_extents(const char *path, struct khib_handoff *h, uint64_t *ret_capacity,
-			const char **what)
-{
-	_cleanup_free_ struct khib_extent *ext = NULL;
-	size_t n;
-	dev_t dev;
-	int r;
-
-	*what = "mapping the target file's extents (it must be fully allocated, e.g. by fallocate)";
-	if ((r = khib_target_fiemap(path, &ext, &n, &dev)) < 0)
-		return r;
-	*what = "recording the target file's extents";
-	if (n > KHIB_HANDOFF_MAX_EXTENTS)
-		return -E2BIG;
-	if ((r = describe_device(dev, h, what)) < 0)
-		return r;
-	*ret_capacity = 0;
-	for (size_t i = 0; i < n; i++) {
-		h->extents[i].logical = ext[i].logical;
-		h->extents[i].physical = ext[i].physical;
-		h->extents[i].length = ext[i].length;
-		*ret_capacity += ext[i].length;
-	}
-	h->nr_extents = (uint32_t)n;
-	return 0;
-}
-
-int khib_preflight_target(const char *path, struct khib_handoff *h, uint64_t *ret_capacity,
-			  const char **ret_what)
-{
+	struct khib_preflight p = { 0 };
+	struct khib_blockmap m;
 	struct stat st;
 	int r;
 
-	*ret_what = "looking at the target";
 	if (stat(path, &st) < 0)
-		return -errno;
-	*ret_what = "checking that the target is not an active swap area";
-	if ((r = is_swap(&st)) != 0)
-		return r < 0 ? r : -EBUSY;
-	if (S_ISREG(st.st_mode))
-		return file_extents(path, h, ret_capacity, ret_what);
-	if (!S_ISBLK(st.st_mode))
-		return -ENOTBLK;
-	*ret_what = "checking that the target is not mounted";
-	if ((r = dev_mounted(st.st_rdev)) != 0)
-		return r < 0 ? r : -EBUSY;
-	h->nr_extents = 0;
-	if ((r = describe_device(st.st_rdev, h, ret_what)) < 0)
+		return khib_fail(reason, -errno, "%s", strerror(errno));
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return khib_fail(reason, -ENOTBLK, "neither a block device nor a file");
+	if ((r = is_swap(&st)) < 0)
+		return khib_fail(reason, r, "reading /proc/swaps: %s", strerror(-r));
+	if (r)
+		return khib_fail(reason, -EBUSY, "an active swap area");
+	if (S_ISREG(st.st_mode)) {
+		r = khib_blockmap_file(&khib_blockenv_system, path, &m, reason);
+	} else {
+		if ((r = dev_mounted(st.st_rdev)) < 0)
+			return khib_fail(reason, r, "reading /proc/self/mountinfo: %s", strerror(-r));
+		if (r)
+			return khib_fail(reason, -EBUSY, "mounted");
+		r = khib_blockmap_resolve(&khib_blockenv_system, major(st.st_rdev),
+					  minor(st.st_rdev), NULL, 0, &m, reason);
+	}
+	if (r < 0)
 		return r;
-	*ret_capacity = h->target_bytes;
+	r = describe(&m, h, &p);
+	khib_blockmap_release(&m);
+	if (r < 0) {
+		khib_preflight_release(&p);
+		return khib_fail(reason, r, "no memory for its extent map");
+	}
+	*ret = p;
 	return 0;
+}
+
+void khib_preflight_release(struct khib_preflight *p)
+{
+	if (p) {
+		free(p->extmap);
+		p->extmap = NULL;
+	}
 }
 
 /* libblkid's verdict on path: 1 and `what` when it recognises something. */

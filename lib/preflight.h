@@ -6,25 +6,39 @@
  * SECURITY/SAFETY: the writer kernel writes raw sectors.  A target that is
  * mounted or an active swap area of the running kernel is refused (writing
  * under a live file system corrupts it); a file target is written only
- * through its own pre-allocated extents.
+ * through its own pre-allocated extents, which its immutable flag pins.
  */
 #ifndef KHIB_PREFLIGHT_H
 #define KHIB_PREFLIGHT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "blockmap.h"
 #include "handoff.h"
 
+/* What the target checks found. */
+struct khib_preflight {
+	uint64_t capacity;		/* bytes an image can use there */
+	bool below_crypt;		/* its sectors lie beneath dm-crypt */
+	char stack[KHIB_BLOCKMAP_STACK_LEN];	/* the way down, for messages */
+	uint8_t *extmap;		/* owned: the extent map for the jump
+					   (khib_jump_config.extmap), or NULL */
+	size_t extmap_bytes;
+};
+
 /*
- * Describe the target at `path` in h (target_name, target_dev,
- * target_bytes, extents) and return the bytes an image can use there.
+ * Resolve the target at `path` down to a partition or disk (lib/blockmap.h)
+ * and describe it in h (target_name, target_dev, target_bytes,
+ * nr_extents, extents_hash; the plan places the map).
  *   block device: it must not be mounted or an active swap area;
- *   regular file: fully allocated (FIEMAP extents), not a swap file.
- * -EBUSY mounted or swap, -ENOTBLK neither a block device nor a file,
- * -E2BIG too many extents; *ret_what says which check failed.
+ *   regular file: immutable, fully allocated (FIEMAP), not a swap file.
+ * -EBUSY mounted or swap, -ENOTBLK neither a block device nor a file, or
+ * khib_blockmap_*()'s errors; reason says which check failed and why.
  */
-int khib_preflight_target(const char *path, struct khib_handoff *h, uint64_t *ret_capacity,
-			  const char **ret_what);
+int khib_preflight_target(const char *path, struct khib_handoff *h, struct khib_preflight *ret,
+			  char *reason);
+void khib_preflight_release(struct khib_preflight *p);
 
 /*
  * Is the target khib's to write?  Yes when it holds a khib image (in any

@@ -77,9 +77,10 @@ int khib_save_ranges(const struct khib_handoff *h, struct khib_range **ret, size
 	return 0;
 }
 
-int khib_save_open_target(const struct khib_handoff *h, const char *devdir,
+int khib_save_open_target(const struct khib_handoff *h, const char *devdir, const char *devmem,
 			  struct khib_target **ret)
 {
+	_cleanup_free_ struct khib_extent *ext = NULL;
 	char path[256];
 	uint64_t size = 0;
 	int r;
@@ -98,10 +99,8 @@ int khib_save_open_target(const struct khib_handoff *h, const char *devdir,
 	if (!h->nr_extents)
 		return khib_target_open(path, KHIB_TARGET_WRITE, ret);
 
-	struct khib_extent ext[KHIB_HANDOFF_MAX_EXTENTS];
-	for (uint32_t i = 0; i < h->nr_extents; i++)
-		ext[i] = (struct khib_extent){ h->extents[i].logical, h->extents[i].physical,
-					       h->extents[i].length };
+	if ((r = khib_extmap_read(devmem, h, &ext)) < 0)
+		return r;
 	return khib_target_open_extents(path, ext, h->nr_extents, KHIB_TARGET_WRITE, ret);
 }
 

@@ -30,9 +30,10 @@ int khib_save_ranges(const struct khib_handoff *h, struct khib_range **ret, size
 		     uint64_t *ret_total_pages);
 
 /* Open the target the handoff names (a block device under `devdir`, or
- * extents of it) for writing; -ENODEV if missing, -EMEDIUMTYPE if its size
- * is not the one N saw. */
-int khib_save_open_target(const struct khib_handoff *h, const char *devdir,
+ * the extents of it in the extent map, read through `devmem`) for
+ * writing; -ENODEV if missing, -EMEDIUMTYPE if its size is not the one N
+ * saw, -EBADMSG for a damaged extent map. */
+int khib_save_open_target(const struct khib_handoff *h, const char *devdir, const char *devmem,
 			  struct khib_target **ret);
 
 /*

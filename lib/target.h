@@ -42,6 +42,11 @@ struct khib_io_ops {
 	void (*close)(void *ctx);
 };
 
+/* The most pieces a target may lie in (lib/blockmap.h, the handoff's
+ * extent map): a 16 GiB file on ext4 has at least 128, a fragmented one
+ * thousands. */
+#define KHIB_TARGET_MAX_EXTENTS 65536
+
 /* Image bytes [logical, logical+length) live at device offset physical. */
 struct khib_extent {
 	uint64_t logical;

@@ -237,6 +237,20 @@ static int check_kexec(void)
 	}
 }
 
+/* SECURITY: beneath dm-crypt the disk holds whatever khib writes there, so
+ * memory goes there only in an encrypted image: never in clear beneath the
+ * user's disk encryption. */
+static int check_beneath_crypt(const struct hib_opts *o, const struct khib_preflight *pf,
+			       const uint8_t *keypage)
+{
+	if (!pf->below_crypt || keypage)
+		return 0;
+	khib_err("target '%s' lies beneath disk encryption (%s): khib writes memory there only "
+		 "in an encrypted image; enroll a key first (khib key enroll)", o->target,
+		 pf->stack);
+	return 1;
+}
+
 /* The target must hold the worst case: every saved page incompressible. */
 static int check_capacity(const struct hib_opts *o, const struct khib_handoff *h, uint64_t cap)
 {
@@ -702,7 +716,8 @@ static int hibernate_run(int argc, char **argv)
 	_cleanup_free_ char *kernel = NULL, *initrd = NULL;
 	_cleanup_free_ uint8_t *elfcorehdr = NULL;
 	size_t kernel_bytes, initrd_bytes;
-	uint64_t capacity;
+	_cleanup_(khib_preflight_release) struct khib_preflight pf = { 0 };
+	char reason[KHIB_REASON_MAX];
 	const char *what;
 	char compact[8];
 	_cleanup_(secret_freep) uint8_t *keypage = NULL;
@@ -738,12 +753,16 @@ static int hibernate_run(int argc, char **argv)
 		return khib_err_errno(r, "%s", what);
 	if (o.region_start && !reserved && check_region(&cfg))
 		return 1;
-	if ((r = khib_preflight_target(o.target, &cfg.handoff, &capacity, &what)) < 0)
-		return khib_err_errno(r, "target '%s': %s", o.target, what);
-	if (check_capacity(&o, &cfg.handoff, capacity) || check_owned(&o) ||
-	    record_file_systems(&cfg.handoff))
+	if ((r = khib_preflight_target(o.target, &cfg.handoff, &pf, reason)) < 0) {
+		khib_err("target '%s': %s", o.target, reason);
+		return 1;
+	}
+	if (check_beneath_crypt(&o, &pf, keypage) || check_capacity(&o, &cfg.handoff, pf.capacity) ||
+	    check_owned(&o) || record_file_systems(&cfg.handoff))
 		return 1;
 	cfg.key_page = keypage;
+	cfg.extmap = pf.extmap;
+	cfg.extmap_bytes = pf.extmap_bytes;
 
 	cfg.kernel = kernel;
 	cfg.kernel_bytes = kernel_bytes;

@@ -300,8 +300,7 @@ static int op_restorer(void *ctx, const struct khib_image_info *info,
 	_cleanup_free_ char *kernel = NULL, *initrd = NULL;
 	uint8_t *keypage = NULL;
 	struct khib_jump_plan plan;
-	uint64_t capacity;
-	const char *what;
+	_cleanup_(khib_preflight_release) struct khib_preflight pf = { 0 };
 	int r;
 
 	if ((r = khib_read_file(o->kernel, MAX_FILE_BYTES, &kernel, &cfg->kernel_bytes)) < 0)
@@ -310,8 +309,11 @@ static int op_restorer(void *ctx, const struct khib_image_info *info,
 	if ((r = khib_read_file(o->initrd, MAX_FILE_BYTES, &initrd, &cfg->initrd_bytes)) < 0)
 		return khib_fail(reason, r, "reading the restore initramfs '%s': %s", o->initrd,
 				 strerror(-r));
-	if ((r = khib_preflight_target(c->path, &cfg->handoff, &capacity, &what)) < 0)
-		return khib_fail(reason, r, "%s: %s", what, strerror(-r));
+	char why[KHIB_REASON_MAX];
+	if ((r = khib_preflight_target(c->path, &cfg->handoff, &pf, why)) < 0)
+		return khib_fail(reason, r, "the image's device: %s", why);
+	cfg->extmap = pf.extmap;
+	cfg->extmap_bytes = pf.extmap_bytes;
 	cfg->kernel = kernel;
 	cfg->initrd = initrd;
 	cfg->cmdline = o->append;

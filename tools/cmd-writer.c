@@ -268,7 +268,7 @@ static int writer_main(const struct khib_handoff *h)
 	report_vmcore(&wr.h);
 
 	chunk = chunk_pages_or_abort(&wr);
-	r = khib_save_open_target(&wr.h, "/dev", &t);
+	r = khib_save_open_target(&wr.h, "/dev", DEVMEM, &t);
 	if (r < 0)
 		abort_to_n(&wr, r, "opening the target '/dev/%s'", wr.h.target_name);
 

@@ -9,8 +9,11 @@
  * at 24), so the fuzzer gets past the checksum to the field checks behind.
  * Its first KHIB_STATUS_BYTES are also a status page, likewise as is and
  * with the checksum fixed up (XXH64 of bytes 16.. stored at 8), decoded
- * with the nonce it carries and with another one.
+ * with the nonce it carries and with another one.  The input is also an
+ * extent map (its 16-byte entries, with their hash), whose decoder
+ * promises contiguous, aligned, non-empty extents.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #define XXH_INLINE_ALL
@@ -52,6 +55,23 @@ static void try_status(const uint8_t *data, size_t size)
 	}
 }
 
+static void try_extmap(const uint8_t *data, size_t size)
+{
+	size_t n = size / KHIB_EXTMAP_ENTRY_BYTES;
+	struct khib_extent *ext;
+	uint64_t logical = 0;
+
+	if (khib_extmap_decode(data, n, XXH64(data, n * KHIB_EXTMAP_ENTRY_BYTES, 0), &ext) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (ext[i].logical != logical || !ext[i].length ||
+		    (ext[i].physical | ext[i].length) % 4096)
+			__builtin_trap();
+		logical += ext[i].length;
+	}
+	free(ext);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t page[KHIB_HANDOFF_BYTES] = { 0 };
@@ -63,8 +83,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (khib_handoff_decode(page, sizeof(page), &h) == 0 &&
 	    (strlen(h.release) > 64 || strlen(h.version) > 64 ||
 	     strlen(h.target_name) >= KHIB_HANDOFF_NAME_LEN ||
-	     h.nr_ranges > KHIB_HANDOFF_MAX_RANGES || h.nr_extents > KHIB_HANDOFF_MAX_EXTENTS))
+	     h.nr_ranges > KHIB_HANDOFF_MAX_RANGES || h.nr_extents > KHIB_EXTMAP_MAX_EXTENTS))
 		__builtin_trap(); /* the decoder promised all of this */
 	try_status(data, size);
+	try_extmap(data, size);
 	return 0;
 }

@@ -2,8 +2,9 @@
 /*
  * Writes the handoff target's seeds into the directory argv[1], made by the
  * real encoders (make-corpus.sh runs it): handoff pages with few and with
- * the most ranges and extents, status pages in every state, and edge
- * cases around the checksum, the version and the field checks.
+ * the most ranges, with and without an extent map, extent maps, status
+ * pages in every state, and edge cases around the checksum, the version
+ * and the field checks.
  */
 #include <stdio.h>
 #include <string.h>
@@ -56,11 +57,8 @@ static void fill(struct khib_handoff *h, uint32_t nr_ranges, uint32_t nr_extents
 	h->target_dev = 0xfd10;
 	h->target_bytes = 1ULL << 30;
 	h->nr_extents = nr_extents;
-	for (uint32_t i = 0; i < nr_extents; i++) {
-		h->extents[i].logical = 0x10000ULL * i;
-		h->extents[i].physical = 0x900000ULL + 0x20000ULL * i;
-		h->extents[i].length = 0x10000;
-	}
+	h->extents_paddr = nr_extents ? 0x7fff0000 : 0;
+	h->extents_hash = nr_extents ? 0x5eed5eed5eed5eedULL : 0;
 	h->status_paddr = 0x12345678;
 	h->status_nonce = 0xfeedfacecafebeefULL;
 	h->nr_fs = nr_ranges % (KHIB_HANDOFF_MAX_FS + 1);
@@ -95,7 +93,7 @@ int main(int argc, char **argv)
 	page[100] ^= 1;
 	bad |= put("handoff-bad-checksum", page, sizeof(page));
 
-	fill(&h, KHIB_HANDOFF_MAX_RANGES, KHIB_HANDOFF_MAX_EXTENTS);
+	fill(&h, KHIB_HANDOFF_MAX_RANGES, 200);
 	h.flags = KHIB_HANDOFF_TEST;
 	h.jump_back_entry = 0x7fffe000; /* outside the checksum */
 	khib_handoff_encode(&h, page);
@@ -116,6 +114,16 @@ int main(int argc, char **argv)
 	bad |= put("handoff-version-next", page, sizeof(page));
 	khib_put_le32(page + 8, 1);
 	bad |= put("handoff-version-1", page, sizeof(page));
+
+	/* Extent maps: the fuzz target decodes its input as one too. */
+	static struct khib_extent ext[300];
+	static uint8_t map[sizeof(ext) / sizeof(ext[0]) * KHIB_EXTMAP_ENTRY_BYTES];
+	for (uint32_t i = 0; i < 300; i++)
+		ext[i] = (struct khib_extent){ 0x10000ULL * i, 0x900000ULL + 0x20000ULL * i, 0x10000 };
+	khib_extmap_encode(ext, 1, map);
+	bad |= put("extmap-1", map, KHIB_EXTMAP_ENTRY_BYTES);
+	khib_extmap_encode(ext, 300, map);
+	bad |= put("extmap-300", map, sizeof(map));
 
 	khib_status_encode(&st, spage);
 	bad |= put("status-pending", spage, sizeof(spage));

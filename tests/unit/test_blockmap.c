@@ -254,7 +254,7 @@ TEST(blockmap_alignment_and_size)
 	const struct khib_extent one = { 0, 0, 64 * 1024 };
 	const struct khib_extent odd = { 0, 512, 64 * 1024 };
 	const struct khib_extent beyond = { 0, 40 * GIB, 4096 };
-	size_t n = KHIB_BLOCKMAP_MAX_EXTENTS + 1;
+	size_t n = KHIB_TARGET_MAX_EXTENTS + 1;
 	struct khib_extent *many = calloc(n, sizeof(*many));
 
 	ASSERT_TRUE(many != NULL);

@@ -57,11 +57,8 @@ static void fill(struct khib_handoff *h, uint32_t nr_ranges)
 	h->target_dev = 0x10303;
 	h->target_bytes = 0x4000000000ULL;
 	h->nr_extents = 3;
-	for (uint32_t i = 0; i < 3; i++) {
-		h->extents[i].logical = 0x100000ULL * i;
-		h->extents[i].physical = 0x9000000ULL - 0x200000ULL * i;
-		h->extents[i].length = 0x100000;
-	}
+	h->extents_paddr = 0x17fff0000ULL;
+	h->extents_hash = 0x1122334455667788ULL;
 	h->status_paddr = 0x7654328;
 	h->status_nonce = 0x0123456789abcdefULL;
 	h->key_paddr = 0x17fffe000ULL;
@@ -128,7 +125,8 @@ TEST(handoff_roundtrip_every_field)
 	/* Zero extents and zero ranges is a valid handoff too. */
 	fill(&h, 0);
 	h.nr_extents = 0;
-	memset(h.extents, 0, sizeof(h.extents));
+	h.extents_paddr = 0;
+	h.extents_hash = 0;
 	ASSERT_OK(khib_handoff_encode(&h, page));
 	ASSERT_OK(khib_handoff_decode(page, sizeof(page), &out));
 	ASSERT_MEMEQ(&out, &h, sizeof(h));
@@ -244,7 +242,7 @@ TEST(handoff_wrong_magic_and_version)
 {
 	static struct khib_handoff h, out, before;
 	static uint8_t page[KHIB_HANDOFF_BYTES], zero[KHIB_HANDOFF_BYTES];
-	static const uint32_t versions[] = { 0, 1, 3, 0x100, UINT32_MAX };
+	static const uint32_t versions[] = { 0, 1, 2, 4, 0x100, UINT32_MAX };
 
 	memset(&out, 0x42, sizeof(out));
 	before = out;
@@ -390,23 +388,58 @@ TEST(handoff_fields_checked)
 	memset(h.target_name, 'n', sizeof(h.target_name));
 	ASSERT_EQ(roundtrip(&h), -EBADMSG);
 
-	/* Extents run contiguously from logical 0. */
+	/* The extent map is named by a page address. */
 	fill(&h, 2);
-	h.extents[0].logical = 0x1000;
+	h.extents_paddr |= 0x800;
 	ASSERT_EQ(roundtrip(&h), -EBADMSG);
 	fill(&h, 2);
-	h.extents[2].logical += 0x1000;
+	h.extents_paddr = 0;
 	ASSERT_EQ(roundtrip(&h), -EBADMSG);
 	fill(&h, 2);
-	h.extents[1].length = 0;
-	ASSERT_EQ(roundtrip(&h), -EBADMSG);
-	fill(&h, 2);
-	h.nr_extents = KHIB_HANDOFF_MAX_EXTENTS + 1;
+	h.nr_extents = KHIB_EXTMAP_MAX_EXTENTS + 1;
 	ASSERT_EQ(khib_handoff_encode(&h, page), -E2BIG);
 
 	fill(&h, 2);
 	h.status_paddr |= 4;
 	ASSERT_EQ(roundtrip(&h), -EBADMSG);
+}
+
+TEST(handoff_extmap_roundtrip)
+{
+	const struct khib_extent ext[] = {
+		{ 0, 0x9000000, 0x100000 },
+		{ 0x100000, 0x4000, 0x3000 },
+		{ 0x103000, 0x7ffffff000ULL, 0x1000 },
+	};
+	uint8_t buf[3 * KHIB_EXTMAP_ENTRY_BYTES];
+	struct khib_extent *out;
+	uint64_t hash = khib_extmap_encode(ext, 3, buf);
+
+	/* (device offset, length) pairs; logical offsets follow from them. */
+	ASSERT_EQ_U64(khib_get_le64(buf + 16), 0x4000);
+	ASSERT_EQ_U64(khib_get_le64(buf + 24), 0x3000);
+	ASSERT_EQ_U64(hash, XXH64(buf, sizeof(buf), 0));
+	ASSERT_OK(khib_extmap_decode(buf, 3, hash, &out));
+	ASSERT_MEMEQ(out, ext, sizeof(ext));
+	free(out);
+	/* A changed byte, a count that differs from the handoff's. */
+	ASSERT_EQ(khib_extmap_decode(buf, 2, hash, &out), -EBADMSG);
+	buf[3] ^= 1;
+	ASSERT_EQ(khib_extmap_decode(buf, 3, hash, &out), -EBADMSG);
+	buf[3] ^= 1;
+	ASSERT_EQ(khib_extmap_decode(buf, KHIB_EXTMAP_MAX_EXTENTS + 1, hash, &out), -E2BIG);
+	/* Empty, misaligned or wrapping entries, even with a matching hash. */
+	const struct khib_extent bad[][1] = {
+		{ { 0, 0x1000, 0 } },
+		{ { 0, 0x1200, 0x1000 } },
+		{ { 0, 0x1000, 0x1800 } },
+		{ { 0, UINT64_MAX - 0xfff, 0x2000 } },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		hash = khib_extmap_encode(bad[i], 1, buf);
+		if (khib_extmap_decode(buf, 1, hash, &out) != -EBADMSG)
+			test_fail(__FILE__, __LINE__, "bad entry %zu accepted", i);
+	}
 }
 
 TEST(handoff_keypage_roundtrip)
@@ -463,4 +496,34 @@ TEST(handoff_keypage_taken_and_wiped)
 	for (size_t i = 0; i < sizeof(back); i++)
 		ASSERT_EQ(back[i], 0);
 	khib_secret_free(out);
+}
+
+/* The writer kernel reads the extent map where the handoff says, and only
+ * what the handoff's count and hash describe. */
+TEST(handoff_extmap_read_through_devmem)
+{
+	const struct khib_extent ext[] = { { 0, 0x200000, 0x4000 }, { 0x4000, 0x100000, 0x1000 } };
+	uint8_t map[2 * KHIB_EXTMAP_ENTRY_BYTES];
+	struct khib_handoff h = { 0 };
+	struct khib_extent *out;
+	char path[300];
+	FILE *f;
+
+	h.nr_extents = 2;
+	h.extents_paddr = 0x5000;
+	h.extents_hash = khib_extmap_encode(ext, 2, map);
+	snprintf(path, sizeof(path), "%s/mem", test_tmpdir());
+	f = fopen(path, "w+");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_EQ(fseek(f, 0x5000, SEEK_SET), 0);
+	ASSERT_EQ(fwrite(map, 1, sizeof(map), f), sizeof(map));
+	ASSERT_OK(ftruncate(fileno(f), 0x8000)); /* mapped pages must exist */
+	ASSERT_EQ(fclose(f), 0);
+	ASSERT_OK(khib_extmap_read(path, &h, &out));
+	ASSERT_MEMEQ(out, ext, sizeof(ext));
+	free(out);
+	h.extents_paddr = 0x6000; /* zeros there */
+	ASSERT_EQ(khib_extmap_read(path, &h, &out), -EBADMSG);
+	h.nr_extents = 0;
+	ASSERT_EQ(khib_extmap_read(path, &h, &out), -EINVAL);
 }

@@ -173,25 +173,20 @@ static void check_tail(const struct plan_fx *f, const struct khib_jump_plan *p,
 	ASSERT_MEMEQ(e820.r, p->e820.r, e820.n * sizeof(e820.r[0]));
 	ASSERT_TRUE(khib_memmap_find(&e820, cfg->low_start, cfg->low_start + cfg->low_bytes,
 				     KHIB_E820_RAM));
-	if (cfg->elfcorehdr) {
-		uint64_t hdr_bytes = ALIGN_UP((uint64_t)cfg->elfcorehdr_bytes, 4096);
+	/* Reserved below the tail: the ELF core header, then the extent map. */
+	uint64_t hdr_bytes = cfg->elfcorehdr ? ALIGN_UP((uint64_t)cfg->elfcorehdr_bytes, 4096) : 0;
+	uint64_t map_bytes = cfg->extmap ? ALIGN_UP((uint64_t)cfg->extmap_bytes, 4096) : 0;
+	uint64_t ram_end = p->cmdline_paddr - hdr_bytes - map_bytes;
 
-		ASSERT_EQ_U64(p->elfcorehdr_paddr, p->cmdline_paddr - hdr_bytes);
-		ASSERT_TRUE(khib_memmap_find(&e820, cfg->region_start, p->elfcorehdr_paddr,
-					     KHIB_E820_RAM));
-		ASSERT_TRUE(khib_memmap_find(&e820, p->elfcorehdr_paddr, p->cmdline_paddr,
+	ASSERT_EQ_U64(p->elfcorehdr_paddr, hdr_bytes ? p->cmdline_paddr - hdr_bytes : 0);
+	ASSERT_EQ_U64(p->extmap_paddr, map_bytes ? ram_end : 0);
+	ASSERT_TRUE(khib_memmap_find(&e820, cfg->region_start, ram_end, KHIB_E820_RAM));
+	if (hdr_bytes || map_bytes)
+		ASSERT_TRUE(khib_memmap_find(&e820, ram_end, p->cmdline_paddr,
 					     KHIB_E820_RESERVED));
-		ASSERT_TRUE(khib_memmap_find(&e820, p->cmdline_paddr, p->key_paddr,
-					     KHIB_E820_RAM));
-		ASSERT_EQ_U64(khib_memmap_total(&e820, KHIB_E820_RAM),
-			      cfg->low_bytes + cfg->region_bytes - 2 * 4096 - hdr_bytes);
-	} else {
-		ASSERT_EQ_U64(p->elfcorehdr_paddr, 0);
-		ASSERT_TRUE(khib_memmap_find(&e820, cfg->region_start, p->key_paddr,
-					     KHIB_E820_RAM));
-		ASSERT_EQ_U64(khib_memmap_total(&e820, KHIB_E820_RAM),
-			      cfg->low_bytes + cfg->region_bytes - 2 * 4096);
-	}
+	ASSERT_TRUE(khib_memmap_find(&e820, p->cmdline_paddr, p->key_paddr, KHIB_E820_RAM));
+	ASSERT_EQ_U64(khib_memmap_total(&e820, KHIB_E820_RAM),
+		      cfg->low_bytes + cfg->region_bytes - 2 * 4096 - hdr_bytes - map_bytes);
 	/* The key page and the handoff: never the jumped-to kernel's RAM. */
 	ASSERT_TRUE(khib_memmap_find(&e820, p->key_paddr, region_end, KHIB_E820_RESERVED));
 	ASSERT_EQ_U64(total_bytes(&e820), total_bytes(&f->fw));
@@ -203,6 +198,7 @@ static void check_tail(const struct plan_fx *f, const struct khib_jump_plan *p,
 	ASSERT_EQ_U64(h.low_start, cfg->low_start);
 	ASSERT_EQ_U64(h.low_bytes, cfg->low_bytes);
 	ASSERT_EQ_U64(h.handoff_paddr, p->handoff_paddr);
+	ASSERT_EQ_U64(h.extents_paddr, p->extmap_paddr);
 	ASSERT_EQ_U64(h.flags, KHIB_HANDOFF_TEST);
 	ASSERT_EQ_U64(h.memmap_hash, cfg->handoff.memmap_hash);
 	ASSERT_STREQ(h.release, "6.1.0-khib");
@@ -535,6 +531,48 @@ static void check_elfcorehdr_plan(struct plan_fx *f, size_t initrd_bytes, size_t
 	}
 	check_tail(f, &p, "console=ttyS0 quiet ");
 	khib_jump_plan_release(&p);
+}
+
+/* The target's extent map: pages of its own below the ELF core header,
+ * reserved, named by the handoff; the writer kernel reads it there. */
+TEST(kexec_plan_extmap)
+{
+	static struct plan_fx f;
+	static struct khib_jump_plan p;
+	static struct khib_extent ext[600];
+	static uint8_t map[sizeof(ext) / sizeof(ext[0]) * KHIB_EXTMAP_ENTRY_BYTES], hdr[300];
+	const struct khib_kexec_segment *s;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ext); i++)
+		ext[i] = (struct khib_extent){ i * 8192, (i * 3 + 1) * 8192, 8192 };
+	plan_setup(&f, 100001);
+	f.cfg.handoff.nr_extents = ARRAY_SIZE(ext);
+	f.cfg.handoff.extents_hash = khib_extmap_encode(ext, ARRAY_SIZE(ext), map);
+	f.cfg.extmap = map;
+	f.cfg.extmap_bytes = sizeof(map); /* 9600 bytes: 3 pages */
+	f.cfg.elfcorehdr = hdr;
+	f.cfg.elfcorehdr_bytes = sizeof(hdr);
+	ASSERT_OK(khib_jump_plan_build(&f.cfg, &p));
+	check_segments(&f.cfg, &p);
+	check_tail(&f, &p, "console=ttyS0 quiet ");
+	ASSERT_EQ(p.nr_segments, 6);
+	s = &p.seg[3];
+	ASSERT_TRUE(s->buf == map);
+	ASSERT_EQ(s->bufsz, sizeof(map));
+	ASSERT_EQ_U64(s->mem, p.extmap_paddr);
+	ASSERT_EQ_U64(s->memsz, 3 * 4096);
+	ASSERT_EQ_U64(s->mem + s->memsz, p.elfcorehdr_paddr);
+	ASSERT_EQ_U64(p.seg[2].mem + p.seg[2].memsz, p.extmap_paddr);
+	struct khib_handoff h;
+	ASSERT_OK(khib_handoff_decode(p.tail + 4 * 4096, 4096, &h));
+	ASSERT_EQ(h.nr_extents, ARRAY_SIZE(ext));
+	ASSERT_EQ_U64(h.extents_hash, f.cfg.handoff.extents_hash);
+	khib_jump_plan_release(&p);
+
+	/* The map must be what the handoff counts. */
+	f.cfg.extmap_bytes -= KHIB_EXTMAP_ENTRY_BYTES;
+	ASSERT_EQ(khib_jump_plan_build(&f.cfg, &p), -E2BIG);
+	plan_teardown(&f);
 }
 
 TEST(kexec_plan_elfcorehdr)
