@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include "blockmap.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -238,6 +239,77 @@ static int refuse_layer(const struct layer *l, char *reason)
 	return 0;
 }
 
+/* The identity of the disk at sysfs directory `disk`: the first of its
+ * WWID (NVMe namespaces; SCSI and SATA disks from their VPD page 0x83)
+ * and its serial (virtio-blk, when one is set); "" when it has neither. */
+static void disk_identity(const char *disk, char *id, size_t n)
+{
+	static const char *const attrs[] = { "wwid", "device/wwid", "serial", "device/serial" };
+
+	id[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(attrs); i++)
+		if (layer_attr(disk, attrs[i], id, n) == 0 && id[0])
+			return;
+	id[0] = '\0';
+}
+
+/* The identity of the partition or disk at sysfs directory sys. */
+static void identify(const char *sys, char *id, size_t n, uint32_t *part)
+{
+	char disk[PATH_MAX];
+	uint64_t v = 0;
+
+	snprintf(disk, sizeof(disk), "%s", sys);
+	*part = 0;
+	if (layer_has(sys, "partition")) {
+		*strrchr(disk, '/') = '\0';
+		if (layer_u64(sys, "partition", &v) == 0 && v <= UINT32_MAX)
+			*part = (uint32_t)v;
+	}
+	disk_identity(disk, id, n);
+}
+
+/* Does the device at sysfs directory sys have this identity and size? */
+static bool same_device(const char *sys, const char *id, uint32_t part, uint64_t bytes)
+{
+	char got[KHIB_BLOCKMAP_ID_LEN];
+	uint64_t sectors;
+	uint32_t p;
+
+	identify(sys, got, sizeof(got), &p);
+	return !strcmp(got, id) && p == part && layer_u64(sys, "size", &sectors) == 0 &&
+	       sectors * SECTOR == bytes;
+}
+
+int khib_blockmap_find(const struct khib_blockenv *env, const char *id, uint32_t part,
+		       uint64_t bytes, char *name, size_t n)
+{
+	char dir[PATH_MAX], link[PATH_MAX], sys[PATH_MAX], first[PATH_MAX] = "";
+	int found = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/sys/dev/block", env->root);
+	if (!(d = opendir(dir)))
+		return -errno;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (!layer_path(dir, e->d_name, link) || !realpath(link, sys) ||
+		    !same_device(sys, id, part, bytes))
+			continue;
+		if (!found++)
+			memcpy(first, sys, sizeof(first));
+	}
+	closedir(d);
+	if (found != 1)
+		return found ? -ENOTUNIQ : -ENODEV;
+	const char *base = strrchr(first, '/') + 1;
+	if (strlen(base) >= n)
+		return -ENAMETOOLONG;
+	snprintf(name, n, "%s", base);
+	return 0;
+}
+
 /* The partition or disk where the way down ends. */
 static int finish(const struct layer *l, unsigned maj, unsigned min, struct khib_blockmap *m,
 		  char *reason)
@@ -260,6 +332,7 @@ static int finish(const struct layer *l, unsigned maj, unsigned min, struct khib
 	if (strlen(l->name) >= sizeof(m->name))
 		return khib_fail(reason, -ENAMETOOLONG, "%s: name too long", l->name);
 	snprintf(m->name, sizeof(m->name), "%s", l->name);
+	identify(l->sys, m->id, sizeof(m->id), &m->part);
 	m->dev = makedev(maj, min);
 	m->bytes = sectors * SECTOR;
 	for (size_t i = 0; i < m->n; i++) {

@@ -31,12 +31,18 @@
 #include "target.h"
 
 #define KHIB_BLOCKMAP_NAME_LEN 64
+#define KHIB_BLOCKMAP_ID_LEN 96
 #define KHIB_BLOCKMAP_STACK_LEN 320
 
 struct khib_blockmap {
 	char name[KHIB_BLOCKMAP_NAME_LEN];	/* the partition or disk under /dev */
 	uint64_t dev;				/* its dev_t here */
 	uint64_t bytes;				/* its size */
+	/* Who it is, whatever another kernel names it: its disk's WWID or
+	 * serial ("" when the disk reports neither) and its partition number
+	 * (0: the whole disk). */
+	char id[KHIB_BLOCKMAP_ID_LEN];
+	uint32_t part;
 	struct khib_extent *ext;		/* owned; NULL: all of the device */
 	size_t n;
 	bool below_crypt;			/* dm-crypt lies above it */
@@ -80,6 +86,17 @@ int khib_blockmap_file(const struct khib_blockenv *env, const char *path,
 /* Does a file system of statfs type f_type give device addresses in
  * FIEMAP?  0, or -EOPNOTSUPP with the reason. */
 int khib_blockmap_fs_supported(long f_type, char *reason);
+
+/*
+ * In another kernel (the writer's, the restore kernel's): the one block
+ * device with this identity, partition number and size, by its name
+ * under /dev.  Names follow probe order, which differs between kernels
+ * (two SATA disks may swap sda and sdb): a device is never written by
+ * name alone when its disk has an identity.  -ENODEV none, -ENOTUNIQ
+ * several (one disk seen twice, multipath).
+ */
+int khib_blockmap_find(const struct khib_blockenv *env, const char *id, uint32_t part,
+		       uint64_t bytes, char *name, size_t n);
 
 /* env->dm_table of the running system (DM_TABLE_STATUS). */
 int khib_dm_table_read(void *ctx, unsigned major, unsigned minor, char **ret);

@@ -16,7 +16,7 @@
 #define OFF_BODY 32
 #define BODY_FIXED (8 * 8 + 16 + 65 + 65 + 8 + 4)
 #define RANGE_BYTES 16
-#define TARGET_FIXED (4 + 4 + 4 + KHIB_HANDOFF_NAME_LEN + 8 + 8 + 4)
+#define TARGET_FIXED (4 + 4 + 4 + KHIB_HANDOFF_NAME_LEN + 8 + 8 + KHIB_HANDOFF_ID_LEN + 4 + 4)
 #define EXTENTS_BYTES (4 + 8 + 8)
 #define STATUS_FIXED 16
 #define IDENTITY_EXTRA 12
@@ -83,6 +83,8 @@ int khib_handoff_encode(const struct khib_handoff *h, void *page)
 	putb(&c, h->target_name, KHIB_HANDOFF_NAME_LEN);
 	put64(&c, h->target_dev);
 	put64(&c, h->target_bytes);
+	putb(&c, h->target_id, KHIB_HANDOFF_ID_LEN);
+	put32(&c, h->target_part);
 	put32(&c, h->nr_extents);
 	put64(&c, h->extents_paddr);
 	put64(&c, h->extents_hash);
@@ -115,6 +117,7 @@ static int check_fields(const struct khib_handoff *h)
 	    !khib_range_within(h->region_start, h->region_bytes, UINT64_MAX) ||
 	    !khib_range_within(h->low_start, h->low_bytes, 1ULL << 20) ||
 	    h->release[64] || h->version[64] || h->target_name[KHIB_HANDOFF_NAME_LEN - 1] ||
+	    h->target_id[KHIB_HANDOFF_ID_LEN - 1] ||
 	    h->nr_extents > KHIB_EXTMAP_MAX_EXTENTS || !IS_ALIGNED(h->status_paddr, 8) ||
 	    !IS_ALIGNED(h->extents_paddr, KHIB_PAGE_SIZE) || (h->nr_extents && !h->extents_paddr))
 		return -EBADMSG;
@@ -170,6 +173,8 @@ int khib_handoff_decode(const void *page, size_t len, struct khib_handoff *ret)
 	getb(&c, h.target_name, KHIB_HANDOFF_NAME_LEN);
 	h.target_dev = get64(&c);
 	h.target_bytes = get64(&c);
+	getb(&c, h.target_id, KHIB_HANDOFF_ID_LEN);
+	h.target_part = get32(&c);
 	h.nr_extents = get32(&c);
 	h.extents_paddr = get64(&c);
 	h.extents_hash = get64(&c);

@@ -30,6 +30,7 @@
 #define KHIB_HANDOFF_OFF_ENTRY 16
 #define KHIB_HANDOFF_MAX_RANGES 64
 #define KHIB_HANDOFF_NAME_LEN 64
+#define KHIB_HANDOFF_ID_LEN 96
 #define KHIB_HANDOFF_MAX_FS 8
 
 /* flags */
@@ -63,9 +64,13 @@ struct khib_handoff {
 	uint32_t codec;
 	int32_t codec_level;
 	uint32_t threads;			/* 0: all of H's CPUs */
-	char target_name[KHIB_HANDOFF_NAME_LEN]; /* block device under /dev */
+	char target_name[KHIB_HANDOFF_NAME_LEN]; /* block device under /dev, in N */
 	uint64_t target_dev;			/* its dev_t in N, for messages */
 	uint64_t target_bytes;			/* its size, checked by H */
+	/* Its disk's WWID or serial ("" none) and partition number (0: the
+	 * whole disk): H finds it by these, not by N's name (lib/blockmap.h). */
+	char target_id[KHIB_HANDOFF_ID_LEN];
+	uint32_t target_part;
 	/* The target's extents on that device (lib/blockmap.h), in pages of
 	 * their own (the extent map, below) reserved in H's memory map. */
 	uint32_t nr_extents;			/* 0: the whole device */

@@ -88,6 +88,8 @@ static int describe(struct khib_blockmap *m, struct khib_handoff *h, struct khib
 	snprintf(h->target_name, sizeof(h->target_name), "%s", m->name);
 	h->target_dev = m->dev;
 	h->target_bytes = m->bytes;
+	snprintf(h->target_id, sizeof(h->target_id), "%s", m->id);
+	h->target_part = m->part;
 	h->nr_extents = (uint32_t)m->n;
 	h->extents_hash = 0;
 	ret->capacity = m->n ? 0 : m->bytes;

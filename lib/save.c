@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include "save.h"
 
+#include "blockmap.h"
+
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "blockmap.h"
 #include "image_format.h"
 #include "physmem.h"
 #include "threadpool.h"
@@ -81,13 +84,20 @@ int khib_save_open_target(const struct khib_handoff *h, const char *devdir, cons
 			  struct khib_target **ret)
 {
 	_cleanup_free_ struct khib_extent *ext = NULL;
-	char path[256];
+	char name[KHIB_HANDOFF_NAME_LEN], path[256];
 	uint64_t size = 0;
 	int r;
 
-	if (!h->target_name[0] || strchr(h->target_name, '/') || h->target_name[0] == '.')
+	snprintf(name, sizeof(name), "%s", h->target_name);
+	/* By identity where the disk has one: this kernel may name it
+	 * differently than N did. */
+	if (h->target_id[0] && (r = khib_blockmap_find(&khib_blockenv_system, h->target_id,
+						       h->target_part, h->target_bytes, name,
+						       sizeof(name))) < 0)
+		return r;
+	if (!name[0] || strchr(name, '/') || name[0] == '.')
 		return -EINVAL;
-	snprintf(path, sizeof(path), "%s/%s", devdir, h->target_name);
+	snprintf(path, sizeof(path), "%s/%s", devdir, name);
 	r = khib_blockdev_size(path, &size);
 	if (r == -ENOENT)
 		return -ENODEV;
@@ -98,7 +108,6 @@ int khib_save_open_target(const struct khib_handoff *h, const char *devdir, cons
 		return -EMEDIUMTYPE;
 	if (!h->nr_extents)
 		return khib_target_open(path, KHIB_TARGET_WRITE, ret);
-
 	if ((r = khib_extmap_read(devmem, h, &ext)) < 0)
 		return r;
 	return khib_target_open_extents(path, ext, h->nr_extents, KHIB_TARGET_WRITE, ret);

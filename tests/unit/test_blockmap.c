@@ -55,8 +55,12 @@ static void put_dev(const char *dir, const char *devno, const char *sectors)
 
 static void put_part(const char *dir, const char *devno, const char *start, const char *sectors)
 {
+	const char *num = strrchr(dir, 'p') + 1; /* nvme0n1p3 */
+
+	if (!strncmp(strrchr(dir, '/'), "/sd", 3))
+		num = dir + strlen(dir) - 1; /* sda1 */
 	put_dev(dir, devno, sectors);
-	put_attr(dir, "partition", "1");
+	put_attr(dir, "partition", num);
 	put_attr(dir, "start", start);
 }
 
@@ -71,6 +75,8 @@ static void put_dm(const char *n, const char *devno, const char *name, const cha
 
 #define NVME "pci0000:00/0000:00:04.0/nvme/nvme0/nvme0n1"
 #define SDA "pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sda"
+#define SDB "pci0000:00/0000:00:1f.2/ata2/host1/target1:0:0/1:0:0:0/block/sdb"
+#define SDC "pci0000:00/0000:00:1f.2/ata3/host2/target2:0:0/2:0:0:0/block/sdc"
 
 static const struct {
 	const char *devno, *table;
@@ -118,7 +124,16 @@ static const struct khib_blockenv *stack(void)
 	put_dev(NVME, "259:0", "41943040");
 	put_part(NVME "/nvme0n1p1", "259:1", "2048", "1048576");
 	put_part(NVME "/nvme0n1p3", "259:3", "2101248", "39000000");
+	put_attr(NVME, "wwid", "eui.00112233445566778899aabbccddeeff\n");
 	put_dev(SDA, "8:0", "2097152");
+	put_attr(SDA, "device/wwid", "t10.ATA     QEMU HARDDISK                           QM00001\n");
+	/* A second SATA disk of the same size, and the first one seen again
+	 * (multipath): same WWID. */
+	put_dev(SDB, "8:16", "2097152");
+	put_attr(SDB, "device/wwid", "t10.ATA     QEMU HARDDISK                           QM00002\n");
+	put_dev(SDC, "8:32", "2097152");
+	put_attr(SDC, "device/wwid", "t10.ATA     QEMU HARDDISK                           QM00001\n");
+	put_dev("pci0000:00/0000:00:05.0/virtio3/block/vda", "254:0", "1048576");
 	put_part(SDA "/sda1", "8:1", "63", "100000");
 	put_dev("virtual/block/loop0", "7:0", "204800");
 	put_attr("virtual/block/loop0", "loop/backing_file", "/srv/disk.img");
@@ -283,6 +298,47 @@ TEST(blockmap_sda1_at_sector_63)
 	ASSERT_OK(khib_blockmap_resolve(stack(), 8, 1, &ext, 1, &m, NULL));
 	ASSERT_STREQ(m.name, "sda1");
 	khib_blockmap_release(&m);
+}
+
+/* A target is found again by its disk's identity, not by the name N
+ * gave it. */
+TEST(blockmap_identity)
+{
+	char name[KHIB_BLOCKMAP_NAME_LEN];
+	struct khib_blockmap m;
+
+	ASSERT_OK(khib_blockmap_resolve(stack(), 253, 1, NULL, 0, &m, NULL));
+	ASSERT_STREQ(m.id, "eui.00112233445566778899aabbccddeeff");
+	ASSERT_EQ(m.part, 3);
+	khib_blockmap_release(&m);
+	ASSERT_OK(khib_blockmap_resolve(stack(), 8, 16, NULL, 0, &m, NULL));
+	ASSERT_STREQ(m.id, "t10.ATA     QEMU HARDDISK                           QM00002");
+	ASSERT_EQ(m.part, 0);
+	khib_blockmap_release(&m);
+	/* virtio-blk without a serial: no identity, found by name. */
+	ASSERT_OK(khib_blockmap_resolve(stack(), 254, 0, NULL, 0, &m, NULL));
+	ASSERT_STREQ(m.id, "");
+	khib_blockmap_release(&m);
+
+	ASSERT_OK(khib_blockmap_find(stack(), "eui.00112233445566778899aabbccddeeff", 3,
+				     39000000ULL * 512, name, sizeof(name)));
+	ASSERT_STREQ(name, "nvme0n1p3");
+	ASSERT_OK(khib_blockmap_find(stack(), "eui.00112233445566778899aabbccddeeff", 0,
+				     20 * GIB, name, sizeof(name)));
+	ASSERT_STREQ(name, "nvme0n1");
+	ASSERT_OK(khib_blockmap_find(stack(), "t10.ATA     QEMU HARDDISK                      "
+				     "     QM00002", 0, GIB, name, sizeof(name)));
+	ASSERT_STREQ(name, "sdb");
+	/* Another size, partition or disk: not it. */
+	ASSERT_EQ(khib_blockmap_find(stack(), "eui.00112233445566778899aabbccddeeff", 3, GIB,
+				     name, sizeof(name)), -ENODEV);
+	ASSERT_EQ(khib_blockmap_find(stack(), "eui.00112233445566778899aabbccddeeff", 2,
+				     39000000ULL * 512, name, sizeof(name)), -ENODEV);
+	ASSERT_EQ(khib_blockmap_find(stack(), "eui.ff", 0, 20 * GIB, name, sizeof(name)),
+		  -ENODEV);
+	/* Seen twice: refused, never a guess. */
+	ASSERT_EQ(khib_blockmap_find(stack(), "t10.ATA     QEMU HARDDISK                      "
+				     "     QM00001", 0, GIB, name, sizeof(name)), -ENOTUNIQ);
 }
 
 TEST(blockmap_fs_types)

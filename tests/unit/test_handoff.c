@@ -56,6 +56,8 @@ static void fill(struct khib_handoff *h, uint32_t nr_ranges)
 	snprintf(h->target_name, sizeof(h->target_name), "nvme0n1p3");
 	h->target_dev = 0x10303;
 	h->target_bytes = 0x4000000000ULL;
+	snprintf(h->target_id, sizeof(h->target_id), "eui.0123456789abcdef");
+	h->target_part = 3;
 	h->nr_extents = 3;
 	h->extents_paddr = 0x17fff0000ULL;
 	h->extents_hash = 0x1122334455667788ULL;
@@ -386,6 +388,10 @@ TEST(handoff_fields_checked)
 
 	fill(&h, 2);
 	memset(h.target_name, 'n', sizeof(h.target_name));
+	ASSERT_EQ(roundtrip(&h), -EBADMSG);
+
+	fill(&h, 2);
+	memset(h.target_id, 'i', sizeof(h.target_id));
 	ASSERT_EQ(roundtrip(&h), -EBADMSG);
 
 	/* The extent map is named by a page address. */
