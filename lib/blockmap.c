@@ -462,6 +462,37 @@ int khib_blockmap_file(const struct khib_blockenv *env, const char *path,
 	return 0;
 }
 
+static bool immutable_file(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	int flags = 0;
+
+	return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	       ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_IMMUTABLE_FL);
+}
+
+int khib_blockmap_open(const char *path, unsigned flags, struct khib_target **ret, char *reason)
+{
+	struct khib_blockmap m;
+	char dev[16 + KHIB_BLOCKMAP_NAME_LEN];
+	int r;
+
+	if (!immutable_file(path)) {
+		r = khib_target_open(path, flags, ret);
+		return r < 0 ? khib_fail(reason, r, "%s", strerror(-r)) : 0;
+	}
+	if ((r = khib_blockmap_file(&khib_blockenv_system, path, &m, reason)) < 0)
+		return r;
+	snprintf(dev, sizeof(dev), "/dev/%s", m.name);
+	if (m.n)
+		r = khib_target_open_extents(dev, m.ext, m.n, flags, ret);
+	else
+		r = khib_target_open(dev, flags, ret);
+	khib_blockmap_release(&m);
+	return r < 0 ? khib_fail(reason, r, "opening '%s' beneath it: %s", dev, strerror(-r)) : 0;
+}
+
 /* ---- the running system's device-mapper tables ---- */
 
 static void wipe_free(struct dm_ioctl *io)

@@ -83,6 +83,17 @@ int khib_blockmap_resolve(const struct khib_blockenv *env, unsigned major, unsig
 int khib_blockmap_file(const struct khib_blockenv *env, const char *path,
 		       struct khib_blockmap *ret, char *reason);
 
+/*
+ * Open an image target where its bytes are.  A regular file that is
+ * immutable is a hibernation target, which the writer kernel wrote beneath
+ * its file system: it is read and written only there, through its
+ * resolved extents on the partition or disk below (through the file
+ * system it holds zeros, or ciphertext beneath dm-crypt).  Anything else
+ * (a block device, an image file made by import-elf or copied) opens as it
+ * is.  flags as khib_target_open(); reason says what failed.
+ */
+int khib_blockmap_open(const char *path, unsigned flags, struct khib_target **ret, char *reason);
+
 /* Does a file system of statfs type f_type give device addresses in
  * FIEMAP?  0, or -EOPNOTSUPP with the reason. */
 int khib_blockmap_fs_supported(long f_type, char *reason);

@@ -194,7 +194,7 @@ int khib_preflight_owned(const char *path, char *what, size_t n)
 	enum khib_probe probe;
 	int r;
 
-	if ((r = khib_target_open(path, 0, &t)) < 0)
+	if ((r = khib_blockmap_open(path, 0, &t, NULL)) < 0)
 		return r;
 	r = khib_target_probe(t, &probe);
 	khib_target_free(t);

@@ -15,6 +15,7 @@ packages=(
   xz-utils patch cpio kmod
   qemu-system-x86 busybox-static debootstrap e2fsprogs    # the VM tests
   fdisk                                                   # the bad-input tests
+  cryptsetup-bin lvm2                                     # LUKS and LVM in the VM tests
   python3-xxhash                                          # VM tests forge checksums
 )
 

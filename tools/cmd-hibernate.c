@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blockmap.h"
 #include "bzimage.h"
 #include "codec.h"
 #include "config.h"
@@ -438,7 +439,7 @@ static int invalidate_target(const char *target, bool only_image)
 {
 	struct khib_target *t;
 	enum khib_probe probe = KHIB_PROBE_IMAGE;
-	int r = khib_target_open(target, KHIB_TARGET_WRITE | KHIB_TARGET_DIRECT, &t);
+	int r = khib_blockmap_open(target, KHIB_TARGET_WRITE | KHIB_TARGET_DIRECT, &t, NULL);
 
 	if (r < 0)
 		return r;

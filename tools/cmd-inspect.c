@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blockmap.h"
 #include "crypt.h"
 #include "config.h"
 #include "image.h"
@@ -42,9 +43,11 @@ int khib_tool_open_image(const char *path, unsigned flags, const char *key_file,
 	if (!key_file && !public_ok && khib_tool_load_config(&cf) >= 0 &&
 	    khib_tool_keyring_load(&cf, &kr) < 0)
 		return 1;
-	r = khib_target_open(path, 0, &t);
-	if (r < 0)
-		return khib_err_errno(r, "opening image '%s'", path);
+	r = khib_blockmap_open(path, 0, &t, reason);
+	if (r < 0) {
+		khib_err("opening image '%s': %s", path, reason);
+		return 1;
+	}
 	/* The full view where it can be had; the public one is only asked for
 	 * when there is no key to open the rest with. */
 	r = khib_reader_open_keyed(t, flags & ~KHIB_READER_PUBLIC,

@@ -6,6 +6,7 @@
  */
 #include <getopt.h>
 
+#include "blockmap.h"
 #include "image.h"
 #include "khib.h"
 
@@ -34,9 +35,12 @@ static int invalidate_run(int argc, char **argv)
 		khib_err("expected one IMAGE (see 'khib invalidate --help')");
 		return EXIT_USAGE;
 	}
-	q = khib_target_open(argv[optind], KHIB_TARGET_WRITE, &t);
-	if (q < 0)
-		return khib_err_errno(q, "opening image '%s'", argv[optind]);
+	char why[KHIB_REASON_MAX];
+	q = khib_blockmap_open(argv[optind], KHIB_TARGET_WRITE, &t, why);
+	if (q < 0) {
+		khib_err("opening image '%s': %s", argv[optind], why);
+		return 1;
+	}
 	/* Write only to what is khib's: a typo of /dev/sda for /dev/sda3
 	 * must not cost a partition table. */
 	q = khib_target_probe(t, &probe);

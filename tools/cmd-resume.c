@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blockmap.h"
 #include "config.h"
 #include "crypt.h"
 #include "handoff.h"
@@ -430,15 +431,18 @@ static int resume_run(int argc, char **argv)
 		return khib_err_errno(-ENOMEM, "resume");
 	}
 	memset(ctx.key, 0, sizeof(*ctx.key));
-	r = khib_target_open(path, o.dry_run ? 0 : KHIB_TARGET_WRITE, &t);
+	char why[KHIB_REASON_MAX];
+	r = khib_blockmap_open(path, o.dry_run ? 0 : KHIB_TARGET_WRITE, &t, why);
 	if (r >= 0) {
 		khib_resume(t, o.method, o.dry_run, &resume_ops, &ctx, &res);
 		khib_target_free(t);
 	}
 	khib_secret_free(ctx.key);
 	khib_tool_keyring_release(&ctx.keys);
-	if (r < 0)
-		return khib_err_errno(r, "opening the image '%s'", path);
+	if (r < 0) {
+		khib_err("opening the image '%s': %s", path, why);
+		return 1;
+	}
 	return report(&o, path, &res);
 }
 

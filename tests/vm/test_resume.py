@@ -32,7 +32,7 @@ import struct
 
 from khibvm import guest
 from khibvm.host import khib_host, make_disk
-from khibvm.qemu import VM
+from khibvm.qemu import VM, disk_names
 
 MEM = "512M"
 WORKLOAD_MIB = 320
@@ -42,6 +42,7 @@ INIT = r"""#!/bin/sh
 K="--kernel /h/bzImage --initrd /h/initrd.cpio.gz"
 method=$(sed -n 's/.*khibtest.method=\([a-z]*\).*/\1/p' /proc/cmdline)
 rkernel=$(sed -n 's/.*khibtest.rkernel=\([^ ]*\).*/\1/p' /proc/cmdline)
+[ "$(cat /sys/block/@DATA@/size)" = 32768 ] || echo "N: @DATA@ is not the data disk"
 /bin/khib resume $K ${rkernel:+--kernel $rkernel} --append "console=ttyS0 panic=-1 nr_cpus=1" \
     --method=${method:-auto}
 echo "R0: resume rc=$?"
@@ -55,17 +56,26 @@ while [ ! -e /tmp/ready ]; do usleep 100000; done
 cycle=1
 while [ $cycle -le $cycles ]; do
     head -c 1048576 /dev/urandom > /tmp/disk.data
-    dd if=/tmp/disk.data of=/dev/vdb bs=65536 conv=fsync 2>/dev/null
+    dd if=/tmp/disk.data of=/dev/@DATA@ bs=65536 conv=fsync 2>/dev/null
     report /tmp $wl
     echo "N: hibernating cycle=$cycle"
-    /bin/khib hibernate --target /dev/vda $K --append "console=ttyS0 panic=-1 nr_cpus=1" \
+    /bin/khib hibernate --target /dev/@IMG@ $K --append "console=ttyS0 panic=-1 nr_cpus=1" \
         --region-size 64M @HIBARGS@
     echo "N: hibernate rc=$? cycle=$cycle"
     report /tmp $wl
-    if dd if=/dev/vdb bs=65536 count=16 2>/dev/null | cmp -s - /tmp/disk.data; then
+    if dd if=/dev/@DATA@ bs=65536 count=16 2>/dev/null | cmp -s - /tmp/disk.data; then
         echo "N: data disk intact cycle=$cycle"
     else
         echo "N: data disk CHANGED cycle=$cycle"
+    fi
+    # The disk driver works again: a write and a read that go to the disk.
+    head -c 65536 /dev/urandom > /tmp/disk.more
+    dd if=/tmp/disk.more of=/dev/@DATA@ bs=65536 seek=32 oflag=direct conv=fsync 2>/dev/null
+    if dd if=/dev/@DATA@ bs=65536 skip=32 count=1 iflag=direct 2>/dev/null | cmp -s - /tmp/disk.more
+    then
+        echo "N: data disk writable cycle=$cycle"
+    else
+        echo "N: data disk NOT WRITABLE cycle=$cycle"
     fi
     echo "N: cpus online $(cat /sys/devices/system/cpu/online)"
     cycle=$((cycle + 1))
@@ -79,16 +89,19 @@ def mib(mem):
     return int(mem[:-1]) * (1024 if mem.endswith("G") else 1)
 
 
-def images(ctx, hibargs="", workload_mib=WORKLOAD_MIB, files=(), name="n", clear=True):
+def images(ctx, hibargs="", workload_mib=WORKLOAD_MIB, files=(), name="n", clear=True,
+           bus="virtio"):
     """The kernel and N's initramfs (<name>.cpio.gz), with files (src,
     dest) added to it; clear: N hibernates in clear (--clear), as it must
-    when no key is enrolled."""
+    when no key is enrolled; bus: the disks' (khibvm/qemu.py)."""
     if clear:
         hibargs = f"--clear {hibargs}"
     kernel = ctx.kernel()
     khib = ctx.bin("khib")
     h_initrd = ctx.initramfs("h", khib, busybox=False)
-    init = INIT.replace("@HIBARGS@", hibargs).replace("@MIB@", str(workload_mib))
+    img, data = disk_names(bus, 2)
+    init = INIT.replace("@HIBARGS@", hibargs).replace("@MIB@", str(workload_mib)) \
+        .replace("@IMG@", img).replace("@DATA@", data)
     initrd = ctx.initramfs(name, init, files=[
         (khib, "bin/khib"),
         (ctx.bin("khib-workload"), "bin/khib-workload"),
@@ -103,14 +116,17 @@ class Machine:
     """One machine: the same disks and configuration for every boot."""
 
     def __init__(self, ctx, cpus=2, hibargs="", method="kexec", mem=MEM, files=(),
-                 workload_mib=None, clear=True):
+                 workload_mib=None, clear=True, bus="virtio"):
         self.ctx = ctx
+        self.bus = bus
+        self.img = disk_names(bus, 1)[0]  # the image disk's name in the guest
         self.cpus = cpus
         self.method = method
         self.mem = mem
         # By default the workload holds 62.5% of RAM (320 of 512 MiB).
         self.workload_mib = workload_mib or mib(mem) * 5 // 8
-        self.kernel, self.initrd = images(ctx, hibargs, self.workload_mib, files, clear=clear)
+        self.kernel, self.initrd = images(ctx, hibargs, self.workload_mib, files, clear=clear,
+                                          bus=bus)
         self.disk = make_disk(ctx, (mib(mem) + 256) << 20)
         self.data = ctx.path("data.img")
         with open(self.data, "wb") as f:
@@ -123,7 +139,8 @@ class Machine:
         (e.g. under blkdebug) in place of the plain file."""
         self.boots += 1
         if append is None:
-            append = (f"console=ttyS0 panic=-1 khib.resume=/dev/vda khibtest.cycles={cycles} "
+            append = (f"console=ttyS0 panic=-1 khib.resume=/dev/{self.img} "
+                      f"khibtest.cycles={cycles} "
                       f"khibtest.method={self.method} {extra}")
         disks, drives = [self.disk, self.data], ()
         if image_drive:
@@ -132,7 +149,7 @@ class Machine:
         return VM(f"boot{self.boots}", kernel or self.kernel, initrd or self.initrd, append,
                   mem=mem or self.mem, cpus=self.cpus, disks=disks, drives=drives,
                   log_dir=self.ctx.log_dir, deadline=400, qmp=qmp,
-                  console_input=console_input, tpm_state=tpm_state)
+                  console_input=console_input, tpm_state=tpm_state, bus=self.bus)
 
 
 def online(cpus):
@@ -175,17 +192,18 @@ def hibernated_once(ctx, method="kexec"):
     return mc, before
 
 
-def resumed(vm, cycle, before, cpus, method="kexec"):
-    """R0 found the image, restored it (by kexec or through /dev/snapshot),
-    N continued: check everything."""
+def resumed(vm, cycle, before, cpus, method="kexec", img="vda"):
+    """R0 found the image on /dev/<img>, restored it (by kexec or through
+    /dev/snapshot), N continued: check everything."""
     if method == "kexec":
-        vm.expect(r"khib: resuming 6\.1\.\d+ from '/dev/vda': ", timeout=240)
+        vm.expect(rf"khib: resuming 6\.1\.\d+ from '/dev/{img}': ", timeout=240)
         vm.expect(r"khib: restore kernel up", timeout=120)
         vm.expect(r"khib: restoring memory: 100%", timeout=300)
         vm.expect(r"khib: jumping into the resumed kernel", timeout=60)
     else:
-        vm.expect(r"khib: resuming 6\.1\.\d+ from '/dev/vda' through /dev/snapshot", timeout=240)
-    m = vm.expect(r"khib: resumed from the image on '/dev/vda'; the machine was off for "
+        vm.expect(rf"khib: resuming 6\.1\.\d+ from '/dev/{img}' through /dev/snapshot",
+                  timeout=240)
+    m = vm.expect(rf"khib: resumed from the image on '/dev/{img}'; the machine was off for "
                   r"([0-9.]+) s", timeout=120)
     assert float(m.group(1)) > 0
     vm.expect(rf"^N: hibernate rc=0 cycle={cycle}$")
@@ -195,6 +213,7 @@ def resumed(vm, cycle, before, cpus, method="kexec"):
     assert after["passes"] > before["passes"], "the workload did not run after the resume"
     assert after["pipe"] > before["pipe"], "the pipe stopped"
     vm.expect(rf"^N: data disk intact cycle={cycle}$")
+    vm.expect(rf"^N: data disk writable cycle={cycle}$")
     vm.expect(rf"^N: cpus online {online(cpus)}$")
     assert not vm.seen(r"^N: up cpus"), "N booted afresh instead of resuming"
     if method == "snapshot":
@@ -202,15 +221,15 @@ def resumed(vm, cycle, before, cpus, method="kexec"):
     return after
 
 
-def cycles(n, cpus=2, method="kexec", mem=MEM):
+def cycles(n, cpus=2, method="kexec", mem=MEM, bus="virtio"):
     def run(ctx):
-        mc = Machine(ctx, cpus, method=method, mem=mem)
+        mc = Machine(ctx, cpus, method=method, mem=mem, bus=bus)
         with mc.boot(n) as vm:
             before = fresh_boot_until_hibernated(vm, cpus)
             hibernated(vm)
         for cycle in range(1, n + 1):
             with mc.boot(n) as vm:
-                before = resumed(vm, cycle, before, cpus, method)
+                before = resumed(vm, cycle, before, cpus, method, mc.img)
                 if cycle < n:
                     vm.expect(rf"^N: hibernating cycle={cycle + 1}$", timeout=120)
                     hibernated(vm)

@@ -25,7 +25,7 @@ import shutil
 import subprocess
 
 from khibvm import TOP
-from khibvm.host import khib_host
+from khibvm.host import khib_host, with_libraries
 import test_resume as tr
 
 WORKLOAD_MIB = 64
@@ -47,20 +47,7 @@ def dynamic_khib():
     TCTI (which tpm2-tss loads by name) need: (src, dest) pairs."""
     subprocess.run(["bash", os.path.join(TOP, "scripts", "build.sh"), "build"], check=True)
     khib = os.path.join(TOP, "build", "tools", "khib")
-    files = [(khib, "bin/khib")]
-    libs = set()
-    for exe in (khib, "/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0"):
-        out = subprocess.run(["ldd", exe], capture_output=True, text=True, check=True).stdout
-        for line in out.splitlines():
-            m = re.search(r"(?:=> )?(/\S+) \(0x", line)
-            if m:
-                libs.add(m.group(1))
-    libs.add("/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0")
-    for lib in sorted(libs):
-        # The loader searches /lib/x86_64-linux-gnu and /lib64 without a
-        # cache; keep each library where it is found.
-        files.append((os.path.realpath(lib), lib.lstrip("/")))
-    return files
+    return with_libraries([khib], ["/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0"])
 
 
 def write(ctx, name, text, mode=0o644):

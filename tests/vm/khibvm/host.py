@@ -7,6 +7,7 @@ the VMs write, and the disks they write them to.
     info = json.loads(khib_host("inspect", "--json", disk).stdout)
 """
 import os
+import re
 import subprocess
 
 from . import static_build
@@ -31,3 +32,22 @@ def make_disk(ctx, size=DISK_BYTES):
     with open(path, "wb") as f:
         f.truncate(size)
     return path
+
+
+def with_libraries(programs, extra_libs=()):
+    """The host's dynamically linked programs for a guest initramfs, with
+    every library they (and extra_libs, loaded by name at run time) need:
+    (src, dest) pairs, each program under bin/ by its name, each library
+    where the host has it (the loader searches /lib/x86_64-linux-gnu and
+    /lib64 without a cache)."""
+    files = [(p, "bin/" + os.path.basename(p)) for p in programs]
+    libs = set(extra_libs)
+    for exe in list(programs) + list(extra_libs):
+        out = subprocess.run(["ldd", exe], capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            m = re.search(r"(?:=> )?(/\S+) \(0x", line)
+            if m:
+                libs.add(m.group(1))
+    for lib in sorted(libs):
+        files.append((os.path.realpath(lib), lib.lstrip("/")))
+    return files

@@ -46,10 +46,48 @@ class QMPError(RuntimeError):
     pass
 
 
+BUSES = ("virtio", "nvme", "ahci", "scsi")
+
+
+def bus_args(bus, n):
+    """The controller a bus needs besides its disks: one NVMe controller
+    (a namespace per disk), one virtio-scsi HBA; q35 has its AHCI built in."""
+    assert bus in BUSES, bus
+    if bus == "nvme" and n:
+        return ["-device", "nvme,id=nvme0,serial=khibnvme"]
+    if bus == "scsi" and n:
+        return ["-device", "virtio-scsi-pci,id=scsi0"]
+    return []
+
+
+def disk_device(bus, i):
+    if bus == "nvme":
+        return f"nvme-ns,drive=d{i},bus=nvme0,nsid={i + 1}"
+    if bus == "ahci":
+        # A serial per disk: the kernel's WWID for it (t10.ATA ... khibN).
+        return f"ide-hd,drive=d{i},bus=ide.{i},serial=khib{i}"
+    if bus == "scsi":
+        return f"scsi-hd,drive=d{i},bus=scsi0.0,channel=0,scsi-id=0,lun={i},serial=khib{i}"
+    return f"virtio-blk-pci,drive=d{i}"
+
+
+def disk_names(bus, n):
+    """The guest's names for n disks on bus, in order.  NVMe namespaces and
+    virtio-blk disks are named in that order; SATA and SCSI disks in the
+    order the kernel probes them, which is port/LUN order for a handful of
+    disks on one controller in these VMs (tests that depend on it say
+    which disk they found by size)."""
+    if bus == "nvme":
+        return [f"nvme0n{i + 1}" for i in range(n)]
+    if bus in ("ahci", "scsi"):
+        return ["sd" + chr(ord("a") + i) for i in range(n)]
+    return ["vd" + chr(ord("a") + i) for i in range(n)]
+
+
 class VM:
     def __init__(self, name, kernel, initrd=None, append="", mem="512M", cpus=1,
                  disks=(), drives=(), log_dir=".", deadline=600, extra_args=(),
-                 on_line=None, qmp=False, console_input=False, tpm_state=None):
+                 on_line=None, qmp=False, console_input=False, tpm_state=None, bus="virtio"):
         self.name = name
         self.on_line = on_line  # called with (seconds, text) for every line
         self.log_path = os.path.join(log_dir, name + ".log")
@@ -62,12 +100,14 @@ class VM:
         if initrd:
             self.args += ["-initrd", initrd]
         # disks: raw image files; drives: full -drive specs (e.g. blkdebug
-        # for fault injection).  Each becomes a virtio-blk disk, in order.
+        # for fault injection).  Each becomes a disk on `bus`, in order
+        # (disk_names() gives the guest's names for them).
         specs = [f"file={d},format=raw,cache=none,aio=threads" for d in disks]
         specs += list(drives)
+        self.args += bus_args(bus, len(specs))
         for i, spec in enumerate(specs):
             self.args += ["-drive", f"{spec},if=none,id=d{i}",
-                          "-device", f"virtio-blk-pci,drive=d{i}"]
+                          "-device", disk_device(bus, i)]
         self.qmp_path = os.path.join(log_dir, name + ".qmp") if qmp else None
         if qmp:
             self.args += ["-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
