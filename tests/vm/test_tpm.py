@@ -47,7 +47,7 @@ def dynamic_khib():
     TCTI (which tpm2-tss loads by name) need: (src, dest) pairs."""
     subprocess.run(["bash", os.path.join(TOP, "scripts", "build.sh"), "build"], check=True)
     khib = os.path.join(TOP, "build", "tools", "khib")
-    return with_libraries([khib], ["/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0"])
+    return with_libraries([khib], ["/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0"], dest="bin")
 
 
 def write(ctx, name, text, mode=0o644):

@@ -34,13 +34,14 @@ def make_disk(ctx, size=DISK_BYTES):
     return path
 
 
-def with_libraries(programs, extra_libs=()):
+def with_libraries(programs, extra_libs=(), dest="host"):
     """The host's dynamically linked programs for a guest initramfs, with
     every library they (and extra_libs, loaded by name at run time) need:
-    (src, dest) pairs, each program under bin/ by its name, each library
-    where the host has it (the loader searches /lib/x86_64-linux-gnu and
-    /lib64 without a cache)."""
-    files = [(p, "bin/" + os.path.basename(p)) for p in programs]
+    (src, dest) pairs, each program under <dest>/ by its name (not where
+    busybox's applets of the same names are), each library where the host
+    has it (the loader searches /lib/x86_64-linux-gnu and /lib64 without a
+    cache)."""
+    files = [(p, f"{dest}/{os.path.basename(p)}") for p in programs]
     libs = set(extra_libs)
     for exe in list(programs) + list(extra_libs):
         out = subprocess.run(["ldd", exe], capture_output=True, text=True, check=True).stdout
