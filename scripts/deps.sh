@@ -14,6 +14,7 @@ packages=(
   linux-source-6.1 bc flex bison libelf-dev libssl-dev    # the test kernel
   xz-utils patch cpio kmod
   qemu-system-x86 busybox-static debootstrap e2fsprogs    # the VM tests
+  ovmf                                                    # UEFI in the VM tests
   fdisk                                                   # the bad-input tests
   cryptsetup-bin lvm2                                     # LUKS and LVM in the VM tests
   python3-xxhash                                          # VM tests forge checksums

@@ -36,6 +36,8 @@ import time
 from .console import Rejoin
 
 QEMU = "qemu-system-x86_64"
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 
 
 class VMError(AssertionError):
@@ -87,18 +89,25 @@ def disk_names(bus, n):
 class VM:
     def __init__(self, name, kernel, initrd=None, append="", mem="512M", cpus=1,
                  disks=(), drives=(), log_dir=".", deadline=600, extra_args=(),
-                 on_line=None, qmp=False, console_input=False, tpm_state=None, bus="virtio"):
+                 on_line=None, qmp=False, console_input=False, tpm_state=None, bus="virtio",
+                 efi_vars=None, vga=False):
         self.name = name
         self.on_line = on_line  # called with (seconds, text) for every line
         self.log_path = os.path.join(log_dir, name + ".log")
         self.args = [QEMU, "-accel", "tcg", "-machine", "q35", "-cpu", "max",
                      "-m", str(mem), "-smp", str(cpus),
-                     "-display", "none", "-vga", "none", "-monitor", "none",
+                     "-display", "none", "-vga", "std" if vga else "none", "-monitor", "none",
                      "-serial", "stdio", "-no-reboot", "-nodefaults",
                      "-kernel", kernel,
                      "-append", append]
         if initrd:
             self.args += ["-initrd", initrd]
+        # efi_vars: this machine's UEFI variable store (a copy of OVMF's
+        # empty one, kept across its boots): the firmware is OVMF, which
+        # starts -kernel through its EFI stub; otherwise SeaBIOS.
+        if efi_vars:
+            self.args += ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+                          "-drive", f"if=pflash,format=raw,unit=1,file={efi_vars}"]
         # disks: raw image files; drives: full -drive specs (e.g. blkdebug
         # for fault injection).  Each becomes a disk on `bus`, in order
         # (disk_names() gives the guest's names for them).
