@@ -472,17 +472,36 @@ static bool immutable_file(const char *path)
 	       ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_IMMUTABLE_FL);
 }
 
+/* A device-mapper device: its bytes are the ones beneath it only in
+ * ciphertext, if there is dm-crypt on the way. */
+static bool dm_device(const char *path)
+{
+	char sys[PATH_MAX];
+	struct stat st;
+
+	if (stat(path, &st) < 0 || !S_ISBLK(st.st_mode))
+		return false;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/dm", major(st.st_rdev), minor(st.st_rdev));
+	return access(sys, F_OK) == 0;
+}
+
 int khib_blockmap_open(const char *path, unsigned flags, struct khib_target **ret, char *reason)
 {
 	struct khib_blockmap m;
 	char dev[16 + KHIB_BLOCKMAP_NAME_LEN];
+	struct stat st;
 	int r;
 
-	if (!immutable_file(path)) {
+	if (immutable_file(path)) {
+		r = khib_blockmap_file(&khib_blockenv_system, path, &m, reason);
+	} else if (dm_device(path) && stat(path, &st) == 0) {
+		r = khib_blockmap_resolve(&khib_blockenv_system, major(st.st_rdev),
+					  minor(st.st_rdev), NULL, 0, &m, reason);
+	} else {
 		r = khib_target_open(path, flags, ret);
 		return r < 0 ? khib_fail(reason, r, "%s", strerror(-r)) : 0;
 	}
-	if ((r = khib_blockmap_file(&khib_blockenv_system, path, &m, reason)) < 0)
+	if (r < 0)
 		return r;
 	snprintf(dev, sizeof(dev), "/dev/%s", m.name);
 	if (m.n)

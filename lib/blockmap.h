@@ -88,9 +88,12 @@ int khib_blockmap_file(const struct khib_blockenv *env, const char *path,
  * immutable is a hibernation target, which the writer kernel wrote beneath
  * its file system: it is read and written only there, through its
  * resolved extents on the partition or disk below (through the file
- * system it holds zeros, or ciphertext beneath dm-crypt).  Anything else
- * (a block device, an image file made by import-elf or copied) opens as it
- * is.  flags as khib_target_open(); reason says what failed.
+ * system it holds zeros, or ciphertext beneath dm-crypt).  A
+ * device-mapper device (an LV) is likewise read beneath its layers, where
+ * the writer kernel wrote (through dm-crypt the image would be garbage).
+ * Anything else (a partition or disk, an image file made by import-elf or
+ * copied) opens as it is.  flags as khib_target_open(); reason says what
+ * failed.
  */
 int khib_blockmap_open(const char *path, unsigned flags, struct khib_target **ret, char *reason);
 
