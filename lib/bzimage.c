@@ -64,6 +64,33 @@ int khib_bzimage_parse(const void *buf, size_t len, struct khib_bzimage *ret)
 	return 0;
 }
 
+_Static_assert(sizeof(struct screen_info) == KHIB_SCREEN_INFO_BYTES, "screen_info size");
+
+int khib_screen_info_framebuffer(const uint8_t si[KHIB_SCREEN_INFO_BYTES], uint64_t *ret_base,
+				 uint64_t *ret_bytes)
+{
+	struct screen_info s;
+	uint64_t base, bytes;
+
+	memcpy(&s, si, sizeof(s));
+	if (s.orig_video_isVGA != VIDEO_TYPE_VLFB && s.orig_video_isVGA != VIDEO_TYPE_EFI)
+		return 0;
+	base = s.lfb_base;
+	if (s.capabilities & VIDEO_CAPABILITY_64BIT_BASE)
+		base |= (uint64_t)s.ext_lfb_base << 32;
+	/* The EFI stub counts lfb_size in bytes, the VESA setup code in
+	 * 64 KiB units (arch/x86/boot/video-vesa.c); never less than the
+	 * visible lines. */
+	bytes = s.orig_video_isVGA == VIDEO_TYPE_EFI ? s.lfb_size : (uint64_t)s.lfb_size << 16;
+	if ((uint64_t)s.lfb_height * s.lfb_linelength > bytes)
+		bytes = (uint64_t)s.lfb_height * s.lfb_linelength;
+	if (!base || !bytes)
+		return 0;
+	*ret_base = base;
+	*ret_bytes = bytes;
+	return 1;
+}
+
 int khib_bzimage_boot_params(const struct khib_bzimage *bz, const struct khib_boot_layout *layout,
 			     const struct khib_memmap *e820, void *zero_page)
 {
@@ -94,6 +121,8 @@ int khib_bzimage_boot_params(const struct khib_bzimage *bz, const struct khib_bo
 	bp->hdr.ramdisk_size = (uint32_t)layout->initrd_bytes;
 	bp->ext_ramdisk_size = (uint32_t)(layout->initrd_bytes >> 32);
 	bp->acpi_rsdp_addr = layout->acpi_rsdp;
+	if (layout->screen_info)
+		memcpy(&bp->screen_info, layout->screen_info, KHIB_SCREEN_INFO_BYTES);
 
 	for (size_t i = 0; i < e820->n; i++) {
 		bp->e820_table[i].addr = e820->r[i].start;

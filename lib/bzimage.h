@@ -49,7 +49,20 @@ struct khib_boot_layout {
 	uint64_t initrd_paddr;
 	uint64_t initrd_bytes;
 	uint64_t acpi_rsdp;	/* 0: let the kernel search for it */
+	/* The console the boot loader left (struct screen_info, the zero
+	 * page's first KHIB_SCREEN_INFO_BYTES), or NULL: none. */
+	const uint8_t *screen_info;
 };
+
+#define KHIB_SCREEN_INFO_BYTES 64
+
+/*
+ * The linear framebuffer a screen_info describes (a VESA or EFI one), as
+ * [*ret_base, *ret_base + *ret_bytes): 1; 0 and no range for a text-mode
+ * or no console.
+ */
+int khib_screen_info_framebuffer(const uint8_t si[KHIB_SCREEN_INFO_BYTES], uint64_t *ret_base,
+				 uint64_t *ret_bytes);
 
 /*
  * Fill a 4096-byte zero page for bz loaded at layout->kernel_paddr, with the

@@ -222,6 +222,7 @@ static int build_tail(const struct khib_jump_config *cfg, const struct khib_bzim
 		.initrd_paddr = cfg->initrd_bytes ? p->initrd_paddr : 0,
 		.initrd_bytes = cfg->initrd_bytes,
 		.acpi_rsdp = cfg->acpi_rsdp,
+		.screen_info = cfg->screen_info,
 	};
 	r = khib_bzimage_boot_params(bz, &layout, &p->e820, t + TAIL_BOOT_PARAMS * KHIB_PAGE_SIZE);
 	if (r < 0)

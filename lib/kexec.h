@@ -62,6 +62,8 @@ struct khib_jump_config {
 	uint64_t low_start, low_bytes;
 	const struct khib_memmap *firmware;
 	uint64_t acpi_rsdp;		/* 0: the kernel searches for it */
+	uint8_t screen_info[64];	/* the console to show progress on
+					   (bzimage.h; zeros: none) */
 	struct khib_handoff handoff;	/* identity, flags, ranges; the plan
 					   fills in region, low and address */
 	bool no_return;			/* a plain kexec: nothing to jump back to,

@@ -194,3 +194,12 @@ uint64_t khib_memmap_hash(const struct khib_memmap *m)
 	}
 	return XXH64(rec, 20 * m->n, 0x6b686962 /* "khib" */);
 }
+
+bool khib_memmap_overlaps(const struct khib_memmap *m, uint64_t start, uint64_t end,
+			  uint32_t type)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->r[i].type == type && m->r[i].start < end && start < m->r[i].end)
+			return true;
+	return false;
+}

@@ -10,6 +10,7 @@
 #ifndef KHIB_MEMMAP_H
 #define KHIB_MEMMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,5 +70,9 @@ const struct khib_mem_range *khib_memmap_find(const struct khib_memmap *m, uint6
 /* A 64-bit fingerprint of the map (starts, ends, types), stable across
  * boots of the same machine and configuration. */
 uint64_t khib_memmap_hash(const struct khib_memmap *m);
+
+/* Does any range of `type` share a byte with [start, end)? */
+bool khib_memmap_overlaps(const struct khib_memmap *m, uint64_t start, uint64_t end,
+			  uint32_t type);
 
 #endif

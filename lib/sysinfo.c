@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "bzimage.h"
 #include "checksum.h"
 #include "kexec.h"
 #include "util.h"
@@ -124,6 +125,23 @@ uint64_t khib_sysinfo_acpi_rsdp(const char *root)
 	return khib_get_le64(bp + 0x70);
 }
 
+void khib_sysinfo_screen_info(const char *root, const struct khib_memmap *fw, uint8_t *ret)
+{
+	_cleanup_free_ char *bp = NULL;
+	uint64_t base, bytes;
+	char path[512];
+	size_t len;
+
+	memset(ret, 0, KHIB_SCREEN_INFO_BYTES);
+	snprintf(path, sizeof(path), "%s/sys/kernel/boot_params/data", root);
+	if (khib_read_file(path, 8192, &bp, &len) < 0 || len < KHIB_SCREEN_INFO_BYTES)
+		return;
+	if (khib_screen_info_framebuffer((const uint8_t *)bp, &base, &bytes) &&
+	    khib_memmap_overlaps(fw, base, base + bytes, KHIB_E820_RAM))
+		return;
+	memcpy(ret, bp, KHIB_SCREEN_INFO_BYTES);
+}
+
 int khib_sysinfo_vmcoreinfo(const char *root, uint64_t *ret_paddr, uint64_t *ret_bytes)
 {
 	_cleanup_free_ char *text = NULL;
@@ -185,6 +203,7 @@ int khib_sysinfo_jump_config(uint64_t region_bytes, uint64_t region_start, struc
 	khib_sysinfo_vmcoreinfo("", &cfg->handoff.vmcoreinfo_paddr,
 				&cfg->handoff.vmcoreinfo_bytes);
 	cfg->acpi_rsdp = khib_sysinfo_acpi_rsdp("");
+	khib_sysinfo_screen_info("", fw, cfg->screen_info);
 	cfg->handoff.memmap_hash = khib_memmap_hash(fw);
 	/* For a resume through the kernel's own /dev/snapshot; 0: unknown. */
 	if (khib_sysinfo_num_physpages("", &cfg->handoff.num_physpages) < 0)

@@ -30,6 +30,16 @@ int khib_sysinfo_avoid_ranges(const char *root, struct khib_memmap *ret);
 int khib_sysinfo_crash_region(const char *root, uint64_t *ret_start, uint64_t *ret_bytes,
 			      bool *ret_loaded);
 
+/*
+ * The console the running kernel was booted with (screen_info, the first
+ * KHIB_SCREEN_INFO_BYTES of its zero page), for the writer and restore
+ * kernels to print on the same screen: VGA text or the firmware's linear
+ * framebuffer.  SAFETY: a framebuffer that overlaps RAM in the firmware
+ * map `fw` would have those kernels write into the running kernel's
+ * memory; then, or when unknown, *ret is all zeros (no screen).
+ */
+void khib_sysinfo_screen_info(const char *root, const struct khib_memmap *fw, uint8_t *ret);
+
 /* acpi_rsdp_addr from the running kernel's zero page, 0 if unknown. */
 uint64_t khib_sysinfo_acpi_rsdp(const char *root);
 

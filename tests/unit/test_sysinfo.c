@@ -4,6 +4,7 @@
  * the kernel's own ranges in /proc/iomem, the ACPI root pointer in the
  * boot_params sysfs file, and VMCOREINFO.
  */
+#include "bzimage.h"
 #include "harness.h"
 #include "sysinfo.h"
 #include "util.h"
@@ -207,6 +208,65 @@ TEST(sysinfo_acpi_rsdp)
 	/* Too short to hold the field. */
 	test_put_file("/sys/kernel/boot_params/data", bp, 0x77);
 	ASSERT_EQ_U64(khib_sysinfo_acpi_rsdp(root()), 0);
+}
+
+/* The console handed to the writer and restore kernels: a text console
+ * and a framebuffer outside RAM as they are; a framebuffer that overlaps
+ * RAM (those kernels would write into the saved kernel's memory) and a
+ * missing zero page as no screen at all. */
+TEST(sysinfo_screen_info)
+{
+	static uint8_t bp[4096], si[KHIB_SCREEN_INFO_BYTES], zero[KHIB_SCREEN_INFO_BYTES];
+	struct khib_memmap fw = { 0 };
+	uint64_t base, bytes;
+
+	ASSERT_OK(khib_memmap_add(&fw, 0x100000, 0x7ff00000, KHIB_E820_RAM));
+	ASSERT_OK(khib_memmap_add(&fw, 0x100000000ULL, 0x180000000ULL, KHIB_E820_RAM));
+	memset(si, 0x55, sizeof(si));
+	khib_sysinfo_screen_info(root(), &fw, si);
+	ASSERT_MEMEQ(si, zero, sizeof(si));
+
+	/* VGA text mode 80x25 (orig_video_isVGA 1). */
+	memset(bp, 0, sizeof(bp));
+	bp[0x06] = 3;		/* orig_video_mode */
+	bp[0x07] = 80;		/* orig_video_cols */
+	bp[0x0E] = 25;		/* orig_video_lines */
+	bp[0x0F] = 1;		/* VIDEO_TYPE_VGAC */
+	test_put_file("/sys/kernel/boot_params/data", bp, sizeof(bp));
+	khib_sysinfo_screen_info(root(), &fw, si);
+	ASSERT_MEMEQ(si, bp, sizeof(si));
+	ASSERT_EQ(khib_screen_info_framebuffer(si, &base, &bytes), 0);
+
+	/* An EFI framebuffer (0x70) at 0x80000000, 1024x768x32: 3 MiB. */
+	bp[0x0F] = 0x70;
+	khib_put_le16(bp + 0x12, 1024);	/* lfb_width */
+	khib_put_le16(bp + 0x14, 768);	/* lfb_height */
+	khib_put_le32(bp + 0x18, 0x80000000u); /* lfb_base */
+	khib_put_le32(bp + 0x1C, 0x300000);	/* lfb_size, bytes under EFI */
+	khib_put_le16(bp + 0x24, 4096);	/* lfb_linelength */
+	test_put_file("/sys/kernel/boot_params/data", bp, sizeof(bp));
+	khib_sysinfo_screen_info(root(), &fw, si);
+	ASSERT_MEMEQ(si, bp, sizeof(si));
+	ASSERT_EQ(khib_screen_info_framebuffer(si, &base, &bytes), 1);
+	ASSERT_EQ_U64(base, 0x80000000u);
+	ASSERT_EQ_U64(bytes, 0x300000);
+
+	/* At 0x140000000 (a 64-bit base): in RAM above 4 GiB. */
+	bp[0x36] = 2;			/* VIDEO_CAPABILITY_64BIT_BASE */
+	khib_put_le32(bp + 0x18, 0x40000000u);
+	khib_put_le32(bp + 0x3A, 1);	/* ext_lfb_base */
+	test_put_file("/sys/kernel/boot_params/data", bp, sizeof(bp));
+	khib_sysinfo_screen_info(root(), &fw, si);
+	ASSERT_MEMEQ(si, zero, sizeof(si));
+	/* A VESA one (0x23, lfb_size in 64 KiB units: 3 MiB) starting just
+	 * below RAM's end at 2 GiB - 1 MiB: overlaps too. */
+	bp[0x36] = 0;
+	bp[0x0F] = 0x23;
+	khib_put_le32(bp + 0x18, 0x7fe00000u);
+	khib_put_le32(bp + 0x1C, 0x30);
+	test_put_file("/sys/kernel/boot_params/data", bp, sizeof(bp));
+	khib_sysinfo_screen_info(root(), &fw, si);
+	ASSERT_MEMEQ(si, zero, sizeof(si));
 }
 
 TEST(sysinfo_vmcoreinfo)
