@@ -35,8 +35,6 @@
 #include "sysinfo.h"
 #include "util.h"
 
-#define DEFAULT_KERNEL "/usr/lib/khib/vmlinuz"
-#define DEFAULT_INITRD "/usr/lib/khib/initrd.img"
 #define MAX_FILE_BYTES (512u << 20)
 
 struct hib_opts {
@@ -76,17 +74,18 @@ static void hibernate_help(FILE *out)
 	      "                       this machine, 32M up to 8 GiB of RAM)\n"
 	      "  --region-start ADDR  put that region here (as a restore kernel started\n"
 	      "                       by the boot loader needs; default: chosen)\n"
-	      "  --kernel FILE        writer kernel (default " DEFAULT_KERNEL ")\n"
-	      "  --initrd FILE        its initramfs (default " DEFAULT_INITRD ")\n"
+	      "  --kernel FILE        writer kernel (default " KHIB_DEFAULT_KERNEL ")\n"
+	      "  --initrd FILE        its initramfs (default " KHIB_DEFAULT_INITRD ")\n"
 	      "  --append ARGS        writer kernel command line, instead of the default\n"
-	      "                       'console=ttyS0 nr_cpus=1' (khib.handoff= is added)\n", out);
+	      "                       '" KHIB_DEFAULT_APPEND "'\n"
+	      "                       (khib.handoff= is added)\n", out);
 }
 
 /* Defaults, then /etc/khib.conf, then the command line. */
 static void config_defaults(const struct khib_config *cf, struct hib_opts *o)
 {
-	*o = (struct hib_opts){ .kernel = DEFAULT_KERNEL, .initrd = DEFAULT_INITRD,
-				.append = "console=ttyS0 nr_cpus=1",
+	*o = (struct hib_opts){ .kernel = KHIB_DEFAULT_KERNEL, .initrd = KHIB_DEFAULT_INITRD,
+				.append = KHIB_DEFAULT_APPEND,
 				.codec = KHIB_CODEC_LZ4, .level = 1 };
 	if (cf->target[0])
 		o->target = cf->target;

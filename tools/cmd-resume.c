@@ -40,8 +40,6 @@
 #include "sysinfo.h"
 #include "util.h"
 
-#define DEFAULT_KERNEL "/usr/lib/khib/vmlinuz"
-#define DEFAULT_INITRD "/usr/lib/khib/initrd.img"
 #define MAX_FILE_BYTES (512u << 20)
 
 /* A found image was not resumed and could not be invalidated. */
@@ -66,10 +64,11 @@ static void resume_help(FILE *out)
 	      "  --image PATH     the image (default: khib.resume= on the kernel command\n"
 	      "                   line: a device path, UUID=... or PARTUUID=...; else\n"
 	      "                   target= in /etc/khib.conf or $KHIB_CONFIG)\n"
-	      "  --kernel FILE    restore kernel (default " DEFAULT_KERNEL ")\n"
-	      "  --initrd FILE    its initramfs (default " DEFAULT_INITRD ")\n"
+	      "  --kernel FILE    restore kernel (default " KHIB_DEFAULT_KERNEL ")\n"
+	      "  --initrd FILE    its initramfs (default " KHIB_DEFAULT_INITRD ")\n"
 	      "  --append ARGS    restore kernel command line, instead of the default\n"
-	      "                   'console=ttyS0 nr_cpus=1' (khib.handoff= is added)\n"
+	      "                   '" KHIB_DEFAULT_APPEND "'\n"
+	      "                   (khib.handoff= is added)\n"
 	      "  --threads N      decompression threads in the restore kernel\n"
 	      "  --method M       snapshot: through this kernel's /dev/snapshot, no second\n"
 	      "                   kernel; kexec: through khib's restore kernel; auto\n"
@@ -109,9 +108,9 @@ static int parse_opts(int argc, char **argv, const struct khib_config *cf,
 	int c;
 
 	*o = (struct resume_opts){
-		.kernel = cf->kernel[0] ? cf->kernel : DEFAULT_KERNEL,
-		.initrd = cf->initrd[0] ? cf->initrd : DEFAULT_INITRD,
-		.append = cf->append[0] ? cf->append : "console=ttyS0 nr_cpus=1",
+		.kernel = cf->kernel[0] ? cf->kernel : KHIB_DEFAULT_KERNEL,
+		.initrd = cf->initrd[0] ? cf->initrd : KHIB_DEFAULT_INITRD,
+		.append = cf->append[0] ? cf->append : KHIB_DEFAULT_APPEND,
 		.image = cf->target[0] ? cf->target : NULL,
 		.key_file = cf->key_file[0] ? cf->key_file : NULL,
 		.threads = cf->threads,

@@ -330,6 +330,7 @@ static int init_run(int argc, char **argv)
 		return 1;
 	}
 	mount_api_filesystems();
+	khib_console_mirror();
 	/* This kernel makes no key: never wait for its random generator. */
 	if ((r = khib_crypt_init_nonblocking()) < 0)
 		khib_warn("starting libsodium: %s", strerror(-r));

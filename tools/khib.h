@@ -41,6 +41,23 @@ DECLARE_COMMAND(hibernate);
 DECLARE_COMMAND(init);
 DECLARE_COMMAND(resume);
 
+/* khib's writer and restore kernel, as the package installs them. */
+#define KHIB_DEFAULT_KERNEL "/usr/lib/khib/vmlinuz"
+#define KHIB_DEFAULT_INITRD "/usr/lib/khib/initrd.img"
+
+/* The writer and restore kernels' command line: progress on the screen
+ * (tty0) and on the first serial port, which is /dev/console. */
+#define KHIB_DEFAULT_APPEND "console=tty0 console=ttyS0 nr_cpus=1"
+
+/*
+ * In khib's own kernels: send stdout and stderr to every console the
+ * kernel has (/proc/consoles: the screen, tty0, and the serial port with
+ * console=tty0 console=ttyS0), not only to /dev/console, which is the last
+ * of them: the user looks at the screen, tests read the serial port.
+ * Returns how many consoles now get the output (1: left as it was).
+ */
+int khib_console_mirror(void);
+
 /* Progress lines for the console of khib's own kernels (console.c):
  * "khib: saving memory:  40% (205/512 MiB), 310 MB/s, ETA 1 s", every 10%
  * or 2 s, whatever the output is (a serial console is no terminal). */
