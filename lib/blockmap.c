@@ -499,7 +499,10 @@ int khib_blockmap_open(const char *path, unsigned flags, struct khib_target **re
 					  minor(st.st_rdev), NULL, 0, &m, reason);
 	} else {
 		r = khib_target_open(path, flags, ret);
-		return r < 0 ? khib_fail(reason, r, "%s", strerror(-r)) : 0;
+		/* khib_open_input()'s -ENOTBLK covers FIFOs, sockets and
+		 * character devices too: say what it means. */
+		return r < 0 ? khib_fail(reason, r, "%s", r == -ENOTBLK ? "not a regular file or "
+					 "block device" : strerror(-r)) : 0;
 	}
 	if (r < 0)
 		return r;
