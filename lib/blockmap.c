@@ -37,15 +37,6 @@ const struct khib_blockenv khib_blockenv_system = {
 	.dm_table = khib_dm_table_read,
 };
 
-void khib_blockmap_release(struct khib_blockmap *m)
-{
-	if (!m)
-		return;
-	free(m->ext);
-	m->ext = NULL;
-	m->n = 0;
-}
-
 /* One device on the way down, from its sysfs directory. */
 struct layer {
 	char sys[PATH_MAX];	/* realpath of /sys/dev/block/M:m */
@@ -513,6 +504,31 @@ int khib_blockmap_open(const char *path, unsigned flags, struct khib_target **re
 		r = khib_target_open(dev, flags, ret);
 	khib_blockmap_release(&m);
 	return r < 0 ? khib_fail(reason, r, "opening '%s' beneath it: %s", dev, strerror(-r)) : 0;
+}
+
+int khib_blockmap_open_map(const struct khib_blockenv *env, const struct khib_blockmap *m,
+			   unsigned flags, struct khib_target **ret, char *reason)
+{
+	char name[KHIB_BLOCKMAP_NAME_LEN], dev[16 + KHIB_BLOCKMAP_NAME_LEN];
+	uint64_t bytes;
+	int r;
+
+	snprintf(name, sizeof(name), "%s", m->name);
+	if (m->id[0] && (r = khib_blockmap_find(env, m->id, m->part, m->bytes, name,
+						sizeof(name))) < 0)
+		return khib_fail(reason, r, r == -ENODEV ? "no disk %s with partition %" PRIu32
+				 " of %" PRIu64 " bytes" : "disk %s, partition %" PRIu32 ", %"
+				 PRIu64 " bytes: more than one device is it", m->id, m->part, m->bytes);
+	snprintf(dev, sizeof(dev), "/dev/%s", name);
+	if ((r = khib_blockdev_size(dev, &bytes)) < 0)
+		return khib_fail(reason, r == -ENOENT ? -ENODEV : r, "%s: %s", dev, strerror(-r));
+	/* Another disk under the same name is never read or written. */
+	if (bytes != m->bytes)
+		return khib_fail(reason, -EMEDIUMTYPE, "%s holds %" PRIu64 " bytes, the map says %"
+				 PRIu64, dev, bytes, m->bytes);
+	r = m->n ? khib_target_open_extents(dev, m->ext, m->n, flags, ret) :
+		   khib_target_open(dev, flags, ret);
+	return r < 0 ? khib_fail(reason, r, "opening %s: %s", dev, strerror(-r)) : 0;
 }
 
 /* ---- the running system's device-mapper tables ---- */

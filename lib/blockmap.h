@@ -29,25 +29,7 @@
 #include <stdint.h>
 
 #include "target.h"
-
-#define KHIB_BLOCKMAP_NAME_LEN 64
-#define KHIB_BLOCKMAP_ID_LEN 96
-#define KHIB_BLOCKMAP_STACK_LEN 320
-
-struct khib_blockmap {
-	char name[KHIB_BLOCKMAP_NAME_LEN];	/* the partition or disk under /dev */
-	uint64_t dev;				/* its dev_t here */
-	uint64_t bytes;				/* its size */
-	/* Who it is, whatever another kernel names it: its disk's WWID or
-	 * serial ("" when the disk reports neither) and its partition number
-	 * (0: the whole disk). */
-	char id[KHIB_BLOCKMAP_ID_LEN];
-	uint32_t part;
-	struct khib_extent *ext;		/* owned; NULL: all of the device */
-	size_t n;
-	bool below_crypt;			/* dm-crypt lies above it */
-	char stack[KHIB_BLOCKMAP_STACK_LEN];	/* "dm-1 (vg-root: linear) on ..." */
-};
+#include "targetmap.h"
 
 struct khib_blockenv {
 	const char *root;	/* prefix of /sys paths */
@@ -97,6 +79,15 @@ int khib_blockmap_file(const struct khib_blockenv *env, const char *path,
  */
 int khib_blockmap_open(const char *path, unsigned flags, struct khib_target **ret, char *reason);
 
+/*
+ * Open what a target map (lib/targetmap.h) describes: its device found by
+ * identity (khib_blockmap_find) or, for a disk without one, by name and
+ * size, then its extents.  For a boot that cannot resolve the target
+ * itself.  -ENODEV when the device is not (yet) there.
+ */
+int khib_blockmap_open_map(const struct khib_blockenv *env, const struct khib_blockmap *m,
+			   unsigned flags, struct khib_target **ret, char *reason);
+
 /* Does a file system of statfs type f_type give device addresses in
  * FIEMAP?  0, or -EOPNOTSUPP with the reason. */
 int khib_blockmap_fs_supported(long f_type, char *reason);
@@ -115,6 +106,5 @@ int khib_blockmap_find(const struct khib_blockenv *env, const char *id, uint32_t
 /* env->dm_table of the running system (DM_TABLE_STATUS). */
 int khib_dm_table_read(void *ctx, unsigned major, unsigned minor, char **ret);
 
-void khib_blockmap_release(struct khib_blockmap *m);
 
 #endif

@@ -83,7 +83,8 @@ static int is_swap(const struct stat *st)
 }
 
 /* Fill h and ret from a resolved map. */
-static int describe(struct khib_blockmap *m, struct khib_handoff *h, struct khib_preflight *ret)
+static int describe(const struct khib_blockmap *m, struct khib_handoff *h,
+		    struct khib_preflight *ret)
 {
 	snprintf(h->target_name, sizeof(h->target_name), "%s", m->name);
 	h->target_dev = m->dev;
@@ -135,10 +136,24 @@ int khib_preflight_target(const char *path, struct khib_handoff *h, struct khib_
 	if (r < 0)
 		return r;
 	r = describe(&m, h, &p);
-	khib_blockmap_release(&m);
+	p.map = m;
 	if (r < 0) {
 		khib_preflight_release(&p);
 		return khib_fail(reason, r, "no memory for its extent map");
+	}
+	*ret = p;
+	return 0;
+}
+
+int khib_preflight_map(const struct khib_blockmap *m, struct khib_handoff *h,
+		       struct khib_preflight *ret)
+{
+	struct khib_preflight p = { 0 };
+	int r = describe(m, h, &p);
+
+	if (r < 0) {
+		khib_preflight_release(&p);
+		return r;
 	}
 	*ret = p;
 	return 0;
@@ -149,6 +164,7 @@ void khib_preflight_release(struct khib_preflight *p)
 	if (p) {
 		free(p->extmap);
 		p->extmap = NULL;
+		khib_blockmap_release(&p->map);
 	}
 }
 

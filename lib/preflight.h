@@ -25,6 +25,8 @@ struct khib_preflight {
 	uint8_t *extmap;		/* owned: the extent map for the jump
 					   (khib_jump_config.extmap), or NULL */
 	size_t extmap_bytes;
+	struct khib_blockmap map;	/* owned: the resolution (no extents
+					   when made from a target map) */
 };
 
 /*
@@ -39,6 +41,11 @@ struct khib_preflight {
 int khib_preflight_target(const char *path, struct khib_handoff *h, struct khib_preflight *ret,
 			  char *reason);
 void khib_preflight_release(struct khib_preflight *p);
+
+/* The same description from a target map (lib/targetmap.h), for a boot
+ * that cannot resolve the target itself.  -ENOMEM. */
+int khib_preflight_map(const struct khib_blockmap *m, struct khib_handoff *h,
+		       struct khib_preflight *ret);
 
 /*
  * Is the target khib's to write?  Yes when it holds a khib image (in any

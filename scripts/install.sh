@@ -8,7 +8,7 @@
 #   /usr/lib/khib/vmlinuz, initrd.img      the writer/restore kernel (kernel/build.sh)
 #                                          and its initramfs (khib as /init)
 #   /usr/share/initramfs-tools/hooks/khib  puts khib, /etc/khib.conf and the restore
-#   /usr/share/initramfs-tools/scripts/local-premount/khib
+#   /usr/share/initramfs-tools/scripts/init-premount/khib
 #                                          kernel into the initramfs; resumes there
 #   /usr/lib/systemd/system/systemd-hibernate.service.d/khib.conf
 #                                          `systemctl hibernate` runs khib hibernate
@@ -43,8 +43,8 @@ install -D -m 0644 doc/khib.8 "$dest/usr/share/man/man8/khib.8"
 install -D -m 0644 "$kernel" "$dest/usr/lib/khib/vmlinuz"
 install -D -m 0644 "$initrd" "$dest/usr/lib/khib/initrd.img"
 install -D -m 0755 dist/initramfs-tools/hooks/khib "$dest/usr/share/initramfs-tools/hooks/khib"
-install -D -m 0755 dist/initramfs-tools/scripts/local-premount/khib \
-  "$dest/usr/share/initramfs-tools/scripts/local-premount/khib"
+install -D -m 0755 dist/initramfs-tools/scripts/init-premount/khib \
+  "$dest/usr/share/initramfs-tools/scripts/init-premount/khib"
 for unit in systemd-hibernate systemd-logind; do
   install -D -m 0644 "dist/systemd/$unit.service.d/khib.conf" \
     "$dest/usr/lib/systemd/system/$unit.service.d/khib.conf"

@@ -35,6 +35,8 @@
 #include "sysinfo.h"
 #include "util.h"
 
+/* khib's initramfs-tools hook, as the package installs it. */
+#define INITRAMFS_HOOK "/usr/share/initramfs-tools/hooks/khib"
 #define MAX_FILE_BYTES (512u << 20)
 
 struct hib_opts {
@@ -248,6 +250,36 @@ static int check_beneath_crypt(const struct hib_opts *o, const struct khib_prefl
 	khib_err("target '%s' lies beneath disk encryption (%s): khib writes memory there only "
 		 "in an encrypted image; enroll a key first (khib key enroll)", o->target,
 		 pf->stack);
+	return 1;
+}
+
+/*
+ * SAFETY: the boot after this one must find the image where the writer
+ * puts it.  With khib's initramfs hook installed, the initramfs finds a
+ * target beneath a file system or device-mapper by the target map the hook
+ * wrote (a copy of the last one is KHIB_INITRAMFS_MAP): it must be this
+ * target's map as it is now.  An initramfs that looked elsewhere would
+ * find nothing, and its boot would go on and change the file systems the
+ * image still describes.
+ */
+static int check_initramfs_map(const struct hib_opts *o, const struct khib_preflight *pf)
+{
+	_cleanup_free_ char *now = NULL, *then = NULL;
+	int r;
+
+	if (access(INITRAMFS_HOOK, F_OK) != 0)
+		return 0;
+	r = khib_read_file(KHIB_INITRAMFS_MAP, 1 << 24, &then, NULL);
+	if (r == -ENOENT && !pf->extmap)
+		return 0; /* a partition or disk: the initramfs opens it by path */
+	if ((r = khib_targetmap_format(&pf->map, o->target, &now)) < 0)
+		return khib_err_errno(r, "target '%s': making its target map", o->target);
+	if (then && !strcmp(now, then))
+		return 0;
+	khib_err("target '%s': the initramfs %s (%s); run update-initramfs -u first", o->target,
+		 then ? "looks for the image elsewhere" : "does not know where it lies",
+		 then ? KHIB_INITRAMFS_MAP " differs from 'khib target --map'" :
+		 "no " KHIB_INITRAMFS_MAP);
 	return 1;
 }
 
@@ -757,8 +789,9 @@ static int hibernate_run(int argc, char **argv)
 		khib_err("target '%s': %s", o.target, reason);
 		return 1;
 	}
-	if (check_beneath_crypt(&o, &pf, keypage) || check_capacity(&o, &cfg.handoff, pf.capacity) ||
-	    check_owned(&o) || record_file_systems(&cfg.handoff))
+	if (check_beneath_crypt(&o, &pf, keypage) || check_initramfs_map(&o, &pf) ||
+	    check_capacity(&o, &cfg.handoff, pf.capacity) || check_owned(&o) ||
+	    record_file_systems(&cfg.handoff))
 		return 1;
 	cfg.key_page = keypage;
 	cfg.extmap = pf.extmap;

@@ -41,6 +41,8 @@
 #include "util.h"
 
 #define MAX_FILE_BYTES (512u << 20)
+/* How long a target map's disk may take to appear: 10 s. */
+#define MAP_WAIT_TRIES 100
 
 /* A found image was not resumed and could not be invalidated. */
 #define EXIT_STUCK 3
@@ -199,6 +201,10 @@ struct resume_ctx {
 	const struct khib_protector *used;	/* the one that opened it */
 	struct khib_image_key *key;	/* the image's, once unwrapped */
 	uint8_t uuid[16];
+	/* Where the image lies when path cannot be resolved here (a file on
+	 * a root not yet unlocked or mounted): the initramfs's target map. */
+	struct khib_blockmap map;
+	bool have_map;
 };
 
 /* The data key with this boot's keys (a passphrase asked for on the
@@ -309,9 +315,11 @@ static int op_restorer(void *ctx, const struct khib_image_info *info,
 	if ((r = khib_read_file(o->initrd, MAX_FILE_BYTES, &initrd, &cfg->initrd_bytes)) < 0)
 		return khib_fail(reason, r, "reading the restore initramfs '%s': %s", o->initrd,
 				 strerror(-r));
-	char why[KHIB_REASON_MAX];
-	if ((r = khib_preflight_target(c->path, &cfg->handoff, &pf, why)) < 0)
-		return khib_fail(reason, r, "the image's device: %s", why);
+	char why[KHIB_REASON_MAX] = "";
+	r = c->have_map ? khib_preflight_map(&c->map, &cfg->handoff, &pf) :
+			  khib_preflight_target(c->path, &cfg->handoff, &pf, why);
+	if (r < 0)
+		return khib_fail(reason, r, "the image's device: %s", why[0] ? why : strerror(-r));
 	cfg->extmap = pf.extmap;
 	cfg->extmap_bytes = pf.extmap_bytes;
 	cfg->kernel = kernel;
@@ -395,6 +403,51 @@ static int report(const struct resume_opts *o, const char *path,
 	return 1;
 }
 
+/*
+ * The initramfs's target map for path, when path is not there to resolve
+ * (a file on a root file system not yet unlocked or mounted, an LV not yet
+ * activated).  0 and c->have_map false when there is none for it.
+ */
+static int load_map(struct resume_ctx *c)
+{
+	_cleanup_free_ char *text = NULL;
+	char target[PATH_MAX], reason[KHIB_REASON_MAX];
+	int r;
+
+	if (access(c->path, F_OK) == 0)
+		return 0;
+	r = khib_read_file(KHIB_TARGET_MAP, 1 << 24, &text, NULL);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return khib_err_errno(r, "reading the target map '%s'", KHIB_TARGET_MAP);
+	if (khib_targetmap_parse(text, &c->map, target, sizeof(target), reason) < 0) {
+		khib_err("target map '%s': %s", KHIB_TARGET_MAP, reason);
+		return 1;
+	}
+	if (strcmp(target, c->path)) {
+		khib_blockmap_release(&c->map);
+		return 0;
+	}
+	c->have_map = true;
+	return 0;
+}
+
+/* Open the image by the map; its disk may show up a little after udev
+ * settled (an NVMe namespace, a USB disk). */
+static int open_by_map(struct resume_ctx *c, unsigned flags, struct khib_target **ret,
+		       char *reason)
+{
+	int r;
+
+	for (int tries = 0;; tries++) {
+		r = khib_blockmap_open_map(&khib_blockenv_system, &c->map, flags, ret, reason);
+		if (r != -ENODEV || tries == MAP_WAIT_TRIES)
+			return r;
+		usleep(100 * 1000);
+	}
+}
+
 static int resume_run(int argc, char **argv)
 {
 	struct resume_opts o;
@@ -431,13 +484,22 @@ static int resume_run(int argc, char **argv)
 	}
 	memset(ctx.key, 0, sizeof(*ctx.key));
 	char why[KHIB_REASON_MAX];
-	r = khib_blockmap_open(path, o.dry_run ? 0 : KHIB_TARGET_WRITE, &t, why);
+	if (load_map(&ctx)) {
+		khib_secret_free(ctx.key);
+		khib_tool_keyring_release(&ctx.keys);
+		return 1;
+	}
+	if (ctx.have_map)
+		r = open_by_map(&ctx, o.dry_run ? 0 : KHIB_TARGET_WRITE, &t, why);
+	else
+		r = khib_blockmap_open(path, o.dry_run ? 0 : KHIB_TARGET_WRITE, &t, why);
 	if (r >= 0) {
 		khib_resume(t, o.method, o.dry_run, &resume_ops, &ctx, &res);
 		khib_target_free(t);
 	}
 	khib_secret_free(ctx.key);
 	khib_tool_keyring_release(&ctx.keys);
+	khib_blockmap_release(&ctx.map);
 	if (r < 0) {
 		khib_err("opening the image '%s': %s", path, why);
 		return 1;

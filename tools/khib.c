@@ -20,6 +20,7 @@ static const struct khib_command *const commands[] = {
 	&khib_cmd_export_elf,
 	&khib_cmd_import_elf,
 	&khib_cmd_invalidate,
+	&khib_cmd_target,
 	&khib_cmd_key,
 };
 

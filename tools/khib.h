@@ -45,6 +45,11 @@ DECLARE_COMMAND(resume);
 #define KHIB_DEFAULT_KERNEL "/usr/lib/khib/vmlinuz"
 #define KHIB_DEFAULT_INITRD "/usr/lib/khib/initrd.img"
 
+/* Where the initramfs keeps the target map (lib/targetmap.h) its hook
+ * wrote, and where the root file system keeps a copy of the last one. */
+#define KHIB_TARGET_MAP "/etc/khib/target.map"
+#define KHIB_INITRAMFS_MAP "/var/lib/khib/initramfs.map"
+
 /* The writer and restore kernels' command line: progress on the screen
  * (tty0) and on the first serial port, which is /dev/console. */
 #define KHIB_DEFAULT_APPEND "console=tty0 console=ttyS0 nr_cpus=1"
@@ -144,5 +149,6 @@ DECLARE_COMMAND(verify);
 DECLARE_COMMAND(export_elf);
 DECLARE_COMMAND(import_elf);
 DECLARE_COMMAND(invalidate);
+DECLARE_COMMAND(target);
 
 #endif

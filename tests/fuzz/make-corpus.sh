@@ -5,7 +5,8 @@
 # note) and images made from them with each codec, plus an invalidated one;
 # synthetic bzImages (and the setup part of BZIMAGE, e.g. kernel/build.sh's);
 # handoff and status pages from the real encoders; /proc/iomem texts;
-# synthetic kernels' memory for the free-page filter.
+# synthetic kernels' memory for the free-page filter.  (corpus/devmap, the
+# device-mapper tables and target maps, is written by hand: it is text.)
 set -eu
 khib=$(realpath "$1")
 bzimage=${2:-}

@@ -4,7 +4,7 @@
 The guest is a debootstrap of Debian 12 (minbase plus systemd, udev and
 initramfs-tools; cached in ~/.cache/khib) with khib installed by
 `scripts/install.sh --destdir`, its initramfs made by the guest's own
-`update-initramfs` (so khib's hook and local-premount script are what run),
+`update-initramfs` (so khib's hook and init-premount script are what run),
 and khib's own kernel (kernel/khib.config has what Debian's userspace needs).
 
   debian_systemctl_hibernate   a service holds a memory pattern and a file
@@ -266,7 +266,7 @@ def systemctl_hibernate(ctx):
     fs = info["file_systems"]
     assert [f["where"] for f in fs] == ["/"], f"file systems recorded: {fs}"
     with boot("boot2") as vm:
-        # khib's local-premount script, in the initramfs update-initramfs made.
+        # khib's init-premount script, in the initramfs update-initramfs made.
         vm.expect(r"khib: resuming 6\.1\.\d+ from '/dev/vdb'", timeout=240)
         # The two services print in either order.
         vm.expect(r"^T: resumed$", timeout=120)

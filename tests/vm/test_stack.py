@@ -8,20 +8,27 @@ immutable file on the ext4 root, through its FIEMAP extents, the LV's
 dm-linear segments and dm-crypt's data offset, down to sectors of /dev/vda2;
 or a dedicated LV through its segments.  The writer kernel has no
 device-mapper and no volume key: it writes those sectors, encrypted by khib.
-The next boot opens LUKS and LVM (as Debian's initramfs would), mounts the
-root read-only without replaying its journal, checks the image with `khib
-verify` through the same resolution, and resumes it.  The resumed kernel
-finds its workload, a file on the root and the open LUKS mapping intact,
-writes to the root, and its file system is clean (e2fsck -fn).
+The next boot either resumes the image before it unlocks anything, by the
+target map (as khib's initramfs, which runs before Debian's cryptroot), or
+opens LUKS and LVM, mounts the root read-only without replaying its
+journal, checks the image with `khib verify` through the same resolution,
+and resumes it.  The resumed kernel finds its workload, a file on the root
+and the open LUKS mapping intact, writes to the root, and its file system
+is clean (e2fsck -fn).
 
-  stack_file_kexec      a file on the root, resumed by the restore kernel;
+  stack_file_kexec      a file on the root, resumed by the restore kernel
+                        after the next boot unlocked and mounted the root;
                         first, the refusals: a file that is not immutable,
                         and an image in clear beneath dm-crypt; then a
                         --test round trip
-  stack_file_snapshot   the same file, resumed through /dev/snapshot
-  stack_lv_kexec        a dedicated LV
+  stack_file_map_snapshot  the same file, resumed through /dev/snapshot by
+                        a boot that unlocked nothing: it has the target map
+                        (`khib target --map`, as khib's initramfs hook
+                        writes it), and the file's path does not exist there
+  stack_lv_map_kexec    a dedicated LV, by its map, by the restore kernel
 """
 import os
+import re
 import subprocess
 
 from khibvm import guest
@@ -49,7 +56,17 @@ open_stack() {
     /host/cryptsetup open --key-file /etc/luks.key /dev/vda2 crypt &&
     /host/lvm vgchange -q -ay vg >/dev/null
 }
-if /host/cryptsetup isLuks /dev/vda2; then
+if /host/cryptsetup isLuks /dev/vda2 && grep -q khibtest.bymap /proc/cmdline; then
+    # The next boot, as khib's initramfs: nothing unlocked or mounted; the
+    # target map (here from the first partition, where the first boot put
+    # it) says where the image lies.
+    mkdir -p /etc/khib
+    dd if=/dev/vda1 bs=65536 count=1 2>/dev/null | tr -d '\000' > /etc/khib/target.map
+    [ -e "$target" ] && echo "R0: $target is there"
+    khib resume --image "$target" $K --append "$A" --method=$method
+    echo "R0: resume rc=$?"
+    poweroff -f
+elif /host/cryptsetup isLuks /dev/vda2; then
     # The next boot: unlock, activate, mount read-only; verify, resume.
     open_stack || echo "R0: cannot open the stack"
     mount -o ro,noload /dev/vg/root /mnt
@@ -82,6 +99,9 @@ if [ "$target" = /mnt/image ] && grep -q khibtest.refusals /proc/cmdline; then
     echo "N: test rc=$?"
 fi
 [ "$target" != /mnt/image ] || /host/chattr +i /mnt/image
+khib target "$target" | sed 's/^/N: /'
+khib target --map "$target" > /tmp/map && dd if=/tmp/map of=/dev/vda1 conv=fsync 2>/dev/null &&
+    echo "N: map saved"
 /bin/khib-workload @MIB@ /tmp &
 wl=$!
 while [ ! -e /tmp/ready ]; do usleep 100000; done
@@ -142,11 +162,14 @@ def workload(vm):
     return int(m.group(1)), int(m.group(3))
 
 
-def cycle(target, method, refusals=False):
+def cycle(target, method, refusals=False, by_map=False):
+    """by_map: the next boot resumes before it unlocks anything, by the
+    target map (as khib's initramfs does); otherwise after it unlocked
+    LUKS, activated LVM and mounted the root read-only."""
     def run(ctx):
         kernel, initrd, disk = machine(ctx)
         append = f"khibtest.target={target} khibtest.method={method}" + \
-            (" khibtest.refusals" if refusals else "")
+            (" khibtest.refusals" if refusals else "") + (" khibtest.bymap" if by_map else "")
         with boot(ctx, 1, kernel, initrd, disk, append) as vm:
             vm.expect(r"^N: stack ready$", timeout=240)
             if refusals:
@@ -161,6 +184,12 @@ def cycle(target, method, refusals=False):
                 vm.expect(r"khib: writer kernel up: saving .* \(test mode\) to 'vda2'",
                           timeout=240)
                 vm.expect(r"^N: test rc=0$", timeout=240)
+            m = vm.expect(r"^N: stack: (.*)$", timeout=240)
+            want = (r"a file on ext4 on dm-\d+ \(vg-root: linear\) on " if target == "/mnt/image"
+                    else r"dm-\d+ \(vg-khib: linear\) on ") + r"dm-0 \(crypt: crypt\) on vda2"
+            assert re.fullmatch(want, m.group(1)), m.group(1)
+            vm.expect(r"^N: beneath disk encryption: images there must be encrypted")
+            vm.expect(r"^N: map saved$")
             vm.expect(r"^workload: ready", timeout=240)
             before = workload(vm)
             vm.expect(r"^N: hibernating$")
@@ -169,7 +198,8 @@ def cycle(target, method, refusals=False):
             vm.expect(r"khib: image committed", timeout=400)
             assert vm.wait_exit(timeout=120) == 0
         with boot(ctx, 2, kernel, initrd, disk, append) as vm:
-            vm.expect(r"^R0: verify rc=0$", timeout=300)
+            if not by_map:
+                vm.expect(r"^R0: verify rc=0$", timeout=300)
             if method == "kexec":
                 vm.expect(r"khib: restore kernel up", timeout=240)
             else:
@@ -182,11 +212,13 @@ def cycle(target, method, refusals=False):
             vm.expect(r"^N: root written$")
             vm.expect(r"^N: fsck rc=0$", timeout=120)
             assert not vm.seen(r"^N: stack ready"), "N booted afresh"
+            if by_map:
+                assert not vm.seen(r"^R0: .* is there$"), "the target was reachable"
             assert vm.wait_exit(timeout=120) == 0
     return run
 
 
 def tests():
     yield "stack_file_kexec", cycle("/mnt/image", "kexec", refusals=True)
-    yield "stack_file_snapshot", cycle("/mnt/image", "snapshot")
-    yield "stack_lv_kexec", cycle("/dev/vg/khib", "kexec")
+    yield "stack_file_map_snapshot", cycle("/mnt/image", "snapshot", by_map=True)
+    yield "stack_lv_map_kexec", cycle("/dev/vg/khib", "kexec", by_map=True)
