@@ -346,6 +346,16 @@ static int plan_layout(const struct khib_jump_config *cfg, const struct khib_bzi
 	return 0;
 }
 
+bool khib_kexec_page_outside(const struct khib_jump_config *cfg, uint64_t paddr)
+{
+	uint64_t page = ALIGN_DOWN(paddr, KHIB_PAGE_SIZE);
+
+	return (page >= cfg->region_start + cfg->region_bytes ||
+		page + KHIB_PAGE_SIZE <= cfg->region_start) &&
+	       (page >= cfg->low_start + cfg->low_bytes ||
+		page + KHIB_PAGE_SIZE <= cfg->low_start);
+}
+
 int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_plan *ret)
 {
 	struct khib_jump_plan p = { 0 };
@@ -355,6 +365,8 @@ int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_pl
 
 	if ((r = check_ranges(cfg)) < 0)
 		return r;
+	if (cfg->handoff.status_paddr && !khib_kexec_page_outside(cfg, cfg->handoff.status_paddr))
+		return -EADDRINUSE;
 	if ((r = khib_bzimage_parse(cfg->kernel, cfg->kernel_bytes, &bz)) < 0)
 		return r;
 	if (!IS_ALIGNED(cfg->region_start, bz.kernel_alignment))

@@ -117,9 +117,18 @@ struct khib_jump_plan {
 int khib_kexec_build_elfcorehdr(const struct khib_jump_config *cfg, uint8_t **ret,
 				size_t *ret_bytes);
 
+/*
+ * Is the page at paddr one the jumped-to kernel sees as the running
+ * kernel's, where it can report (the status page)?  Not in the region or
+ * low memory: there the jump swaps the running kernel's page out for the
+ * jumped-to kernel's own, which /dev/mem will not even map.
+ */
+bool khib_kexec_page_outside(const struct khib_jump_config *cfg, uint64_t paddr);
+
 /* Lay out segments for cfg.  Pure computation; -EINVAL for a region that is
  * misaligned or not RAM, -ENOSPC too small for the kernel, -E2BIG for an
- * ELF core header of more than KHIB_KEXEC_ELFCOREHDR_MAX_PAGES. */
+ * ELF core header of more than KHIB_KEXEC_ELFCOREHDR_MAX_PAGES,
+ * -EADDRINUSE for a status page that is not khib_kexec_page_outside(). */
 int khib_jump_plan_build(const struct khib_jump_config *cfg, struct khib_jump_plan *ret);
 void khib_jump_plan_release(struct khib_jump_plan *p);
 

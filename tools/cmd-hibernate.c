@@ -678,6 +678,36 @@ static int report(const struct hib_opts *o, void *page, uint64_t nonce, double t
 	}
 }
 
+/*
+ * A locked page for the writer kernel's report, outside its region and
+ * low memory: a page there is swapped out of the writer's sight by the
+ * jump, the report would never arrive, and a resumed kernel would say its
+ * hibernation failed (it happened about once in ten runs with a 64 MiB
+ * region in 512 MiB).  Pages that land there stay locked until one
+ * does not, so the allocator does not hand them out again.
+ */
+static int pin_status_page(const struct khib_jump_config *cfg, void **ret, uint64_t *ret_paddr)
+{
+	void *rejected[64];
+	size_t n = 0;
+	int r;
+
+	for (;;) {
+		r = khib_physmem_pin_page(ret, ret_paddr);
+		if (r < 0 || khib_kexec_page_outside(cfg, *ret_paddr))
+			break;
+		if (n == ARRAY_SIZE(rejected)) {
+			khib_physmem_unpin_page(*ret);
+			r = -EADDRINUSE;
+			break;
+		}
+		rejected[n++] = *ret;
+	}
+	while (n)
+		khib_physmem_unpin_page(rejected[--n]);
+	return r;
+}
+
 static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 {
 	struct khib_jump_plan plan;
@@ -687,8 +717,8 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 	double t0;
 	int r;
 
-	if ((r = khib_physmem_pin_page(&page, &paddr)) < 0)
-		return khib_err_errno(r, "locking a status page");
+	if ((r = pin_status_page(cfg, &page, &paddr)) < 0)
+		return khib_err_errno(r, "locking a status page outside the writer kernel's region");
 	if (getrandom(&st.nonce, sizeof(st.nonce), 0) != sizeof(st.nonce)) {
 		khib_physmem_unpin_page(page);
 		return khib_err_errno(-errno, "getrandom");

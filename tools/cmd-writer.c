@@ -66,8 +66,13 @@ static void open_status(struct writer *wr)
 
 	if (!wr->h.status_paddr)
 		return;
-	if (khib_physmem_map(DEVMEM, wr->h.status_paddr, KHIB_STATUS_BYTES, 1, &wr->status_map) < 0)
+	int r = khib_physmem_map(DEVMEM, wr->h.status_paddr, KHIB_STATUS_BYTES, 1,
+				 &wr->status_map);
+	if (r < 0) {
+		khib_err_errno(r, "mapping N's status page at 0x%" PRIx64 "; not reporting there",
+			       wr->h.status_paddr);
 		return;
+	}
 	if (khib_status_decode(wr->status_map.ptr, wr->h.status_nonce, &st) < 0) {
 		khib_err("status page at 0x%" PRIx64 " does not hold N's nonce; not reporting there",
 			 wr->h.status_paddr);

@@ -575,6 +575,35 @@ TEST(kexec_plan_extmap)
 	plan_teardown(&f);
 }
 
+/* The status page must be a page the writer kernel sees as N's: not in its
+ * region or low memory, which the jump swaps out of its sight. */
+TEST(kexec_plan_status_page_outside)
+{
+	static struct plan_fx f;
+	static struct khib_jump_plan p;
+	const uint64_t rs = 0x1be00000, re = rs + 64 * MiB;
+
+	plan_setup(&f, 0);
+	ASSERT_TRUE(khib_kexec_page_outside(&f.cfg, rs - 4096));
+	ASSERT_TRUE(khib_kexec_page_outside(&f.cfg, re));
+	ASSERT_TRUE(khib_kexec_page_outside(&f.cfg, 0x7654328));
+	ASSERT_TRUE(!khib_kexec_page_outside(&f.cfg, rs));
+	ASSERT_TRUE(!khib_kexec_page_outside(&f.cfg, rs + 0x123458));
+	ASSERT_TRUE(!khib_kexec_page_outside(&f.cfg, re - 8));
+	ASSERT_TRUE(!khib_kexec_page_outside(&f.cfg, f.cfg.low_start));
+	ASSERT_TRUE(!khib_kexec_page_outside(&f.cfg, f.cfg.low_start + f.cfg.low_bytes - 1));
+	ASSERT_TRUE(khib_kexec_page_outside(&f.cfg, f.cfg.low_start + f.cfg.low_bytes));
+
+	f.cfg.handoff.status_paddr = 0x7654328;
+	ASSERT_OK(khib_jump_plan_build(&f.cfg, &p));
+	khib_jump_plan_release(&p);
+	f.cfg.handoff.status_paddr = rs + 0x2000;
+	ASSERT_EQ(khib_jump_plan_build(&f.cfg, &p), -EADDRINUSE);
+	f.cfg.handoff.status_paddr = f.cfg.low_start + 0x100;
+	ASSERT_EQ(khib_jump_plan_build(&f.cfg, &p), -EADDRINUSE);
+	plan_teardown(&f);
+}
+
 TEST(kexec_plan_elfcorehdr)
 {
 	static struct plan_fx f;

@@ -19,8 +19,10 @@ is clean (e2fsck -fn).
   stack_file_kexec      a file on the root, resumed by the restore kernel
                         after the next boot unlocked and mounted the root;
                         first, the refusals: a file that is not immutable,
-                        and an image in clear beneath dm-crypt; then a
-                        --test round trip
+                        an image in clear beneath dm-crypt, and (with
+                        khib's initramfs hook installed) an initramfs
+                        without the target's map or with a stale one; then
+                        a --test round trip
   stack_file_map_snapshot  the same file, resumed through /dev/snapshot by
                         a boot that unlocked nothing: it has the target map
                         (`khib target --map`, as khib's initramfs hook
@@ -95,6 +97,16 @@ if [ "$target" = /mnt/image ] && grep -q khibtest.refusals /proc/cmdline; then
     khib hibernate --target /mnt/image --clear --kernel /h/bzImage --initrd /h/initrd.cpio.gz \
         --append "$A" --region-size 64M
     echo "N: clear rc=$?"
+    # With khib's initramfs hook installed, the initramfs must know the
+    # target's map as it is now: none, then a stale one, then the right one.
+    mkdir -p /usr/share/initramfs-tools/hooks /var/lib/khib
+    : > /usr/share/initramfs-tools/hooks/khib
+    khib hibernate --test --target /mnt/image $K --append "$A" --region-size 64M
+    echo "N: no map rc=$?"
+    khib target --map /mnt/image | sed '$s/^extent = [0-9]*/extent = 0/' > /var/lib/khib/initramfs.map
+    khib hibernate --test --target /mnt/image $K --append "$A" --region-size 64M
+    echo "N: stale map rc=$?"
+    khib target --map /mnt/image > /var/lib/khib/initramfs.map
     khib hibernate --test --target /mnt/image $K --append "$A" --region-size 64M
     echo "N: test rc=$?"
 fi
@@ -181,6 +193,13 @@ def cycle(target, method, refusals=False, by_map=False):
                           r"vda2\): khib writes memory there only in an encrypted image",
                           timeout=60)
                 vm.expect(r"^N: clear rc=1$")
+                vm.expect(r"khib: target '/mnt/image': the initramfs does not know where it "
+                          r"lies \(no /var/lib/khib/initramfs.map\); run update-initramfs -u "
+                          r"first", timeout=60)
+                vm.expect(r"^N: no map rc=1$")
+                vm.expect(r"khib: target '/mnt/image': the initramfs looks for the image "
+                          r"elsewhere", timeout=60)
+                vm.expect(r"^N: stale map rc=1$")
                 vm.expect(r"khib: writer kernel up: saving .* \(test mode\) to 'vda2'",
                           timeout=240)
                 vm.expect(r"^N: test rc=0$", timeout=240)
