@@ -18,6 +18,7 @@ initramfs hook would.
                       the second is refused (older than the last
                       hibernation), though its bytes are intact
 """
+import fcntl
 import json
 import os
 import re
@@ -44,8 +45,11 @@ poweroff -f
 
 def dynamic_khib():
     """khib as built with tpm2-tss, and every library it and the device
-    TCTI (which tpm2-tss loads by name) need: (src, dest) pairs."""
-    subprocess.run(["bash", os.path.join(TOP, "scripts", "build.sh"), "build"], check=True)
+    TCTI (which tpm2-tss loads by name) need: (src, dest) pairs.  The
+    build is locked: tests that run at once (run.py -j) share it."""
+    with open(os.path.join(TOP, "build", ".vm-build-lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(["bash", os.path.join(TOP, "scripts", "build.sh"), "build"], check=True)
     khib = os.path.join(TOP, "build", "tools", "khib")
     return with_libraries([khib], ["/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0"], dest="bin")
 
