@@ -96,27 +96,6 @@ static void stack_add(struct khib_blockmap *m, const char *name, const char *det
 	(void)w;
 }
 
-/* Append [logical, +length) at physical, merging with the previous one. */
-static int push(struct khib_extent **v, size_t *n, size_t *cap, uint64_t logical,
-		uint64_t physical, uint64_t length)
-{
-	if (*n && (*v)[*n - 1].physical + (*v)[*n - 1].length == physical) {
-		(*v)[*n - 1].length += length;
-		return 0;
-	}
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 16;
-		struct khib_extent *nv = realloc(*v, ncap * sizeof(**v));
-
-		if (!nv)
-			return -ENOMEM;
-		*v = nv;
-		*cap = ncap;
-	}
-	(*v)[(*n)++] = (struct khib_extent){ logical, physical, length };
-	return 0;
-}
-
 /* Carry m->ext through the segments of a dm table onto the one device
  * below them. */
 static int map_segments(struct khib_blockmap *m, const struct khib_dm_segment *seg, size_t nseg,
@@ -156,7 +135,7 @@ static int map_segments(struct khib_blockmap *m, const struct khib_dm_segment *s
 			uint64_t end = (g->start + g->sectors) * SECTOR;
 			uint64_t take = end - at < left ? end - at : left;
 			uint64_t below = g->offset * SECTOR + (at - g->start * SECTOR);
-			int r = push(&v, &n, &cap, logical, below, take);
+			int r = khib_extent_append(&v, &n, &cap, logical, below, take);
 			if (r < 0)
 				return r;
 			logical += take;

@@ -446,18 +446,11 @@ int khib_target_reserve(struct khib_target *t, uint64_t size)
 			FIEMAP_EXTENT_DATA_INLINE | FIEMAP_EXTENT_DATA_TAIL | FIEMAP_EXTENT_SHARED)
 #define FIEMAP_BATCH 128
 
-static int fiemap_append(struct khib_extent **v, size_t *n, size_t *cap, const struct fiemap_extent *fe)
+int khib_extent_append(struct khib_extent **v, size_t *n, size_t *cap, uint64_t logical,
+		       uint64_t physical, uint64_t length)
 {
-	if ((fe->fe_flags & FIEMAP_REFUSED) ||
-	    !IS_ALIGNED(fe->fe_logical | fe->fe_physical | fe->fe_length, (uint64_t)KHIB_TARGET_BLOCK))
-		return -EOPNOTSUPP;
-	if (*n && (*v)[*n - 1].logical + (*v)[*n - 1].length != fe->fe_logical)
-		return -EINVAL; /* a hole: writes there would need the file system */
-	if (!*n && fe->fe_logical != 0)
-		return -EINVAL;
-	/* Physically adjacent extents merge: fewer, larger transfers. */
-	if (*n && (*v)[*n - 1].physical + (*v)[*n - 1].length == fe->fe_physical) {
-		(*v)[*n - 1].length += fe->fe_length;
+	if (*n && (*v)[*n - 1].physical + (*v)[*n - 1].length == physical) {
+		(*v)[*n - 1].length += length;
 		return 0;
 	}
 	if (*n == *cap) {
@@ -469,8 +462,20 @@ static int fiemap_append(struct khib_extent **v, size_t *n, size_t *cap, const s
 		*v = nv;
 		*cap = ncap;
 	}
-	(*v)[(*n)++] = (struct khib_extent){ fe->fe_logical, fe->fe_physical, fe->fe_length };
+	(*v)[(*n)++] = (struct khib_extent){ logical, physical, length };
 	return 0;
+}
+
+static int fiemap_append(struct khib_extent **v, size_t *n, size_t *cap, const struct fiemap_extent *fe)
+{
+	if ((fe->fe_flags & FIEMAP_REFUSED) ||
+	    !IS_ALIGNED(fe->fe_logical | fe->fe_physical | fe->fe_length, (uint64_t)KHIB_TARGET_BLOCK))
+		return -EOPNOTSUPP;
+	if (*n && (*v)[*n - 1].logical + (*v)[*n - 1].length != fe->fe_logical)
+		return -EINVAL; /* a hole: writes there would need the file system */
+	if (!*n && fe->fe_logical != 0)
+		return -EINVAL;
+	return khib_extent_append(v, n, cap, fe->fe_logical, fe->fe_physical, fe->fe_length);
 }
 
 int khib_target_fiemap(const char *path, struct khib_extent **ret_extents, size_t *ret_n,

@@ -74,6 +74,11 @@ int khib_target_open(const char *path, unsigned flags, struct khib_target **ret)
  * block device or file `device`. */
 int khib_target_open_extents(const char *device, const struct khib_extent *extents,
 			     size_t n_extents, unsigned flags, struct khib_target **ret);
+/* Append [logical, +length) at device offset physical to a growing array
+ * (*v of *n, room for *cap), merged into the last extent when it continues
+ * it on the device: fewer, larger transfers.  -ENOMEM. */
+int khib_extent_append(struct khib_extent **v, size_t *n, size_t *cap, uint64_t logical,
+		       uint64_t physical, uint64_t length);
 /* Device extents of a fully allocated file (no holes, no shared, inline,
  * encoded or delayed extents); also returns the device the file is on. */
 int khib_target_fiemap(const char *path, struct khib_extent **ret_extents, size_t *ret_n,
