@@ -17,12 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "blockmap.h"
 #include "bzimage.h"
 #include "codec.h"
 #include "config.h"
 #include "fscheck.h"
 #include "handoff.h"
+#include "hibernate.h"
 #include "keyslot.h"
 #include "image.h"
 #include "kexec.h"
@@ -35,8 +35,6 @@
 #include "sysinfo.h"
 #include "util.h"
 
-/* khib's initramfs-tools hook, as the package installs it. */
-#define INITRAMFS_HOOK "/usr/share/initramfs-tools/hooks/khib"
 #define MAX_FILE_BYTES (512u << 20)
 
 struct hib_opts {
@@ -239,72 +237,6 @@ static int check_kexec(void)
 	}
 }
 
-/* SECURITY: beneath dm-crypt the disk holds whatever khib writes there, so
- * memory goes there only in an encrypted image: never in clear beneath the
- * user's disk encryption. */
-static int check_beneath_crypt(const struct hib_opts *o, const struct khib_preflight *pf,
-			       const uint8_t *keypage)
-{
-	if (!pf->below_crypt || keypage)
-		return 0;
-	khib_err("target '%s' lies beneath disk encryption (%s): khib writes memory there only "
-		 "in an encrypted image; enroll a key first (khib key enroll)", o->target,
-		 pf->stack);
-	return 1;
-}
-
-/*
- * SAFETY: the boot after this one must find the image where the writer
- * puts it.  With khib's initramfs hook installed, the initramfs finds a
- * target beneath a file system or device-mapper by the target map the hook
- * wrote (a copy of the last one is KHIB_INITRAMFS_MAP): it must be this
- * target's map as it is now.  An initramfs that looked elsewhere would
- * find nothing, and its boot would go on and change the file systems the
- * image still describes.
- */
-static int check_initramfs_map(const struct hib_opts *o, const struct khib_preflight *pf)
-{
-	_cleanup_free_ char *now = NULL, *then = NULL;
-	int r;
-
-	if (access(INITRAMFS_HOOK, F_OK) != 0)
-		return 0;
-	r = khib_read_file(KHIB_INITRAMFS_MAP, 1 << 24, &then, NULL);
-	if (r == -ENOENT && !pf->extmap)
-		return 0; /* a partition or disk: the initramfs opens it by path */
-	if ((r = khib_targetmap_format(&pf->map, o->target, &now)) < 0)
-		return khib_err_errno(r, "target '%s': making its target map", o->target);
-	if (then && !strcmp(now, then))
-		return 0;
-	khib_err("target '%s': the initramfs %s (%s); run update-initramfs -u first", o->target,
-		 then ? "looks for the image elsewhere" : "does not know where it lies",
-		 then ? KHIB_INITRAMFS_MAP " differs from 'khib target --map'" :
-		 "no " KHIB_INITRAMFS_MAP);
-	return 1;
-}
-
-/* The target must hold the worst case: every saved page incompressible. */
-static int check_capacity(const struct hib_opts *o, const struct khib_handoff *h, uint64_t cap)
-{
-	_cleanup_free_ struct khib_range *ranges = NULL;
-	size_t n;
-	uint64_t total, need;
-	int r;
-
-	r = khib_save_ranges(h, &ranges, &n, &total);
-	if (r < 0)
-		return khib_err_errno(r, "computing the memory to save");
-	r = khib_image_max_bytes(ranges, n, 0, h->vmcoreinfo_bytes, &need);
-	if (r < 0)
-		return khib_err_errno(r, "computing the worst-case image size");
-	if (cap < need) {
-		khib_err("target '%s' holds %" PRIu64 " MiB; the image may need %" PRIu64 " MiB",
-			 o->target, cap >> 20, (need + (1 << 20) - 1) >> 20);
-		return 1;
-	}
-	return 0;
-}
-
 /*
  * A crashkernel= reservation with no crash kernel loaded is RAM this kernel
  * never uses: the writer runs there and the load takes a few MiB instead
@@ -369,25 +301,6 @@ static int size_region(struct hib_opts *o, const struct khib_bzimage *bz, size_t
 }
 
 /* The writer writes raw sectors: only over what is khib's, or --force. */
-static int check_owned(const struct hib_opts *o)
-{
-	char what[128] = "";
-	int r = khib_preflight_owned(o->target, what, sizeof(what));
-
-	if (r == -EEXIST && o->force) {
-		khib_info("target '%s' holds %s: overwriting it (--force)", o->target, what);
-		return 0;
-	}
-	if (r == -EEXIST) {
-		khib_err("target '%s' holds %s: not overwriting it (wipe it with wipefs, or give "
-			 "--force)", o->target, what);
-		return 1;
-	}
-	if (r < 0)
-		return khib_err_errno(r, "target '%s': looking for what it holds", o->target);
-	return 0;
-}
-
 /* The stamps of N's ext2/3/4 file systems go with the image: a resume
  * refuses it if one of them was mounted, checked or written since. */
 static int record_file_systems(struct khib_handoff *h)
@@ -461,55 +374,6 @@ static int key_page(const struct hib_opts *o, const struct khib_keyring *kr, uin
 	if (!*ret_page)
 		return khib_err_errno(-ENOMEM, "making the image's key page");
 	return 0;
-}
-
-/* Invalidate the image on the target (with only_image, only if one is
- * there), through direct I/O where the file system allows: this kernel's
- * page cache may predate what a writer kernel wrote under it. */
-static int invalidate_target(const char *target, bool only_image)
-{
-	struct khib_target *t;
-	enum khib_probe probe = KHIB_PROBE_IMAGE;
-	int r = khib_blockmap_open(target, KHIB_TARGET_WRITE | KHIB_TARGET_DIRECT, &t, NULL);
-
-	if (r < 0)
-		return r;
-	if (only_image)
-		r = khib_target_probe(t, &probe);
-	if (r >= 0 && probe == KHIB_PROBE_IMAGE)
-		r = khib_image_invalidate(t);
-	khib_target_free(t);
-	return r;
-}
-
-/*
- * An image already on the target dies before the jump: it is stale (this
- * kernel ran on after it), and until the writer's first write, a power cut
- * would leave it to be resumed over file systems that changed since.
- */
-static int retire_old_image(const char *target)
-{
-	int r = invalidate_target(target, true);
-
-	if (r < 0)
-		return khib_err_errno(r, "invalidating the older image on '%s'", target);
-	return 0;
-}
-
-/*
- * After the writer kernel gave up: whatever it wrote is khib's, and no image
- * of it may stay valid (a commit record can land on the disk even when its
- * write or flush "failed"), since this kernel runs on.  Says so when the
- * target cannot be written either.
- */
-static void discard_after_abort(const char *target)
-{
-	int r = invalidate_target(target, false);
-
-	if (r < 0)
-		khib_err_errno(r, "the target '%s' may hold a committed image that must not be "
-			       "resumed, and invalidating it failed; run 'khib invalidate %s' "
-			       "before the next boot", target, target);
 }
 
 /* A region the user placed must be RAM and keep off this kernel's image. */
@@ -669,11 +533,11 @@ static int report(const struct hib_opts *o, void *page, uint64_t nonce, double t
 		return 0;
 	case KHIB_STATUS_ABORTED:
 		khib_err("hibernation aborted in the writer kernel: %s", st.reason);
-		discard_after_abort(o->target);
+		hib_discard_after_abort(o->target);
 		return 1;
 	default:
 		khib_err("back from the writer kernel without a report from it");
-		discard_after_abort(o->target);
+		hib_discard_after_abort(o->target);
 		return 1;
 	}
 }
@@ -733,7 +597,7 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 		return khib_err_errno(r, "planning the jump to '%s' (region of %" PRIu64 " MiB)",
 				      o->kernel, cfg->region_bytes >> 20);
 	}
-	if (check_memory(cfg, &plan) || retire_old_image(o->target)) {
+	if (check_memory(cfg, &plan) || hib_retire_old_image(o->target)) {
 		khib_jump_plan_release(&plan);
 		khib_physmem_unpin_page(page);
 		return 1;
@@ -819,8 +683,10 @@ static int hibernate_run(int argc, char **argv)
 		khib_err("target '%s': %s", o.target, reason);
 		return 1;
 	}
-	if (check_beneath_crypt(&o, &pf, keypage) || check_initramfs_map(&o, &pf) ||
-	    check_capacity(&o, &cfg.handoff, pf.capacity) || check_owned(&o) ||
+	if (hib_check_beneath_crypt(o.target, &pf, keypage) ||
+	    hib_check_initramfs_map(o.target, &pf) ||
+	    hib_check_capacity(o.target, &cfg.handoff, pf.capacity) ||
+	    hib_check_owned(o.target, o.force) ||
 	    record_file_systems(&cfg.handoff))
 		return 1;
 	cfg.key_page = keypage;
