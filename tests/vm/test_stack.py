@@ -23,10 +23,12 @@ is clean (e2fsck -fn).
                         khib's initramfs hook installed) an initramfs
                         without the target's map or with a stale one; then
                         a --test round trip
-  stack_file_map_snapshot  the same file, resumed through /dev/snapshot by
-                        a boot that unlocked nothing: it has the target map
-                        (`khib target --map`, as khib's initramfs hook
-                        writes it), and the file's path does not exist there
+  stack_file_map_snapshot  the file in hundreds of extents (the free space
+                        cut into 2 MiB holes first), resumed through
+                        /dev/snapshot by a boot that unlocked nothing: it
+                        has the target map (`khib target --map`, as khib's
+                        initramfs hook writes it), and the file's path does
+                        not exist there
   stack_lv_map_kexec    a dedicated LV, by its map, by the restore kernel
 """
 import os
@@ -39,7 +41,7 @@ from khibvm.qemu import VM
 
 MEM = "512M"
 WORKLOAD_MIB = 160
-DISK_BYTES = 1800 << 20
+DISK_BYTES = 2300 << 20
 
 LVM_CONF = """devices { obtain_device_list_from_udev = 0 }
 activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }
@@ -84,10 +86,21 @@ fi
     /host/cryptsetup open --key-file /etc/luks.key /dev/vda2 crypt &&
     /host/lvm pvcreate -q /dev/mapper/crypt >/dev/null &&
     /host/lvm vgcreate -q vg /dev/mapper/crypt >/dev/null &&
-    /host/lvm lvcreate -q -L 64M -n pad vg >/dev/null && /host/lvm lvcreate -q -L 900M -n root vg >/dev/null &&
+    /host/lvm lvcreate -q -L 64M -n pad vg >/dev/null && /host/lvm lvcreate -q -L 1400M -n root vg >/dev/null &&
     /host/lvm lvcreate -q -L 600M -n khib vg >/dev/null &&
     /host/mke2fs -q -t ext4 /dev/vg/root && mount /dev/vg/root /mnt &&
-    fallocate -l 600M /mnt/image &&
+    if grep -q khibtest.fragment /proc/cmdline; then
+        # Free space in 2 MiB holes: fill the file system, free every
+        # other piece; the image file then lies in hundreds of extents.
+        i=0
+        while fallocate -l 2M /mnt/fill.$i 2>/dev/null; do i=$((i + 1)); done
+        j=0
+        while [ $j -lt $i ]; do rm -f /mnt/fill.$j; j=$((j + 2)); done
+        size=560M
+    else
+        size=600M
+    fi &&
+    fallocate -l $size /mnt/image &&
     head -c 4194304 /dev/urandom > /mnt/precious && sha256sum /mnt/precious > /tmp/precious.sum &&
     sync && echo "N: stack ready"
 if [ "$target" = /mnt/image ] && grep -q khibtest.refusals /proc/cmdline; then
@@ -174,14 +187,16 @@ def workload(vm):
     return int(m.group(1)), int(m.group(3))
 
 
-def cycle(target, method, refusals=False, by_map=False):
+def cycle(target, method, refusals=False, by_map=False, fragment=False):
     """by_map: the next boot resumes before it unlocks anything, by the
     target map (as khib's initramfs does); otherwise after it unlocked
-    LUKS, activated LVM and mounted the root read-only."""
+    LUKS, activated LVM and mounted the root read-only.  fragment: the
+    image file lies in hundreds of extents (its extent map spans pages)."""
     def run(ctx):
         kernel, initrd, disk = machine(ctx)
         append = f"khibtest.target={target} khibtest.method={method}" + \
-            (" khibtest.refusals" if refusals else "") + (" khibtest.bymap" if by_map else "")
+            (" khibtest.refusals" if refusals else "") + (" khibtest.bymap" if by_map else "") + \
+            (" khibtest.fragment" if fragment else "")
         with boot(ctx, 1, kernel, initrd, disk, append) as vm:
             vm.expect(r"^N: stack ready$", timeout=240)
             if refusals:
@@ -207,6 +222,11 @@ def cycle(target, method, refusals=False, by_map=False):
             want = (r"a file on ext4 on dm-\d+ \(vg-root: linear\) on " if target == "/mnt/image"
                     else r"dm-\d+ \(vg-khib: linear\) on ") + r"dm-0 \(crypt: crypt\) on vda2"
             assert re.fullmatch(want, m.group(1)), m.group(1)
+            m = vm.expect(r"^N: image room: (\d+) MiB in (\d+) pieces?$")
+            if fragment:
+                # More than the 64 the handoff page once held, and more than
+                # fit one page of the extent map (256).
+                assert int(m.group(2)) > 256, f"only {m.group(2)} extents"
             vm.expect(r"^N: beneath disk encryption: images there must be encrypted")
             vm.expect(r"^N: map saved$")
             vm.expect(r"^workload: ready", timeout=240)
@@ -239,5 +259,5 @@ def cycle(target, method, refusals=False, by_map=False):
 
 def tests():
     yield "stack_file_kexec", cycle("/mnt/image", "kexec", refusals=True)
-    yield "stack_file_map_snapshot", cycle("/mnt/image", "snapshot", by_map=True)
+    yield "stack_file_map_snapshot", cycle("/mnt/image", "snapshot", by_map=True, fragment=True)
     yield "stack_lv_map_kexec", cycle("/dev/vg/khib", "kexec", by_map=True)
