@@ -14,6 +14,8 @@
 #                                          `systemctl hibernate` runs khib hibernate
 #   /usr/lib/systemd/system/systemd-logind.service.d/khib.conf
 #                                          logind allows hibernation without swap
+#   /usr/lib/systemd/system/khib-discard.service (enabled)
+#                                          a boot that did not resume discards the image
 #   /etc/khib.conf                         only if there is none yet
 #
 # With --destdir everything goes under DIR (a chroot, a package tree) and
@@ -49,6 +51,11 @@ for unit in systemd-hibernate systemd-logind; do
   install -D -m 0644 "dist/systemd/$unit.service.d/khib.conf" \
     "$dest/usr/lib/systemd/system/$unit.service.d/khib.conf"
 done
+install -D -m 0644 dist/systemd/khib-discard.service \
+  "$dest/usr/lib/systemd/system/khib-discard.service"
+mkdir -p "$dest/etc/systemd/system/sysinit.target.wants"
+ln -sf /usr/lib/systemd/system/khib-discard.service \
+  "$dest/etc/systemd/system/sysinit.target.wants/khib-discard.service"
 if [ ! -e "$dest/etc/khib.conf" ]; then
   install -D -m 0644 dist/khib.conf "$dest/etc/khib.conf"
   echo "install: wrote /etc/khib.conf; set target= in it before hibernating"

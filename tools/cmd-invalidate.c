@@ -7,21 +7,24 @@
 #include <getopt.h>
 
 #include "blockmap.h"
+#include "config.h"
 #include "image.h"
 #include "khib.h"
 
 static void invalidate_help(FILE *out)
 {
-	fputs("Usage: khib invalidate IMAGE\n"
+	fputs("Usage: khib invalidate [IMAGE]\n"
 	      "\n"
-	      "Destroy IMAGE's commit record and flush it to stable storage, so\n"
-	      "the image is never resumed.  Succeeds also when there is no image.\n"
+	      "Destroy IMAGE's commit record (default: the image on target= in\n"
+	      "/etc/khib.conf) and flush it to stable storage, so the image is never\n"
+	      "resumed.  Succeeds also when there is no image, or no target.\n"
 	      "Writes nothing to a file or device that holds something other than a\n"
 	      "khib image or zeros.\n", out);
 }
 
 static int invalidate_run(int argc, char **argv)
 {
+	struct khib_config cf;
 	struct khib_target *t;
 	struct khib_reader *r;
 	enum khib_probe probe;
@@ -31,9 +34,20 @@ static int invalidate_run(int argc, char **argv)
 	optind = 1;
 	if (khib_tool_getopt(argc, argv, (const struct option[]){ {} }) != -1)
 		return EXIT_USAGE;
-	if (argc - optind != 1) {
+	if (argc - optind > 1) {
 		khib_err("expected one IMAGE (see 'khib invalidate --help')");
 		return EXIT_USAGE;
+	}
+	/* Without IMAGE, the configured target: khib-discard.service runs
+	 * this at every boot that did not resume, where target= may be unset. */
+	if (optind == argc) {
+		if (khib_tool_load_config(&cf) < 0)
+			return 1;
+		if (!cf.target[0]) {
+			khib_info("no target= configured: nothing to invalidate");
+			return 0;
+		}
+		argv[optind] = cf.target;
 	}
 	char why[KHIB_REASON_MAX];
 	q = khib_blockmap_open(argv[optind], KHIB_TARGET_WRITE, &t, why);

@@ -64,7 +64,8 @@ def fixtures(khib, d):
     # A key directory with one key file enrolled, one whose key file was
     # changed since, and one with none.
     for name, text in (("keys.conf", "key-dir = keys\n"), ("nokeys.conf", "key-dir = nokeys\n"),
-                       ("changed.conf", "key-dir = changed\n")):
+                       ("changed.conf", "key-dir = changed\n"),
+                       ("target.conf", f"target = {path('img2')}\n")):
         with open(path(name), "w") as f:
             f.write(text)
     shutil.copy(path("random"), path("random2"))
@@ -97,6 +98,13 @@ CASES = [
     ("invalidate_chardev", ["invalidate", "null"], 1,
      r"not a regular file or block device", []),
     ("invalidate_missing", ["invalidate", "nothere"], 1, r"No such file", []),
+    # without IMAGE, the configured target (khib-discard.service at boot)
+    ("invalidate_configured", ["invalidate"], 0, r"^$", [],
+     lambda k, d: subprocess.run([k, "verify", "img2"], cwd=d,
+                                 capture_output=True).returncode == 1,
+     {"KHIB_CONFIG": "target.conf"}),
+    ("invalidate_unconfigured", ["invalidate"], 0, r"^$", ["img", "img2"], None,
+     {"KHIB_CONFIG": "nokeys.conf"}),
     ("invalidate_image", ["invalidate", "img2"], 0, r"^$", [],
      lambda k, d: subprocess.run([k, "verify", "img2"], cwd=d,
                                  capture_output=True).returncode == 1),
