@@ -96,6 +96,23 @@ static void stack_add(struct khib_blockmap *m, const char *name, const char *det
 	(void)w;
 }
 
+/* The segment that holds byte `at` of the mapped device, or nseg: the
+ * segments are sorted and contiguous from 0 (lib/dmtable.h). */
+static size_t find_segment(const struct khib_dm_segment *seg, size_t nseg, uint64_t at)
+{
+	size_t lo = 0, hi = nseg;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if ((seg[mid].start + seg[mid].sectors) * SECTOR <= at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* Carry m->ext through the segments of a dm table onto the one device
  * below them. */
 static int map_segments(struct khib_blockmap *m, const struct khib_dm_segment *seg, size_t nseg,
@@ -103,7 +120,7 @@ static int map_segments(struct khib_blockmap *m, const struct khib_dm_segment *s
 			char *reason)
 {
 	_cleanup_free_ struct khib_extent *v = NULL;
-	size_t n = 0, cap = 0, s = 0;
+	size_t n = 0, cap = 0;
 	bool have_dev = false;
 
 	for (size_t i = 0; i < m->n; i++) {
@@ -111,12 +128,10 @@ static int map_segments(struct khib_blockmap *m, const struct khib_dm_segment *s
 		uint64_t left = m->ext[i].length;
 
 		while (left) {
-			while (s < nseg && (seg[s].start + seg[s].sectors) * SECTOR <= at)
-				s++;
-			/* Extents come in logical order, not device order. */
-			while (s > 0 && seg[s - 1].start * SECTOR > at)
-				s--;
-			if (s == nseg || seg[s].start * SECTOR > at)
+			/* Extents come in image order, not device order. */
+			size_t s = find_segment(seg, nseg, at);
+
+			if (s == nseg)
 				return khib_fail(reason, -ERANGE, "%s (%s): the target reaches past "
 						 "its table", name, dmname);
 			const struct khib_dm_segment *g = &seg[s];

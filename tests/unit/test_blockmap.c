@@ -188,6 +188,14 @@ TEST(blockmap_file_on_lvm_on_luks)
 	ASSERT_EXT(m, 2, MIB + MIB / 2, (16 + 2049) * MIB, MIB / 2);
 	ASSERT_STREQ(m.stack, "dm-1 (vg-root: linear) on dm-0 (luks-abc: crypt) on nvme0n1p3");
 	khib_blockmap_release(&m);
+
+	/* A file's extents need not come in device order. */
+	const struct khib_extent back[] = { { 0, GIB + 4096, 4096 }, { 4096, 8192, 4096 } };
+	ASSERT_OK(khib_blockmap_resolve(stack(), 253, 1, back, 2, &m, NULL));
+	ASSERT_EQ(m.n, 2);
+	ASSERT_EXT(m, 0, 0, (16 + 2049) * MIB + 4096, 4096);
+	ASSERT_EXT(m, 1, 4096, 17 * MIB + 8192, 4096);
+	khib_blockmap_release(&m);
 }
 
 TEST(blockmap_whole_lv)
