@@ -69,6 +69,12 @@ static int set_key(struct khib_config *c, const char *key, const char *val)
 	}
 	if (!strcmp(key, "key-dir"))
 		return set_str(c->key_dir, val);
+	if (!strcmp(key, "resume-method")) {
+		if (strcmp(val, "auto") && strcmp(val, "snapshot") && strcmp(val, "kexec"))
+			return -EINVAL;
+		snprintf(c->resume_method, sizeof(c->resume_method), "%s", val);
+		return 0;
+	}
 	if (!strcmp(key, "keep-free-pages"))
 		return parse_bool(val, &c->keep_free_pages);
 	if (!strcmp(key, "encrypt"))

@@ -17,6 +17,8 @@
  *   key-file      a key file images are encrypted to, besides the key
  *                 directory's protectors
  *   key-dir       the key protectors `khib key` enrolls (/etc/khib/keys)
+ *   resume-method auto (default), snapshot or kexec: how `khib resume`
+ *                 restores (through /dev/snapshot or khib's restore kernel)
  *   encrypt       yes (default): images are encrypted, and hibernation
  *                 refuses when no key protector is enrolled; no: images in
  *                 clear, refused while a protector is enrolled
@@ -42,6 +44,7 @@ struct khib_config {
 	char append[KHIB_CONFIG_STR];
 	char key_file[KHIB_CONFIG_STR];		/* images encrypted to it */
 	char key_dir[KHIB_CONFIG_STR];		/* "" : KHIB_KEY_DIR */
+	char resume_method[16];			/* "" or auto, snapshot, kexec */
 	bool has_codec, has_threads, has_region_size, has_region_start;
 	bool keep_free_pages;
 	bool encrypt;				/* default true */

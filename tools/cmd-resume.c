@@ -93,6 +93,19 @@ static void resume_help(FILE *out)
 	      "be invalidated: stop the boot; a valid image does not return.\n", out);
 }
 
+static int parse_method(const char *s, enum khib_resume_method *ret)
+{
+	if (!strcmp(s, "auto"))
+		*ret = KHIB_RESUME_AUTO;
+	else if (!strcmp(s, "snapshot"))
+		*ret = KHIB_RESUME_SNAPSHOT;
+	else if (!strcmp(s, "kexec"))
+		*ret = KHIB_RESUME_KEXEC;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static int parse_opts(int argc, char **argv, const struct khib_config *cf,
 		      struct resume_opts *o)
 {
@@ -117,6 +130,9 @@ static int parse_opts(int argc, char **argv, const struct khib_config *cf,
 		.key_file = cf->key_file[0] ? cf->key_file : NULL,
 		.threads = cf->threads,
 	};
+	/* The config's value was checked when it was read. */
+	if (cf->resume_method[0])
+		parse_method(cf->resume_method, &o->method);
 	bool image_given = false;
 	optind = 1;
 	while ((c = khib_tool_getopt(argc, argv, longopts)) != -1) {
@@ -135,13 +151,7 @@ static int parse_opts(int argc, char **argv, const struct khib_config *cf,
 		case 'K': o->key_file = optarg; break;
 		case 'n': o->dry_run = true; break;
 		case 'm':
-			if (!strcmp(optarg, "auto"))
-				o->method = KHIB_RESUME_AUTO;
-			else if (!strcmp(optarg, "snapshot"))
-				o->method = KHIB_RESUME_SNAPSHOT;
-			else if (!strcmp(optarg, "kexec"))
-				o->method = KHIB_RESUME_KEXEC;
-			else {
+			if (parse_method(optarg, &o->method) < 0) {
 				khib_err("--method '%s': expected auto, snapshot or kexec", optarg);
 				return -EINVAL;
 			}

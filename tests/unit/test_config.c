@@ -28,6 +28,7 @@ TEST(config_parse_all_keys)
 				    "kernel = /boot/khib\n"
 				    "initrd = /boot/khib.img\n"
 				    "keep-free-pages = yes\n"
+				    "resume-method = kexec\n"
 				    "append = console=ttyS0 nr_cpus=1\r\n",
 				    c, reason, sizeof(reason)));
 	ASSERT_STREQ(c->target, "/dev/vdb2");
@@ -43,6 +44,8 @@ TEST(config_parse_all_keys)
 	ASSERT_STREQ(c->initrd, "/boot/khib.img");
 	ASSERT_STREQ(c->append, "console=ttyS0 nr_cpus=1");
 	ASSERT_TRUE(c->keep_free_pages);
+	ASSERT_STREQ(c->resume_method, "kexec");
+	ASSERT_EQ(khib_config_parse("resume-method = fast\n", c, reason, sizeof(reason)), -EINVAL);
 	ASSERT_EQ(khib_config_parse("keep-free-pages = no\n", c, reason, sizeof(reason)), 0);
 	ASSERT_TRUE(!c->keep_free_pages);
 	ASSERT_EQ(khib_config_parse("keep-free-pages = maybe\n", c, reason, sizeof(reason)),
