@@ -113,16 +113,56 @@ int khib_sysinfo_crash_region(const char *root, uint64_t *ret_start, uint64_t *r
 	return 0;
 }
 
+/* The value of a "KEY=0x..." line of /sys/firmware/efi/systab; 0 if none. */
+static uint64_t systab_value(const char *text, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (const char *line = text; *line;) {
+		const char *nl = strchr(line, '\n');
+		char *end;
+		unsigned long long v;
+
+		if (!strncmp(line, key, len) && !strncmp(line + len, "=0x", 3) &&
+		    isxdigit((unsigned char)line[len + 3])) {
+			errno = 0;
+			v = strtoull(line + len + 3, &end, 16);
+			if (!errno && (*end == '\n' || !*end))
+				return v;
+		}
+		if (!nl)
+			break;
+		line = nl + 1;
+	}
+	return 0;
+}
+
 uint64_t khib_sysinfo_acpi_rsdp(const char *root)
 {
-	_cleanup_free_ char *bp = NULL;
+	_cleanup_free_ char *bp = NULL, *systab = NULL;
 	char path[512];
 	size_t len;
+	uint64_t rsdp = 0;
 
 	snprintf(path, sizeof(path), "%s/sys/kernel/boot_params/data", root);
-	if (khib_read_file(path, 8192, &bp, &len) < 0 || len < 0x78)
+	if (khib_read_file(path, 8192, &bp, &len) >= 0 && len >= 0x78)
+		rsdp = khib_get_le64(bp + 0x70);
+	if (rsdp)
+		return rsdp;
+	/*
+	 * Booted through the EFI stub, the zero page holds none: 6.1's stub
+	 * decompresses the kernel itself and skips extract_kernel(), which
+	 * fills the field, and the kernel takes the RSDP from the EFI
+	 * configuration table.  A kernel khib starts boots without EFI and
+	 * would search the BIOS area, where UEFI firmware need not put one
+	 * (OVMF does not): without ACPI it finds no MADT, no power-off.  So
+	 * pass what this kernel found, ACPI 2.0's first, as kexec_file_load
+	 * does (arch/x86/kernel/kexec-bzimage64.c).
+	 */
+	if (khib_read_root_file(root, "/sys/firmware/efi/systab", &systab) < 0)
 		return 0;
-	return khib_get_le64(bp + 0x70);
+	rsdp = systab_value(systab, "ACPI20");
+	return rsdp ? rsdp : systab_value(systab, "ACPI");
 }
 
 void khib_sysinfo_screen_info(const char *root, const struct khib_memmap *fw, uint8_t *ret)

@@ -40,7 +40,9 @@ int khib_sysinfo_crash_region(const char *root, uint64_t *ret_start, uint64_t *r
  */
 void khib_sysinfo_screen_info(const char *root, const struct khib_memmap *fw, uint8_t *ret);
 
-/* acpi_rsdp_addr from the running kernel's zero page, 0 if unknown. */
+/* The ACPI root pointer the running kernel uses: acpi_rsdp_addr from its
+ * zero page, else (an EFI boot) ACPI20= or ACPI= of
+ * /sys/firmware/efi/systab; 0 if unknown. */
 uint64_t khib_sysinfo_acpi_rsdp(const char *root);
 
 /* Physical address and size of the VMCOREINFO note; -ENOENT without one. */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 static const uint8_t boot_id_bytes[16] = {
 	0x4f, 0x2b, 0x8a, 0x3c, 0x91, 0xd7, 0x4e, 0x05,
@@ -267,6 +268,38 @@ TEST(sysinfo_screen_info)
 	test_put_file("/sys/kernel/boot_params/data", bp, sizeof(bp));
 	khib_sysinfo_screen_info(root(), &fw, si);
 	ASSERT_MEMEQ(si, zero, sizeof(si));
+}
+
+/* Booted through the EFI stub (OVMF), the zero page's field is 0 and the
+ * RSDP comes from the EFI configuration table, as systab shows it. */
+TEST(sysinfo_acpi_rsdp_efi)
+{
+	static uint8_t bp[4096];
+	char path[512];
+
+	memset(bp, 0, sizeof(bp));
+	test_put_file("/sys/kernel/boot_params/data", bp, sizeof(bp));
+	test_put_text("/sys/firmware/efi/systab",
+		      "ACPI20=0x1f77d014\nACPI=0x1f77d000\nSMBIOS=0x1f520000\n");
+	ASSERT_EQ_U64(khib_sysinfo_acpi_rsdp(root()), 0x1f77d014);
+	/* ACPI 1.0 only; the key must match whole. */
+	test_put_text("/sys/firmware/efi/systab", "SMBIOS=0x1f520000\nACPI=0x1f77d000");
+	ASSERT_EQ_U64(khib_sysinfo_acpi_rsdp(root()), 0x1f77d000);
+	/* The zero page's value wins. */
+	khib_put_le64(bp + 0x70, 0xf5a40);
+	test_put_file("/sys/kernel/boot_params/data", bp, sizeof(bp));
+	ASSERT_EQ_U64(khib_sysinfo_acpi_rsdp(root()), 0xf5a40);
+	/* No zero page at all: systab alone. */
+	snprintf(path, sizeof(path), "%s/sys/kernel/boot_params/data", root());
+	ASSERT_EQ(unlink(path), 0);
+	ASSERT_EQ_U64(khib_sysinfo_acpi_rsdp(root()), 0x1f77d000);
+	/* Malformed lines are no value. */
+	test_put_text("/sys/firmware/efi/systab",
+		      "ACPI20=1f77d014\nACPI2=0x5000\nXACPI=0x6000\nACPI=0x\nACPI=0x12zz\n"
+		      "ACPI=0xffffffffffffffffff\n");
+	ASSERT_EQ_U64(khib_sysinfo_acpi_rsdp(root()), 0);
+	test_put_text("/sys/firmware/efi/systab", "");
+	ASSERT_EQ_U64(khib_sysinfo_acpi_rsdp(root()), 0);
 }
 
 TEST(sysinfo_vmcoreinfo)
