@@ -191,18 +191,33 @@ static bool inside(uint64_t s, uint64_t e, uint64_t rs, uint64_t rb)
 int khib_restore_check_placement(const struct khib_image_info *info, const char *iomem,
 				 char *reason)
 {
+	/* All of the image: a boot loader that moves the kernel (an EFI stub
+	 * that finds the region's start taken decompresses it into the next
+	 * free slot) can leave its code inside the region and its data or bss
+	 * past the end, in memory the restore overwrites. */
+	static const char *const parts[] = {
+		"Kernel code", "Kernel rodata", "Kernel data", "Kernel bss",
+	};
 	const struct khib_resume_info *ri = &info->resume;
-	struct khib_memmap code = { 0 }, ram = { 0 };
+	struct khib_memmap image = { 0 }, ram = { 0 };
 	int r;
 
-	if ((r = khib_memmap_iomem_find(iomem, "Kernel code", KHIB_E820_RAM, &code)) <= 0)
-		return fail(reason, r < 0 ? r : -EPERM, "cannot see this kernel's place in /proc/iomem");
+	for (size_t k = 0; k < ARRAY_SIZE(parts); k++) {
+		image.n = 0;
+		if ((r = khib_memmap_iomem_find(iomem, parts[k], KHIB_E820_RAM, &image)) < 0 ||
+		    (r == 0 && k == 0))
+			return fail(reason, r < 0 ? r : -EPERM,
+				    "cannot see this kernel's place in /proc/iomem");
+		for (size_t i = 0; i < image.n; i++)
+			if (!inside(image.r[i].start, image.r[i].end, ri->region_start,
+				    ri->region_size))
+				return khib_fail(reason, -EXDEV, "this kernel's %s lies outside the "
+						 "image's region (boot it with nokaslr and "
+						 "CONFIG_PHYSICAL_START at the region)",
+						 parts[k] + strlen("Kernel "));
+	}
 	if ((r = khib_memmap_iomem_find(iomem, "System RAM", KHIB_E820_RAM, &ram)) < 0)
 		return r;
-	for (size_t i = 0; i < code.n; i++)
-		if (!inside(code.r[i].start, code.r[i].end, ri->region_start, ri->region_size))
-			return fail(reason, -EXDEV, "this kernel's code lies outside the image's region "
-				    "(boot it with nokaslr and CONFIG_PHYSICAL_START at the region)");
 	for (size_t i = 0; i < ram.n; i++)
 		if (!inside(ram.r[i].start, ram.r[i].end, ri->region_start, ri->region_size) &&
 		    !inside(ram.r[i].start, ram.r[i].end, ri->lowmem_start, ri->lowmem_size))

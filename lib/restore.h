@@ -47,8 +47,9 @@ int khib_restore_memory(struct khib_reader *rd, const struct khib_handoff *h, co
 
 /*
  * For a restore kernel started by a boot loader: is this kernel where it
- * must be?  Its "Kernel code" must lie in the image's region and all its
- * System RAM in the region and low memory (`iomem`: /proc/iomem text).
+ * must be?  Its image ("Kernel code", rodata, data, bss) must lie in the
+ * image's region and all its System RAM in the region and low memory
+ * (`iomem`: /proc/iomem text).
  * -EXDEV otherwise: the image is fine, this kernel is not.
  */
 int khib_restore_check_placement(const struct khib_image_info *info, const char *iomem,

@@ -102,3 +102,69 @@ TEST(restore_check_entry_not_ram)
 	ASSERT_EQ(check(&fw, reason), -ESTALE);
 	ASSERT_STREQ(reason, "the resume entry 0x7fff10fb is not RAM on this machine");
 }
+
+/* /proc/iomem of a restore kernel started by OVMF with memmap=exactmap: its
+ * RAM is low memory and the region 0x1aa00000 + 64 MiB; the lines for its
+ * code and bss are the arguments. */
+static const char iomem_direct[] =
+	"00000000-00000fff : Reserved\n"
+	"00001000-0009ffff : System RAM\n"
+	"000a0000-1a9fffff : Reserved\n"
+	"1aa00000-1e9fffff : System RAM\n"
+	"  %s\n"
+	"  1b200000-1b2d1fff : Kernel rodata\n"
+	"  1b400000-1b4d88bf : Kernel data\n"
+	"  %s\n"
+	"1ea00000-1ea89fff : Reserved\n";
+
+static struct khib_image_info direct_info(void)
+{
+	struct khib_image_info info = { 0 };
+
+	info.resume.region_start = 0x1aa00000;
+	info.resume.region_size = 64 << 20;
+	info.resume.lowmem_start = 0x1000;
+	info.resume.lowmem_size = 0x9f000;
+	return info;
+}
+
+static int placement(const char *code, const char *bss, char *reason)
+{
+	static char text[sizeof(iomem_direct) + 128];
+	struct khib_image_info info = direct_info();
+
+	snprintf(text, sizeof(text), iomem_direct, code, bss);
+	return khib_restore_check_placement(&info, text, reason);
+}
+
+TEST(restore_check_placement)
+{
+	char reason[KHIB_REASON_MAX] = "";
+
+	ASSERT_OK(placement("1aa00000-1b0000ff : Kernel code", "1b5a0000-1b5fffff : Kernel bss",
+			    reason));
+	/* The code where the boot loader did not put it. */
+	ASSERT_EQ(placement("01000000-016000ff : Kernel code", "1b5a0000-1b5fffff : Kernel bss",
+			    reason), -EXDEV);
+	ASSERT_TRUE(strstr(reason, "this kernel's code lies outside the image's region"));
+	/* Code inside, the bss past the region's end. */
+	ASSERT_EQ(placement("1aa00000-1b0000ff : Kernel code", "1e9a0000-1eafffff : Kernel bss",
+			    reason), -EXDEV);
+	ASSERT_TRUE(strstr(reason, "this kernel's bss lies outside the image's region"));
+	/* Its place hidden (not root): no answer. */
+	ASSERT_EQ(placement("00000000-00000000 : Kernel code", "00000000-00000000 : Kernel bss",
+			    reason), -EPERM);
+}
+
+TEST(restore_check_placement_ram_outside)
+{
+	char reason[KHIB_REASON_MAX] = "";
+	struct khib_image_info info = direct_info();
+
+	ASSERT_EQ(khib_restore_check_placement(&info,
+					       "00001000-0009ffff : System RAM\n"
+					       "00100000-1e9fffff : System RAM\n"
+					       "  1aa00000-1b0000ff : Kernel code\n", reason),
+		  -EXDEV);
+	ASSERT_TRUE(strstr(reason, "RAM outside the image's region"));
+}
