@@ -28,11 +28,12 @@ it checks the workload, the data disk and its CPUs.
 import json
 import os
 import re
+import shutil
 import struct
 
 from khibvm import guest
 from khibvm.host import khib_host, make_disk
-from khibvm.qemu import VM, disk_names
+from khibvm.qemu import OVMF_VARS, VM, disk_names
 
 MEM = "512M"
 WORKLOAD_MIB = 320
@@ -57,6 +58,7 @@ cycle=1
 while [ $cycle -le $cycles ]; do
     head -c 1048576 /dev/urandom > /tmp/disk.data
     dd if=/tmp/disk.data of=/dev/@DATA@ bs=65536 conv=fsync 2>/dev/null
+    [ ! -x /bin/khibtest-hook ] || /bin/khibtest-hook before $cycle
     report /tmp $wl
     echo "N: hibernating cycle=$cycle"
     /bin/khib hibernate --target /dev/@IMG@ $K --append "console=ttyS0 panic=-1 nr_cpus=1" \
@@ -78,6 +80,7 @@ while [ $cycle -le $cycles ]; do
         echo "N: data disk NOT WRITABLE cycle=$cycle"
     fi
     echo "N: cpus online $(cat /sys/devices/system/cpu/online)"
+    [ ! -x /bin/khibtest-hook ] || /bin/khibtest-hook after $cycle
     cycle=$((cycle + 1))
 done
 poweroff -f
@@ -93,7 +96,10 @@ def images(ctx, hibargs="", workload_mib=WORKLOAD_MIB, files=(), name="n", clear
            bus="virtio"):
     """The kernel and N's initramfs (<name>.cpio.gz), with files (src,
     dest) added to it; clear: N hibernates in clear (--clear), as it must
-    when no key is enrolled; bus: the disks' (khibvm/qemu.py)."""
+    when no key is enrolled; bus: the disks' (khibvm/qemu.py).  Among the
+    files, /bin/khibtest-setup runs first in every boot, /bin/khibtest-hook
+    with `before CYCLE` ahead of each hibernation and `after CYCLE` at the
+    end of each cycle."""
     if clear:
         hibargs = f"--clear {hibargs}"
     kernel = ctx.kernel()
@@ -113,11 +119,19 @@ def images(ctx, hibargs="", workload_mib=WORKLOAD_MIB, files=(), name="n", clear
 
 
 class Machine:
-    """One machine: the same disks and configuration for every boot."""
+    """One machine: the same disks and configuration for every boot.
+
+    uefi: the firmware is OVMF (UEFI), which starts the kernel through its
+    EFI stub, with a variable store of this machine's own that every boot
+    keeps (a real machine's flash); otherwise SeaBIOS."""
 
     def __init__(self, ctx, cpus=2, hibargs="", method="kexec", mem=MEM, files=(),
-                 workload_mib=None, clear=True, bus="virtio"):
+                 workload_mib=None, clear=True, bus="virtio", uefi=False):
         self.ctx = ctx
+        self.efi_vars = None
+        if uefi:
+            self.efi_vars = ctx.path("efi-vars.fd")
+            shutil.copyfile(OVMF_VARS, self.efi_vars)
         self.bus = bus
         self.img = disk_names(bus, 1)[0]  # the image disk's name in the guest
         self.cpus = cpus
@@ -149,7 +163,8 @@ class Machine:
         return VM(f"boot{self.boots}", kernel or self.kernel, initrd or self.initrd, append,
                   mem=mem or self.mem, cpus=self.cpus, disks=disks, drives=drives,
                   log_dir=self.ctx.log_dir, deadline=400, qmp=qmp,
-                  console_input=console_input, tpm_state=tpm_state, bus=self.bus)
+                  console_input=console_input, tpm_state=tpm_state, bus=self.bus,
+                  efi_vars=self.efi_vars)
 
 
 def online(cpus):
