@@ -13,6 +13,9 @@ agree with the host's: it was put forward by the time the machine was off.
 
   uefi_cycle_kexec     2 vCPUs, 512 MiB, resumed by the restore kernel
   uefi_cycle_snapshot  the same through /dev/snapshot
+  uefi_direct_boot     no normal boot: OVMF starts a restore kernel built to
+                       run at the region; the ordinary kernel started that
+                       way lands elsewhere and is refused, the image valid
 """
 import json
 import os
@@ -152,8 +155,10 @@ def direct_boot(ctx):
     """OVMF starts the restore kernel built to run at the region through its
     EFI stub, which decompresses it at the lowest free 2 MiB slot at or
     above CONFIG_PHYSICAL_START (nokaslr and memmap= leave the stub no
-    randomness).  The ordinary kernel started that way lands at 16 MiB, in
-    N's memory: refused, the image stays valid."""
+    randomness): at the region's start, which OVMF leaves free.  The
+    ordinary kernel started that way lands at or above 16 MiB (0x1600000:
+    OVMF holds 16 to 22 MiB while it boots), in N's memory: refused, the
+    image stays valid."""
     region = DIRECT_REGION
     mc = tr.Machine(ctx, 2, hibargs=f"--region-start {region:#x}", files=[hook(ctx)],
                     uefi=True)
