@@ -246,6 +246,8 @@ static void refused(unsigned maj, unsigned min, const struct khib_extent *ext, s
 	struct khib_blockmap m;
 	int r = khib_blockmap_resolve(stack(), maj, min, ext, n, &m, reason);
 
+	if (r == 0)
+		khib_blockmap_release(&m);
 	if (r != err || !strstr(reason, want))
 		test_fail(__FILE__, __LINE__, "%u:%u: %d \"%s\", wanted %d with \"%s\"", maj, min,
 			  r, reason, err, want);
