@@ -109,7 +109,7 @@ int khib_kexec_choose_region(const struct khib_memmap *firmware, const struct kh
 
 uint64_t khib_kexec_default_region_bytes(uint64_t ram_bytes, unsigned threads)
 {
-	uint64_t bytes = (30ULL << 20) + ram_bytes / 4096;
+	uint64_t bytes = (34ULL << 20) + ram_bytes / 4096;
 
 	if (threads > 1)
 		bytes += (uint64_t)(threads - 1) * (2ULL << 20);

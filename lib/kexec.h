@@ -164,8 +164,11 @@ int khib_kexec_choose_region(const struct khib_memmap *firmware, const struct kh
  * sections it owns, its initramfs, page tables) and frees ~5 MiB of that;
  * the writer needs ~2 MiB per thread for chunk buffers and its page
  * bitmap and chunk index grow with RAM.  A 32 MiB region kept 6-7 MiB free
- * while saving 512 MiB with lz4 or zstd:3.  So: 30 MiB, plus 256 KiB per
- * GiB of RAM, plus 2 MiB per thread beyond the first, 2 MiB aligned.
+ * while saving 512 MiB with lz4 or zstd:3 until the kernel took the drivers
+ * of real machines (NVMe, AHCI, SCSI, device-mapper, EFI, the framebuffer
+ * console): then 5 MiB, where the writer wanted 7.  So: 34 MiB, plus 256
+ * KiB per GiB of RAM, plus 2 MiB per thread beyond the first, 2 MiB
+ * aligned.
  */
 uint64_t khib_kexec_default_region_bytes(uint64_t ram_bytes, unsigned threads);
 

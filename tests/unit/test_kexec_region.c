@@ -280,12 +280,12 @@ TEST(kexec_default_region_bytes)
 {
 	const uint64_t mib = 1ULL << 20, gib = 1ULL << 30;
 
-	ASSERT_EQ_U64(khib_kexec_default_region_bytes(512 * mib, 0), 32 * mib);
-	ASSERT_EQ_U64(khib_kexec_default_region_bytes(1 * gib, 1), 32 * mib);
-	ASSERT_EQ_U64(khib_kexec_default_region_bytes(8 * gib, 0), 32 * mib);
-	ASSERT_EQ_U64(khib_kexec_default_region_bytes(8 * gib + 4 * mib, 0), 34 * mib);
-	ASSERT_EQ_U64(khib_kexec_default_region_bytes(256 * gib, 0), 94 * mib);
-	ASSERT_EQ_U64(khib_kexec_default_region_bytes(1 * gib, 4), 38 * mib);
+	ASSERT_EQ_U64(khib_kexec_default_region_bytes(512 * mib, 0), 36 * mib);
+	ASSERT_EQ_U64(khib_kexec_default_region_bytes(1 * gib, 1), 36 * mib);
+	ASSERT_EQ_U64(khib_kexec_default_region_bytes(8 * gib, 0), 36 * mib);
+	ASSERT_EQ_U64(khib_kexec_default_region_bytes(8 * gib + 4 * mib, 0), 38 * mib);
+	ASSERT_EQ_U64(khib_kexec_default_region_bytes(256 * gib, 0), 98 * mib);
+	ASSERT_EQ_U64(khib_kexec_default_region_bytes(1 * gib, 4), 42 * mib);
 }
 
 /* khib's kernel and its writer initramfs: 30M; nothing less boots. */

@@ -8,14 +8,14 @@ before anything changed -- and that a region too small for the writer ends
 in a jump back, not in the writer kernel's panic.  Every hibernation here
 uses khib's default region unless a test is about the region.
 
-  fullmem_1g_95pct         1 GiB, 2 vCPUs, 95% of memory in use at the jump:
+  fullmem_1g_94pct         1 GiB, 2 vCPUs, 94% of memory in use at the jump:
                            hibernate, power off, resume by the default
                            method; the workload comes back intact and the
                            OOM killer never ran
-  fullmem_1g_98pct_crashkernel
-                           N reserved 32 MiB at boot (crashkernel=): the
+  fullmem_1g_97pct_crashkernel
+                           N reserved 36 MiB at boot (crashkernel=): the
                            writer runs there, the load takes a few MiB,
-                           and a machine 98% full goes through a full cycle
+                           and a machine 97% full goes through a full cycle
   fullmem_crashkernel_snapshot
                            the same reservation, resumed through
                            /dev/snapshot (whose landing page lies in it)
@@ -211,10 +211,10 @@ def writer_short(ctx):
 
 
 def tests():
-    yield "fullmem_1g_95pct", full_cycle("1G", 95, 2)
-    yield "fullmem_1g_98pct_crashkernel", full_cycle("1G", 98, 2, "crashkernel=32M",
+    yield "fullmem_1g_94pct", full_cycle("1G", 94, 2)
+    yield "fullmem_1g_97pct_crashkernel", full_cycle("1G", 97, 2, "crashkernel=36M",
                                                      max_load_mib=6)
-    yield "fullmem_crashkernel_snapshot", full_cycle("512M", 60, 1, "crashkernel=32M",
+    yield "fullmem_crashkernel_snapshot", full_cycle("512M", 60, 1, "crashkernel=36M",
                                                      max_load_mib=6, method="snapshot")
     yield "fullmem_4g_95pct", test_round_trip("4G", 95, 2)
     yield "fullmem_load_refused", load_refused
