@@ -5,13 +5,15 @@
     subprocess.run(["tar", "-C", root, "-xf", tar], check=True)
     release = kernel_release(ctx.kernel()) # the bzImage's release string
     chroot(root, "update-initramfs", "-c", "-k", release)
+    files = initrd_files(initrd)           # {path: bytes} of an initrd
 
 Shared by test_debian.py (khib installed in a plain Debian) and
-khibvm/debcrypt.py (Debian's encrypted LVM install).
+khibvm/debcrypt_image.py (Debian's encrypted LVM install).
 """
 import contextlib
 import fcntl
 import glob
+import gzip
 import hashlib
 import os
 import re
@@ -111,3 +113,45 @@ def empty_module_tree(root, release):
     os.makedirs(moddir, exist_ok=True)
     for name in ("modules.order", "modules.builtin", "modules.builtin.modinfo"):
         open(os.path.join(moddir, name), "w").close()
+
+
+def initrd_files(path):
+    """The files of an initramfs-tools initrd: {path: bytes} over its
+    uncompressed early archives and its compressed main one (zstd or
+    gzip, the last archive), later archives winning."""
+    with open(path, "rb") as f:
+        data = f.read()
+    files = {}
+    while data:
+        if data.startswith(b"070701"):
+            data = _cpio(data, files)
+        elif data.startswith(b"\x28\xb5\x2f\xfd"):
+            data = _cpio(subprocess.run(["zstd", "-dc"], input=data, capture_output=True,
+                                        check=True).stdout, files)
+        elif data.startswith(b"\x1f\x8b"):
+            data = _cpio(gzip.decompress(data), files)
+        elif data[0] == 0:
+            data = data.lstrip(b"\0")
+        else:
+            raise ValueError(f"{path}: unknown data {data[:8]!r}")
+    return files
+
+
+def _cpio(data, files):
+    """newc cpio members into files; what follows the trailer."""
+    pos = 0
+    while True:
+        h = data[pos:pos + 110]
+        assert h[:6] == b"070701", f"bad cpio header at {pos}"
+        size, namesize = int(h[54:62], 16), int(h[94:102], 16)
+        name = data[pos + 110:pos + 110 + namesize - 1].decode()
+        pos = (pos + 110 + namesize + 3) & ~3
+        if name == "TRAILER!!!":
+            return data[pos:]
+        files[name.removeprefix("./")] = data[pos:pos + size]
+        pos = (pos + size + 3) & ~3
+
+
+def initrd_crypttab(files):
+    """The crypttab cryptsetup's hook wrote into an initrd's files."""
+    return files.get("cryptroot/crypttab", b"").decode()
