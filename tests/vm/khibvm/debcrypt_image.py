@@ -33,7 +33,9 @@ steps and times in <test dir>/debcrypt-build.log):
     device-mapper, so cryptsetup's hook cannot see that / lies on
     vda3_crypt: for that one run the crypttab entry carries `initramfs`,
     then gets the installer's line back (the guest's own update-initramfs
-    finds the root's stack by itself).  check_initrd() checks the result
+    finds the root's stack by itself); fsck's hook cannot probe the root's
+    type either, so that run also has FSTYPE=ext4 (conf.d/khib-build-fstype,
+    which that first initrd carries).  check_initrd() checks the result
   - the host writes the partition table, the ESP (the tree's mkfs.fat)
     and /boot (mkfs.ext4 -d) into the image file, and makes an ext4 image
     of the root tree
@@ -349,7 +351,11 @@ def build(ctx, kernel, path):
         subprocess.run(["dd", f"if={img}", f"of={tmp}", "bs=1M", f"seek={start}",
                         "conv=notrunc,sparse", "status=none"], check=True)
     step("partition table, ESP and /boot written")
-    prepare(ctx, kernel, tmp, root_img)
+    try:
+        prepare(ctx, kernel, tmp, root_img)
+    except BaseException:
+        os.unlink(tmp)
+        raise
     step("preparation guest: LUKS2, LVM, root and swap")
     os.replace(tmp, path)
     shutil.rmtree(work)
