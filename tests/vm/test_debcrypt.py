@@ -1,16 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Debian 12 installed with encrypted LVM, as its installer's "Guided - use
-entire disk and set up encrypted LVM" leaves it: the machine the khib tests
-on such an install start from (khibvm/debcrypt.py builds and caches the
-disk, boots it, types the passphrase, delivers payloads).  No khib here:
-this shows that the machine is what it claims to be.
+entire disk and set up encrypted LVM" leaves it: the machine that khib's
+tests on such an install start from (khibvm/debcrypt_image.py builds and
+caches its disk; khibvm/debcrypt.py boots it, types the passphrase, delivers
+payloads).  No khib here: this shows the machine is what it claims to be.
 
   debcrypt_boot   Debian's own initramfs asks for vda3_crypt's passphrase
                   on the console; typed, it is not echoed, and the root is
                   debian-vg's root LV, linear over vda3_crypt, crypt over
                   vda3 (device-mapper's tables, device numbers checked
                   against lsblk), with /boot, /boot/efi and the swap LV in
-                  use; a payload writes a file to the root and runs
+                  use; a payload (a script, and a program it runs from the
+                  payload's files) writes a file to the root and runs
                   update-initramfs -u, whose crypttab entry for vda3_crypt
                   comes from cryptsetup's hook finding the root's stack by
                   itself; the next boot, with that initrd taken out of the
@@ -65,10 +66,15 @@ def unlocked(vm):
     assert not vm.seen(re.escape(dc.PASSPHRASE)), "the passphrase was echoed"
 
 
+# The payload's files: a program the script runs.
+STAMP = r"""#!/bin/sh
+mkdir -p /var/lib/debcrypt-test
+echo "$1" > /var/lib/debcrypt-test/stamp && sync && echo "T: stamp written"
+"""
+
 FIRST = r"""#!/bin/sh
 echo "T: payload from $1"
-mkdir -p /var/lib/debcrypt-test
-echo @TOKEN@ > /var/lib/debcrypt-test/stamp && sync && echo "T: stamp written"
+debcrypt-stamp @TOKEN@
 update-initramfs -u >/tmp/update.log 2>&1
 rc=$?
 sed 's/^/U: /' /tmp/update.log
@@ -87,8 +93,13 @@ def boot_twice(ctx):
     assert tab == f"{dc.CRYPT_NAME} UUID={dc.LUKS_UUID} none luks,discard,initramfs\n", \
         f"the image's own initrd: crypttab {tab!r}"
     token = os.urandom(16).hex()
-    payload = dc.payload_disk(ctx, FIRST.replace("@TOKEN@", token), poweroff=True,
-                              name="payload1.img")
+    tree = ctx.path("tree")
+    os.makedirs(os.path.join(tree, "usr/local/sbin"))
+    with open(os.path.join(tree, "usr/local/sbin/debcrypt-stamp"), "w") as f:
+        f.write(STAMP)
+    os.chmod(os.path.join(tree, "usr/local/sbin/debcrypt-stamp"), 0o755)
+    payload = dc.payload_disk(ctx, FIRST.replace("@TOKEN@", token), files=[(tree, "/")],
+                              poweroff=True, name="payload1.img")
     with dc.boot(ctx, "boot1", disk, initrd, disks=[payload]) as vm:
         unlocked(vm)
         check_stack(vm)

@@ -89,9 +89,11 @@ def boot_initrd(ctx, disk, name="initrd.img"):
 
 def payload_disk(ctx, script=None, files=(), poweroff=False, name="payload.img"):
     """A disk for khib-test-payload.service: files ((src, dest) pairs, dest
-    a path under /; directories recursively) in a tar, and script (text)
-    as /var/lib/khib-payload/run, which runs after they are extracted; with
-    poweroff, the machine powers off when it is done."""
+    a path under /; directories recursively; dest "/" puts a directory's
+    contents there, e.g. the tree of `scripts/install.sh --destdir`) in a
+    tar, owned by root, and script (text) as /var/lib/khib-payload/run,
+    which runs after they are extracted; with poweroff, the machine powers
+    off when it is done."""
     buf = io.BytesIO()
 
     def root_owned(info):
@@ -101,7 +103,10 @@ def payload_disk(ctx, script=None, files=(), poweroff=False, name="payload.img")
 
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for src, dest in files:
-            tar.add(src, arcname=dest.strip("/"), filter=root_owned)
+            dest = dest.strip("/")
+            for name in [""] if dest else sorted(os.listdir(src)):
+                tar.add(os.path.join(src, name) if name else src,
+                        arcname=os.path.join(dest, name) if dest else name, filter=root_owned)
         if script is not None:
             data = script.encode()
             info = root_owned(tarfile.TarInfo(PAYLOAD_RUN))

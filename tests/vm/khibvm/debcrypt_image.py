@@ -55,7 +55,8 @@ Two units are baked in, their output on the console:
                              NAME" (swapon), then "debcrypt: reported"
   khib-test-payload.service  after it, before multi-user.target: a whole
                              disk that starts with PAYLOAD_MAGIC (debcrypt.
-                             payload_disk()) carries a tar, extracted into /,
+                             payload_disk()) carries a tar, extracted into /
+                             (directories there keep their modes),
                              and /var/lib/khib-payload/run from it runs (its
                              argument: the disk); "khib-payload: run rc=N"
                              follows; then, if the tar has /var/lib/
@@ -170,7 +171,7 @@ for sys in /sys/class/block/*; do
     echo "khib-payload: $dev: $size bytes"
     rm -rf /@DIR@
     if ! dd if="$dev" bs=@HEADER@ skip=1 iflag=count_bytes count="$size" status=none |
-            tar -x --keep-directory-symlink -C /; then
+            tar -x --keep-directory-symlink --no-overwrite-dir -C /; then
         echo "khib-payload: $dev: tar failed"
         continue
     fi
