@@ -181,7 +181,9 @@ for sys in /sys/class/block/*; do
     fi
     if [ -e /@POWEROFF@ ]; then
         echo "khib-payload: powering off"
-        systemctl --no-block --check-inhibitors=no poweroff
+        # What `systemctl poweroff` does once logind (there is no D-Bus) is
+        # out of the way.
+        systemctl --no-block --job-mode=replace-irreversibly start poweroff.target
     fi
 done
 """.replace("@RUN@", PAYLOAD_RUN).replace("@DIR@", PAYLOAD_DIR) \
@@ -216,6 +218,7 @@ mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 mkdir -p /run/cryptsetup /run/lock/lvm /src
 fail() { echo "P: FAILED: $*"; poweroff -f; }
+hostname @HOSTNAME@  # LVM records it as the volume group's creation host
 echo "P: LUKS2"
 # The host's programs, by path: busybox prefers its own applets.
 printf '%s' "@PASSPHRASE@" > /tmp/passphrase
@@ -244,7 +247,7 @@ poweroff -f
 
 def _prep_init():
     s = PREP_INIT
-    for k, v in (("PASSPHRASE", PASSPHRASE), ("LUKS_UUID", LUKS_UUID), ("KDF", KDF),
+    for k, v in (("HOSTNAME", HOSTNAME), ("PASSPHRASE", PASSPHRASE), ("LUKS_UUID", LUKS_UUID), ("KDF", KDF),
                  ("CRYPT", CRYPT_NAME), ("VG", VG), ("ROOT_MIB", str(ROOT_MIB)),
                  ("SWAP_MIB", str(SWAP_MIB)), ("SWAP_UUID", SWAP_UUID),
                  ("ROOT_UUID", ROOT_UUID)):
