@@ -18,18 +18,16 @@ and khib's own kernel (kernel/khib.config has what Debian's userspace needs).
                                hibernate.target finds everything intact and
                                writes to the root file system
 """
-import glob
 import json
-import hashlib
 import os
-import re
 import shutil
 import subprocess
 
 from khibvm import TOP
+from khibvm.debian import chroot, empty_module_tree, enable, kernel_release, rootfs_tar, write
 from khibvm.host import khib_host, make_disk
 from khibvm.qemu import VM
-SUITE = "bookworm"
+
 PACKAGES = "systemd,systemd-sysv,udev,kmod,initramfs-tools"
 WORKLOAD_MIB = 160
 
@@ -117,76 +115,13 @@ append = console=ttyS0 panic=-1 nr_cpus=1
 """
 
 
-def mirror():
-    """The Debian mirror apt uses here."""
-    for path in glob.glob("/etc/apt/sources.list.d/*.sources"):
-        with open(path) as f:
-            m = re.search(r"^URIs:\s*(\S+/debian)/?\s*$", f.read(), re.M)
-        if m:
-            return m.group(1)
-    return "http://deb.debian.org/debian"
-
-
-def rootfs_tar():
-    """A debootstrap of Debian 12, made once and cached as a tar."""
-    cache = os.environ.get("KHIB_CACHE", os.path.expanduser("~/.cache/khib"))
-    key = hashlib.sha256(f"{SUITE} minbase {PACKAGES}".encode()).hexdigest()[:16]
-    tar = os.path.join(cache, f"debian-{SUITE}-{key}.tar")
-    if os.path.exists(tar):
-        return tar
-    os.makedirs(cache, exist_ok=True)
-    tmp = tar + ".d"
-    shutil.rmtree(tmp, ignore_errors=True)
-    subprocess.run(["debootstrap", "--variant=minbase", f"--include={PACKAGES}", SUITE, tmp,
-                    mirror()], check=True, capture_output=True)
-    subprocess.run(["tar", "-C", tmp, "-cf", tar + ".tmp", "."], check=True)
-    os.replace(tar + ".tmp", tar)
-    shutil.rmtree(tmp)
-    return tar
-
-
-def kernel_release(bzimage):
-    """The release string of a bzImage (its setup header's kernel_version)."""
-    with open(bzimage, "rb") as f:
-        data = f.read(0x10000)
-    off = int.from_bytes(data[0x20E:0x210], "little") + 0x200
-    return data[off:data.index(b"\0", off)].decode().split()[0]
-
-
-def write(path, text, mode=0o644):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text)
-    os.chmod(path, mode)
-
-
-def enable(root, unit, target):
-    d = os.path.join(root, "etc/systemd/system", target + ".wants")
-    os.makedirs(d, exist_ok=True)
-    os.symlink(f"/etc/systemd/system/{unit}", os.path.join(d, unit))
-
-
-def chroot(root, *cmd):
-    """Run cmd in the guest's tree with /proc, /sys and /dev mounted."""
-    mounts = []
-    try:
-        for fs, where in (("proc", "proc"), ("sysfs", "sys"), ("devtmpfs", "dev")):
-            subprocess.run(["mount", "-t", fs, fs, os.path.join(root, where)], check=True)
-            mounts.append(os.path.join(root, where))
-        return subprocess.run(["chroot", root, *cmd], check=True, capture_output=True,
-                              text=True)
-    finally:
-        for m in reversed(mounts):
-            subprocess.run(["umount", "-l", m], check=False)
-
-
 def guest(ctx):
     """Root disk image and initrd of a Debian 12 guest with khib installed."""
     kernel = ctx.kernel()
     release = kernel_release(kernel)
     root = ctx.path("root")
     os.makedirs(root)
-    subprocess.run(["tar", "-C", root, "-xf", rootfs_tar()], check=True)
+    subprocess.run(["tar", "-C", root, "-xf", rootfs_tar(PACKAGES)], check=True)
     subprocess.run(["bash", os.path.join(TOP, "scripts/install.sh"), "--destdir", root],
                    check=True, capture_output=True)
     write(os.path.join(root, "etc/khib.conf"), KHIB_CONF)
@@ -212,11 +147,7 @@ def guest(ctx):
     # TCG machine boots slowly enough.
     for unit in ("getty.target", "timers.target"):
         os.symlink("/dev/null", os.path.join(root, "etc/systemd/system", unit))
-    # A kernel without modules: an empty module tree for depmod.
-    moddir = os.path.join(root, "lib/modules", release)
-    os.makedirs(moddir, exist_ok=True)
-    for name in ("modules.order", "modules.builtin", "modules.builtin.modinfo"):
-        open(os.path.join(moddir, name), "w").close()
+    empty_module_tree(root, release)
     # mkinitramfs reads the kernel's config for the compressors it takes.
     shutil.copy(os.path.join(os.path.dirname(kernel), ".config"),
                 os.path.join(root, "boot", f"config-{release}"))

@@ -10,6 +10,12 @@ and bench/.
     khibvm.guest      the normal kernel's /init for jump and hibernate tests
     khibvm.initramfs  Initramfs: a cpio builder (also a command line tool)
     khibvm.host       khib on the host (khib_host) and image disks (make_disk)
+    khibvm.debian     Debian 12 guests: the debootstrap tar (cached), chroot,
+                      the kernel's release, an initrd's files
+    khibvm.debcrypt   Debian installed with encrypted LVM: boot a copy of its
+                      cached disk, type the passphrase at Debian's prompt,
+                      payload disks, the initrd from its /boot
+    khibvm.debcrypt_image  that disk: its layout, and how it is built
 
 Import it with tests/vm on sys.path (run.py and demo.py put it there).
 """

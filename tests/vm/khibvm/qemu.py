@@ -14,7 +14,9 @@ two is one line again, the kernel message one of its own.  expect() waits
 for a regular expression in lines not yet consumed and raises VMError with
 the console's tail when it times out or when QEMU exits first; vm.matched_at
 is when the line it matched came, on the clock of vm.now() (seconds since
-QEMU started), for acting a set time after a line.  QEMU always
+QEMU started), for acting a set time after a line.  expect_text() waits
+for a pattern in the output as it came, lines finished or not: a prompt
+that waits for input has no newline yet (vm.type() answers it).  QEMU always
 runs under -no-reboot (a triple fault or a reboot ends it) and a hard
 deadline; the VM is killed when the `with` block ends, whatever happened.
 
@@ -138,6 +140,8 @@ class VM:
         self.consumed = 0    # lines already matched by expect()
         self.matched_at = None  # when the line expect() last matched came
         self.rejoin = Rejoin()
+        self.raw = bytearray()  # all the output as it came, for expect_text()
+        self.raw_pos = 0        # where expect_text() looks from
         self.cond = threading.Condition()
         self.eof = False
 
@@ -177,6 +181,9 @@ class VM:
             chunk = self.proc.stdout.read1(65536)
             if not chunk:
                 break
+            with self.cond:
+                self.raw += chunk
+                self.cond.notify_all()
             buf += chunk
             *full, buf = buf.split(b"\n")
             for raw in full:
@@ -270,6 +277,27 @@ class VM:
                     break
                 self.cond.wait(left)
         self.fail(f"no line matching /{pattern}/ "
+                  + ("before QEMU exited" if self.eof else f"within {timeout} s"))
+
+    def expect_text(self, pattern, timeout=60):
+        """Wait for pattern in the output since the last match of
+        expect_text(), lines finished or not (a prompt waiting for input
+        ends without a newline); return the match (on the output as
+        Latin-1, a character per byte).  Independent of expect(): it
+        consumes no lines."""
+        rx = re.compile(pattern)
+        end = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                m = rx.search(self.raw[self.raw_pos:].decode("latin-1"))
+                if m:
+                    self.raw_pos += m.end()
+                    return m
+                left = end - time.monotonic()
+                if self.eof or left <= 0:
+                    break
+                self.cond.wait(left)
+        self.fail(f"no output matching /{pattern}/ "
                   + ("before QEMU exited" if self.eof else f"within {timeout} s"))
 
     def now(self):
