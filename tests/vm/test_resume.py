@@ -359,27 +359,11 @@ def direct_boot(ctx):
     assert got == (region, REGION_SIZE), (f"the image's region is {got[0]:#x} + {got[1]:#x}, "
                                           f"hibernated with {region:#x} + {REGION_SIZE:#x}")
     assert info["lowmem_size"] > 0, f"the image records no low memory: {info}"
-    # What a boot loader entry for the restore kernel passes: only the
-    # region and the low memory the image records as RAM, no KASLR.
-    append = (f"console=ttyS0 panic=-1 nr_cpus=1 nokaslr memmap=exactmap "
-              f"memmap={info['lowmem_size']:#x}@{info['lowmem_start']:#x} "
-              f"memmap={info['region_size']:#x}@{info['region_start']:#x} "
-              f"khib.role=restore khib.resume=/dev/vda")
-    # The ordinary kernel decompresses to 16 MiB, in N's memory: refused,
-    # and the image must stay valid for the right kernel.
-    with mc.boot(1, kernel=mc.kernel, initrd=h_initrd, append=append) as vm:
-        vm.expect(r"khib: restore kernel up \(started by the boot loader\)", timeout=120)
-        vm.expect(r"khib: resume failed: this kernel's code lies outside the image's region")
-        assert not vm.seen(r"restoring memory")
-        assert vm.wait_exit(timeout=60) == 0
-    assert khib_host("verify", mc.disk, check=False).returncode == 0, \
-        "a misplaced restore kernel damaged or invalidated the image"
+    append = direct_boot_append(info)
+    # The ordinary kernel decompresses to 16 MiB, in N's memory.
+    misplaced_kernel_refused(mc, h_initrd, append)
     with mc.boot(1, kernel=restore_kernel, initrd=h_initrd, append=append) as vm:
-        vm.expect(r"khib: restore kernel up \(started by the boot loader\)", timeout=120)
-        vm.expect(r"khib: resuming 6\.1\.\d+ from '/dev/vda'", timeout=120)
-        vm.expect(r"khib: restoring memory: 100%", timeout=300)
-        vm.expect(r"khib: jumping into the resumed kernel", timeout=60)
-        vm.expect(r"khib: resumed from the image on '/dev/vda'", timeout=120)
+        direct_restore_resumed(vm)
         vm.expect(r"^N: hibernate rc=0 cycle=1$")
         after = workload_report(vm)
         assert after["passes"] > before["passes"]
@@ -433,6 +417,39 @@ def snapshot_other_memory(ctx):
         vm.expect(r"^N: up cpus=0$")
         assert not vm.seen(r"through /dev/snapshot|restore kernel up")
         assert vm.wait_exit(timeout=60) == 0
+
+
+def direct_boot_append(info):
+    """What a boot loader entry for the restore kernel passes (image
+    info from `khib inspect --json`): only the region and the low memory
+    the image records as RAM, no KASLR."""
+    return (f"console=ttyS0 panic=-1 nr_cpus=1 nokaslr memmap=exactmap "
+            f"memmap={info['lowmem_size']:#x}@{info['lowmem_start']:#x} "
+            f"memmap={info['region_size']:#x}@{info['region_start']:#x} "
+            f"khib.role=restore khib.resume=/dev/vda")
+
+
+def direct_restore_resumed(vm):
+    """A restore kernel the boot loader started found the image, restored
+    it and jumped in; N says it resumed."""
+    vm.expect(r"khib: restore kernel up \(started by the boot loader\)", timeout=120)
+    vm.expect(r"khib: resuming 6\.1\.\d+ from '/dev/vda'", timeout=120)
+    vm.expect(r"khib: restoring memory: 100%", timeout=300)
+    vm.expect(r"khib: jumping into the resumed kernel", timeout=60)
+    vm.expect(r"khib: resumed from the image on '/dev/vda'", timeout=120)
+
+
+def misplaced_kernel_refused(mc, h_initrd, append):
+    """The ordinary kernel, started as a restore kernel, lies outside the
+    image's region: refused before it writes anything, and the image stays
+    valid for the right kernel."""
+    with mc.boot(1, kernel=mc.kernel, initrd=h_initrd, append=append) as vm:
+        vm.expect(r"khib: restore kernel up \(started by the boot loader\)", timeout=120)
+        vm.expect(r"khib: resume failed: this kernel's code lies outside the image's region")
+        assert not vm.seen(r"restoring memory")
+        assert vm.wait_exit(timeout=60) == 0
+    assert khib_host("verify", mc.disk, check=False).returncode == 0, \
+        "a misplaced restore kernel damaged or invalidated the image"
 
 
 def tests():

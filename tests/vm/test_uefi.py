@@ -169,23 +169,10 @@ def direct_boot(ctx):
     info = json.loads(khib_host("inspect", "--json", mc.disk).stdout)
     got = (info["region_start"], info["region_size"])
     assert got == (region, tr.REGION_SIZE), f"the image's region is {got[0]:#x} + {got[1]:#x}"
-    append = (f"console=ttyS0 panic=-1 nr_cpus=1 nokaslr memmap=exactmap "
-              f"memmap={info['lowmem_size']:#x}@{info['lowmem_start']:#x} "
-              f"memmap={info['region_size']:#x}@{info['region_start']:#x} "
-              f"khib.role=restore khib.resume=/dev/vda")
-    with mc.boot(1, kernel=mc.kernel, initrd=h_initrd, append=append) as vm:
-        vm.expect(r"khib: restore kernel up \(started by the boot loader\)", timeout=120)
-        vm.expect(r"khib: resume failed: this kernel's code lies outside the image's region")
-        assert not vm.seen(r"restoring memory")
-        assert vm.wait_exit(timeout=60) == 0
-    assert khib_host("verify", mc.disk, check=False).returncode == 0, \
-        "a misplaced restore kernel damaged or invalidated the image"
+    append = tr.direct_boot_append(info)
+    tr.misplaced_kernel_refused(mc, h_initrd, append)
     with mc.boot(1, kernel=restore_kernel, initrd=h_initrd, append=append) as vm:
-        vm.expect(r"khib: restore kernel up \(started by the boot loader\)", timeout=120)
-        vm.expect(r"khib: resuming 6\.1\.\d+ from '/dev/vda'", timeout=120)
-        vm.expect(r"khib: restoring memory: 100%", timeout=300)
-        vm.expect(r"khib: jumping into the resumed kernel", timeout=60)
-        vm.expect(r"khib: resumed from the image on '/dev/vda'", timeout=120)
+        tr.direct_restore_resumed(vm)
         vm.expect(r"^N: hibernate rc=0 cycle=1$")
         after = tr.workload_report(vm)
         assert after["passes"] > before["passes"]
