@@ -447,6 +447,20 @@ int khib_blockmap_file(const struct khib_blockenv *env, const char *path,
 	return 0;
 }
 
+int khib_blockmap_path(const char *path, struct khib_blockmap *ret, char *reason)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return khib_fail(reason, -errno, "%s", strerror(errno));
+	if (S_ISREG(st.st_mode))
+		return khib_blockmap_file(&khib_blockenv_system, path, ret, reason);
+	if (!S_ISBLK(st.st_mode))
+		return khib_fail(reason, -ENOTBLK, "not a regular file or block device");
+	return khib_blockmap_resolve(&khib_blockenv_system, major(st.st_rdev), minor(st.st_rdev),
+				     NULL, 0, ret, reason);
+}
+
 static bool immutable_file(const char *path)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -457,17 +471,26 @@ static bool immutable_file(const char *path)
 	       ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_IMMUTABLE_FL);
 }
 
-/* A device-mapper device: its bytes are the ones beneath it only in
- * ciphertext, if there is dm-crypt on the way. */
-static bool dm_device(const char *path)
+/* A device-mapper device (st of its node): its bytes are the ones
+ * beneath it only in ciphertext, if there is dm-crypt on the way. */
+static bool dm_device(const struct stat *st)
 {
 	char sys[PATH_MAX];
-	struct stat st;
 
-	if (stat(path, &st) < 0 || !S_ISBLK(st.st_mode))
+	if (!S_ISBLK(st->st_mode))
 		return false;
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/dm", major(st.st_rdev), minor(st.st_rdev));
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/dm", major(st->st_rdev),
+		 minor(st->st_rdev));
 	return access(sys, F_OK) == 0;
+}
+
+/* /dev/NAME, or its extents, of a resolved map; dev gets the path. */
+static int open_device(const struct khib_blockmap *m, unsigned flags, char *dev, size_t n,
+		       struct khib_target **ret)
+{
+	snprintf(dev, n, "/dev/%s", m->name);
+	return m->n ? khib_target_open_extents(dev, m->ext, m->n, flags, ret) :
+		      khib_target_open(dev, flags, ret);
 }
 
 int khib_blockmap_open(const char *path, unsigned flags, struct khib_target **ret, char *reason)
@@ -479,7 +502,7 @@ int khib_blockmap_open(const char *path, unsigned flags, struct khib_target **re
 
 	if (immutable_file(path)) {
 		r = khib_blockmap_file(&khib_blockenv_system, path, &m, reason);
-	} else if (dm_device(path) && stat(path, &st) == 0) {
+	} else if (stat(path, &st) == 0 && dm_device(&st)) {
 		r = khib_blockmap_resolve(&khib_blockenv_system, major(st.st_rdev),
 					  minor(st.st_rdev), NULL, 0, &m, reason);
 	} else {
@@ -491,11 +514,7 @@ int khib_blockmap_open(const char *path, unsigned flags, struct khib_target **re
 	}
 	if (r < 0)
 		return r;
-	snprintf(dev, sizeof(dev), "/dev/%s", m.name);
-	if (m.n)
-		r = khib_target_open_extents(dev, m.ext, m.n, flags, ret);
-	else
-		r = khib_target_open(dev, flags, ret);
+	r = open_device(&m, flags, dev, sizeof(dev), ret);
 	khib_blockmap_release(&m);
 	return r < 0 ? khib_fail(reason, r, "opening '%s' beneath it: %s", dev, strerror(-r)) : 0;
 }
@@ -503,25 +522,27 @@ int khib_blockmap_open(const char *path, unsigned flags, struct khib_target **re
 int khib_blockmap_open_map(const struct khib_blockenv *env, const struct khib_blockmap *m,
 			   unsigned flags, struct khib_target **ret, char *reason)
 {
-	char name[KHIB_BLOCKMAP_NAME_LEN], dev[16 + KHIB_BLOCKMAP_NAME_LEN];
+	struct khib_blockmap found = *m;
+	char dev[16 + KHIB_BLOCKMAP_NAME_LEN];
 	uint64_t bytes;
 	int r;
 
-	snprintf(name, sizeof(name), "%s", m->name);
-	if (m->id[0] && (r = khib_blockmap_find(env, m->id, m->part, m->bytes, name,
-						sizeof(name))) < 0)
+	if (m->id[0] && (r = khib_blockmap_find(env, m->id, m->part, m->bytes, found.name,
+						sizeof(found.name))) < 0)
 		return khib_fail(reason, r, r == -ENODEV ? "no disk %s with partition %" PRIu32
 				 " of %" PRIu64 " bytes" : "disk %s, partition %" PRIu32 ", %"
 				 PRIu64 " bytes: more than one device is it", m->id, m->part, m->bytes);
-	snprintf(dev, sizeof(dev), "/dev/%s", name);
+	/* A name from another kernel's handoff is a name under /dev, no path. */
+	if (!found.name[0] || strchr(found.name, '/') || found.name[0] == '.')
+		return khib_fail(reason, -EINVAL, "'%s' is no device name", found.name);
+	snprintf(dev, sizeof(dev), "/dev/%s", found.name);
 	if ((r = khib_blockdev_size(dev, &bytes)) < 0)
 		return khib_fail(reason, r == -ENOENT ? -ENODEV : r, "%s: %s", dev, strerror(-r));
 	/* Another disk under the same name is never read or written. */
 	if (bytes != m->bytes)
 		return khib_fail(reason, -EMEDIUMTYPE, "%s holds %" PRIu64 " bytes, the map says %"
 				 PRIu64, dev, bytes, m->bytes);
-	r = m->n ? khib_target_open_extents(dev, m->ext, m->n, flags, ret) :
-		   khib_target_open(dev, flags, ret);
+	r = open_device(&found, flags, dev, sizeof(dev), ret);
 	return r < 0 ? khib_fail(reason, r, "opening %s: %s", dev, strerror(-r)) : 0;
 }
 

@@ -82,11 +82,18 @@ int khib_blockmap_open(const char *path, unsigned flags, struct khib_target **re
 /*
  * Open what a target map (lib/targetmap.h) describes: its device found by
  * identity (khib_blockmap_find) or, for a disk without one, by name and
- * size, then its extents.  For a boot that cannot resolve the target
- * itself.  -ENODEV when the device is not (yet) there.
+ * size, then its extents: for a boot that cannot resolve the target
+ * itself (the initramfs) and for the writer and restore kernels.  -ENODEV
+ * when the device is not (yet) there, -EMEDIUMTYPE when a device of that
+ * name has another size, -EINVAL for a name that is no name under /dev.
  */
 int khib_blockmap_open_map(const struct khib_blockenv *env, const struct khib_blockmap *m,
 			   unsigned flags, struct khib_target **ret, char *reason);
+
+/* The target at path resolved, by what it is: a regular file
+ * (khib_blockmap_file()) or a block device (khib_blockmap_resolve() of all
+ * of it); -ENOTBLK for anything else. */
+int khib_blockmap_path(const char *path, struct khib_blockmap *ret, char *reason);
 
 /* Does a file system of statfs type f_type give device addresses in
  * FIEMAP?  0, or -EOPNOTSUPP with the reason. */

@@ -199,7 +199,8 @@ bool khib_memmap_overlaps(const struct khib_memmap *m, uint64_t start, uint64_t 
 			  uint32_t type)
 {
 	for (size_t i = 0; i < m->n; i++)
-		if (m->r[i].type == type && m->r[i].start < end && start < m->r[i].end)
+		if (m->r[i].type == type && khib_ranges_overlap(start, end - start, m->r[i].start,
+								 m->r[i].end - m->r[i].start))
 			return true;
 	return false;
 }

@@ -123,17 +123,13 @@ int khib_preflight_target(const char *path, struct khib_handoff *h, struct khib_
 		return khib_fail(reason, r, "reading /proc/swaps: %s", strerror(-r));
 	if (r)
 		return khib_fail(reason, -EBUSY, "an active swap area");
-	if (S_ISREG(st.st_mode)) {
-		r = khib_blockmap_file(&khib_blockenv_system, path, &m, reason);
-	} else {
+	if (S_ISBLK(st.st_mode)) {
 		if ((r = dev_mounted(st.st_rdev)) < 0)
 			return khib_fail(reason, r, "reading /proc/self/mountinfo: %s", strerror(-r));
 		if (r)
 			return khib_fail(reason, -EBUSY, "mounted");
-		r = khib_blockmap_resolve(&khib_blockenv_system, major(st.st_rdev),
-					  minor(st.st_rdev), NULL, 0, &m, reason);
 	}
-	if (r < 0)
+	if ((r = khib_blockmap_path(path, &m, reason)) < 0)
 		return r;
 	r = describe(&m, h, &p);
 	p.map = m;

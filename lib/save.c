@@ -80,37 +80,20 @@ int khib_save_ranges(const struct khib_handoff *h, struct khib_range **ret, size
 	return 0;
 }
 
-int khib_save_open_target(const struct khib_handoff *h, const char *devdir, const char *devmem,
+int khib_save_open_target(const struct khib_handoff *h, const char *devmem,
 			  struct khib_target **ret)
 {
-	_cleanup_free_ struct khib_extent *ext = NULL;
-	char name[KHIB_HANDOFF_NAME_LEN], path[256];
-	uint64_t size = 0;
+	struct khib_blockmap m = { .bytes = h->target_bytes, .part = h->target_part };
 	int r;
 
-	snprintf(name, sizeof(name), "%s", h->target_name);
-	/* By identity where the disk has one: this kernel may name it
-	 * differently than N did. */
-	if (h->target_id[0] && (r = khib_blockmap_find(&khib_blockenv_system, h->target_id,
-						       h->target_part, h->target_bytes, name,
-						       sizeof(name))) < 0)
+	snprintf(m.name, sizeof(m.name), "%s", h->target_name);
+	snprintf(m.id, sizeof(m.id), "%s", h->target_id);
+	if (h->nr_extents && (r = khib_extmap_read(devmem, h, &m.ext)) < 0)
 		return r;
-	if (!name[0] || strchr(name, '/') || name[0] == '.')
-		return -EINVAL;
-	snprintf(path, sizeof(path), "%s/%s", devdir, name);
-	r = khib_blockdev_size(path, &size);
-	if (r == -ENOENT)
-		return -ENODEV;
-	if (r < 0)
-		return r;
-	/* Another disk under the same name must never be written. */
-	if (size != h->target_bytes)
-		return -EMEDIUMTYPE;
-	if (!h->nr_extents)
-		return khib_target_open(path, KHIB_TARGET_WRITE, ret);
-	if ((r = khib_extmap_read(devmem, h, &ext)) < 0)
-		return r;
-	return khib_target_open_extents(path, ext, h->nr_extents, KHIB_TARGET_WRITE, ret);
+	m.n = h->nr_extents;
+	r = khib_blockmap_open_map(&khib_blockenv_system, &m, KHIB_TARGET_WRITE, ret, NULL);
+	khib_blockmap_release(&m);
+	return r;
 }
 
 int khib_save_read_vmcoreinfo(const char *devmem, uint64_t paddr, uint64_t bytes, char **ret,

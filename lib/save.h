@@ -29,11 +29,11 @@
 int khib_save_ranges(const struct khib_handoff *h, struct khib_range **ret, size_t *ret_n,
 		     uint64_t *ret_total_pages);
 
-/* Open the target the handoff names (a block device under `devdir`, or
- * the extents of it in the extent map, read through `devmem`) for
- * writing; -ENODEV if missing, -EMEDIUMTYPE if its size is not the one N
- * saw, -EBADMSG for a damaged extent map. */
-int khib_save_open_target(const struct khib_handoff *h, const char *devdir, const char *devmem,
+/* Open the target the handoff names (a block device found by its
+ * identity or name, or the extents of it in the extent map, read through
+ * `devmem`) for writing: khib_blockmap_open_map()'s errors, -EBADMSG for a
+ * damaged extent map. */
+int khib_save_open_target(const struct khib_handoff *h, const char *devmem,
 			  struct khib_target **ret);
 
 /*

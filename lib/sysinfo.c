@@ -137,15 +137,23 @@ static uint64_t systab_value(const char *text, const char *key)
 	return 0;
 }
 
+/* This kernel's zero page, as its boot loader filled it; *ret_len bytes
+ * of it (it is binary: NUL bytes are data). */
+static int read_zero_page(const char *root, char **ret, size_t *ret_len)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/sys/kernel/boot_params/data", root);
+	return khib_read_file(path, 8192, ret, ret_len);
+}
+
 uint64_t khib_sysinfo_acpi_rsdp(const char *root)
 {
 	_cleanup_free_ char *bp = NULL, *systab = NULL;
-	char path[512];
 	size_t len;
 	uint64_t rsdp = 0;
 
-	snprintf(path, sizeof(path), "%s/sys/kernel/boot_params/data", root);
-	if (khib_read_file(path, 8192, &bp, &len) >= 0 && len >= 0x78)
+	if (read_zero_page(root, &bp, &len) >= 0 && len >= 0x78)
 		rsdp = khib_get_le64(bp + 0x70);
 	if (rsdp)
 		return rsdp;
@@ -169,12 +177,10 @@ void khib_sysinfo_screen_info(const char *root, const struct khib_memmap *fw, ui
 {
 	_cleanup_free_ char *bp = NULL;
 	uint64_t base, bytes;
-	char path[512];
 	size_t len;
 
 	memset(ret, 0, KHIB_SCREEN_INFO_BYTES);
-	snprintf(path, sizeof(path), "%s/sys/kernel/boot_params/data", root);
-	if (khib_read_file(path, 8192, &bp, &len) < 0 || len < KHIB_SCREEN_INFO_BYTES)
+	if (read_zero_page(root, &bp, &len) < 0 || len < KHIB_SCREEN_INFO_BYTES)
 		return;
 	if (khib_screen_info_framebuffer((const uint8_t *)bp, &base, &bytes) &&
 	    khib_memmap_overlaps(fw, base, base + bytes, KHIB_E820_RAM))

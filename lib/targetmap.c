@@ -82,16 +82,8 @@ static int add_extent(struct parse *p, const char *val)
 		return -EINVAL;
 	if (p->m.n == KHIB_TARGET_MAX_EXTENTS)
 		return -EINVAL;
-	if (p->m.n == p->cap) {
-		size_t ncap = p->cap ? p->cap * 2 : 16;
-		struct khib_extent *v = realloc(p->m.ext, ncap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		p->m.ext = v;
-		p->cap = ncap;
-	}
-	p->m.ext[p->m.n++] = (struct khib_extent){ p->logical, phys, len };
+	if (khib_extent_append(&p->m.ext, &p->m.n, &p->cap, p->logical, phys, len) < 0)
+		return -ENOMEM;
 	p->logical += len;
 	return 0;
 }

@@ -130,7 +130,7 @@ int khib_restorer_main(const struct khib_handoff *h)
 	int r;
 
 	khib_info("restore kernel up: resuming %s from '/dev/%s'", h->release, h->target_name);
-	if ((r = khib_save_open_target(h, "/dev", DEVMEM, &t)) < 0)
+	if ((r = khib_save_open_target(h, DEVMEM, &t)) < 0)
 		fail_reboot(NULL, r, "opening the image on '/dev/%s'", h->target_name);
 	if (h->key_paddr && (r = take_key(h->key_paddr)) < 0)
 		fail_reboot(t, r, "reading the key page at 0x%" PRIx64, h->key_paddr);

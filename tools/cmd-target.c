@@ -6,13 +6,10 @@
  * target map that lets a boot find it without resolving it (the initramfs
  * hook writes that into the initramfs).  Changes nothing.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include "blockmap.h"
 #include "config.h"
@@ -31,21 +28,6 @@ static void target_help(FILE *out)
 	      "  --map   print the target map instead: the partition or disk by its\n"
 	      "          identity and the image's extents on it, for a boot that\n"
 	      "          cannot resolve TARGET itself (khib's initramfs hook)\n", out);
-}
-
-/* TARGET resolved as the writer kernel will write it. */
-static int resolve(const char *path, struct khib_blockmap *m, char *reason)
-{
-	struct stat st;
-
-	if (stat(path, &st) < 0)
-		return khib_fail(reason, -errno, "%s", strerror(errno));
-	if (S_ISREG(st.st_mode))
-		return khib_blockmap_file(&khib_blockenv_system, path, m, reason);
-	if (!S_ISBLK(st.st_mode))
-		return khib_fail(reason, -ENOTBLK, "not a regular file or block device");
-	return khib_blockmap_resolve(&khib_blockenv_system, major(st.st_rdev), minor(st.st_rdev),
-				     NULL, 0, m, reason);
 }
 
 static void show(const char *path, const struct khib_blockmap *m)
@@ -104,7 +86,7 @@ static int target_run(int argc, char **argv)
 		}
 		path = cf.target;
 	}
-	if ((r = resolve(path, &m, reason)) < 0) {
+	if ((r = khib_blockmap_path(path, &m, reason)) < 0) {
 		khib_err("target '%s': %s", path, reason);
 		return 1;
 	}

@@ -273,7 +273,7 @@ static int writer_main(const struct khib_handoff *h)
 	report_vmcore(&wr.h);
 
 	chunk = chunk_pages_or_abort(&wr);
-	r = khib_save_open_target(&wr.h, "/dev", DEVMEM, &t);
+	r = khib_save_open_target(&wr.h, DEVMEM, &t);
 	if (r < 0)
 		abort_to_n(&wr, r, "opening the target '/dev/%s'", wr.h.target_name);
 
