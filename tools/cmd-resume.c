@@ -75,7 +75,9 @@ static void resume_help(FILE *out)
 	      "  --method M       snapshot: through this kernel's /dev/snapshot, no second\n"
 	      "                   kernel; kexec: through khib's restore kernel; auto\n"
 	      "                   (default): snapshot where this kernel and its free\n"
-	      "                   memory allow, else kexec, saying why\n"
+	      "                   memory allow, else kexec, saying why (default:\n"
+	      "                   khib.method= on the kernel command line, else\n"
+	      "                   resume-method= in /etc/khib.conf)\n"
 	      "  --dry-run        check the image, resume nothing, change nothing\n"
 	      "  --key-file FILE  the key file an encrypted image was written for (default:\n"
 	      "                   key-file= in /etc/khib.conf); with one, an image in\n"
@@ -106,6 +108,27 @@ static int parse_method(const char *s, enum khib_resume_method *ret)
 	return 0;
 }
 
+/* khib.method= on the kernel command line beats the config file: chosen at
+ * the boot loader for one boot.  A value that is not a method must not stop
+ * the resume (the image would stay valid under a boot that goes on), so it
+ * is named and ignored. */
+static void cmdline_method(enum khib_resume_method *method)
+{
+	_cleanup_free_ char *cmdline = NULL;
+	char val[16] = "";
+	size_t len;
+	int r;
+
+	if (khib_read_file("/proc/cmdline", 1 << 16, &cmdline, &len) < 0)
+		return;
+	r = khib_cmdline_get(cmdline, "khib.method", val, sizeof(val));
+	if (r == -ENOENT)
+		return;
+	if (r < 0 || parse_method(val, method) < 0)
+		khib_warn("khib.method=%s on the kernel command line: expected auto, snapshot or "
+			  "kexec; ignored", r < 0 ? "(too long)" : val);
+}
+
 static int parse_opts(int argc, char **argv, const struct khib_config *cf,
 		      struct resume_opts *o)
 {
@@ -133,6 +156,7 @@ static int parse_opts(int argc, char **argv, const struct khib_config *cf,
 	/* The config's value was checked when it was read. */
 	if (cf->resume_method[0])
 		parse_method(cf->resume_method, &o->method);
+	cmdline_method(&o->method);
 	bool image_given = false;
 	optind = 1;
 	while ((c = khib_tool_getopt(argc, argv, longopts)) != -1) {

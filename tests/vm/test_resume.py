@@ -17,6 +17,9 @@ it checks the workload, the data disk and its CPUs.
                         the same disk starts normally
   resume_noresume       `noresume` on the command line: the image is
                         discarded and the boot goes on
+  resume_cmdline_method_ignored  khib.method=kexek (not a method) on the
+                        command line: one warning, and the resume goes on by
+                        the default method
   resume_failed_invalidates  a valid image whose restore kernel is missing:
                         invalidated, the boot goes on, the next boot is a
                         normal one
@@ -45,7 +48,7 @@ method=$(sed -n 's/.*khibtest.method=\([a-z]*\).*/\1/p' /proc/cmdline)
 rkernel=$(sed -n 's/.*khibtest.rkernel=\([^ ]*\).*/\1/p' /proc/cmdline)
 [ "$(cat /sys/block/@DATA@/size)" = 32768 ] || echo "N: @DATA@ is not the data disk"
 /bin/khib resume $K ${rkernel:+--kernel $rkernel} --append "console=ttyS0 panic=-1 nr_cpus=1" \
-    --method=${method:-auto}
+    ${method:+--method=$method}
 echo "R0: resume rc=$?"
 echo "N: up cpus=$(cat /sys/devices/system/cpu/online)"
 cycles=$(sed -n 's/.*khibtest.cycles=\([0-9]*\).*/\1/p' /proc/cmdline)
@@ -322,6 +325,21 @@ def noresume(ctx):
         "the image is still valid after a noresume boot"
 
 
+def cmdline_method_ignored(ctx):
+    """A khib.method= that is not a method is named and ignored: the resume
+    goes on by the default (auto: here /dev/snapshot), not refused, which
+    would leave the boot going on over a valid image."""
+    mc, before = hibernated_once(ctx)
+    mc.method = ""  # no --method: khib resume reads the command line
+    with mc.boot(0, extra="khib.method=kexek") as vm:
+        vm.expect(r"^khib: warning: khib\.method=kexek on the kernel command line: expected "
+                  r"auto, snapshot or kexec; ignored$", timeout=120)
+        resumed(vm, 1, before, 1, "snapshot")
+        assert vm.wait_exit(timeout=120) == 0
+    assert khib_host("verify", mc.disk, check=False).returncode != 0, \
+        "the image is still valid after the resume"
+
+
 REGION_SIZE = 64 << 20  # --region-size 64M in INIT
 
 
@@ -464,5 +482,6 @@ def tests():
     yield "resume_snapshot_corrupt_chunk", corrupt_chunk("auto")
     yield "resume_only_once", only_once
     yield "resume_noresume", noresume
+    yield "resume_cmdline_method_ignored", cmdline_method_ignored
     yield "resume_failed_invalidates", failed_resume
     yield "resume_direct_boot", direct_boot
