@@ -35,8 +35,11 @@ cryptsetup-initramfs asking for the passphrase on the console.
 """
 import os
 import re
+import subprocess
 
+from khibvm import TOP
 from khibvm import debcrypt as dc
+from khibvm.debian import install_test, write
 
 
 def stack(vm):
@@ -82,3 +85,233 @@ def unlocked(vm):
     assert not vm.seen(re.escape(dc.PASSPHRASE)), "the passphrase was echoed"
 
 
+
+
+# khib's passphrase, not the disk's: a resume asks for this one only.
+KHIB_PASSPHRASE = "khib resume passphrase 7"
+KHIB_PROMPT = (r"khib: the hibernated system is locked with the passphrase '[^']+' "
+               r"\(try 1 of 3\)\r?\npassphrase: ")
+IMAGE = "/var/lib/khib/image"
+IMAGE_MIB = 640
+WORKLOAD_MIB = 160
+CYCLES = 2
+
+KHIB_CONF = f"""target = {IMAGE}
+region-size = 64M
+append = console=ttyS0 panic=-1 nr_cpus=1
+"""
+
+# The first boot's payload: what a user does to set khib up on this machine.
+SETUP = r"""#!/bin/sh
+echo "T: setup from $1"
+mkdir -p /var/lib/debcrypt-test /var/lib/khib
+echo @TOKEN@ > /var/lib/debcrypt-test/stamp
+fallocate -l @IMAGE_MIB@M @IMAGE@ && chattr +i @IMAGE@ && echo "T: target made"
+printf '%s\n' '@PASS@' | khib key enroll passphrase >/tmp/enroll.log 2>&1
+echo "T: enroll rc=$?"
+sed 's/^/E: /' /tmp/enroll.log
+update-initramfs -u >/tmp/update.log 2>&1
+rc=$?
+sed 's/^/U: /' /tmp/update.log
+echo "T: update-initramfs rc=$rc"
+sed 's/^/M: /' /var/lib/khib/initramfs.map
+sync
+"""
+
+# The test's script: `start` once the system is up, `resumed` after each
+# resume (khibvm.debian.TEST_UNITS).
+SCRIPT = r"""#!/bin/sh
+report() { # the workload's line, printed at the end of its pass
+    rm -f /run/wl/reported
+    kill -USR1 $(cat /run/wl/pid)
+    while [ ! -e /run/wl/reported ]; do sleep 0.1; done
+}
+case "$1" in
+start)
+    mkdir -p /run/wl
+    /usr/local/bin/khib-workload @MIB@ /run/wl &
+    echo $! > /run/wl/pid
+    while [ ! -e /run/wl/ready ]; do sleep 0.2; done
+    echo "T: stamp $(cat /var/lib/debcrypt-test/stamp)"
+    head -c 1048576 /dev/urandom > /var/tmp/before
+    sha256sum /var/tmp/before > /var/tmp/before.sum
+    sync
+    dmsetup table @CRYPT@ > /run/wl/crypt.table
+    report
+    n=1
+    while [ $n -le @CYCLES@ ]; do
+        echo $n > /run/wl/cycle
+        echo "T: hibernating cycle=$n"
+        systemctl hibernate
+        echo "T: systemctl hibernate rc=$? cycle=$n"
+        # Without logind systemctl does not wait for the hibernation.
+        while [ ! -e /run/wl/resumed-$n ]; do sleep 0.5; done
+        n=$((n + 1))
+    done
+    systemctl poweroff
+    wait
+    ;;
+resumed)
+    n=$(cat /run/wl/cycle)
+    echo "T: resumed cycle=$n"
+    report
+    # Read back through dm-crypt, not from the page cache.
+    sync
+    echo 3 > /proc/sys/vm/drop_caches
+    if sha256sum -c /var/tmp/before.sum >/dev/null 2>&1; then
+        echo "T: root file intact cycle=$n"
+    fi
+    if dmsetup table @CRYPT@ | cmp -s - /run/wl/crypt.table; then
+        echo "T: crypt table kept cycle=$n"
+    fi
+    if cryptsetup status @CRYPT@ | grep -q "is active and is in use"; then
+        echo "T: crypt volume in use cycle=$n"
+    fi
+    if head -c 1048576 /dev/urandom > /var/tmp/after-$n &&
+       sha256sum /var/tmp/after-$n > /var/tmp/after-$n.sum && sync; then
+        echo "T: root written cycle=$n"
+    fi
+    echo "T: cpus online $(cat /sys/devices/system/cpu/online) cycle=$n"
+    touch /run/wl/resumed-$n
+    ;;
+esac
+"""
+
+# Typed at the shell that is init (init=/bin/sh) of the last boot, the root
+# mounted read-only by Debian's initramfs.
+CHECK = ("e2fsck -fn @ROOT@ >/tmp/fsck.log 2>&1; echo \"T: fsck rc=$?\"; "
+         "sed 's/^/F: /' /tmp/fsck.log; cd /var/tmp && "
+         "sha256sum -c @SUMS@ >/dev/null && echo \"T: files written after the resumes there\"; "
+         "echo o > /proc/sysrq-trigger\n")
+
+
+def fill(text, **values):
+    for k, v in values.items():
+        text = text.replace(f"@{k}@", str(v))
+    return text
+
+
+def khib_tree(ctx):
+    """What the setup payload carries: khib as `scripts/install.sh
+    --destdir` installs it, its configuration, the test's script, units and
+    workload."""
+    tree = ctx.path("tree")
+    subprocess.run(["bash", os.path.join(TOP, "scripts/install.sh"), "--destdir", tree],
+                   check=True, capture_output=True)
+    write(os.path.join(tree, "etc/khib.conf"), KHIB_CONF)
+    install_test(tree, fill(SCRIPT, MIB=WORKLOAD_MIB, CRYPT=dc.CRYPT_NAME, CYCLES=CYCLES),
+                 ctx.bin("khib-workload"))
+    return tree
+
+
+def never_asked_by_debian(vm):
+    assert dc.PROMPT.encode() not in vm.raw, "Debian asked for the disk's passphrase"
+
+
+def workload_report(vm):
+    m = vm.expect(r"workload: passes=(\d+) errors=(\d+) counter=\d+ pipe=(\d+)", timeout=180)
+    assert m.group(2) == "0", f"the workload found {m.group(2)} errors"
+    return int(m.group(1)), int(m.group(3))
+
+
+def hibernated(vm, cycle):
+    vm.expect(rf"^T: hibernating cycle={cycle}$", timeout=120)
+    vm.expect(r"khib: writer kernel up", timeout=180)
+    vm.expect(r"khib: image committed: \d+ MiB of RAM", timeout=400)
+    vm.expect(r"khib: powering off", timeout=60)
+    assert vm.wait_exit(timeout=120) == 0
+
+
+def resumed(vm, cycle, before, method):
+    """khib's prompt, its passphrase typed, the resume by method, and the
+    machine checked by the resumed service; the workload's report after."""
+    vm.expect_text(KHIB_PROMPT, timeout=400)
+    vm.type(KHIB_PASSPHRASE + "\n")
+    if method == "snapshot":
+        vm.expect(r"khib: resuming 6\.1\.\d+ from '[^']+' through /dev/snapshot", timeout=300)
+    else:
+        vm.expect(r"khib: resuming 6\.1\.\d+ from '[^']+': ", timeout=300)
+        vm.expect(r"khib: restore kernel up", timeout=120)
+        vm.expect(r"khib: jumping into the resumed kernel", timeout=300)
+    vm.expect(rf"^T: resumed cycle={cycle}$", timeout=180)
+    after = workload_report(vm)
+    assert after[0] > before[0] and after[1] > before[1], "the workload did not go on"
+    for what in ("root file intact", "crypt table kept", "crypt volume in use", "root written"):
+        vm.expect(rf"^T: {what} cycle={cycle}$", timeout=120)
+    vm.expect(rf"^T: cpus online 0-1 cycle={cycle}$")
+    assert not vm.seen(re.escape(KHIB_PASSPHRASE)), "khib's passphrase was echoed"
+    never_asked_by_debian(vm)
+    assert not vm.seen(r"debcrypt: reported"), "the machine booted afresh"
+    if method == "snapshot":
+        assert not vm.seen(r"restore kernel up"), "a restore kernel booted"
+    return after
+
+
+def hibernate(ctx):
+    disk = dc.machine_disk(ctx)
+    initrd = dc.boot_initrd(ctx, disk)
+    tab = dc.initrd_crypttab(dc.initrd_files(initrd))
+    assert tab == f"{dc.CRYPT_NAME} UUID={dc.LUKS_UUID} none luks,discard,initramfs\n", \
+        f"the image's own initrd: crypttab {tab!r}"
+    token = os.urandom(16).hex()
+    setup = fill(SETUP, TOKEN=token, IMAGE=IMAGE, IMAGE_MIB=IMAGE_MIB, PASS=KHIB_PASSPHRASE)
+    payload = dc.payload_disk(ctx, setup, files=[(khib_tree(ctx), "/")], poweroff=True)
+    with dc.boot(ctx, "boot1-setup", disk, initrd, disks=[payload]) as vm:
+        unlocked(vm)
+        check_stack(vm)
+        vm.expect(r"^T: setup from /dev/vdb$", timeout=120)
+        vm.expect(r"^T: target made$")
+        m = vm.expect(r"^T: enroll rc=(\d+)$", timeout=300)
+        assert m.group(1) == "0", f"khib key enroll: {vm.seen(r'^E: ')}"
+        m = vm.expect(r"^T: update-initramfs rc=(\d+)$", timeout=600)
+        assert m.group(1) == "0", f"update-initramfs failed: {vm.seen(r'^U: ')}"
+        vm.expect(r"^khib-payload: run rc=0$")
+        assert vm.wait_exit(timeout=180) == 0
+    # The map the hook wrote: the file's extents on vda3, beneath LVM and
+    # LUKS, found by partition number and size (virtio disks have no id).
+    mapped = dict(line[3:].split(" = ", 1) for line in vm.seen(r"^M: \w+ = "))
+    assert mapped.get("target") == IMAGE and mapped.get("device") == "vda3" and \
+        mapped.get("part") == "3", f"the initramfs's target map: {vm.seen(r'^M: ')}"
+    assert vm.seen(r"^M: extent \d+ \d+$"), "the target map has no extents"
+    initrd = dc.boot_initrd(ctx, disk, "initrd2.img")
+    files = dc.initrd_files(initrd)
+    tab = dc.initrd_crypttab(files)
+    assert tab == f"{dc.CRYPT_NAME} UUID={dc.LUKS_UUID} none luks,discard\n", \
+        f"the guest's initrd: crypttab {tab!r} (not found from the root's stack)"
+    for want in ("usr/sbin/khib", "etc/khib/target.map", "etc/khib.conf",
+                 "usr/lib/khib/vmlinuz", "usr/lib/khib/initrd.img",
+                 "scripts/init-premount/khib"):
+        assert want in files, f"the guest's initrd has no {want}"
+
+    with dc.boot(ctx, "boot2-hibernate", disk, initrd) as vm:
+        unlocked(vm)
+        check_stack(vm)
+        m = vm.expect(r"^T: stamp (.*)$", timeout=300)
+        assert m.group(1) == token, f"the file on the root says {m.group(1)!r}, not {token}"
+        before = workload_report(vm)
+        hibernated(vm, 1)
+    with dc.boot(ctx, "boot3-resume-snapshot", disk, initrd) as vm:
+        before = resumed(vm, 1, before, "snapshot")
+        hibernated(vm, 2)
+    with dc.boot(ctx, "boot4-resume-kexec", disk, initrd, append="khib.method=kexec") as vm:
+        resumed(vm, 2, before, "kexec")
+        assert vm.wait_exit(timeout=180) == 0
+        rcs = vm.seen(r"^T: systemctl hibernate rc=")
+        assert rcs == [f"T: systemctl hibernate rc=0 cycle={n}" for n in (1, 2)], \
+            f"systemctl hibernate: {rcs}"
+    # The image is gone; the root file system, written to after each resume
+    # and unmounted at the power-off, is clean.
+    with dc.boot(ctx, "boot5-check", disk, initrd, append="init=/bin/sh") as vm:
+        unlocked(vm)
+        assert not vm.seen(r"khib: resuming"), "the image was resumed twice"
+        vm.expect_text(r"(?:^|\n)# $", timeout=300)
+        vm.type(fill(CHECK, ROOT=dc.ROOT_DEV,
+                     SUMS=" ".join(f"after-{n}.sum" for n in range(1, CYCLES + 1))))
+        m = vm.expect(r"^T: fsck rc=(\d+)$", timeout=300)
+        assert m.group(1) == "0", f"e2fsck -fn of the root: {vm.seen(r'^F: ')}"
+        vm.expect(r"^T: files written after the resumes there$", timeout=60)
+        assert vm.wait_exit(timeout=120) == 0
+
+
+def tests():
+    yield "debcrypt_hibernate", hibernate

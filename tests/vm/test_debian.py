@@ -24,7 +24,8 @@ import shutil
 import subprocess
 
 from khibvm import TOP
-from khibvm.debian import chroot, empty_module_tree, enable, kernel_release, rootfs_tar, write
+from khibvm.debian import (chroot, empty_module_tree, install_test, kernel_release, rootfs_tar,
+                           write)
 from khibvm.host import khib_host, make_disk
 from khibvm.qemu import VM
 
@@ -75,40 +76,6 @@ resumed)
 esac
 """
 
-# Output straight to the console the test reads, not through journald.
-CONSOLE = """StandardOutput=tty
-StandardError=tty
-TTYPath=/dev/console
-TTYReset=no
-TTYVHangup=no
-"""
-
-START_UNIT = """[Unit]
-Description=khib test: workload, then systemctl hibernate
-After=multi-user.target
-
-[Service]
-Type=simple
-ExecStart=/usr/local/sbin/khib-test start
-""" + CONSOLE + """
-[Install]
-WantedBy=multi-user.target
-"""
-
-# Runs when the hibernation is over: systemd-hibernate.service (khib
-# hibernate) returned because the machine resumed.
-RESUMED_UNIT = """[Unit]
-Description=khib test: check the machine after the resume
-After=hibernate.target
-
-[Service]
-Type=oneshot
-ExecStart=/usr/local/sbin/khib-test resumed
-""" + CONSOLE + """
-[Install]
-WantedBy=hibernate.target
-"""
-
 KHIB_CONF = """target = /dev/vdb
 region-size = 64M
 append = console=ttyS0 panic=-1 nr_cpus=1
@@ -136,13 +103,7 @@ def guest(ctx):
                     "/etc/khib/key"], check=True, capture_output=True)
     write(os.path.join(root, "etc/fstab"), "/dev/vda / ext4 rw,errors=remount-ro 0 1\n")
     write(os.path.join(root, "etc/hostname"), "khib-guest\n")
-    shutil.copy(ctx.bin("khib-workload"), os.path.join(root, "usr/local/bin/khib-workload"))
-    write(os.path.join(root, "usr/local/sbin/khib-test"),
-          SCRIPT.replace("@MIB@", str(WORKLOAD_MIB)), 0o755)
-    write(os.path.join(root, "etc/systemd/system/khib-test.service"), START_UNIT)
-    write(os.path.join(root, "etc/systemd/system/khib-test-resumed.service"), RESUMED_UNIT)
-    enable(root, "khib-test.service", "multi-user.target")
-    enable(root, "khib-test-resumed.service", "hibernate.target")
+    install_test(root, SCRIPT.replace("@MIB@", str(WORKLOAD_MIB)), ctx.bin("khib-workload"))
     # No login prompts (the test reads the serial console), no timers: a
     # TCG machine boots slowly enough.
     for unit in ("getty.target", "timers.target"):

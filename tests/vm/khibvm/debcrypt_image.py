@@ -124,13 +124,7 @@ UUID={ESP_ID}  /boot/efi       vfat    umask=0077      0       1
 {SWAP_DEV} none            swap    sw              0       0
 """
 
-# Output straight to the console the test reads, not through journald.
-CONSOLE = """StandardOutput=tty
-StandardError=tty
-TTYPath=/dev/console
-TTYReset=no
-TTYVHangup=no
-"""
+CONSOLE = debian.CONSOLE
 
 REPORT = r"""#!/bin/sh
 # What the root stands on, for the test on the console.

@@ -92,6 +92,57 @@ def enable(root, unit, target):
     os.symlink(f"/etc/systemd/system/{unit}", os.path.join(d, unit))
 
 
+# A unit's output straight to the console the test reads, not through
+# journald.
+CONSOLE = """StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/console
+TTYReset=no
+TTYVHangup=no
+"""
+
+# The hibernation tests' two units around a guest's /usr/local/sbin/
+# khib-test: `start` once the system is up (a workload, then `systemctl
+# hibernate`), `resumed` whenever a hibernation is over (systemd-hibernate.
+# service, khib hibernate, returned because the machine resumed).
+TEST_UNITS = {
+    "khib-test.service": ("multi-user.target", """[Unit]
+Description=khib test: workload, then systemctl hibernate
+After=multi-user.target
+
+[Service]
+Type=simple
+ExecStart=/usr/local/sbin/khib-test start
+""" + CONSOLE + """
+[Install]
+WantedBy=multi-user.target
+"""),
+    "khib-test-resumed.service": ("hibernate.target", """[Unit]
+Description=khib test: check the machine after the resume
+After=hibernate.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/khib-test resumed
+""" + CONSOLE + """
+[Install]
+WantedBy=hibernate.target
+"""),
+}
+
+
+def install_test(root, script, workload):
+    """The test's script (text) as /usr/local/sbin/khib-test, the workload
+    program (a host path) as /usr/local/bin/khib-workload, and TEST_UNITS,
+    enabled, into a guest's tree."""
+    write(os.path.join(root, "usr/local/sbin/khib-test"), script, 0o755)
+    os.makedirs(os.path.join(root, "usr/local/bin"), exist_ok=True)
+    shutil.copy(workload, os.path.join(root, "usr/local/bin/khib-workload"))
+    for unit, (target, text) in TEST_UNITS.items():
+        write(os.path.join(root, "etc/systemd/system", unit), text)
+        enable(root, unit, target)
+
+
 def chroot(root, *cmd):
     """Run cmd in the guest's tree with /proc, /sys and /dev mounted."""
     mounts = []
