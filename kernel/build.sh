@@ -12,6 +12,10 @@
 #                                      start directly: it decompresses to and
 #                                      runs at ADDR (the hibernation region;
 #                                      boot it with nokaslr)
+#   kernel/build.sh --distro-config FILE [--configure-only]
+#                                      the normal kernel as packages: a
+#                                      distribution's config with what khib
+#                                      needs merged in (kernel/distro.sh)
 #
 # KHIB_CACHE (default ~/.cache/khib) chooses the cache directory.
 set -euo pipefail
@@ -19,11 +23,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${KHIB_CACHE:-$HOME/.cache/khib}
 tarball=/usr/src/linux-source-6.1.tar.xz
-usage="usage: $0 [--without-patches | --physical-start ADDR]"
+usage="usage: $0 [--without-patches | --physical-start ADDR | --distro-config FILE]"
 unpatched=0 extra=""
 case "${1:-}" in
   "") ;;
   --without-patches) unpatched=1 ;;
+  --distro-config) shift; exec "$here/distro.sh" "$@" ;;
   --physical-start)
     addr=${2:-}
     # 2 MiB aligned (CONFIG_PHYSICAL_ALIGN) and above 16 MiB.
@@ -93,7 +98,9 @@ make_bzimage() { # LOG
 # object's CONFIG_ dependencies), minutes instead of a quarter of an hour.
 seed_tree() {
   local src
-  for src in $(ls -dt "$cache"/linux-*-*/ 2>/dev/null); do
+  # This flavour's own older trees first: their config differs least.
+  for src in $(ls -dt "$cache"/linux-"$flavour"-*/ 2>/dev/null) \
+             $(ls -dt "$cache"/linux-*-*/ 2>/dev/null); do
     src=${src%/}
     [ "$src" != "$tree" ] && [ -f "$src/.khib-built" ] && [ ! -f "$src/.khib-unpatched" ] &&
       [ "$(cat "$src/.khib-sources" 2>/dev/null)" = "$sources" ] || continue

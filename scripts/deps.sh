@@ -12,6 +12,7 @@ packages=(
   libtss2-dev                                             # the TPM2 module
   swtpm swtpm-tools                                       # the TPM tests' TPM
   linux-source-6.1 bc flex bison libelf-dev libssl-dev    # the test kernel
+  linux-config-6.1                                        # a distribution config
   xz-utils patch cpio kmod
   qemu-system-x86 busybox-static debootstrap e2fsprogs    # the VM tests
   ovmf                                                    # UEFI in the VM tests

@@ -5,6 +5,8 @@
 #   fuzz        every fuzz corpus replayed through the parsers, under ASan
 #   doc         the man page covers every command
 #   cli         bad input to the host tools: one line, nothing destroyed
+#   kernel      a distribution's config merged with what khib needs keeps it
+#               all, and the patches apply to Debian's source (no build)
 #   tpm         the TPM2 module against swtpm, a TPM 2.0 emulator
 #   vm-harness  the VM tests' harness on its own, no QEMU (console lines)
 #   vm          real kernels in QEMU (builds the kernel on first use)
@@ -93,6 +95,7 @@ tier unit-asan build-asan/tests/unit/khib-unit-tests
 tier fuzz fuzz_replay
 tier doc man_check
 tier cli python3 tests/cli/bad_input.py build/tools/khib
+tier kernel bash tests/kernel/run.sh
 tier tpm bash tests/tpm/run.sh build/tests/tpm/khib-tpm2-tests
 tier vm-harness vm_harness
 # Two tests at a time (KHIB_VM_JOBS): most VMs keep one host core busy, and
