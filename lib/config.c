@@ -126,3 +126,69 @@ int khib_config_load(const char *path, struct khib_config *ret, char *reason, si
 	}
 	return khib_config_parse(text, ret, reason, reason_len);
 }
+
+/* Does the line [p, end) set key: "key = ...", blanks around either, or,
+ * with commented, "#key = ..." / "# key = ..."? */
+static bool line_sets(const char *p, const char *end, const char *key, bool commented)
+{
+	size_t klen = strlen(key);
+
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (commented) {
+		if (p == end || *p != '#')
+			return false;
+		p++;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+	}
+	if ((size_t)(end - p) < klen || memcmp(p, key, klen))
+		return false;
+	p += klen;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p < end && *p == '=';
+}
+
+static bool bad_field(const char *s, bool is_key)
+{
+	size_t n = strlen(s);
+
+	return !n || strpbrk(s, "\n\r#") || (is_key && strpbrk(s, "= \t")) ||
+	       s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t';
+}
+
+int khib_config_set(const char *text, const char *key, const char *value, char **ret)
+{
+	const char *at = NULL, *after = NULL, *example = NULL;
+	bool replace = false;
+	size_t len = strlen(text);
+	char *out;
+	int n;
+
+	if (bad_field(key, true) || bad_field(value, false))
+		return -EINVAL;
+	for (const char *p = text; p < text + len;) {
+		const char *nl = memchr(p, '\n', text + len - p);
+		const char *end = nl ? nl : text + len, *next = nl ? nl + 1 : text + len;
+
+		if (line_sets(p, end, key, false)) {
+			at = p;
+			after = next;
+			replace = true;
+		} else if (!example && line_sets(p, end, key, true)) {
+			example = next;
+		}
+		p = next;
+	}
+	if (!replace)
+		at = after = example ? example : text + len;
+	/* The new line ends in a newline, and so does the line before it. */
+	bool need_nl = at > text && at[-1] != '\n';
+	n = asprintf(&out, "%.*s%s%s = %s\n%s", (int)(at - text), text, need_nl ? "\n" : "", key,
+		     value, after);
+	if (n < 0)
+		return -ENOMEM;
+	*ret = out;
+	return 0;
+}

@@ -61,4 +61,15 @@ int khib_config_parse(const char *text, struct khib_config *ret, char *reason, s
 /* Read and parse `path`; a missing file gives an empty config (0). */
 int khib_config_load(const char *path, struct khib_config *ret, char *reason, size_t reason_len);
 
+/*
+ * The configuration text with `key = value` set, in *ret (free()), every
+ * other line as it was: the last line that sets key is replaced (the last
+ * one wins when reading); else the line goes after the first commented-out
+ * example of key ("#key = ..." or "# key = ..."), which stays as the
+ * documentation; else at the end.  -EINVAL for a key or value that a line
+ * cannot carry (empty key, '=' in the key, a newline or '#', blanks at
+ * either end); -ENOMEM.  Pure: the caller reads and writes the file.
+ */
+int khib_config_set(const char *text, const char *key, const char *value, char **ret);
+
 #endif

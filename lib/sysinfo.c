@@ -2,6 +2,7 @@
 #include "sysinfo.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <dirent.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -11,6 +12,8 @@
 
 #include "bzimage.h"
 #include "checksum.h"
+#include "image.h"
+#include "image_format.h"
 #include "kexec.h"
 #include "util.h"
 
@@ -203,6 +206,37 @@ int khib_sysinfo_vmcoreinfo(const char *root, uint64_t *ret_paddr, uint64_t *ret
 	*ret_paddr = paddr;
 	*ret_bytes = bytes;
 	return 0;
+}
+
+int khib_sysinfo_image_worst_case(const char *root, uint64_t *ret_bytes)
+{
+	_cleanup_free_ struct khib_memmap *fw = malloc(sizeof(*fw));
+	_cleanup_free_ struct khib_range *ranges = NULL;
+	uint64_t paddr, vmcoreinfo = KHIB_MAX_VMCOREINFO;
+	char dir[PATH_MAX];
+	size_t n = 0;
+	int r;
+
+	if (!fw)
+		return -ENOMEM;
+	snprintf(dir, sizeof(dir), "%s/sys/firmware/memmap", root);
+	if ((r = khib_memmap_read_firmware(dir, fw)) < 0)
+		return r;
+	if (!(ranges = calloc(fw->n ? fw->n : 1, sizeof(*ranges))))
+		return -ENOMEM;
+	for (size_t i = 0; i < fw->n; i++) {
+		uint64_t start = ALIGN_UP(fw->r[i].start, KHIB_PAGE_SIZE);
+		uint64_t end = ALIGN_DOWN(fw->r[i].end, KHIB_PAGE_SIZE);
+
+		if (fw->r[i].type == KHIB_E820_RAM && end > start)
+			ranges[n++] = (struct khib_range){ start, (end - start) >> KHIB_PAGE_SHIFT };
+	}
+	if (!n)
+		return -ENODATA;
+	/* The note's real size where the kernel says it, else the most the
+	 * format takes. */
+	khib_sysinfo_vmcoreinfo(root, &paddr, &vmcoreinfo);
+	return khib_image_max_bytes(ranges, n, 0, vmcoreinfo, ret_bytes);
 }
 
 static int record_ram(const struct khib_memmap *fw, struct khib_handoff *h)

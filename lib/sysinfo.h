@@ -45,6 +45,13 @@ void khib_sysinfo_screen_info(const char *root, const struct khib_memmap *fw, ui
  * /sys/firmware/efi/systab; 0 if unknown. */
 uint64_t khib_sysinfo_acpi_rsdp(const char *root);
 
+/* The most an image of this machine can take on a target: every page of
+ * the RAM in its firmware map (root/sys/firmware/memmap) stored
+ * incompressible, with all metadata (khib_image_max_bytes()); more than any
+ * hibernation needs, since the writer's region and low memory are not
+ * saved.  What `khib setup` sizes a target for. */
+int khib_sysinfo_image_worst_case(const char *root, uint64_t *ret_bytes);
+
 /* Physical address and size of the VMCOREINFO note; -ENOENT without one. */
 int khib_sysinfo_vmcoreinfo(const char *root, uint64_t *ret_paddr, uint64_t *ret_bytes);
 

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 int khib_open_input(const char *path, int flags)
 {
@@ -286,4 +289,50 @@ int khib_kv_parse(const char *text, int (*set)(void *ctx, const char *key, const
 			return -EINVAL;
 	}
 	return 0;
+}
+
+int khib_mkdir_parents(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *slash = strchr(buf + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*slash = '/';
+	}
+	return 0;
+}
+
+int khib_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	int fd, r = 0;
+
+	const char *base = strrchr(path, '/');
+	int dir_len = base ? (int)(base - path + 1) : 0;
+
+	/* A hidden name: directories that are read whole (the key directory)
+	 * skip what a crash leaves behind. */
+	if (snprintf(tmp, sizeof(tmp), "%.*s.%s.new", dir_len, path, path + dir_len) >=
+	    (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, mode) < 0)	/* O_CREAT's mode is cut by the umask */
+		r = -errno;
+	if (r >= 0)
+		r = khib_pwrite_all(fd, data, len, 0);
+	if (r >= 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r >= 0)
+		r = -errno;
+	if (r >= 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
 }

@@ -7,6 +7,8 @@
 #ifndef KHIB_UTIL_H
 #define KHIB_UTIL_H
 
+#include <sys/types.h>
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -113,6 +115,15 @@ int khib_read_root_file(const char *root, const char *path, char **ret_buf);
 /* A small sysfs/procfs attribute as a string without its trailing
  * newline and blanks; -EINVAL when it does not fit buf. */
 int khib_read_attr(const char *path, char *buf, size_t n);
+
+/* Make the directories above path (not path itself) that are missing,
+ * with mode. */
+int khib_mkdir_parents(const char *path, mode_t mode);
+
+/* Replace the file at path with len bytes of data, mode mode: written
+ * beside it (.NAME.new: hidden), synced, renamed over it; nothing changes
+ * on failure. */
+int khib_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /* Write all of buf at offset, retrying short writes and EINTR. */
 int khib_pwrite_all(int fd, const void *buf, size_t len, uint64_t offset);

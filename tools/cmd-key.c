@@ -60,10 +60,10 @@ static void key_help(FILE *out)
 	      "twice from a terminal, or one line from standard input.\n", out);
 }
 
-/* dir/prefix+name: a path, or "" when it would not fit. */
-static void join(char *buf, size_t len, const char *dir, const char *prefix, const char *name)
+/* dir/name: a path, or "" when it would not fit. */
+static void join(char *buf, size_t len, const char *dir, const char *name)
 {
-	int n = snprintf(buf, len, "%s/%s%s", dir, prefix, name);
+	int n = snprintf(buf, len, "%s/%s", dir, name);
 
 	if (n < 0 || (size_t)n >= len)
 		buf[0] = '\0';
@@ -73,7 +73,7 @@ static bool exists(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
 
-	join(path, sizeof(path), dir, "", name);
+	join(path, sizeof(path), dir, name);
 	return access(path, F_OK) == 0;
 }
 
@@ -90,44 +90,19 @@ static int default_name(const char *dir, const char *type, char *buf, size_t len
 	return -E2BIG;
 }
 
-/* The directories above path, as mkdir -p makes them. */
-static int mkdir_parents(const char *path)
-{
-	char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *slash = strchr(buf + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*slash = '/';
-	}
-	return 0;
-}
-
 /* Write the protector's file atomically, root's alone. */
 static int save(const char *dir, const struct khib_protector *p)
 {
-	char path[PATH_MAX], tmp[PATH_MAX], text[KHIB_PROTECTOR_TEXT_MAX];
-	int fd, r = 0;
+	char path[PATH_MAX], text[KHIB_PROTECTOR_TEXT_MAX];
+	int r;
 
-	if (mkdir_parents(dir) < 0 || (mkdir(dir, 0700) < 0 && errno != EEXIST))
-		return khib_err_errno(-errno, "creating the key directory '%s'", dir);
-	join(path, sizeof(path), dir, "", p->name);
-	join(tmp, sizeof(tmp), dir, ".new.", p->name);
+	if ((r = khib_mkdir_parents(dir, 0755)) < 0 ||
+	    (mkdir(dir, 0700) < 0 && (r = -errno) != -EEXIST))
+		return khib_err_errno(r, "creating the key directory '%s'", dir);
+	join(path, sizeof(path), dir, p->name);
 	khib_protector_format(p, KHIB_PROTECTOR_FULL, text, sizeof(text));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return khib_err_errno(-errno, "writing '%s'", tmp);
-	if ((r = khib_pwrite_all(fd, text, strlen(text), 0)) >= 0 && fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	if (r >= 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
+	if ((r = khib_write_file_atomic(path, text, strlen(text), 0600)) < 0)
 		return khib_err_errno(r, "writing the key protector '%s'", path);
-	}
 	return 0;
 }
 
@@ -373,7 +348,7 @@ static int remove_key(int argc, char **argv, const char *dir)
 		khib_err("key remove: no key named '%s' in '%s'", argv[1], dir);
 		return 1;
 	}
-	join(path, sizeof(path), dir, "", argv[1]);
+	join(path, sizeof(path), dir, argv[1]);
 	/* The TPM's replay counter goes with its key; a TPM that cannot be
 	 * reached does not keep the user from removing the key. */
 	if (khib_tool_load_protector(dir, argv[1], &p) >= 0 && p.type == KHIB_PROTECTOR_TPM2 &&

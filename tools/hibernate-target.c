@@ -17,9 +17,6 @@
 #include "save.h"
 #include "util.h"
 
-/* khib's initramfs-tools hook, as the package installs it. */
-#define INITRAMFS_HOOK "/usr/share/initramfs-tools/hooks/khib"
-
 /* SECURITY: beneath dm-crypt the disk holds whatever khib writes there, so
  * memory goes there only in an encrypted image: never in clear beneath the
  * user's disk encryption. */
@@ -34,32 +31,35 @@ int hib_check_beneath_crypt(const char *target, const struct khib_preflight *pf,
 	return 1;
 }
 
-/*
- * SAFETY: the boot after this one must find the image where the writer
- * puts it.  With khib's initramfs hook installed, the initramfs finds a
- * target beneath a file system or device-mapper by the target map the hook
- * wrote (a copy of the last one is KHIB_INITRAMFS_MAP): it must be this
- * target's map as it is now.  An initramfs that looked elsewhere would
- * find nothing, and its boot would go on and change the file systems the
- * image still describes.
- */
-int hib_check_initramfs_map(const char *target, const struct khib_preflight *pf)
+/* SAFETY: hibernate.h says why the initramfs must know the target. */
+int hib_initramfs_map_state(const char *target, const struct khib_blockmap *map, bool mapped)
 {
 	_cleanup_free_ char *now = NULL, *then = NULL;
 	int r;
 
-	if (access(INITRAMFS_HOOK, F_OK) != 0)
-		return 0;
+	if (access(KHIB_INITRAMFS_HOOK, F_OK) != 0)
+		return HIB_MAP_NO_HOOK;
 	r = khib_read_file(KHIB_INITRAMFS_MAP, 1 << 24, &then, NULL);
-	if (r == -ENOENT && !pf->extmap)
-		return 0; /* a partition or disk: the initramfs opens it by path */
-	if ((r = khib_targetmap_format(&pf->map, target, &now)) < 0)
+	if (r == -ENOENT && !mapped)
+		return HIB_MAP_CURRENT; /* a partition or disk: opened by path */
+	if ((r = khib_targetmap_format(map, target, &now)) < 0)
+		return r;
+	if (!then)
+		return HIB_MAP_MISSING;
+	return strcmp(now, then) ? HIB_MAP_STALE : HIB_MAP_CURRENT;
+}
+
+int hib_check_initramfs_map(const char *target, const struct khib_preflight *pf)
+{
+	int r = hib_initramfs_map_state(target, &pf->map, pf->extmap);
+
+	if (r < 0)
 		return khib_err_errno(r, "target '%s': making its target map", target);
-	if (then && !strcmp(now, then))
+	if (r == HIB_MAP_NO_HOOK || r == HIB_MAP_CURRENT)
 		return 0;
 	khib_err("target '%s': the initramfs %s (%s); run update-initramfs -u first", target,
-		 then ? "looks for the image elsewhere" : "does not know where it lies",
-		 then ? KHIB_INITRAMFS_MAP " differs from 'khib target --map'" :
+		 r == HIB_MAP_STALE ? "looks for the image elsewhere" : "does not know where it lies",
+		 r == HIB_MAP_STALE ? KHIB_INITRAMFS_MAP " differs from 'khib target --map'" :
 		 "no " KHIB_INITRAMFS_MAP);
 	return 1;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 static const struct khib_command *const commands[] = {
+	&khib_cmd_setup,
 	&khib_cmd_hibernate,
 	&khib_cmd_jump,
 	&khib_cmd_jump_back,

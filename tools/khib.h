@@ -49,6 +49,8 @@ DECLARE_COMMAND(resume);
  * wrote, and where the root file system keeps a copy of the last one. */
 #define KHIB_TARGET_MAP "/etc/khib/target.map"
 #define KHIB_INITRAMFS_MAP "/var/lib/khib/initramfs.map"
+/* khib's initramfs-tools hook, as the package installs it. */
+#define KHIB_INITRAMFS_HOOK "/usr/share/initramfs-tools/hooks/khib"
 
 /* The writer and restore kernels' command line: progress on the screen
  * (tty0) and on the first serial port, which is /dev/console. */
@@ -150,5 +152,6 @@ DECLARE_COMMAND(export_elf);
 DECLARE_COMMAND(import_elf);
 DECLARE_COMMAND(invalidate);
 DECLARE_COMMAND(target);
+DECLARE_COMMAND(setup);
 
 #endif

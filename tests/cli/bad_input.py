@@ -60,12 +60,12 @@ def fixtures(khib, d):
         f.write(b"codec = lz4\n\0target = /dev/vda\n")
     with open(path("short"), "wb") as f:
         f.write(os.urandom(16))
-    # A key directory with one key file enrolled, and one with none.
     # A key directory with one key file enrolled, one whose key file was
     # changed since, and one with none.
     for name, text in (("keys.conf", "key-dir = keys\n"), ("nokeys.conf", "key-dir = nokeys\n"),
                        ("changed.conf", "key-dir = changed\n"),
-                       ("target.conf", f"target = {path('img2')}\n")):
+                       ("target.conf", f"target = {path('img2')}\n"),
+                       ("setup.conf", "# khib setup must not change this\nkey-dir = nokeys\n")):
         with open(path(name), "w") as f:
             f.write(text)
     shutil.copy(path("random"), path("random2"))
@@ -78,6 +78,7 @@ def fixtures(khib, d):
     # An image encrypted for the enrolled key file.
     sh(khib, "import-elf", "--key-file", path("random"), path("core"), path("img-enc"))
     os.mkfifo(path("fifo"))
+    os.mkdir(path("dir"))
     os.symlink(path("core"), path("core-link"))
     # A character device of our own, like /dev/null (1:3): a regression
     # that deletes its output must not take the machine's /dev/null along.
@@ -184,6 +185,26 @@ CASES = [
     ("verify_no_key", ["verify", "img-enc"], 1,
      r"the image is encrypted and this boot has no key for it", ["img-enc"], None,
      {"KHIB_CONFIG": "nokeys.conf"}),
+    # khib setup: a target too small, not a file, or somebody's data is
+    # refused before anything changes; a dry run changes nothing
+    ("setup_size_bad", ["setup", "--size", "lots", "new.img"], 2,
+     r"^khib: setup: --size 'lots': expected a size such as 2G$", ["setup.conf"],
+     lambda k, d: not os.path.exists(os.path.join(d, "new.img")), {"KHIB_CONFIG": "setup.conf"}),
+    ("setup_size_small", ["setup", "--size", "1M", "new.img"], 1,
+     r"--size of 1 MiB is less than this machine's worst case of \d+ MiB", ["setup.conf"],
+     lambda k, d: not os.path.exists(os.path.join(d, "new.img")), {"KHIB_CONFIG": "setup.conf"}),
+    ("setup_two_targets", ["setup", "a.img", "b.img"], 2, r"unexpected argument 'b\.img'",
+     ["setup.conf"], None, {"KHIB_CONFIG": "setup.conf"}),
+    ("setup_empty_target", ["setup", ""], 2, r"an empty TARGET", ["setup.conf"], None,
+     {"KHIB_CONFIG": "setup.conf"}),
+    ("setup_directory", ["setup", "dir"], 1, r"target '.*/dir': a directory, not a file",
+     ["setup.conf"], None, {"KHIB_CONFIG": "setup.conf"}),
+    ("setup_fifo", ["setup", "fifo"], 1, r"target '.*/fifo': not a regular file",
+     ["setup.conf"], None, {"KHIB_CONFIG": "setup.conf"}),
+    ("setup_over_ext4", ["setup", "ext4"], 1, r"target '.*/ext4' holds ext4.*not khib's",
+     ["setup.conf", "ext4"], None, {"KHIB_CONFIG": "setup.conf"}),
+    ("setup_dry_run", ["setup", "--dry-run", "new.img"], 0, r"^$", ["setup.conf"],
+     lambda k, d: not os.path.exists(os.path.join(d, "new.img")), {"KHIB_CONFIG": "setup.conf"}),
     ("hibernate_changed_key_file", ["hibernate", "--target", "img2"], 1,
      r"the key file '.*random2' is not the one enrolled as 'usb'", ["img2"], None,
      {"KHIB_CONFIG": "changed.conf"}),

@@ -118,3 +118,79 @@ TEST(config_load_refuses_nul_and_fifo)
 	ASSERT_EQ(khib_config_load(path, c, reason, sizeof(reason)), -ENOTBLK);
 	ASSERT_STREQ(reason, "not a regular file");
 }
+
+static char *set(const char *text, const char *key, const char *value)
+{
+	char *out = NULL;
+
+	return khib_config_set(text, key, value, &out) == 0 ? out : NULL;
+}
+
+/* khib setup's edit: the line that counts is replaced, everything else
+ * stays; a commented example keeps its place as documentation. */
+TEST(config_set_replaces_the_last_line)
+{
+	char *out;
+
+	out = set("# khib\ntarget = /dev/a\ncodec = lz4\ntarget=/dev/b # old\n", "target",
+		  "/var/lib/khib/image");
+	ASSERT_STREQ(out, "# khib\ntarget = /dev/a\ncodec = lz4\ntarget = /var/lib/khib/image\n");
+	free(out);
+	/* No newline at the end; blanks before the key. */
+	out = set("codec = lz4\n  target = /dev/a", "target", "/dev/c");
+	ASSERT_STREQ(out, "codec = lz4\ntarget = /dev/c\n");
+	free(out);
+	/* "targets" is another key. */
+	out = set("targets = x\n", "target", "/dev/c");
+	ASSERT_STREQ(out, "targets = x\ntarget = /dev/c\n");
+	free(out);
+}
+
+TEST(config_set_after_the_commented_example)
+{
+	char *out;
+
+	out = set("# Where images go.\n#target = /dev/disk/by-partlabel/khib\n\n#codec = lz4\n",
+		  "target", "/var/lib/khib/image");
+	ASSERT_STREQ(out, "# Where images go.\n#target = /dev/disk/by-partlabel/khib\n"
+			  "target = /var/lib/khib/image\n\n#codec = lz4\n");
+	free(out);
+	out = set("# target = x\n", "target", "/y");
+	ASSERT_STREQ(out, "# target = x\ntarget = /y\n");
+	free(out);
+	/* A comment that only mentions the key is no example. */
+	out = set("# the target: see khib(8)\ncodec = lz4", "target", "/y");
+	ASSERT_STREQ(out, "# the target: see khib(8)\ncodec = lz4\ntarget = /y\n");
+	free(out);
+	out = set("", "target", "/y");
+	ASSERT_STREQ(out, "target = /y\n");
+	free(out);
+}
+
+/* What a line cannot carry is refused, not written half. */
+TEST(config_set_refuses_what_a_line_cannot_hold)
+{
+	char *out = NULL;
+
+	ASSERT_EQ(khib_config_set("", "target", "/a#b", &out), -EINVAL);
+	ASSERT_EQ(khib_config_set("", "target", "/a\nb", &out), -EINVAL);
+	ASSERT_EQ(khib_config_set("", "target", "", &out), -EINVAL);
+	ASSERT_EQ(khib_config_set("", "target", " /a", &out), -EINVAL);
+	ASSERT_EQ(khib_config_set("", "tar get", "/a", &out), -EINVAL);
+	ASSERT_EQ(khib_config_set("", "a=b", "/a", &out), -EINVAL);
+	ASSERT_TRUE(out == NULL);
+}
+
+/* What khib_config_set writes reads back as the value set. */
+TEST(config_set_round_trip)
+{
+	struct khib_config *c = cfg();
+	char reason[128] = "";
+	char *out = set("target = /dev/a\n#target = /dev/b\ncodec = zstd:3\n", "target",
+			"/var/lib/khib/image");
+
+	ASSERT_OK(khib_config_parse(out, c, reason, sizeof(reason)));
+	ASSERT_STREQ(c->target, "/var/lib/khib/image");
+	ASSERT_EQ(c->codec, KHIB_CODEC_ZSTD);
+	free(out);
+}

@@ -6,6 +6,7 @@
  */
 #include "bzimage.h"
 #include "harness.h"
+#include "image.h"
 #include "sysinfo.h"
 #include "util.h"
 
@@ -331,8 +332,9 @@ TEST(sysinfo_vmcoreinfo)
 	ASSERT_EQ_U64(bytes, 2);
 }
 
-/* QEMU q35, 512 MiB: the firmware table as /sys/firmware/memmap shows it. */
-static void put_qemu_memmap(void)
+/* QEMU q35, 512 MiB: the firmware table as /sys/firmware/memmap shows it,
+ * under dir in the fake root. */
+static void put_qemu_memmap(const char *dir)
 {
 	static const struct { const char *s, *e, *t; } m[] = {
 		{ "0x0", "0x9fbff", "System RAM" }, { "0x9fc00", "0x9ffff", "Reserved" },
@@ -343,11 +345,11 @@ static void put_qemu_memmap(void)
 	char rel[128];
 
 	for (size_t i = 0; i < ARRAY_SIZE(m); i++) {
-		snprintf(rel, sizeof(rel), "/fw/%zu/start", i);
+		snprintf(rel, sizeof(rel), "%s/%zu/start", dir, i);
 		test_put_text(rel, m[i].s);
-		snprintf(rel, sizeof(rel), "/fw/%zu/end", i);
+		snprintf(rel, sizeof(rel), "%s/%zu/end", dir, i);
 		test_put_text(rel, m[i].e);
-		snprintf(rel, sizeof(rel), "/fw/%zu/type", i);
+		snprintf(rel, sizeof(rel), "%s/%zu/type", dir, i);
 		test_put_text(rel, m[i].t);
 	}
 }
@@ -357,7 +359,7 @@ TEST(sysinfo_e820_crc32_as_the_kernel_computes_it)
 	char dir[512];
 	uint32_t crc;
 
-	put_qemu_memmap();
+	put_qemu_memmap("/fw");
 	snprintf(dir, sizeof(dir), "%s/fw", root());
 	ASSERT_OK(khib_sysinfo_e820_crc32(dir, &crc));
 	/* zlib.crc32 of the packed table: u32 count, then u64 addr, u64 size,
@@ -367,6 +369,30 @@ TEST(sysinfo_e820_crc32_as_the_kernel_computes_it)
 	ASSERT_EQ(khib_sysinfo_e820_crc32(dir, &crc), -EOPNOTSUPP);
 	snprintf(dir, sizeof(dir), "%s/nothing", root());
 	ASSERT_EQ(khib_sysinfo_e820_crc32(dir, &crc), -ENOENT);
+}
+
+/* khib setup's size: all RAM of the firmware map (the two RAM ranges of
+ * QEMU's 512 MiB, pages whole), stored raw, with every byte of metadata. */
+TEST(sysinfo_image_worst_case)
+{
+	const struct khib_range ram[] = { { 0, 0x9f }, { 0x100000, 0x1fee0 } };
+	uint64_t bytes = 1, want, raw = (0x9fULL + 0x1fee0) << 12;
+
+	ASSERT_EQ(khib_sysinfo_image_worst_case(root(), &bytes), -ENOENT);
+	ASSERT_EQ_U64(bytes, 1);
+	put_qemu_memmap("/sys/firmware/memmap");
+	test_put_text("/sys/kernel/vmcoreinfo", "1f3b5000 1024\n");
+	ASSERT_OK(khib_sysinfo_image_worst_case(root(), &bytes));
+	ASSERT_OK(khib_image_max_bytes(ram, 2, 0, 0x1024, &want));
+	ASSERT_EQ_U64(bytes, want);
+	ASSERT_TRUE(bytes > raw && bytes - raw < (4u << 20));
+	/* Without the note's size, room for the largest one. */
+	char note[512];
+
+	snprintf(note, sizeof(note), "%s/sys/kernel/vmcoreinfo", root());
+	ASSERT_EQ(unlink(note), 0);
+	ASSERT_OK(khib_sysinfo_image_worst_case(root(), &bytes));
+	ASSERT_TRUE(bytes > want);
 }
 
 static const char zoneinfo[] =
