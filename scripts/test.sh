@@ -6,6 +6,8 @@
 #   doc         the man page covers every command
 #   cli         bad input to the host tools: one line, nothing destroyed
 #   tpm         the TPM2 module against swtpm, a TPM 2.0 emulator
+#   deb         make deb: the package holds what scripts/install.sh installs,
+#               /etc/khib.conf its conffile; lintian finds no error
 #   vm-harness  the VM tests' harness on its own, no QEMU (console lines)
 #   vm          real kernels in QEMU (builds the kernel on first use)
 # Exits non-zero if any tier fails.  Installs what it needs first.
@@ -94,6 +96,7 @@ tier fuzz fuzz_replay
 tier doc man_check
 tier cli python3 tests/cli/bad_input.py build/tools/khib
 tier tpm bash tests/tpm/run.sh build/tests/tpm/khib-tpm2-tests
+tier deb python3 tests/deb/check.py
 tier vm-harness vm_harness
 # Two tests at a time (KHIB_VM_JOBS): most VMs keep one host core busy, and
 # the run stays well inside CI's time; each test's lines print when it ends.
