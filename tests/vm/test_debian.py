@@ -247,7 +247,7 @@ def package_purge(ctx):
         subprocess.run(["chattr", "+i", image], check=True)
         conf = os.path.join(root, "etc/khib.conf")
         with open(conf) as f:
-            changed = f.read() + "target = /var/lib/khib/image\nregion-size = 64M\n"
+            changed = f.read() + "target = /var/lib/khib/image\n"
         write(conf, changed)
         os.makedirs(os.path.join(root, "etc/khib"))
         with open(os.path.join(root, "etc/khib/key"), "wb") as f:
@@ -286,6 +286,7 @@ def package_purge(ctx):
     finally:
         subprocess.run(["chattr", "-i", image], check=False, capture_output=True)
     shutil.rmtree(root)
+    os.unlink(newer)
 
 
 def tests():
