@@ -1,6 +1,6 @@
 # The two commands of README.md, and a few conveniences.  Everything real
 # is in scripts/; each target installs what it needs first.
-.PHONY: demo test build deps kernel clean campaigns crashstates powercut soak
+.PHONY: demo test build deps kernel deb clean campaigns crashstates powercut soak
 
 demo:
 	@bash scripts/demo.sh
@@ -30,5 +30,9 @@ build: deps
 kernel: deps
 	@kernel/build.sh
 
+# The Debian package: build-deb/khib_VERSION_amd64.deb (scripts/deb.sh).
+deb:
+	@bash scripts/deb.sh
+
 clean:
-	rm -rf build build-asan build-static build-vm build-logs
+	rm -rf build build-asan build-static build-vm build-logs build-deb

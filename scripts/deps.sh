@@ -19,6 +19,7 @@ packages=(
   fdisk                                                   # the bad-input tests
   cryptsetup-bin lvm2                                     # LUKS and LVM in the VM tests
   python3-xxhash                                          # VM tests forge checksums
+  debhelper dpkg-dev lintian                              # the Debian package
 )
 
 missing=()

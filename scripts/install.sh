@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Install khib and hook it into the way Debian boots:
 #
-#   scripts/install.sh [--destdir DIR]
+#   scripts/install.sh [--destdir DIR]   build, install, enable khib-discard.service;
+#                                        without DIR, tell update-initramfs and systemd
+#   scripts/install.sh --build           only build what is installed
+#   scripts/install.sh --files DIR       only install, under DIR, what --build built:
+#                                        nothing enabled, nothing told (the Debian
+#                                        package, dist/debian/rules: its maintainer
+#                                        scripts do the rest)
 #
 #   /usr/sbin/khib                         static: it also runs in initramfs images
 #   /usr/share/man/man8/khib.8
@@ -25,42 +31,60 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-dest=
+usage="usage: scripts/install.sh [--destdir DIR | --build | --files DIR]"
+mode=all dest=
 case "${1:-}" in
   "") ;;
-  --destdir) dest=${2:?usage: scripts/install.sh [--destdir DIR]}; dest=$(realpath -m "$dest") ;;
-  *) echo "usage: scripts/install.sh [--destdir DIR]" >&2; exit 2 ;;
+  --destdir|--files)
+    [ "$1" = --files ] && mode=files
+    dest=${2:?$usage}; dest=$(realpath -m "$dest") ;;
+  --build) mode=build ;;
+  *) echo "$usage" >&2; exit 2 ;;
 esac
-
-bash scripts/deps.sh
-bash scripts/build.sh build-static
-kernel=$(kernel/build.sh)
-echo "install: writer/restore initramfs"
 initrd=build-static/khib-initrd.img
-python3 tests/vm/khibvm/initramfs.py -o "$initrd" --init build-static/tools/khib
 
-echo "install: into ${dest:-/}"
-install -D -m 0755 build-static/tools/khib "$dest/usr/sbin/khib"
-install -D -m 0644 doc/khib.8 "$dest/usr/share/man/man8/khib.8"
-install -D -m 0644 "$kernel" "$dest/usr/lib/khib/vmlinuz"
-install -D -m 0644 "$initrd" "$dest/usr/lib/khib/initrd.img"
-install -D -m 0755 dist/initramfs-tools/hooks/khib "$dest/usr/share/initramfs-tools/hooks/khib"
-install -D -m 0755 dist/initramfs-tools/scripts/init-premount/khib \
-  "$dest/usr/share/initramfs-tools/scripts/init-premount/khib"
-for unit in systemd-hibernate systemd-logind; do
-  install -D -m 0644 "dist/systemd/$unit.service.d/khib.conf" \
-    "$dest/usr/lib/systemd/system/$unit.service.d/khib.conf"
-done
-install -D -m 0644 dist/systemd/khib-discard.service \
-  "$dest/usr/lib/systemd/system/khib-discard.service"
+build() {
+  bash scripts/build.sh build-static
+  kernel/build.sh >/dev/null
+  echo "install: writer/restore initramfs"
+  python3 tests/vm/khibvm/initramfs.py -o "$initrd" --init build-static/tools/khib
+}
+
+files() {
+  local kernel
+  kernel=$(kernel/build.sh)
+  echo "install: into ${dest:-/}"
+  install -D -m 0755 build-static/tools/khib "$dest/usr/sbin/khib"
+  install -D -m 0644 doc/khib.8 "$dest/usr/share/man/man8/khib.8"
+  install -D -m 0644 "$kernel" "$dest/usr/lib/khib/vmlinuz"
+  install -D -m 0644 "$initrd" "$dest/usr/lib/khib/initrd.img"
+  install -D -m 0755 dist/initramfs-tools/hooks/khib "$dest/usr/share/initramfs-tools/hooks/khib"
+  install -D -m 0755 dist/initramfs-tools/scripts/init-premount/khib \
+    "$dest/usr/share/initramfs-tools/scripts/init-premount/khib"
+  for unit in systemd-hibernate systemd-logind; do
+    install -D -m 0644 "dist/systemd/$unit.service.d/khib.conf" \
+      "$dest/usr/lib/systemd/system/$unit.service.d/khib.conf"
+  done
+  install -D -m 0644 dist/systemd/khib-discard.service \
+    "$dest/usr/lib/systemd/system/khib-discard.service"
+  if [ ! -e "$dest/etc/khib.conf" ]; then
+    install -D -m 0644 dist/khib.conf "$dest/etc/khib.conf"
+    if [ "$mode" = all ]; then
+      echo "install: wrote /etc/khib.conf; set target= in it before hibernating"
+    fi
+  fi
+}
+
+case "$mode" in
+  build) build; exit 0 ;;
+  files) files; exit 0 ;;
+esac
+bash scripts/deps.sh
+build
+files
 mkdir -p "$dest/etc/systemd/system/sysinit.target.wants"
 ln -sf /usr/lib/systemd/system/khib-discard.service \
   "$dest/etc/systemd/system/sysinit.target.wants/khib-discard.service"
-if [ ! -e "$dest/etc/khib.conf" ]; then
-  install -D -m 0644 dist/khib.conf "$dest/etc/khib.conf"
-  echo "install: wrote /etc/khib.conf; set target= in it before hibernating"
-fi
-
 if [ -z "$dest" ]; then
   if command -v update-initramfs >/dev/null; then
     update-initramfs -u

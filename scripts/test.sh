@@ -8,6 +8,8 @@
 #   kernel      a distribution's config merged with what khib needs keeps it
 #               all, and the patches apply to Debian's source (no build)
 #   tpm         the TPM2 module against swtpm, a TPM 2.0 emulator
+#   deb         make deb: the package holds what scripts/install.sh installs,
+#               /etc/khib.conf its conffile; lintian finds no error
 #   vm-harness  the VM tests' harness on its own, no QEMU (console lines)
 #   vm          real kernels in QEMU (builds the kernel on first use)
 # Exits non-zero if any tier fails.  Installs what it needs first.
@@ -97,6 +99,7 @@ tier doc man_check
 tier cli python3 tests/cli/bad_input.py build/tools/khib
 tier kernel bash tests/kernel/run.sh
 tier tpm bash tests/tpm/run.sh build/tests/tpm/khib-tpm2-tests
+tier deb python3 tests/deb/check.py
 tier vm-harness vm_harness
 # Two tests at a time (KHIB_VM_JOBS): most VMs keep one host core busy, and
 # the run stays well inside CI's time; each test's lines print when it ends.

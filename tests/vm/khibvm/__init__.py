@@ -12,6 +12,8 @@ and bench/.
     khibvm.host       khib on the host (khib_host) and image disks (make_disk)
     khibvm.debian     Debian 12 guests: the debootstrap tar (cached), chroot,
                       the kernel's release, an initrd's files
+    khibvm.deb        khib's Debian package (make deb) and apt-get in a
+                      guest's tree
     khibvm.debcrypt   Debian installed with encrypted LVM: boot a copy of its
                       cached disk, type the passphrase at Debian's prompt,
                       payload disks, the initrd from its /boot
