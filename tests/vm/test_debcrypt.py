@@ -10,12 +10,15 @@ cryptsetup-initramfs asking for the passphrase on the console.
     1. Debian's prompt for vda3_crypt (the passphrase typed is not echoed);
        the root is debian-vg's root LV, linear over vda3_crypt, crypt over
        vda3 (device-mapper's tables and device numbers against lsblk), with
-       /boot, /boot/efi and the swap LV in use.  A payload installs khib as
-       a user would (the tree of `scripts/install.sh --destdir`), makes its
-       target a preallocated immutable file on the encrypted root, enrolls
-       a passphrase (`khib key enroll passphrase`) and runs the guest's own
-       update-initramfs -u: cryptsetup's hook finds the root's stack by
-       itself, khib's hook adds the target map, khib and the restore kernel
+       /boot, /boot/efi and the swap LV in use.  A payload does what a user
+       does: `apt-get install ./khib_*.deb` (with systemd running), `khib
+       key enroll passphrase`, `khib setup` (its dry run first changes
+       nothing; then it makes the target, a file on the encrypted root sized
+       for this machine, allocated and immutable, writes target= and runs
+       update-initramfs -u; run again, it has nothing to change).
+       cryptsetup's hook found the root's stack by itself, khib's hook
+       added the target map (the file's extents on vda3), khib, the
+       restore kernel and the passphrase's protector
     2. Debian unlocks and boots; a service holds a workload and writes a
        file to the root, `systemctl hibernate`; the writer kernel writes
        the image into the file's sectors beneath LVM and LUKS and powers off
@@ -29,17 +32,17 @@ cryptsetup-initramfs asking for the passphrase on the console.
        the machine hibernates again
     4. as 3, through the restore kernel (khib.method=kexec on the command
        line); then the machine powers off
-    5. the image is gone: no khib prompt, Debian's prompt; at the initramfs
-       shell (break=bottom, the root mounted read-only) e2fsck -fn finds
-       the root LV clean and the file written after the resumes is there
+    5. the image is gone: no khib prompt, Debian's prompt; with the root
+       mounted read-only and unchecked (fsck.mode=skip), at a shell that is
+       init (init=/bin/sh), e2fsck -fn finds the root LV clean and the
+       files written after the resumes are there
 """
 import os
 import re
-import subprocess
 
-from khibvm import TOP
+from khibvm import deb
 from khibvm import debcrypt as dc
-from khibvm.debian import install_test, write
+from khibvm.debian import install_test
 
 
 def stack(vm):
@@ -92,28 +95,34 @@ KHIB_PASSPHRASE = "khib resume passphrase 7"
 KHIB_PROMPT = (r"khib: the hibernated system is locked with the passphrase '[^']+' "
                r"\(try 1 of 3\)\r?\npassphrase: ")
 IMAGE = "/var/lib/khib/image"
-IMAGE_MIB = 640
 WORKLOAD_MIB = 160
 CYCLES = 2
 
-KHIB_CONF = f"""target = {IMAGE}
-region-size = 64M
-append = console=ttyS0 panic=-1 nr_cpus=1
-"""
-
-# The first boot's payload: what a user does to set khib up on this machine.
+# The first boot's payload: what a user does to set khib up on this
+# machine: install the package, tell it where its kernels' messages go
+# (and to end a test machine on a panic), enroll a passphrase, `khib setup`
+# (a dry run first, and again at the end: nothing left to change).
 SETUP = r"""#!/bin/sh
 echo "T: setup from $1"
-mkdir -p /var/lib/debcrypt-test /var/lib/khib
+mkdir -p /var/lib/debcrypt-test
 echo @TOKEN@ > /var/lib/debcrypt-test/stamp
-fallocate -l @IMAGE_MIB@M @IMAGE@ && chattr +i @IMAGE@ && echo "T: target made"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q @DEB@ </dev/null >/tmp/apt.log 2>&1
+echo "T: apt-get install rc=$?"
+sed 's/^/A: /' /tmp/apt.log
+echo 'append = console=ttyS0 panic=-1 nr_cpus=1' >> /etc/khib.conf
 printf '%s\n' '@PASS@' | khib key enroll passphrase >/tmp/enroll.log 2>&1
 echo "T: enroll rc=$?"
 sed 's/^/E: /' /tmp/enroll.log
-update-initramfs -u >/tmp/update.log 2>&1
-rc=$?
-sed 's/^/U: /' /tmp/update.log
-echo "T: update-initramfs rc=$rc"
+khib setup --dry-run >/tmp/dry.log 2>&1
+echo "T: setup --dry-run rc=$?"
+sed 's/^/D: /' /tmp/dry.log
+[ -e @IMAGE@ ] || echo "T: the dry run made nothing"
+khib setup >/tmp/setup.log 2>&1
+echo "T: setup rc=$?"
+sed 's/^/S: /' /tmp/setup.log
+khib setup >/tmp/again.log 2>&1
+echo "T: setup again rc=$?"
+sed 's/^/R: /' /tmp/again.log
 sed 's/^/M: /' /var/lib/khib/initramfs.map
 sync
 """
@@ -178,11 +187,12 @@ esac
 """
 
 # Typed at the shell that is init (init=/bin/sh) of the last boot, the root
-# mounted read-only by Debian's initramfs.
-CHECK = ("e2fsck -fn @ROOT@ >/tmp/fsck.log 2>&1; echo \"T: fsck rc=$?\"; "
-         "sed 's/^/F: /' /tmp/fsck.log; cd /var/tmp && "
+# mounted read-only by Debian's initramfs, which did not check it
+# (fsck.mode=skip): what the power-off left, unrepaired.
+CHECK = ("e2fsck -fn @ROOT@ >/run/fsck.log 2>&1; echo \"T: fsck rc=$?\"; "
+         "sed 's/^/F: /' /run/fsck.log; cd /var/tmp && "
          "sha256sum -c @SUMS@ >/dev/null && echo \"T: files written after the resumes there\"; "
-         "echo o > /proc/sysrq-trigger\n")
+         "sync; poweroff -ff\n")
 
 
 def fill(text, **values):
@@ -191,17 +201,18 @@ def fill(text, **values):
     return text
 
 
-def khib_tree(ctx):
-    """What the setup payload carries: khib as `scripts/install.sh
-    --destdir` installs it, its configuration, the test's script, units and
-    workload."""
+DEB = "/var/lib/khib-test/khib.deb"
+
+
+def setup_payload(ctx, token):
+    """The first boot's payload: SETUP, khib's package, and the test's
+    script, units and workload."""
     tree = ctx.path("tree")
-    subprocess.run(["bash", os.path.join(TOP, "scripts/install.sh"), "--destdir", tree],
-                   check=True, capture_output=True)
-    write(os.path.join(tree, "etc/khib.conf"), KHIB_CONF)
     install_test(tree, fill(SCRIPT, MIB=WORKLOAD_MIB, CRYPT=dc.CRYPT_NAME, CYCLES=CYCLES),
                  ctx.bin("khib-workload"))
-    return tree
+    setup = fill(SETUP, TOKEN=token, IMAGE=IMAGE, PASS=KHIB_PASSPHRASE, DEB=DEB)
+    return dc.payload_disk(ctx, setup, files=[(tree, "/"), (deb.package(), DEB)],
+                           poweroff=True)
 
 
 def never_asked_by_debian(vm):
@@ -254,17 +265,28 @@ def hibernate(ctx):
     assert tab == f"{dc.CRYPT_NAME} UUID={dc.LUKS_UUID} none luks,discard,initramfs\n", \
         f"the image's own initrd: crypttab {tab!r}"
     token = os.urandom(16).hex()
-    setup = fill(SETUP, TOKEN=token, IMAGE=IMAGE, IMAGE_MIB=IMAGE_MIB, PASS=KHIB_PASSPHRASE)
-    payload = dc.payload_disk(ctx, setup, files=[(khib_tree(ctx), "/")], poweroff=True)
+    payload = setup_payload(ctx, token)
     with dc.boot(ctx, "boot1-setup", disk, initrd, disks=[payload]) as vm:
         unlocked(vm)
         check_stack(vm)
         vm.expect(r"^T: setup from /dev/vdb$", timeout=120)
-        vm.expect(r"^T: target made$")
+        m = vm.expect(r"^T: apt-get install rc=(\d+)$", timeout=600)
+        assert m.group(1) == "0", f"apt-get install: {vm.seen(r'^A: ')}"
         m = vm.expect(r"^T: enroll rc=(\d+)$", timeout=300)
         assert m.group(1) == "0", f"khib key enroll: {vm.seen(r'^E: ')}"
-        m = vm.expect(r"^T: update-initramfs rc=(\d+)$", timeout=600)
-        assert m.group(1) == "0", f"update-initramfs failed: {vm.seen(r'^U: ')}"
+        m = vm.expect(r"^T: setup --dry-run rc=(\d+)$", timeout=120)
+        assert m.group(1) == "0", f"khib setup --dry-run: {vm.seen(r'^D: ')}"
+        assert vm.seen(rf"^D: khib: setup: would create '{IMAGE}': \d+ MiB"), vm.seen(r"^D: ")
+        vm.expect(r"^T: the dry run made nothing$")
+        m = vm.expect(r"^T: setup rc=(\d+)$", timeout=600)
+        assert m.group(1) == "0", f"khib setup: {vm.seen(r'^S: ')}"
+        for line in (rf"created '{IMAGE}': \d+ MiB, allocated, immutable",
+                     r"/etc/khib\.conf: target = " + re.escape(IMAGE),
+                     r"running update-initramfs -u", r"done"):
+            assert vm.seen(r"^S: khib: setup: " + line), f"khib setup: {vm.seen(r'^S: ')}"
+        m = vm.expect(r"^T: setup again rc=(\d+)$", timeout=300)
+        assert m.group(1) == "0" and vm.seen(rf"^R: khib: setup: nothing to change: '{IMAGE}'"), \
+            f"khib setup, again: {vm.seen(r'^R: ')}"
         vm.expect(r"^khib-payload: run rc=0$")
         assert vm.wait_exit(timeout=180) == 0
     # The map the hook wrote: the file's extents on vda3, beneath LVM and
@@ -272,13 +294,14 @@ def hibernate(ctx):
     mapped = dict(line[3:].split(" = ", 1) for line in vm.seen(r"^M: \w+ = "))
     assert mapped.get("target") == IMAGE and mapped.get("device") == "vda3" and \
         mapped.get("part") == "3", f"the initramfs's target map: {vm.seen(r'^M: ')}"
-    assert vm.seen(r"^M: extent \d+ \d+$"), "the target map has no extents"
+    assert vm.seen(r"^M: extent = \d+ \d+$"), "the target map has no extents"
     initrd = dc.boot_initrd(ctx, disk, "initrd2.img")
     files = dc.initrd_files(initrd)
     tab = dc.initrd_crypttab(files)
     assert tab == f"{dc.CRYPT_NAME} UUID={dc.LUKS_UUID} none luks,discard\n", \
         f"the guest's initrd: crypttab {tab!r} (not found from the root's stack)"
     for want in ("usr/sbin/khib", "etc/khib/target.map", "etc/khib.conf",
+                 "etc/khib/keys/passphrase",
                  "usr/lib/khib/vmlinuz", "usr/lib/khib/initrd.img",
                  "scripts/init-premount/khib"):
         assert want in files, f"the guest's initrd has no {want}"
@@ -290,18 +313,21 @@ def hibernate(ctx):
         assert m.group(1) == token, f"the file on the root says {m.group(1)!r}, not {token}"
         before = workload_report(vm)
         hibernated(vm, 1)
+        # Printed before the jump or after the resume: either boot.
+        rcs = vm.seen(r"^T: systemctl hibernate rc=")
     with dc.boot(ctx, "boot3-resume-snapshot", disk, initrd) as vm:
         before = resumed(vm, 1, before, "snapshot")
         hibernated(vm, 2)
+        rcs += vm.seen(r"^T: systemctl hibernate rc=")
     with dc.boot(ctx, "boot4-resume-kexec", disk, initrd, append="khib.method=kexec") as vm:
         resumed(vm, 2, before, "kexec")
         assert vm.wait_exit(timeout=180) == 0
-        rcs = vm.seen(r"^T: systemctl hibernate rc=")
-        assert rcs == [f"T: systemctl hibernate rc=0 cycle={n}" for n in (1, 2)], \
-            f"systemctl hibernate: {rcs}"
+        rcs += vm.seen(r"^T: systemctl hibernate rc=")
+    assert rcs == [f"T: systemctl hibernate rc=0 cycle={n}" for n in (1, 2)], \
+        f"systemctl hibernate: {rcs}"
     # The image is gone; the root file system, written to after each resume
     # and unmounted at the power-off, is clean.
-    with dc.boot(ctx, "boot5-check", disk, initrd, append="init=/bin/sh") as vm:
+    with dc.boot(ctx, "boot5-check", disk, initrd, append="init=/bin/sh fsck.mode=skip") as vm:
         unlocked(vm)
         assert not vm.seen(r"khib: resuming"), "the image was resumed twice"
         vm.expect_text(r"(?:^|\n)# $", timeout=300)

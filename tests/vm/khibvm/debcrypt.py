@@ -104,9 +104,9 @@ def payload_disk(ctx, script=None, files=(), poweroff=False, name="payload.img")
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for src, dest in files:
             dest = dest.strip("/")
-            for name in [""] if dest else sorted(os.listdir(src)):
-                tar.add(os.path.join(src, name) if name else src,
-                        arcname=os.path.join(dest, name) if dest else name, filter=root_owned)
+            for entry in [""] if dest else sorted(os.listdir(src)):
+                tar.add(os.path.join(src, entry) if entry else src,
+                        arcname=os.path.join(dest, entry) if entry else dest, filter=root_owned)
         if script is not None:
             data = script.encode()
             info = root_owned(tarfile.TarInfo(PAYLOAD_RUN))
