@@ -46,9 +46,9 @@ DECLARE_COMMAND(resume);
 #define KHIB_DEFAULT_INITRD "/usr/lib/khib/initrd.img"
 
 /* Where the initramfs keeps the target map (lib/targetmap.h) its hook
- * wrote, and where the root file system keeps a copy of the last one. */
+ * wrote (the root file system keeps a copy of the last one,
+ * KHIB_INITRAMFS_MAP in lib/check.h). */
 #define KHIB_TARGET_MAP "/etc/khib/target.map"
-#define KHIB_INITRAMFS_MAP "/var/lib/khib/initramfs.map"
 
 /* The writer and restore kernels' command line: progress on the screen
  * (tty0) and on the first serial port, which is /dev/console. */
