@@ -27,6 +27,9 @@ struct khib_command {
 void khib_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Same, followed by ": <strerror(-err)>"; returns 1 (exit code). */
 int khib_err_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* strerror(), in khib's words where they say more (-ENOTBLK from
+ * khib_open_input(): "not a regular file or block device"). */
+const char *khib_tool_strerror(int err);
 /* "khib: warning: <message>" on stderr: something the user should know,
  * the command goes on. */
 void khib_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
