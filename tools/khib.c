@@ -11,6 +11,7 @@
 
 static const struct khib_command *const commands[] = {
 	&khib_cmd_hibernate,
+	&khib_cmd_check,
 	&khib_cmd_jump,
 	&khib_cmd_jump_back,
 	&khib_cmd_init,

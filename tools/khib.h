@@ -38,6 +38,7 @@ void khib_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define DECLARE_COMMAND(n) extern const struct khib_command khib_cmd_##n
 
+DECLARE_COMMAND(check);
 DECLARE_COMMAND(jump);
 DECLARE_COMMAND(jump_back);
 DECLARE_COMMAND(hibernate);
