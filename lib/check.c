@@ -205,14 +205,14 @@ int khib_check_return_path(const char *root, struct khib_check_result *ret)
 				      "khib's writer kernel before (%s)", release, KHIB_ROUND_TRIP);
 	if (kernel_version(release, version, &v) && has_gdt_fix(&v))
 		return khib_check_set(ret, KHIB_CHECK_OK, NULL, "this kernel (%u.%u.%u) comes back "
-				      "from a kexec jump: Linux fixed the way back in 6.13, 6.12.5 and "
+				      "from a kexec jump: Linux has the fix since 6.13, 6.12.5 and "
 				      "6.6.66", v.major, v.minor, v.sub);
-	return khib_check_set(ret, KHIB_CHECK_WARN, "show it once: khib check --round-trip "
-			      "(save your work first: a kernel without the fix resets the machine)",
-			      "whether this kernel (%s) comes back from a kexec jump is unknown: Linux "
-			      "fixed the way back in 6.13, 6.12.5 and 6.6.66, so only a patched kernel "
-			      "of its series does (kernel/patches in khib's sources), and one without "
-			      "the fix resets the machine at the resume", release[0] ? release : "?");
+	return khib_check_set(ret, KHIB_CHECK_WARN, "show it once: khib check --round-trip (save "
+			      "your work first)", "whether this kernel (%s) comes back from a kexec "
+			      "jump is unknown: Linux has the fix since 6.13, 6.12.5 and 6.6.66, so "
+			      "in its series only a patched kernel does (khib's kernel/patches); "
+			      "without it the machine resets at the resume", release[0] ? release :
+			      "?");
 }
 
 int khib_check_record_round_trip(const char *root)
@@ -225,9 +225,14 @@ int khib_check_record_round_trip(const char *root)
 	kernel_string(root, "version", version, sizeof(version));
 	if (!release[0])
 		return -ENOENT;
-	snprintf(dir, sizeof(dir), "%s%s", root, KHIB_STATE_DIR);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
+	/* mkdir -p: a minimal root may have no /var/lib yet. */
+	snprintf(dir, sizeof(dir), "%s%s/", root, KHIB_STATE_DIR);
+	for (char *p = dir + strlen(root) + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
 	snprintf(path, sizeof(path), "%s%s", root, KHIB_ROUND_TRIP);
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
