@@ -82,13 +82,40 @@ int khib_check_build_match(const struct khib_initrd_member *m, const char *self,
 	return strcmp(what, stamp) ? KHIB_BUILD_OTHER : KHIB_BUILD_SIBLING;
 }
 
+/* The verdict on the khib in an initramfs (m): "<who> this khib<suffix>",
+ * or another build, another khib, no khib. */
+static int build_verdict(const struct khib_initrd_member *m, const char *self, const char *stamp,
+			 const char *who, const char *suffix, const char *fix,
+			 struct khib_check_result *ret)
+{
+	char what[256] = "";
+	int r = khib_check_build_match(m, self, stamp, what, sizeof(what));
+
+	switch (r) {
+	case KHIB_BUILD_SAME:
+		return khib_check_set(ret, KHIB_CHECK_OK, NULL, "%s this khib%s", who, suffix);
+	case KHIB_BUILD_SIBLING:
+		return khib_check_set(ret, KHIB_CHECK_WARN, fix, "%s another build of this khib (%s)",
+				      who, stamp);
+	case KHIB_BUILD_OTHER:
+		return khib_check_set(ret, KHIB_CHECK_FAIL, fix, "%s another khib (%s), not this one "
+				      "(%s)", who, what, stamp);
+	case KHIB_BUILD_NONE:
+		return khib_check_set(ret, KHIB_CHECK_FAIL, fix, "%s a program that is not this khib "
+				      "(%s)", who, stamp);
+	default:
+		return khib_check_set(ret, KHIB_CHECK_WARN, NULL, "%s a khib that could not be "
+				      "compared with this one: %s", who, strerror(-r));
+	}
+}
+
 #define FIX_WRITER "install khib's writer initramfs from this build (scripts/install.sh)"
 
 int khib_check_writer_initrd(const void *buf, size_t len, const char *path, const char *self,
 			     const char *stamp, struct khib_check_result *ret)
 {
 	struct khib_initrd_member m = { .name = "init", .max_bytes = BINARY_MAX_BYTES };
-	char reason[KHIB_REASON_MAX] = "", what[256] = "";
+	char reason[KHIB_REASON_MAX] = "", who[600];
 	int r = khib_initrd_scan(buf, len, &m, 1, reason);
 
 	if (r == -EOPNOTSUPP)
@@ -101,25 +128,10 @@ int khib_check_writer_initrd(const void *buf, size_t len, const char *path, cons
 	if (!m.found)
 		return khib_check_set(ret, KHIB_CHECK_FAIL, FIX_WRITER, "the writer initramfs '%s' "
 				      "has no /init", path);
-	r = khib_check_build_match(&m, self, stamp, what, sizeof(what));
+	snprintf(who, sizeof(who), "the writer initramfs '%s' runs", path);
+	r = build_verdict(&m, self, stamp, who, "", FIX_WRITER, ret);
 	khib_initrd_release(&m, 1);
-	switch (r) {
-	case KHIB_BUILD_SAME:
-		return khib_check_set(ret, KHIB_CHECK_OK, NULL, "the writer initramfs '%s' runs "
-				      "this khib", path);
-	case KHIB_BUILD_SIBLING:
-		return khib_check_set(ret, KHIB_CHECK_WARN, FIX_WRITER, "the writer initramfs '%s' "
-				      "runs another build of this khib (%s)", path, stamp);
-	case KHIB_BUILD_OTHER:
-		return khib_check_set(ret, KHIB_CHECK_FAIL, FIX_WRITER, "the writer initramfs '%s' "
-				      "runs another khib (%s), not this one (%s)", path, what, stamp);
-	case KHIB_BUILD_NONE:
-		return khib_check_set(ret, KHIB_CHECK_FAIL, FIX_WRITER, "the writer initramfs '%s' "
-				      "runs an /init that is not this khib (%s)", path, stamp);
-	default:
-		return khib_check_set(ret, KHIB_CHECK_WARN, NULL, "comparing the writer initramfs "
-				      "'%s' with this khib: %s", path, strerror(-r));
-	}
+	return r;
 }
 
 /* Does the initramfs's /etc/khib.conf (m) name target?  0 yes, else a
@@ -153,7 +165,7 @@ static int boot_members(const char *path, struct khib_initrd_member *m, const ch
 {
 	const char *fix = hook ? "update-initramfs -u" : "install khib's initramfs-tools hook "
 			  "(scripts/install.sh), then update-initramfs -u";
-	char what[256] = "";
+	char who[600], from[KHIB_CONFIG_STR + 16];
 	int r;
 
 	if (!m[0].found || !m[1].found)
@@ -162,24 +174,10 @@ static int boot_members(const char *path, struct khib_initrd_member *m, const ch
 				      "khib" : "khib init-premount script");
 	if ((r = boot_config(path, &m[2], target, fix, ret)))
 		return r;
-	switch (khib_check_build_match(&m[0], self, stamp, what, sizeof(what))) {
-	case KHIB_BUILD_SAME:
-		return khib_check_set(ret, KHIB_CHECK_OK, NULL, "the initramfs '%s' resumes with "
-				      "this khib%s%s%s", path, target ? " from '" : "",
-				      target ? target : "", target ? "'" : "");
-	case KHIB_BUILD_SIBLING:
-		return khib_check_set(ret, KHIB_CHECK_WARN, fix, "the initramfs '%s' resumes with "
-				      "another build of this khib (%s)", path, stamp);
-	case KHIB_BUILD_OTHER:
-		return khib_check_set(ret, KHIB_CHECK_FAIL, fix, "the initramfs '%s' resumes with "
-				      "another khib (%s), not this one (%s)", path, what, stamp);
-	case KHIB_BUILD_NONE:
-		return khib_check_set(ret, KHIB_CHECK_FAIL, fix, "the initramfs '%s' has a khib "
-				      "that is not this one (%s)", path, stamp);
-	default:
-		return khib_check_set(ret, KHIB_CHECK_WARN, NULL, "the khib in the initramfs '%s' "
-				      "could not be compared with this one", path);
-	}
+	snprintf(who, sizeof(who), "the initramfs '%s' resumes with", path);
+	snprintf(from, sizeof(from), "%s%s%s", target ? " from '" : "", target ? target : "",
+		 target ? "'" : "");
+	return build_verdict(&m[0], self, stamp, who, from, fix, ret);
 }
 
 int khib_check_boot_initramfs(const char *root, const char *self, const char *stamp,

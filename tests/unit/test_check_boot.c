@@ -98,7 +98,7 @@ TEST(check_writer_initrd)
 	writer_verdict(other_bytes, sizeof(other_bytes), KHIB_CHECK_FAIL,
 		       "runs another khib (khib-build: 0.0.1, handoff 2, image format 1)");
 	writer_verdict(script_bytes, sizeof(script_bytes), KHIB_CHECK_FAIL,
-		       "runs an /init that is not this khib");
+		       "runs a program that is not this khib");
 	writer_verdict(NULL, 0, KHIB_CHECK_FAIL, "has no /init");
 	VERDICT(khib_check_writer_initrd("\xfd" "7zXZ\0...", 9, "x.img", self(), STAMP, &r), r,
 		KHIB_CHECK_WARN, "is unknown: it holds a part compressed with xz");
@@ -171,7 +171,7 @@ TEST(check_boot_initramfs)
 	boot_initrd(other_bytes, sizeof(other_bytes), true, conf);
 	BOOT_VERDICT("/dev/vdb", KHIB_CHECK_FAIL, "resumes with another khib (khib-build: 0.0.1");
 	boot_initrd(script_bytes, sizeof(script_bytes), true, conf);
-	BOOT_VERDICT("/dev/vdb", KHIB_CHECK_FAIL, "has a khib that is not this one");
+	BOOT_VERDICT("/dev/vdb", KHIB_CHECK_FAIL, "resumes with a program that is not this khib");
 	/* One it cannot read says so. */
 	test_put_file("/boot/initrd.img-6.1.0-test", "\x5d\0\0lzma...", 10);
 	BOOT_VERDICT("/dev/vdb", KHIB_CHECK_WARN, "is unknown: a part compressed with lzma");
