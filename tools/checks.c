@@ -87,6 +87,12 @@ static bool crash_region(struct khib_writer *w, uint64_t need, char *note, size_
 	return true;
 }
 
+uint64_t khib_tool_default_region_bytes(unsigned threads)
+{
+	return khib_kexec_default_region_bytes((uint64_t)sysconf(_SC_PHYS_PAGES) * KHIB_PAGE_SIZE,
+					       threads);
+}
+
 /* The default region fits this machine; a given one must let the writer
  * kernel boot, or the jump would end in its OOM panic, with no way back. */
 static int size_region(struct khib_writer *w, const char *kernel, char *note, size_t n,
@@ -96,8 +102,7 @@ static int size_region(struct khib_writer *w, const char *kernel, char *note, si
 
 	w->reserved = false;
 	if (!w->region_bytes) {
-		uint64_t want = khib_kexec_default_region_bytes(
-			(uint64_t)sysconf(_SC_PHYS_PAGES) * KHIB_PAGE_SIZE, w->threads);
+		uint64_t want = khib_tool_default_region_bytes(w->threads);
 
 		if (want < floor)
 			want = floor;

@@ -43,6 +43,10 @@ struct khib_writer {
 };
 void khib_tool_writer_release(struct khib_writer *w);
 
+/* The region the writer kernel needs on this machine with `threads`
+ * compression threads (lib/kexec.h). */
+uint64_t khib_tool_default_region_bytes(unsigned threads);
+
 /*
  * Read and parse the writer kernel and read its initramfs into w, and size
  * its region (w's, or the default for this machine, or a free

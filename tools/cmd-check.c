@@ -97,9 +97,8 @@ static void check_target(const struct hib_opts *o, struct khib_writer *w,
 		khib_check_set(r, KHIB_CHECK_FAIL, "set target= in /etc/khib.conf", "no target");
 		return;
 	}
-	if (!w->region_bytes)
-		w->region_bytes = khib_kexec_default_region_bytes(
-			(uint64_t)sysconf(_SC_PHYS_PAGES) * KHIB_PAGE_SIZE, w->threads);
+	if (!w->region_bytes) /* the writer's files fail: this machine's default */
+		w->region_bytes = khib_tool_default_region_bytes(w->threads);
 	if ((e = khib_sysinfo_jump_config(w->region_bytes, w->region_start, &fw, &cfg, &what)) < 0) {
 		khib_check_set(r, KHIB_CHECK_FAIL, NULL, "%s: %s", what, strerror(-e));
 		return;
