@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <sys/sysmacros.h>
 
 #include "image.h"
+#include "save.h"
 #include "target.h"
 #include "util.h"
 
@@ -218,4 +220,120 @@ int khib_preflight_owned(const char *path, char *what, size_t n)
 	if (r < 0)
 		return r;
 	return r ? -EEXIST : 0;
+}
+
+int khib_preflight_check_crypt(const char *target, const struct khib_preflight *pf,
+			       bool encrypted, struct khib_check_result *ret)
+{
+	if (pf->below_crypt && !encrypted)
+		return khib_check_set(ret, KHIB_CHECK_FAIL, "enroll a key first (khib key enroll)",
+				      "target '%s' lies beneath disk encryption (%s): khib writes "
+				      "memory there only in an encrypted image", target, pf->stack);
+	return khib_check_set(ret, KHIB_CHECK_OK, NULL, "target '%s'%s", target,
+			      pf->below_crypt ? ": beneath disk encryption, and images are "
+			      "encrypted" : ": not beneath disk encryption");
+}
+
+int khib_preflight_check_map(const char *root, const char *target, const struct khib_preflight *pf,
+			     struct khib_check_result *ret)
+{
+	_cleanup_free_ char *now = NULL, *then = NULL;
+	char path[PATH_MAX];
+	struct stat st;
+	int r;
+
+	snprintf(path, sizeof(path), "%s%s", root, KHIB_INITRAMFS_HOOK);
+	if (stat(path, &st) < 0)
+		return khib_check_set(ret, KHIB_CHECK_SKIP, NULL, "target '%s': khib's initramfs "
+				      "hook is not installed, so no target map to compare", target);
+	snprintf(path, sizeof(path), "%s%s", root, KHIB_INITRAMFS_MAP);
+	r = khib_read_file(path, 1 << 24, &then, NULL);
+	if (r == -ENOENT && !pf->extmap)
+		return khib_check_set(ret, KHIB_CHECK_OK, NULL, "target '%s': a partition or "
+				      "disk, which the initramfs opens by its name", target);
+	if ((r = khib_targetmap_format(&pf->map, target, &now)) < 0)
+		return khib_check_set(ret, KHIB_CHECK_FAIL, NULL, "target '%s': making its target "
+				      "map: %s", target, strerror(-r));
+	if (then && !strcmp(now, then))
+		return khib_check_set(ret, KHIB_CHECK_OK, NULL, "target '%s': the initramfs finds "
+				      "it by its target map", target);
+	return khib_check_set(ret, KHIB_CHECK_FAIL, "run update-initramfs -u first", "target '%s': "
+			      "the initramfs %s (%s)", target, then ? "looks for the image "
+			      "elsewhere" : "does not know where it lies", then ? KHIB_INITRAMFS_MAP
+			      " differs from 'khib target --map'" : "no " KHIB_INITRAMFS_MAP);
+}
+
+int khib_preflight_check_capacity(const char *target, const struct khib_handoff *h, uint64_t cap,
+				  uint64_t *ret_need, struct khib_check_result *ret)
+{
+	_cleanup_free_ struct khib_range *ranges = NULL;
+	uint64_t total, need;
+	size_t n;
+	int r;
+
+	if ((r = khib_save_ranges(h, &ranges, &n, &total)) < 0)
+		return khib_check_set(ret, KHIB_CHECK_FAIL, NULL, "computing the memory to save: %s",
+				      strerror(-r));
+	if ((r = khib_image_max_bytes(ranges, n, 0, h->vmcoreinfo_bytes, &need)) < 0)
+		return khib_check_set(ret, KHIB_CHECK_FAIL, NULL, "computing the worst-case image "
+				      "size: %s", strerror(-r));
+	*ret_need = need;
+	if (cap < need)
+		return khib_check_set(ret, KHIB_CHECK_FAIL, "use a larger target", "target '%s' holds "
+				      "%" PRIu64 " MiB; the image may need %" PRIu64 " MiB", target,
+				      cap >> 20, (need + (1 << 20) - 1) >> 20);
+	return khib_check_set(ret, KHIB_CHECK_OK, NULL, "target '%s' holds %" PRIu64 " MiB; the "
+			      "image needs %" PRIu64 " MiB at most", target, cap >> 20,
+			      (need + (1 << 20) - 1) >> 20);
+}
+
+int khib_preflight_check_owned(const char *target, bool force, struct khib_check_result *ret)
+{
+	char what[128] = "";
+	int r = khib_preflight_owned(target, what, sizeof(what));
+
+	if (r == -EEXIST && force)
+		return khib_check_set(ret, KHIB_CHECK_WARN, NULL, "target '%s' holds %s: "
+				      "overwriting it (--force)", target, what);
+	if (r == -EEXIST)
+		return khib_check_set(ret, KHIB_CHECK_FAIL, NULL, "target '%s' holds %s: not "
+				      "overwriting it (wipe it with wipefs, or give --force)", target,
+				      what);
+	if (r < 0)
+		return khib_check_set(ret, KHIB_CHECK_FAIL, NULL, "target '%s': looking for what it "
+				      "holds: %s", target, strerror(-r));
+	return khib_check_set(ret, KHIB_CHECK_OK, NULL, "target '%s' holds nothing but khib's",
+			      target);
+}
+
+int khib_preflight_check(const char *root, const char *target, bool encrypted, bool force,
+			 struct khib_handoff *h, struct khib_preflight *ret_pf,
+			 struct khib_check_result *ret)
+{
+	struct khib_preflight pf = { 0 };
+	struct khib_check_result warn = { 0 };
+	char reason[KHIB_REASON_MAX] = "";
+	uint64_t need = 0;
+	int r;
+
+	if (khib_preflight_target(target, h, &pf, reason) < 0)
+		return khib_check_set(ret, KHIB_CHECK_FAIL, NULL, "target '%s': %s", target, reason);
+	if (khib_preflight_check_crypt(target, &pf, encrypted, ret) == KHIB_CHECK_FAIL ||
+	    khib_preflight_check_map(root, target, &pf, ret) == KHIB_CHECK_FAIL ||
+	    khib_preflight_check_capacity(target, h, pf.capacity, &need, ret) == KHIB_CHECK_FAIL ||
+	    (r = khib_preflight_check_owned(target, force, &warn)) == KHIB_CHECK_FAIL) {
+		if (warn.level == KHIB_CHECK_FAIL)
+			*ret = warn;
+		khib_preflight_release(&pf);
+		return KHIB_CHECK_FAIL;
+	}
+	*ret_pf = pf;
+	if (r == KHIB_CHECK_WARN) {
+		*ret = warn;
+		return r;
+	}
+	return khib_check_set(ret, KHIB_CHECK_OK, NULL, "target '%s': %" PRIu64 " MiB for the "
+			      "image on %s, which needs %" PRIu64 " MiB at most%s", target,
+			      pf.capacity >> 20, pf.stack, (need + (1 << 20) - 1) >> 20,
+			      pf.below_crypt ? " (beneath disk encryption: encrypted)" : "");
 }

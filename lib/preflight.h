@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "blockmap.h"
+#include "check.h"
 #include "handoff.h"
 
 /* What the target checks found. */
@@ -56,5 +57,37 @@ int khib_preflight_map(const struct khib_blockmap *m, struct khib_handoff *h,
  * ext4 file system", "a gpt partition table").
  */
 int khib_preflight_owned(const char *path, char *what, size_t n);
+
+/*
+ * The target's verdicts (lib/check.h), in the order khib hibernate takes
+ * them, each on its own:
+ *   crypt     beneath dm-crypt, only an encrypted image (SECURITY: never
+ *             memory in clear beneath the user's disk encryption)
+ *   map       with khib's initramfs hook installed (root/...), the target
+ *             map the initramfs has (KHIB_INITRAMFS_MAP, the hook's copy)
+ *             must be this target's as it is now, or the next boot looks
+ *             elsewhere and goes on over the image's file systems
+ *   capacity  room for the worst case, every page of h incompressible;
+ *             *ret_need the bytes that takes
+ *   owned     nothing of anyone else's on it (khib_preflight_owned()),
+ *             unless forced (a warning then)
+ */
+int khib_preflight_check_crypt(const char *target, const struct khib_preflight *pf,
+			       bool encrypted, struct khib_check_result *ret);
+int khib_preflight_check_map(const char *root, const char *target, const struct khib_preflight *pf,
+			     struct khib_check_result *ret);
+int khib_preflight_check_capacity(const char *target, const struct khib_handoff *h, uint64_t cap,
+				  uint64_t *ret_need, struct khib_check_result *ret);
+int khib_preflight_check_owned(const char *target, bool force, struct khib_check_result *ret);
+
+/*
+ * All of them after khib_preflight_target() (its refusal a verdict too),
+ * for a target that is the image's: the first that fails, or a summary
+ * (warnings in front).  h: the handoff to be, with the RAM ranges to save;
+ * the target's part is filled in.  *ret_pf is set unless it fails.
+ */
+int khib_preflight_check(const char *root, const char *target, bool encrypted, bool force,
+			 struct khib_handoff *h, struct khib_preflight *ret_pf,
+			 struct khib_check_result *ret);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <zlib.h>
 
 #include "bzimage.h"
 #include "checksum.h"
@@ -445,8 +446,7 @@ static int boot_bool(const char *cmdline, const char *key)
 
 int khib_sysinfo_free_pages_matter(const char *root, const char *release, const char **ret_why)
 {
-	_cleanup_free_ char *cmdline = NULL, *config = NULL;
-	char path[256];
+	_cleanup_free_ char *cmdline = NULL;
 	int r, free_on;
 
 	r = khib_read_root_file(root, "/proc/cmdline", &cmdline);
@@ -470,12 +470,63 @@ int khib_sysinfo_free_pages_matter(const char *root, const char *release, const 
 	}
 	if (free_on == 0)
 		return 0;
-	snprintf(path, sizeof(path), "/boot/config-%s", release);
-	if (khib_read_root_file(root, path, &config) >= 0 &&
-	    (!strncmp(config, "CONFIG_INIT_ON_FREE_DEFAULT_ON=y\n", 33) ||
-	     strstr(config, "\nCONFIG_INIT_ON_FREE_DEFAULT_ON=y\n"))) {
+	if (khib_sysinfo_kconfig(root, release, "CONFIG_INIT_ON_FREE_DEFAULT_ON", NULL, 0) == 1) {
 		*ret_why = "init_on_free is on (CONFIG_INIT_ON_FREE_DEFAULT_ON)";
 		return 1;
+	}
+	return 0;
+}
+
+/* A gzip'ed file, unpacked into a NUL-terminated buffer of at most max
+ * bytes. */
+static int read_gz(const char *path, size_t max, char **ret)
+{
+	gzFile f = gzopen(path, "rbe");
+	_cleanup_free_ char *buf = malloc(max + 1);
+	int n;
+
+	if (!f)
+		return errno ? -errno : -ENOMEM;
+	if (!buf) {
+		gzclose(f);
+		return -ENOMEM;
+	}
+	n = gzread(f, buf, (unsigned)max + 1);
+	gzclose(f);
+	if (n < 0)
+		return -EBADMSG;
+	if ((size_t)n > max)
+		return -EFBIG;
+	buf[n] = '\0';
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+int khib_sysinfo_kconfig(const char *root, const char *release, const char *name, char *where,
+			 size_t n)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[512], line[128];
+	const char *src = "/proc/config.gz";
+	size_t len = strlen(name);
+	int r;
+
+	snprintf(path, sizeof(path), "%s%s", root, src);
+	r = read_gz(path, 8 << 20, &text);
+	if (r < 0) {
+		snprintf(line, sizeof(line), "/boot/config-%s", release);
+		src = line;
+		if ((r = khib_read_root_file(root, src, &text)) < 0)
+			return r;
+	}
+	if (where)
+		snprintf(where, n, "%s", src);
+	/* "CONFIG_X=y" at the start of a line; "# CONFIG_X is not set" */
+	for (const char *p = text; p && *p;) {
+		if (!strncmp(p, name, len) && p[len] == '=')
+			return p[len + 1] == 'y' || p[len + 1] == 'm';
+		if ((p = strchr(p, '\n')))
+			p++;
 	}
 	return 0;
 }

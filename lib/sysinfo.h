@@ -91,11 +91,20 @@ int khib_sysinfo_e820_crc32(const char *dir, uint32_t *ret);
  * leaves free pages out must not be made then.  Reads root/proc/cmdline (as
  * the kernel reads early parameters: the last `key=` wins, '-' and '_' are
  * the same, values as kstrtobool(); an unreadable value counts as on) and,
- * when init_on_free is not given, root/boot/config-RELEASE for
- * CONFIG_INIT_ON_FREE_DEFAULT_ON=y (no such file: taken as off).
+ * when init_on_free is not given, CONFIG_INIT_ON_FREE_DEFAULT_ON=y in the
+ * kernel's config (khib_sysinfo_kconfig(); none: taken as off).
  * 1 with *ret_why naming the reason, 0, or -errno.
  */
 int khib_sysinfo_free_pages_matter(const char *root, const char *release, const char **ret_why);
+
+/*
+ * Is the running kernel built with `name` ("CONFIG_KEXEC_JUMP")?  Its
+ * config from root/proc/config.gz (CONFIG_IKCONFIG_PROC), else
+ * root/boot/config-RELEASE: 1 set (=y or =m), 0 not set, and the file it
+ * read in where (n bytes, may be NULL); -ENOENT when neither is there.
+ */
+int khib_sysinfo_kconfig(const char *root, const char *release, const char *name, char *where,
+			 size_t n);
 
 /*
  * The lockdown mode of the running kernel ("none", "integrity",

@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   build-essential pkg-config meson ninja-build python3   # the build
   libzstd-dev liblz4-dev libxxhash-dev                    # codecs, checksum
+  zlib1g-dev                                              # gzip'ed initramfs images
   libblkid-dev                                            # target signatures
   libsodium-dev libgcrypt20-dev                           # image encryption
   libtss2-dev                                             # the TPM2 module

@@ -42,7 +42,7 @@ tier() { # NAME COMMAND...
 # input that neither crashes nor trips a sanitizer counts as passed.
 fuzz_replay() {
   local t out n pass=0 fail=0
-  for t in image elfcore bzimage handoff iomem pagefilter keyslot devmap; do
+  for t in image elfcore bzimage handoff iomem pagefilter keyslot devmap initrd; do
     if out=$(build-asan/tests/fuzz/replay-$t tests/fuzz/corpus/$t 2>&1); then
       n=$(echo "$out" | sed -n 's/^\([0-9]*\) inputs replayed$/\1/p')
       echo "replay-$t: ${n:-?} inputs"

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "bzimage.h"
+#include "check.h"
+#include "checks.h"
 #include "codec.h"
 #include "config.h"
 #include "fscheck.h"
@@ -37,14 +39,6 @@
 
 #define MAX_FILE_BYTES (512u << 20)
 
-struct hib_opts {
-	const char *target, *kernel, *initrd, *append, *key_file;
-	uint64_t region_bytes, region_start;	/* region_bytes 0: sized for this machine */
-	enum khib_codec codec;
-	int level;
-	unsigned threads;
-	bool test, keep_free, force, clear;
-};
 
 static void hibernate_help(FILE *out)
 {
@@ -82,7 +76,7 @@ static void hibernate_help(FILE *out)
 }
 
 /* Defaults, then /etc/khib.conf, then the command line. */
-static void config_defaults(const struct khib_config *cf, struct hib_opts *o)
+void hib_config_defaults(const struct khib_config *cf, struct hib_opts *o)
 {
 	*o = (struct hib_opts){ .kernel = KHIB_DEFAULT_KERNEL, .initrd = KHIB_DEFAULT_INITRD,
 				.append = KHIB_DEFAULT_APPEND,
@@ -182,125 +176,6 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 	return 0;
 }
 
-/* Why kexec_load said EPERM, in the kernel's terms. */
-static int kexec_forbidden(void)
-{
-	char mode[32], disabled[8] = "";
-
-	if (khib_sysinfo_lockdown("", mode, sizeof(mode)) >= 0 && strcmp(mode, "none")) {
-		khib_err("the kernel is locked down (%s%s): it forbids kexec_load, which khib "
-			 "needs to start its writer kernel", mode,
-			 access("/sys/firmware/efi", F_OK) == 0 ? ", as under Secure Boot" : "");
-		return 1;
-	}
-	if (khib_read_attr("/proc/sys/kernel/kexec_load_disabled", disabled,
-			   sizeof(disabled)) >= 0 && !strcmp(disabled, "1")) {
-		khib_err("kexec_load is disabled (kernel.kexec_load_disabled = 1, which stays "
-			 "set until the next boot)");
-		return 1;
-	}
-	khib_err("kexec_load is not allowed to this process (it needs CAP_SYS_BOOT)");
-	return 1;
-}
-
-/* Where the kernel would refuse its own hibernation, khib refuses too. */
-static int check_kernel_consents(void)
-{
-	const char *why = NULL;
-	int r = khib_sysinfo_hibernation_refused("", &why);
-
-	if (r < 0)
-		return khib_err_errno(r, "reading '/sys/power/state'");
-	if (r > 0) {
-		khib_err("this kernel refuses its own hibernation now (%s): khib refuses too", why);
-		return 1;
-	}
-	return 0;
-}
-
-static int check_kexec(void)
-{
-	int r = khib_kexec_probe_jump();
-
-	switch (r) {
-	case 0: return 0;
-	case -EOPNOTSUPP:
-		khib_err("this kernel cannot kexec-jump (built without CONFIG_KEXEC_JUMP)");
-		return 1;
-	case -ENOSYS:
-		khib_err("this kernel has no kexec_load (built without CONFIG_KEXEC)");
-		return 1;
-	case -EPERM:
-		return kexec_forbidden();
-	default:
-		return khib_err_errno(r, "probing kexec_load");
-	}
-}
-
-/*
- * A crashkernel= reservation with no crash kernel loaded is RAM this kernel
- * never uses: the writer runs there and the load takes a few MiB instead
- * of the region (lib/kexec.h region_reserved).  Used when no region was
- * given and it is large enough; *ret_reserved says so.
- */
-static bool crash_region(struct hib_opts *o, uint64_t need)
-{
-	uint64_t cs, cb, start, end;
-	bool loaded;
-
-	if (khib_sysinfo_crash_region("", &cs, &cb, &loaded) < 0)
-		return false;
-	start = ALIGN_UP(cs, KHIB_REGION_ALIGN);
-	end = ALIGN_DOWN(cs + cb, KHIB_REGION_ALIGN);
-	if (loaded) {
-		khib_info("a crash kernel is loaded into the crashkernel= reservation: the writer "
-			  "kernel runs in this kernel's memory instead");
-		return false;
-	}
-	if (end <= start || end - start < need) {
-		khib_info("the crashkernel= reservation (%" PRIu64 " MiB) is smaller than the %" PRIu64
-			  " MiB the writer kernel needs: it runs in this kernel's memory instead",
-			  cb >> 20, need >> 20);
-		return false;
-	}
-	o->region_start = start;
-	o->region_bytes = end - start;
-	khib_info("the writer kernel runs in the crashkernel= reservation at 0x%" PRIx64 " (%" PRIu64
-		  " MiB)", start, o->region_bytes >> 20);
-	return true;
-}
-
-/* The default region fits this machine; a given one must let the writer
- * kernel boot, or the jump would end in its OOM panic, with no way back. */
-static int size_region(struct hib_opts *o, const struct khib_bzimage *bz, size_t initrd_bytes,
-		       bool *ret_reserved)
-{
-	uint64_t floor = khib_kexec_region_floor(bz->init_size, initrd_bytes);
-
-	*ret_reserved = false;
-	if (!o->region_bytes) {
-		uint64_t want = khib_kexec_default_region_bytes(
-			(uint64_t)sysconf(_SC_PHYS_PAGES) * KHIB_PAGE_SIZE, o->threads);
-
-		if (want < floor)
-			want = floor;
-		if (!o->region_start && (*ret_reserved = crash_region(o, want)))
-			return 0;
-		o->region_bytes = want;
-		return 0;
-	}
-	if (o->region_bytes < floor) {
-		khib_err("--region-size %" PRIu64 "M: the writer kernel '%s' needs at least %" PRIu64
-			 "M (%" PRIu64 "M to decompress and run, %zuK of initramfs, %lluM to boot)",
-			 o->region_bytes >> 20, o->kernel, floor >> 20,
-			 ((uint64_t)bz->init_size + (1 << 20) - 1) >> 20, initrd_bytes >> 10,
-			 KHIB_KEXEC_BOOT_EXTRA_BYTES >> 20);
-		return 1;
-	}
-	return 0;
-}
-
-/* The writer writes raw sectors: only over what is khib's, or --force. */
 /* The stamps of N's ext2/3/4 file systems go with the image: a resume
  * refuses it if one of them was mounted, checked or written since. */
 static int record_file_systems(struct khib_handoff *h)
@@ -319,29 +194,6 @@ static int record_file_systems(struct khib_handoff *h)
 	else
 		khib_info("note: resume cannot tell whether these were mounted elsewhere meanwhile "
 			  "(only ext2/3/4 are checked): %s", unchecked);
-	return 0;
-}
-
-/*
- * An image holds every secret of this machine: it is written in clear only
- * when asked for, and never while a key is enrolled (resume would refuse
- * it as a downgrade).
- */
-static int check_encryption(const struct hib_opts *o, const struct khib_keyring *kr)
-{
-	bool keys = !khib_tool_keyring_empty(kr);
-
-	if (o->clear && keys) {
-		khib_err("hibernate: an image in clear is asked for (--clear or encrypt = no), but "
-			 "keys are enrolled and resume refuses images in clear (khib key list)");
-		return 1;
-	}
-	if (!o->clear && !keys) {
-		khib_err("hibernate: no key is enrolled, so the image would hold this machine's "
-			 "memory in clear: enroll one (khib key enroll passphrase), or ask for "
-			 "clear images (encrypt = no in /etc/khib.conf, or --clear)");
-		return 1;
-	}
 	return 0;
 }
 
@@ -373,29 +225,6 @@ static int key_page(const struct hib_opts *o, const struct khib_keyring *kr, uin
 	khib_secret_free(key);
 	if (!*ret_page)
 		return khib_err_errno(-ENOMEM, "making the image's key page");
-	return 0;
-}
-
-/* A region the user placed must be RAM and keep off this kernel's image. */
-static int check_region(const struct khib_jump_config *cfg)
-{
-	struct khib_memmap avoid;
-	int r = khib_sysinfo_avoid_ranges("", &avoid);
-
-	if (r < 0)
-		return khib_err_errno(r, "reading the kernel's own ranges from '/proc/iomem'");
-	if (!khib_memmap_find(cfg->firmware, cfg->region_start, cfg->region_start + cfg->region_bytes,
-			      KHIB_E820_RAM)) {
-		khib_err("--region-start 0x%" PRIx64 ": the region is not all RAM", cfg->region_start);
-		return 1;
-	}
-	for (size_t i = 0; i < avoid.n; i++)
-		if (khib_ranges_overlap(cfg->region_start, cfg->region_bytes, avoid.r[i].start,
-					avoid.r[i].end - avoid.r[i].start)) {
-			khib_err("--region-start 0x%" PRIx64 ": the region overlaps this kernel's own "
-				 "image at 0x%" PRIx64, cfg->region_start, avoid.r[i].start);
-			return 1;
-		}
 	return 0;
 }
 
@@ -512,6 +341,16 @@ static double real_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Back in this kernel from the writer kernel, or resumed: this kernel comes
+ * back from a kexec jump, and `khib check` knows it from now on. */
+static void record_round_trip(void)
+{
+	int r = khib_check_record_round_trip("");
+
+	if (r < 0)
+		khib_warn("noting the round trip in '%s': %s", KHIB_ROUND_TRIP, strerror(-r));
+}
+
 /* What the status page says happened, as the command's result. */
 static int report(const struct hib_opts *o, void *page, uint64_t nonce, double t_jump)
 {
@@ -522,10 +361,12 @@ static int report(const struct hib_opts *o, void *page, uint64_t nonce, double t
 		return khib_err_errno(r, "back from the writer kernel, but its status page is unreadable");
 	switch (st.state) {
 	case KHIB_STATUS_SAVING:
+		record_round_trip();
 		khib_info("resumed from the image on '%s'; the machine was off for %.1f s", o->target,
 			  real_now() - (double)st.time_ns / 1e9);
 		return 0;
 	case KHIB_STATUS_TESTED:
+		record_round_trip();
 		khib_info("test passed: %" PRIu64 " MiB saved (%" PRIu64 " MiB written) in %.1f s, "
 			  "verified and discarded; back after %.1f s",
 			  st.saved_pages >> 8, st.image_bytes >> 20, (double)st.elapsed_ns / 1e9,
@@ -647,28 +488,67 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 	return r;
 }
 
+/*
+ * The checks `khib check` shows (tools/checks.h), in an order that refuses
+ * with what the user most needs to hear first, each failure one line,
+ * warnings said on the way; the keys have been read and sealed.  Fills the
+ * writer, the jump config and the target's preflight.
+ */
+static int hibernate_checks(const struct hib_opts *o, bool encrypted, struct khib_writer *w,
+			    struct khib_memmap *fw, struct khib_jump_config *cfg,
+			    struct khib_preflight *pf)
+{
+	struct khib_check_result res;
+	int probe = khib_tool_probe_kexec(false);
+	char note[256];
+	const char *what;
+	int r;
+
+	if (khib_tool_refuse(khib_check_kexec_allowed("", probe, &res), &res) ||
+	    khib_tool_refuse(khib_check_kexec_jump("", probe, &res), &res) ||
+	    khib_tool_refuse(khib_check_consent("", &res), &res) ||
+	    khib_tool_refuse(khib_check_return_path("", &res), &res))
+		return 1;
+	w->region_bytes = o->region_bytes;
+	w->region_start = o->region_start;
+	w->threads = o->threads;
+	if (khib_tool_refuse(khib_tool_check_writer(o->kernel, o->initrd, w, note, sizeof(note),
+						      &res), &res))
+		return 1;
+	if (note[0])
+		khib_info("%s", note);
+	if (khib_tool_refuse(khib_check_writer_initrd(w->initrd, w->initrd_bytes, o->initrd,
+						       KHIB_SELF, khib_build_stamp, &res), &res))
+		return 1;
+	if ((r = khib_sysinfo_jump_config(w->region_bytes, w->region_start, fw, cfg, &what)) < 0)
+		return khib_err_errno(r, "%s", what);
+	if (khib_tool_refuse(khib_tool_check_placed_region(w, cfg, &res), &res) ||
+	    khib_tool_refuse(khib_preflight_check("", o->target, encrypted, o->force,
+						   &cfg->handoff, pf, &res), &res))
+		return 1;
+	return khib_tool_refuse(khib_check_boot_initramfs("", KHIB_SELF, khib_build_stamp,
+							   o->target, &res), &res);
+}
+
 static int hibernate_run(int argc, char **argv)
 {
 	struct hib_opts o;
 	struct khib_config cf;
 	struct khib_memmap fw;
 	struct khib_jump_config cfg = { 0 };
-	struct khib_bzimage bz;
-	_cleanup_free_ char *kernel = NULL, *initrd = NULL;
+	_cleanup_(khib_tool_writer_release) struct khib_writer w = { 0 };
 	_cleanup_free_ uint8_t *elfcorehdr = NULL;
-	size_t kernel_bytes, initrd_bytes;
 	_cleanup_(khib_preflight_release) struct khib_preflight pf = { 0 };
-	char reason[KHIB_REASON_MAX];
-	const char *what;
+	struct khib_check_result res;
 	char compact[8];
 	_cleanup_(secret_freep) uint8_t *keypage = NULL;
 	_cleanup_(khib_tool_keyring_release) struct khib_keyring keys = { 0 };
-	bool reserved, held;
+	bool held;
 	int r;
 
 	if (khib_tool_load_config(&cf) < 0)
 		return 1;
-	config_defaults(&cf, &o);
+	hib_config_defaults(&cf, &o);
 	if (parse_opts(argc, argv, &o) < 0)
 		return EXIT_USAGE;
 	if (geteuid() != 0) {
@@ -679,41 +559,21 @@ static int hibernate_run(int argc, char **argv)
 		return 1;
 	keys.key_file = o.key_file;
 	/* The keys first: a key file that is gone or changed stops it here. */
-	if (check_encryption(&o, &keys) || key_page(&o, &keys, &keypage) || check_kexec() ||
-	    check_kernel_consents())
-		return 1;
-	if ((r = khib_read_file(o.kernel, MAX_FILE_BYTES, &kernel, &kernel_bytes)) < 0)
-		return khib_err_errno(r, "reading the writer kernel '%s'", o.kernel);
-	if ((r = khib_bzimage_parse(kernel, kernel_bytes, &bz)) < 0)
-		return khib_err_errno(r, "'%s' is not a kernel khib can load", o.kernel);
-	if ((r = khib_read_file(o.initrd, MAX_FILE_BYTES, &initrd, &initrd_bytes)) < 0)
-		return khib_err_errno(r, "reading the writer initramfs '%s'", o.initrd);
-	if ((r = size_region(&o, &bz, initrd_bytes, &reserved)))
-		return r;
-	if ((r = khib_sysinfo_jump_config(o.region_bytes, o.region_start, &fw, &cfg, &what)) < 0)
-		return khib_err_errno(r, "%s", what);
-	if (o.region_start && !reserved && check_region(&cfg))
-		return 1;
-	if ((r = khib_preflight_target(o.target, &cfg.handoff, &pf, reason)) < 0) {
-		khib_err("target '%s': %s", o.target, reason);
-		return 1;
-	}
-	if (hib_check_beneath_crypt(o.target, &pf, keypage) ||
-	    hib_check_initramfs_map(o.target, &pf) ||
-	    hib_check_capacity(o.target, &cfg.handoff, pf.capacity) ||
-	    hib_check_owned(o.target, o.force) ||
+	if (khib_tool_refuse(khib_check_keys(o.clear, keys.n, keys.key_file, &res), &res) ||
+	    key_page(&o, &keys, &keypage) ||
+	    hibernate_checks(&o, keypage != NULL, &w, &fw, &cfg, &pf) ||
 	    record_file_systems(&cfg.handoff))
 		return 1;
 	cfg.key_page = keypage;
 	cfg.extmap = pf.extmap;
 	cfg.extmap_bytes = pf.extmap_bytes;
 
-	cfg.kernel = kernel;
-	cfg.kernel_bytes = kernel_bytes;
-	cfg.initrd = initrd;
-	cfg.initrd_bytes = initrd_bytes;
+	cfg.kernel = w.kernel;
+	cfg.kernel_bytes = w.kernel_bytes;
+	cfg.initrd = w.initrd;
+	cfg.initrd_bytes = w.initrd_bytes;
 	cfg.cmdline = o.append;
-	cfg.region_reserved = reserved;
+	cfg.region_reserved = w.reserved;
 	cfg.handoff.codec = o.codec;
 	cfg.handoff.codec_level = o.level;
 	cfg.handoff.threads = o.threads;

@@ -20,8 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "config.h"
-#include "hibernate.h"
 #include "keys.h"
 #include "khib.h"
 #include "preflight.h"
@@ -230,21 +230,21 @@ static int run_update_initramfs(void)
 }
 
 /* The initramfs carries khib.conf and the target map: refresh it when
- * either changed. */
+ * either changed.  pf: the target checked (NULL: a file a dry run would
+ * make). */
 static int refresh_initramfs(const struct setup_opts *o, const char *target,
 			     const struct khib_preflight *pf, bool config_changed, bool *did)
 {
-	int state = pf ? hib_initramfs_map_state(target, &pf->map, pf->extmap) : HIB_MAP_MISSING;
+	struct khib_check_result map;
 
 	*did = false;
-	if (state < 0)
-		return khib_err_errno(state, "setup: target '%s': making its target map", target);
 	if (access(KHIB_INITRAMFS_HOOK, F_OK) != 0) {
 		khib_info("setup: khib's initramfs hook is not installed (" KHIB_INITRAMFS_HOOK
 			  "): the boot must run khib resume itself");
 		return 0;
 	}
-	if (state == HIB_MAP_CURRENT && !config_changed)
+	if (pf && khib_preflight_check_map("", target, pf, &map) == KHIB_CHECK_OK &&
+	    !config_changed)
 		return 0;
 	*did = true;
 	if (o->dry_run) {
@@ -255,9 +255,8 @@ static int refresh_initramfs(const struct setup_opts *o, const char *target,
 	if (run_update_initramfs())
 		return 1;
 	/* The hook wrote its map: it must be this target's now. */
-	if (pf && hib_initramfs_map_state(target, &pf->map, pf->extmap) != HIB_MAP_CURRENT) {
-		khib_err("setup: the refreshed initramfs still does not know where '%s' lies "
-			 "(" KHIB_INITRAMFS_MAP ")", target);
+	if (pf && khib_preflight_check_map("", target, pf, &map) != KHIB_CHECK_OK) {
+		khib_err("setup: after update-initramfs: %s", map.text);
 		return 1;
 	}
 	return 0;
@@ -275,9 +274,10 @@ static int setup_run(int argc, char **argv)
 	_cleanup_(khib_tool_keyring_release) struct khib_keyring keys = { 0 };
 	struct setup_opts o;
 	struct khib_config cf;
+	struct khib_check_result verdict;
 	char target[PATH_MAX];
 	uint64_t worst, need;
-	bool created = false, config_changed, refreshed, is_file = true, checked = false;
+	bool created = false, config_changed, refreshed, is_file = true, checked = false, encrypted;
 	struct stat st;
 	int r;
 
@@ -322,15 +322,17 @@ static int setup_run(int argc, char **argv)
 	}
 	if (refresh_initramfs(&o, target, checked ? &pf : NULL, config_changed, &refreshed))
 		return 1;
+	/* What hibernation will still refuse: the keys as khib check and
+	 * hibernate judge them, and memory in clear beneath disk encryption. */
 	if (khib_tool_keyring_load(&cf, &keys) < 0)
 		return 1;
-	if (checked && pf.below_crypt && khib_tool_keyring_empty(&keys))
-		khib_info("setup: the target lies beneath disk encryption: images go there only "
-			  "encrypted; enroll a key (khib key enroll passphrase), then run "
-			  "update-initramfs -u");
-	else if (cf.encrypt && khib_tool_keyring_empty(&keys) && !cf.key_file[0])
-		khib_info("setup: no key is enrolled: khib hibernate refuses until one is (khib key "
-			  "enroll passphrase, then update-initramfs -u) or encrypt = no is set");
+	keys.key_file = cf.key_file[0] ? cf.key_file : NULL;
+	encrypted = cf.encrypt && !khib_tool_keyring_empty(&keys);
+	if (khib_check_keys(!cf.encrypt, keys.n, keys.key_file, &verdict) == KHIB_CHECK_FAIL ||
+	    (checked && khib_preflight_check_crypt(target, &pf, encrypted, &verdict) ==
+	     KHIB_CHECK_FAIL))
+		khib_info("setup: note: %s%s%s", verdict.text, verdict.fix[0] ? "; " : "",
+			  verdict.fix);
 	if (!created && !config_changed && !refreshed && checked)
 		khib_info("setup: nothing to change: '%s' is ready", target);
 	else

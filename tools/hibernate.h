@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * khib hibernate's dealings with its target (hibernate-target.c): the
- * checks before the jump, and invalidating what must never be resumed.
- * Each check prints its one line and returns 1 when the target is refused.
+ * khib hibernate's options, which khib check reads from /etc/khib.conf as
+ * hibernate does, and its dealings with its target (hibernate-target.c):
+ * invalidating what must never be resumed.
  */
 #ifndef KHIB_TOOLS_HIBERNATE_H
 #define KHIB_TOOLS_HIBERNATE_H
@@ -10,28 +10,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "handoff.h"
-#include "preflight.h"
+#include "codec.h"
 
-int hib_check_beneath_crypt(const char *target, const struct khib_preflight *pf,
-			    const uint8_t *keypage);
-int hib_check_initramfs_map(const char *target, const struct khib_preflight *pf);
+/* What khib hibernate is asked to do. */
+struct hib_opts {
+	const char *target, *kernel, *initrd, *append, *key_file;
+	uint64_t region_bytes, region_start;	/* region_bytes 0: sized for this machine */
+	enum khib_codec codec;
+	int level;
+	unsigned threads;
+	bool test, keep_free, force, clear;
+};
 
-/*
- * SAFETY: the boot after a hibernation must find the image where the
- * writer puts it.  With khib's initramfs hook installed, the initramfs
- * finds a target beneath a file system or device-mapper by the target map
- * the hook wrote (a copy of the last one is KHIB_INITRAMFS_MAP): it must be
- * this target's map as it is now, or the boot would find nothing and go on
- * over the image.  map: the target resolved; mapped: it has extents (a
- * file), not a whole partition or disk the initramfs opens by its path.
- * HIB_MAP_*, or -errno.
- */
-enum { HIB_MAP_CURRENT, HIB_MAP_NO_HOOK, HIB_MAP_MISSING, HIB_MAP_STALE };
-struct khib_blockmap;
-int hib_initramfs_map_state(const char *target, const struct khib_blockmap *map, bool mapped);
-int hib_check_capacity(const char *target, const struct khib_handoff *h, uint64_t cap);
-int hib_check_owned(const char *target, bool force);
+/* khib's defaults, then those of /etc/khib.conf (cmd-hibernate.c). */
+struct khib_config;
+void hib_config_defaults(const struct khib_config *cf, struct hib_opts *o);
+
 int hib_retire_old_image(const char *target);
 void hib_discard_after_abort(const char *target);
 

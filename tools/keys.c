@@ -88,7 +88,8 @@ int khib_tool_keyring_load(const struct khib_config *cf, struct khib_keyring *re
 		free(kr.p);
 		return r;
 	}
-	qsort(kr.p, kr.n, sizeof(*kr.p), cmp_protector);
+	if (kr.n)
+		qsort(kr.p, kr.n, sizeof(*kr.p), cmp_protector);
 	*ret = kr;
 	return 0;
 }

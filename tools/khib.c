@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 static const struct khib_command *const commands[] = {
+	&khib_cmd_check,
 	&khib_cmd_setup,
 	&khib_cmd_hibernate,
 	&khib_cmd_jump,
@@ -25,16 +26,21 @@ static const struct khib_command *const commands[] = {
 	&khib_cmd_key,
 };
 
+const char *khib_tool_strerror(int err)
+{
+	/* khib_open_input()'s refusal reads better in words of its own. */
+	if (err == -ENOTBLK || err == ENOTBLK)
+		return "not a regular file or block device";
+	return strerror(err > 0 ? err : -err);
+}
+
 static __attribute__((format(printf, 3, 0))) void vmsg(FILE *f, int err, const char *fmt,
 							 va_list ap)
 {
 	fputs("khib: ", f);
 	vfprintf(f, fmt, ap);
-	/* khib_open_input()'s refusal reads better in words of its own. */
-	if (err == -ENOTBLK || err == ENOTBLK)
-		fputs(": not a regular file or block device", f);
-	else if (err)
-		fprintf(f, ": %s", strerror(err > 0 ? err : -err));
+	if (err)
+		fprintf(f, ": %s", khib_tool_strerror(err));
 	fputc('\n', f);
 	fflush(f);
 	/* On a console, let the line out before the kernel prints over it

@@ -27,6 +27,9 @@ struct khib_command {
 void khib_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Same, followed by ": <strerror(-err)>"; returns 1 (exit code). */
 int khib_err_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* strerror(), in khib's words where they say more (-ENOTBLK from
+ * khib_open_input(): "not a regular file or block device"). */
+const char *khib_tool_strerror(int err);
 /* "khib: warning: <message>" on stderr: something the user should know,
  * the command goes on. */
 void khib_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -35,6 +38,7 @@ void khib_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define DECLARE_COMMAND(n) extern const struct khib_command khib_cmd_##n
 
+DECLARE_COMMAND(check);
 DECLARE_COMMAND(jump);
 DECLARE_COMMAND(jump_back);
 DECLARE_COMMAND(hibernate);
@@ -46,11 +50,9 @@ DECLARE_COMMAND(resume);
 #define KHIB_DEFAULT_INITRD "/usr/lib/khib/initrd.img"
 
 /* Where the initramfs keeps the target map (lib/targetmap.h) its hook
- * wrote, and where the root file system keeps a copy of the last one. */
+ * wrote (the root file system keeps a copy of the last one,
+ * KHIB_INITRAMFS_MAP in lib/check.h). */
 #define KHIB_TARGET_MAP "/etc/khib/target.map"
-#define KHIB_INITRAMFS_MAP "/var/lib/khib/initramfs.map"
-/* khib's initramfs-tools hook, as the package installs it. */
-#define KHIB_INITRAMFS_HOOK "/usr/share/initramfs-tools/hooks/khib"
 
 /* The writer and restore kernels' command line: progress on the screen
  * (tty0) and on the first serial port, which is /dev/console. */

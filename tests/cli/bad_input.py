@@ -16,6 +16,7 @@ installs them).  It never names a path outside its scratch directory: the
 bugs it guards against delete and overwrite what they are given.
 """
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -84,6 +85,38 @@ def fixtures(khib, d):
     # that deletes its output must not take the machine's /dev/null along.
     os.mknod(path("null"), 0o666 | stat.S_IFCHR, os.makedev(1, 3))
     os.symlink(path("null"), path("null-link"))
+
+
+def check_lines(khib, d, conf, *args):
+    """khib check's stdout as (level, name, text) rows."""
+    r = subprocess.run([khib, "check", *args], cwd=d, capture_output=True, text=True,
+                       env=dict(os.environ, KHIB_CONFIG=conf))
+    if args:
+        return json.loads(r.stdout)
+    return [tuple(line.split(None, 2)) for line in r.stdout.splitlines()]
+
+
+CHECK_NAMES = ["kernel", "kexec", "hibernation", "return", "keys", "writer", "writer-initrd",
+               "target", "initramfs", "systemd"]
+
+
+def check_unconfigured(khib, d):
+    rows = check_lines(khib, d, "nokeys.conf")
+    return ([r[1] for r in rows] == CHECK_NAMES and ("fail", "target", "no target; set "
+            "target= in /etc/khib.conf") in rows and
+            ("fail", "keys", "no key is enrolled, so the image would hold this machine's "
+             "memory in clear; enroll one (khib key enroll passphrase), or ask for clear images "
+             "(encrypt = no in /etc/khib.conf, or --clear)") in rows)
+
+
+def check_json(khib, d):
+    out = check_lines(khib, d, "target.conf", "--json")
+    levels = {c["name"]: c["level"] for c in out["checks"]}
+    target = [c for c in out["checks"] if c["name"] == "target"][0]
+    return (out["ok"] is False and [c["name"] for c in out["checks"]] == CHECK_NAMES and
+            set(levels.values()) <= {"ok", "skip", "warn", "fail"} and
+            levels["target"] == "fail" and "img2" in target["text"] and
+            all(set(c) == {"name", "level", "text", "fix"} for c in out["checks"]))
 
 
 # name, argv (after khib), exit status, stderr pattern (one line), files kept,
@@ -205,6 +238,22 @@ CASES = [
      ["setup.conf", "ext4"], None, {"KHIB_CONFIG": "setup.conf"}),
     ("setup_dry_run", ["setup", "--dry-run", "new.img"], 0, r"^$", ["setup.conf"],
      lambda k, d: not os.path.exists(os.path.join(d, "new.img")), {"KHIB_CONFIG": "setup.conf"}),
+    # khib check: every check's line whatever fails, exit 1; no round trip then
+    ("check_unconfigured", ["check"], 1, r"^$", [], check_unconfigured,
+     {"KHIB_CONFIG": "nokeys.conf"}),
+    ("check_json", ["check", "--json"], 1, r"^$", ["img2"], check_json,
+     {"KHIB_CONFIG": "target.conf"}),
+    ("check_round_trip_refused", ["check", "--round-trip"], 1,
+     r"^khib: check: no round trip while a check fails$", ["img2"], None,
+     {"KHIB_CONFIG": "target.conf"}),
+    ("check_json_round_trip", ["check", "--json", "--round-trip"], 2,
+     r"--json and --round-trip do not go together", []),
+    ("check_argument", ["check", "img2"], 2, r"^khib: check: unexpected argument 'img2'$",
+     ["img2"]),
+    ("check_unknown_option", ["check", "--target", "img2"], 2,
+     r"^khib: check: unknown option '--target'$", ["img2"]),
+    ("check_bad_config", ["check"], 1, r"nul.conf: line 2: a NUL byte", [], None,
+     {"KHIB_CONFIG": "nul.conf"}),
     ("hibernate_changed_key_file", ["hibernate", "--target", "img2"], 1,
      r"the key file '.*random2' is not the one enrolled as 'usb'", ["img2"], None,
      {"KHIB_CONFIG": "changed.conf"}),

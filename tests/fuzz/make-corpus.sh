@@ -5,7 +5,7 @@
 # note) and images made from them with each codec, plus an invalidated one;
 # synthetic bzImages (and the setup part of BZIMAGE, e.g. kernel/build.sh's);
 # handoff and status pages from the real encoders; /proc/iomem texts;
-# synthetic kernels' memory for the free-page filter.  (corpus/devmap, the
+# synthetic kernels' memory for the free-page filter; initramfs images.  (corpus/devmap, the
 # device-mapper tables and target maps, is written by hand: it is text.)
 set -eu
 khib=$(realpath "$1")
@@ -109,6 +109,42 @@ if [ -n "$bzimage" ]; then
 	sects=$(od -An -tu1 -j$((0x1f1)) -N1 "$bzimage")
 	head -c $(( (sects + 1) * 512 + 4096 )) "$bzimage" >"$here/corpus/bzimage/real-head"
 fi
+
+# Initramfs images as the kernel unpacks them: plain cpio, initramfs-tools'
+# early archive then a gzip'ed or zstd'ed main one, a later member of the
+# same name, zeros between archives, and the refusals (cut short, xz).
+mkdir -p "$here/corpus/initrd"
+python3 - "$here/corpus/initrd" <<'PY'
+import gzip, subprocess, sys
+out = sys.argv[1]
+def member(name, data=b'', mode=0o100755):
+    n = name.encode() + b'\0'
+    h = b'070701' + b''.join(b'%08X' % f for f in
+                             (1, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(n), 0))
+    rec = h + n
+    rec += b'\0' * (-len(rec) % 4)
+    return rec + data + b'\0' * (-len(data) % 4)
+def archive(*members):
+    return b''.join(members) + member('TRAILER!!!', mode=0)
+def put(name, data):
+    with open(out + '/' + name, 'wb') as f:
+        f.write(data)
+early = archive(member('kernel', mode=0o40755),
+                member('kernel/x86/microcode/GenuineIntel.bin', b'ucode' * 10))
+main = archive(member('.', mode=0o40755), member('./init', b'#!/bin/sh\n'),
+               member('./usr/sbin/khib', b'\x7fELF khib' * 5),
+               member('./scripts/init-premount/khib', b'#!/bin/sh\nkhib resume\n'))
+zstd = subprocess.run(['zstd', '-q', '-c'], input=main, stdout=subprocess.PIPE,
+                      check=True).stdout
+put('plain', main)
+put('early-gzip', early + b'\0' * 512 + gzip.compress(main, mtime=0))
+put('early-zstd', early + zstd)
+put('later-wins', archive(member('init', b'one')) + b'\0' * 8 +
+    archive(member('init', b'two, longer')))
+put('gzip-cut', gzip.compress(main, mtime=0)[:-9])
+put('xz-magic', early + b'\xfd7zXZ\0' + b'\0' * 32)
+put('bad-namesize', main[:94] + b'00000000' + main[102:])
+PY
 
 # An image with a file system table, from the real writer.
 "$(dirname "$khib")/../tests/fuzz/make-corpus-image" "$here/corpus/image"
