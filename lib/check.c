@@ -58,7 +58,8 @@ static void kernel_string(const char *root, const char *what, char *buf, size_t 
 }
 
 #define FIX_KEXEC_JUMP "boot a kernel built with CONFIG_KEXEC_JUMP=y (Debian's are not; " \
-	"kernel/build.sh in khib's sources builds one)"
+	"'kernel/build.sh --distro-config /boot/config-$(uname -r)' in khib's sources builds " \
+	"one from yours)"
 
 int khib_check_kexec_jump(const char *root, int probe, struct khib_check_result *ret)
 {

@@ -12,10 +12,12 @@ cryptsetup-initramfs asking for the passphrase on the console.
        vda3 (device-mapper's tables and device numbers against lsblk), with
        /boot, /boot/efi and the swap LV in use.  A payload does what a user
        does: `apt-get install ./khib_*.deb` (with systemd running), `khib
-       key enroll passphrase`, `khib setup` (its dry run first changes
+       key enroll passphrase`, `khib check --json` (it fails, naming the
+       target alone), `khib setup` (its dry run first changes
        nothing; then it makes the target, a file on the encrypted root sized
        for this machine, allocated and immutable, writes target= and runs
-       update-initramfs -u; run again, it has nothing to change).
+       update-initramfs -u; then khib check finds nothing failing; run
+       again, setup has nothing to change).
        cryptsetup's hook found the root's stack by itself, khib's hook
        added the target map (the file's extents on vda3), khib, the
        restore kernel and the passphrase's protector
@@ -37,6 +39,7 @@ cryptsetup-initramfs asking for the passphrase on the console.
        init (init=/bin/sh), e2fsck -fn finds the root LV clean and the
        files written after the resumes are there
 """
+import json
 import os
 import re
 
@@ -113,6 +116,9 @@ echo 'append = console=ttyS0 panic=-1 nr_cpus=1' >> /etc/khib.conf
 printf '%s\n' '@PASS@' | khib key enroll passphrase >/tmp/enroll.log 2>&1
 echo "T: enroll rc=$?"
 sed 's/^/E: /' /tmp/enroll.log
+khib check --json >/tmp/check1.json 2>/dev/null
+echo "T: check before setup rc=$?"
+sed 's/^/C1: /' /tmp/check1.json
 khib setup --dry-run >/tmp/dry.log 2>&1
 echo "T: setup --dry-run rc=$?"
 sed 's/^/D: /' /tmp/dry.log
@@ -120,6 +126,9 @@ sed 's/^/D: /' /tmp/dry.log
 khib setup >/tmp/setup.log 2>&1
 echo "T: setup rc=$?"
 sed 's/^/S: /' /tmp/setup.log
+khib check --json >/tmp/check2.json 2>/dev/null
+echo "T: check after setup rc=$?"
+sed 's/^/C2: /' /tmp/check2.json
 khib setup >/tmp/again.log 2>&1
 echo "T: setup again rc=$?"
 sed 's/^/R: /' /tmp/again.log
@@ -215,6 +224,15 @@ def setup_payload(ctx, token):
                            poweroff=True)
 
 
+def check_report(vm, tag):
+    """`khib check --json`'s object, from its lines on the console."""
+    text = "".join(line[len(tag) + 2:] for line in vm.seen(rf"^{tag}: "))
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise AssertionError(f"khib check --json printed {text!r}")
+
+
 def never_asked_by_debian(vm):
     assert dc.PROMPT.encode() not in vm.raw, "Debian asked for the disk's passphrase"
 
@@ -274,6 +292,12 @@ def hibernate(ctx):
         assert m.group(1) == "0", f"apt-get install: {vm.seen(r'^A: ')}"
         m = vm.expect(r"^T: enroll rc=(\d+)$", timeout=300)
         assert m.group(1) == "0", f"khib key enroll: {vm.seen(r'^E: ')}"
+        # khib check on the machine not set up yet names what is missing.
+        m = vm.expect(r"^T: check before setup rc=(\d+)$", timeout=300)
+        report = check_report(vm, "C1")
+        assert m.group(1) == "1" and not report["ok"], f"khib check before setup: {report}"
+        failed = [c["name"] for c in report["checks"] if c["level"] == "fail"]
+        assert failed == ["target"], f"khib check before setup failed {failed}: {report}"
         m = vm.expect(r"^T: setup --dry-run rc=(\d+)$", timeout=120)
         assert m.group(1) == "0", f"khib setup --dry-run: {vm.seen(r'^D: ')}"
         assert vm.seen(rf"^D: khib: setup: would create '{IMAGE}': \d+ MiB"), vm.seen(r"^D: ")
@@ -284,6 +308,11 @@ def hibernate(ctx):
                      r"/etc/khib\.conf: target = " + re.escape(IMAGE),
                      r"running update-initramfs -u", r"done"):
             assert vm.seen(r"^S: khib: setup: " + line), f"khib setup: {vm.seen(r'^S: ')}"
+        # ... and after it, nothing.
+        m = vm.expect(r"^T: check after setup rc=(\d+)$", timeout=300)
+        report = check_report(vm, "C2")
+        assert m.group(1) == "0" and report["ok"], f"khib check after setup: {report}"
+        assert not [c for c in report["checks"] if c["level"] == "fail"], report
         m = vm.expect(r"^T: setup again rc=(\d+)$", timeout=300)
         assert m.group(1) == "0" and vm.seen(rf"^R: khib: setup: nothing to change: '{IMAGE}'"), \
             f"khib setup, again: {vm.seen(r'^R: ')}"
