@@ -332,7 +332,16 @@ int khib_write_file_atomic(const char *path, const void *data, size_t len, mode_
 		r = -errno;
 	if (r >= 0 && rename(tmp, path) < 0)
 		r = -errno;
-	if (r < 0)
+	if (r < 0) {
 		unlink(tmp);
+		return r;
+	}
+	/* The rename is in the directory: sync it too, or a power cut soon
+	 * after could leave the old file (or none) in place. */
+	snprintf(tmp, sizeof(tmp), "%.*s", dir_len ? dir_len : 1, dir_len ? path : ".");
+	if ((fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	r = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
 	return r;
 }

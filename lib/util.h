@@ -121,8 +121,9 @@ int khib_read_attr(const char *path, char *buf, size_t n);
 int khib_mkdir_parents(const char *path, mode_t mode);
 
 /* Replace the file at path with len bytes of data, mode mode: written
- * beside it (.NAME.new: hidden), synced, renamed over it; nothing changes
- * on failure. */
+ * beside it (.NAME.new: hidden), synced, renamed over it, the directory
+ * synced: done when it returns 0.  Nothing changes when it fails before the
+ * rename. */
 int khib_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /* Write all of buf at offset, retrying short writes and EINTR. */

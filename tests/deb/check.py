@@ -10,7 +10,8 @@
 compressed), the files copied as they are byte for byte, and nothing else
 but its copyright, changelog and lintian overrides; /etc/khib.conf is its
 only conffile; its postinst enables khib-discard.service (the symlink
-install.sh makes) and it activates update-initramfs; lintian finds no
+install.sh makes) and it activates update-initramfs; the writer
+initramfs's /init is the package's (stripped) khib; lintian finds no
 error.  The package in a Debian tree: tests/vm/test_debian.py.  Prints
 "N passed, N failed".
 """
@@ -22,6 +23,8 @@ import sys
 import tempfile
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "tests/vm"))
+from khibvm.debian import initrd_files  # noqa: E402 (after the path)
 WANTS = "etc/systemd/system/sysinit.target.wants/khib-discard.service"
 # What debhelper adds.
 DEBIAN_ONLY = {"usr/share/doc/khib/copyright", "usr/share/doc/khib/changelog.gz",
@@ -97,6 +100,13 @@ def main():
                 if a.read() != b.read():
                     differ.append(p)
         check(not differ, "the files install.sh copies are the same", sorted(differ))
+
+        # The writer kernel's /init is the package's khib, byte for byte:
+        # khib check and khib hibernate compare them.
+        files = initrd_files(os.path.join(extracted, "usr/lib/khib/initrd.img"))
+        with open(os.path.join(extracted, "usr/sbin/khib"), "rb") as f:
+            khib = f.read()
+        check(files.get("init") == khib, "the writer initramfs's /init is the package's khib")
 
         with open(os.path.join(control, "conffiles")) as f:
             conffiles = f.read().split()

@@ -2,6 +2,9 @@
 #include "harness.h"
 #include "util.h"
 
+#include <limits.h>
+#include <sys/stat.h>
+
 TEST(util_parse_size)
 {
 	uint64_t v;
@@ -64,4 +67,33 @@ TEST(util_ranges)
 	ASSERT_TRUE(khib_ranges_overlap(0, 10, 9, 1));
 	ASSERT_TRUE(!khib_ranges_overlap(0, 10, 10, 1));
 	ASSERT_TRUE(!khib_ranges_overlap(0, 0, 0, 1));
+}
+
+/* khib.conf and key protectors are replaced whole: the new bytes with the
+ * asked mode, nothing left beside them; a directory that is not there
+ * fails and makes nothing. */
+TEST(util_write_file_atomic)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], *text = NULL;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/khib.conf", test_tmpdir());
+	snprintf(tmp, sizeof(tmp), "%s/.khib.conf.new", test_tmpdir());
+	ASSERT_OK(khib_write_file_atomic(path, "target = /a\n", 12, 0644));
+	ASSERT_OK(khib_write_file_atomic(path, "target = /b\n", 12, 0600));
+	ASSERT_OK(khib_read_file(path, 1024, &text, NULL));
+	ASSERT_STREQ(text, "target = /b\n");
+	free(text);
+	ASSERT_OK(stat(path, &st));
+	ASSERT_EQ(st.st_mode & 07777, 0600);
+	ASSERT_TRUE(access(tmp, F_OK) < 0);
+	snprintf(path, sizeof(path), "%s/none/khib.conf", test_tmpdir());
+	ASSERT_EQ(khib_write_file_atomic(path, "x", 1, 0644), -ENOENT);
+	snprintf(path, sizeof(path), "%s/a/b/c", test_tmpdir());
+	ASSERT_OK(khib_mkdir_parents(path, 0700));
+	snprintf(path, sizeof(path), "%s/a/b", test_tmpdir());
+	ASSERT_OK(stat(path, &st));
+	ASSERT_TRUE(S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700);
+	snprintf(path, sizeof(path), "%s/a/b/c", test_tmpdir());
+	ASSERT_TRUE(access(path, F_OK) < 0);
 }

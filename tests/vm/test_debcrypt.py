@@ -46,6 +46,7 @@ import re
 from khibvm import deb
 from khibvm import debcrypt as dc
 from khibvm.debian import install_test
+from khibvm.guest import DEBIAN_WORKLOAD
 
 
 def stack(vm):
@@ -106,50 +107,44 @@ CYCLES = 2
 # (and to end a test machine on a panic), enroll a passphrase, `khib setup`
 # (a dry run first, and again at the end: nothing left to change).
 SETUP = r"""#!/bin/sh
+# Each step's output, then its exit status: the test reads the output once
+# it sees the status.
+step() { # NAME TAG COMMAND...
+    name=$1 tag=$2
+    shift 2
+    "$@" >/tmp/step.log 2>&1
+    rc=$?
+    sed "s/^/$tag: /" /tmp/step.log
+    echo "T: $name rc=$rc"
+}
+export DEBIAN_FRONTEND=noninteractive
 echo "T: setup from $1"
 mkdir -p /var/lib/debcrypt-test
 echo @TOKEN@ > /var/lib/debcrypt-test/stamp
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q @DEB@ </dev/null >/tmp/apt.log 2>&1
-echo "T: apt-get install rc=$?"
-sed 's/^/A: /' /tmp/apt.log
+step "apt-get install" A apt-get install -y -q @DEB@ </dev/null
 echo 'append = console=ttyS0 panic=-1 nr_cpus=1' >> /etc/khib.conf
-printf '%s\n' '@PASS@' | khib key enroll passphrase >/tmp/enroll.log 2>&1
-echo "T: enroll rc=$?"
-sed 's/^/E: /' /tmp/enroll.log
-khib check --json >/tmp/check1.json 2>/dev/null
-echo "T: check before setup rc=$?"
-sed 's/^/C1: /' /tmp/check1.json
-khib setup --dry-run >/tmp/dry.log 2>&1
-echo "T: setup --dry-run rc=$?"
-sed 's/^/D: /' /tmp/dry.log
+step enroll E sh -c "printf '%s\n' '@PASS@' | khib key enroll passphrase"
+khib check --json >/tmp/check.json 2>/dev/null
+rc=$?
+sed 's/^/C1: /' /tmp/check.json
+echo "T: check before setup rc=$rc"
+step "setup --dry-run" D khib setup --dry-run
 [ -e @IMAGE@ ] || echo "T: the dry run made nothing"
-khib setup >/tmp/setup.log 2>&1
-echo "T: setup rc=$?"
-sed 's/^/S: /' /tmp/setup.log
-khib check --json >/tmp/check2.json 2>/dev/null
-echo "T: check after setup rc=$?"
-sed 's/^/C2: /' /tmp/check2.json
-khib setup >/tmp/again.log 2>&1
-echo "T: setup again rc=$?"
-sed 's/^/R: /' /tmp/again.log
+step setup S khib setup
+khib check --json >/tmp/check.json 2>/dev/null
+rc=$?
+sed 's/^/C2: /' /tmp/check.json
+echo "T: check after setup rc=$rc"
+step "setup again" R khib setup
 sed 's/^/M: /' /var/lib/khib/initramfs.map
 sync
 """
 
 # The test's script: `start` once the system is up, `resumed` after each
 # resume (khibvm.debian.TEST_UNITS).
-SCRIPT = r"""#!/bin/sh
-report() { # the workload's line, printed at the end of its pass
-    rm -f /run/wl/reported
-    kill -USR1 $(cat /run/wl/pid)
-    while [ ! -e /run/wl/reported ]; do sleep 0.1; done
-}
-case "$1" in
+SCRIPT = "#!/bin/sh\n" + DEBIAN_WORKLOAD + r"""case "$1" in
 start)
-    mkdir -p /run/wl
-    /usr/local/bin/khib-workload @MIB@ /run/wl &
-    echo $! > /run/wl/pid
-    while [ ! -e /run/wl/ready ]; do sleep 0.2; done
+    start_workload @MIB@
     echo "T: stamp $(cat /var/lib/debcrypt-test/stamp)"
     head -c 1048576 /dev/urandom > /var/tmp/before
     sha256sum /var/tmp/before > /var/tmp/before.sum

@@ -38,6 +38,7 @@ import subprocess
 from khibvm.deb import apt_get, package, put, with_version
 from khibvm.debian import (chroot, empty_module_tree, initrd_files, install_test, kernel_release,
                            rootfs_tar, write)
+from khibvm.guest import DEBIAN_WORKLOAD
 from khibvm.host import khib_host, make_disk
 from khibvm.qemu import VM
 
@@ -45,18 +46,9 @@ PACKAGES = "systemd,systemd-sysv,udev,kmod,initramfs-tools"
 WORKLOAD_MIB = 160
 
 # The guest's test script: `start` before hibernating, `resumed` after.
-SCRIPT = r"""#!/bin/sh
-report() { # the workload's line, printed at the end of its pass
-    rm -f /run/wl/reported
-    kill -USR1 $(cat /run/wl/pid)
-    while [ ! -e /run/wl/reported ]; do sleep 0.1; done
-}
-case "$1" in
+SCRIPT = "#!/bin/sh\n" + DEBIAN_WORKLOAD + r"""case "$1" in
 start)
-    mkdir -p /run/wl
-    /usr/local/bin/khib-workload @MIB@ /run/wl &
-    echo $! > /run/wl/pid
-    while [ ! -e /run/wl/ready ]; do sleep 0.2; done
+    start_workload @MIB@
     head -c 1048576 /dev/urandom > /var/tmp/before
     sha256sum /var/tmp/before > /var/tmp/before.sum
     sync

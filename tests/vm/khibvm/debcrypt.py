@@ -15,7 +15,8 @@ unlock it as a user would; give it files and a script to run.
 
 The kernel is khib's (QEMU's -kernel), the initrd the one on the disk's
 /boot (read by debugfs: the host cannot mount), the command line GRUB's
-(root=/dev/mapper/debian--vg-root ro) with the serial console.  The disk
+(root=/dev/mapper/debian--vg-root ro) with the serial console and only
+systemd's errors on it.  The disk
 is vda, the extra disks vdb...  A payload's script runs as root from a
 oneshot unit ordered before multi-user.target, its output on the console;
 payload_disk(poweroff=True) powers the machine off after it.
@@ -33,7 +34,10 @@ from .debcrypt_image import (  # noqa: F401 (what the tests use)
 from .debian import initrd_crypttab, initrd_files  # noqa: F401
 from .qemu import VM
 
-APPEND = f"root={ROOT_DEV} ro console=ttyS0 panic=-1"
+# systemd shows only errors on the console: its "A start job is running"
+# animation, drawn while a long payload runs, would overwrite the start of
+# the lines the tests read.
+APPEND = f"root={ROOT_DEV} ro console=ttyS0 panic=-1 systemd.show_status=error"
 PROMPT = rf"Please unlock disk {CRYPT_NAME}: "
 
 
@@ -82,7 +86,9 @@ def boot_file(disk, name, out):
 def boot_initrd(ctx, disk, name="initrd.img"):
     """The disk's /boot/initrd.img-* as <ctx dir>/name, for -initrd: again
     after the guest ran update-initramfs."""
-    found = [f for f in boot_files(disk) if f.startswith("initrd.img-")]
+    # (update-initramfs keeps a .dpkg-bak while it works.)
+    found = [f for f in boot_files(disk)
+             if f.startswith("initrd.img-") and not f.endswith(".dpkg-bak")]
     assert len(found) == 1, f"initrds in /boot: {found}"
     return boot_file(disk, found[0], ctx.path(name))
 

@@ -44,3 +44,22 @@ report /tmp/wl $pid
 echo "N: cpus online $(cat /sys/devices/system/cpu/online)"
 poweroff -f
 """
+
+
+# The start of a Debian guest's khib-test script (khibvm.debian.TEST_UNITS,
+# run by systemd): `start_workload MIB` starts the workload with its state
+# in /run/wl (a tmpfs: it goes with the hibernated memory) and waits until
+# it holds its memory; `report` asks it for its line and waits for it, at
+# the end of its pass.
+DEBIAN_WORKLOAD = r"""start_workload() {
+    mkdir -p /run/wl
+    /usr/local/bin/khib-workload "$1" /run/wl &
+    echo $! > /run/wl/pid
+    while [ ! -e /run/wl/ready ]; do sleep 0.2; done
+}
+report() {
+    rm -f /run/wl/reported
+    kill -USR1 $(cat /run/wl/pid)
+    while [ ! -e /run/wl/reported ]; do sleep 0.1; done
+}
+"""
