@@ -38,13 +38,21 @@ cryptsetup-initramfs asking for the passphrase on the console.
        mounted read-only and unchecked (fsck.mode=skip), at a shell that is
        init (init=/bin/sh), e2fsck -fn finds the root LV clean and the
        files written after the resumes are there
+
+  Boot 1 takes minutes (two update-initramfs runs under TCG): the disk it
+  leaves is cached (~/.cache/khib/debcrypt-setup-KEY.img), keyed by all it
+  is made of (the installed image, the files and scripts of the package,
+  whose build is reproducible, the test's scripts, units and workload), and
+  a run with the same inputs starts at boot 2.
 """
 import glob
 import hashlib
+import io
 import json
 import os
 import re
 import subprocess
+import tarfile
 
 from khibvm import deb
 from khibvm import debcrypt as dc
@@ -317,20 +325,38 @@ def set_up(ctx, disk, token):
         assert vm.wait_exit(timeout=180) == 0
 
 
+def package_digest(path):
+    """What a .deb installs and runs: its files and maintainer scripts, by
+    name, mode and bytes; not its version (a commit's hash) or changelog,
+    which every commit changes and no test boot looks at."""
+    h = hashlib.sha256()
+    for what in ("--fsys-tarfile", "--ctrl-tarfile"):
+        data = subprocess.run(["dpkg-deb", what, path], capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for m in sorted(tar.getmembers(), key=lambda m: m.name):
+                if m.name.startswith("./usr/share/doc/") or m.name in ("./control",
+                                                                       "./md5sums"):
+                    continue
+                h.update(f"{m.name} {m.mode:o} {m.type} {m.linkname}\0".encode())
+                if m.isfile():
+                    h.update(tar.extractfile(m).read())
+    return h.hexdigest()
+
+
 def set_up_cached(ctx, disk):
     """The disk after boot 1 (set_up()), from the cache when boot 1 already
-    passed with exactly these inputs: the installed image, the .deb (its
-    bytes: dpkg-buildpackage builds it reproducibly from one commit), the
-    scripts, units and workload.  Boot 1 installs and sets up for minutes
+    passed with exactly these inputs: the installed image, what the .deb
+    installs (package_digest(); the build is reproducible), the scripts,
+    units and workload.  Boot 1 installs and sets up for minutes
     (two update-initramfs runs under TCG); the boots after it run every
     time.  Returns the token the root holds."""
     h = hashlib.sha256()
     h.update(os.path.basename(dc.cached_image(ctx)).encode() + b"\0")
     for part in (SETUP, SCRIPT, KHIB_PASSPHRASE, repr(TEST_UNITS)):
         h.update(part.encode() + b"\0")
-    for path in (deb.package(), ctx.bin("khib-workload")):
-        with open(path, "rb") as f:
-            h.update(f.read())
+    h.update(package_digest(deb.package()).encode())
+    with open(ctx.bin("khib-workload"), "rb") as f:
+        h.update(f.read())
     key = h.hexdigest()[:16]
     token = key  # what boot 1 writes to the root, the same for a cached disk
     cached = os.path.join(cache_dir(), f"debcrypt-setup-{key}.img")
