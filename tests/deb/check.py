@@ -121,9 +121,11 @@ def main():
         check(triggers == ["activate-noawait update-initramfs"],
               "the package activates update-initramfs", triggers)
 
-    # Exit status 2: an error tag; 1: lintian did not run.
-    r = subprocess.run(["lintian", "--pedantic", "--fail-on", "error", deb],
-                       capture_output=True, text=True)
+    # Exit status 2: an error tag; 1: lintian did not run.  (It leaves
+    # files in TMPDIR: one of ours, removed after.)
+    with tempfile.TemporaryDirectory(prefix="khib-lintian-") as tmp:
+        r = subprocess.run(["lintian", "--pedantic", "--fail-on", "error", deb],
+                           capture_output=True, text=True, env=dict(os.environ, TMPDIR=tmp))
     print(r.stdout + r.stderr, end="")
     errors = [line for line in r.stdout.splitlines() if line.startswith("E:")]
     check(r.returncode == 0 and not errors, "lintian reports no error",
