@@ -46,9 +46,19 @@ INIT = r"""#!/bin/sh
 K="--kernel /h/bzImage --initrd /h/initrd.cpio.gz"
 method=$(sed -n 's/.*khibtest.method=\([a-z]*\).*/\1/p' /proc/cmdline)
 rkernel=$(sed -n 's/.*khibtest.rkernel=\([^ ]*\).*/\1/p' /proc/cmdline)
-[ "$(cat /sys/block/@DATA@/size)" = 32768 ] || echo "N: @DATA@ is not the data disk"
+IMG=@IMG@ DATA=@DATA@
+# SATA and SCSI disks are named in the order the kernel's asynchronous
+# probe finds them: the data disk is the one of 32768 sectors, and the
+# image's is given by its name now if khib.resume= names the other.
+case $DATA in
+sd*) for d in /sys/block/sd*; do
+         if [ "$(cat $d/size)" = 32768 ]; then DATA=${d##*/}; else IMG=${d##*/}; fi
+     done ;;
+esac
+[ "$(cat /sys/block/$DATA/size)" = 32768 ] || echo "N: $DATA is not the data disk"
+[ "$IMG" = @IMG@ ] || image="--image /dev/$IMG"
 /bin/khib resume $K ${rkernel:+--kernel $rkernel} --append "console=ttyS0 panic=-1 nr_cpus=1" \
-    ${method:+--method=$method}
+    ${method:+--method=$method} $image
 echo "R0: resume rc=$?"
 echo "N: up cpus=$(cat /sys/devices/system/cpu/online)"
 cycles=$(sed -n 's/.*khibtest.cycles=\([0-9]*\).*/\1/p' /proc/cmdline)
@@ -60,23 +70,23 @@ while [ ! -e /tmp/ready ]; do usleep 100000; done
 cycle=1
 while [ $cycle -le $cycles ]; do
     head -c 1048576 /dev/urandom > /tmp/disk.data
-    dd if=/tmp/disk.data of=/dev/@DATA@ bs=65536 conv=fsync 2>/dev/null
+    dd if=/tmp/disk.data of=/dev/$DATA bs=65536 conv=fsync 2>/dev/null
     [ ! -x /bin/khibtest-hook ] || /bin/khibtest-hook before $cycle
     report /tmp $wl
     echo "N: hibernating cycle=$cycle"
-    /bin/khib hibernate --target /dev/@IMG@ $K --append "console=ttyS0 panic=-1 nr_cpus=1" \
+    /bin/khib hibernate --target /dev/$IMG $K --append "console=ttyS0 panic=-1 nr_cpus=1" \
         --region-size 64M @HIBARGS@
     echo "N: hibernate rc=$? cycle=$cycle"
     report /tmp $wl
-    if dd if=/dev/@DATA@ bs=65536 count=16 2>/dev/null | cmp -s - /tmp/disk.data; then
+    if dd if=/dev/$DATA bs=65536 count=16 2>/dev/null | cmp -s - /tmp/disk.data; then
         echo "N: data disk intact cycle=$cycle"
     else
         echo "N: data disk CHANGED cycle=$cycle"
     fi
     # The disk driver works again: a write and a read that go to the disk.
     head -c 65536 /dev/urandom > /tmp/disk.more
-    dd if=/tmp/disk.more of=/dev/@DATA@ bs=65536 seek=32 oflag=direct conv=fsync 2>/dev/null
-    if dd if=/dev/@DATA@ bs=65536 skip=32 count=1 iflag=direct 2>/dev/null | cmp -s - /tmp/disk.more
+    dd if=/tmp/disk.more of=/dev/$DATA bs=65536 seek=32 oflag=direct conv=fsync 2>/dev/null
+    if dd if=/dev/$DATA bs=65536 skip=32 count=1 iflag=direct 2>/dev/null | cmp -s - /tmp/disk.more
     then
         echo "N: data disk writable cycle=$cycle"
     else
@@ -137,6 +147,8 @@ class Machine:
             shutil.copyfile(OVMF_VARS, self.efi_vars)
         self.bus = bus
         self.img = disk_names(bus, 1)[0]  # the image disk's name in the guest
+        # ... as the lines name it: SATA and SCSI names follow the probe.
+        self.img_re = "sd[a-z]" if self.img.startswith("sd") else re.escape(self.img)
         self.cpus = cpus
         self.method = method
         self.mem = mem
@@ -247,7 +259,7 @@ def cycles(n, cpus=2, method="kexec", mem=MEM, bus="virtio"):
             hibernated(vm)
         for cycle in range(1, n + 1):
             with mc.boot(n) as vm:
-                before = resumed(vm, cycle, before, cpus, method, mc.img)
+                before = resumed(vm, cycle, before, cpus, method, mc.img_re)
                 if cycle < n:
                     vm.expect(rf"^N: hibernating cycle={cycle + 1}$", timeout=120)
                     hibernated(vm)

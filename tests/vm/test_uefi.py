@@ -138,7 +138,7 @@ def cycle(method):
         with mc.boot(1) as vm:
             before, value = hibernated_with_variable(vm, mc)
         with mc.boot(1) as vm:
-            tr.resumed(vm, 1, before, 2, method, mc.img)
+            tr.resumed(vm, 1, before, 2, method, mc.img_re)
             firmware_services_back(vm, mc, value)
         assert khib_host("verify", mc.disk, check=False).returncode != 0, \
             "the image is still valid after the resume"
