@@ -84,8 +84,6 @@ double khib_console_progress_elapsed(const struct khib_console_progress *p);
  * one line naming it and returns -EINVAL. */
 struct khib_config;
 int khib_tool_load_config(struct khib_config *ret);
-/* That file's path. */
-const char *khib_tool_config_path(void);
 
 /* khib resume through /dev/snapshot (resume-snapshot.c), the snapshot op
  * of khib_resume() (lib/resume.h): does not return on success;
