@@ -380,3 +380,61 @@ int khib_handoff_find(const char *cmdline_path, const char *devmem, struct khib_
 		return r;
 	return khib_handoff_decode(page, sizeof(page), ret);
 }
+
+/* Append [s, e) minus the holes [hs, he) (sorted) to out. */
+static int subtract(uint64_t s, uint64_t e, const uint64_t holes[][2], size_t nholes,
+		    struct khib_range *out, size_t *n, size_t cap)
+{
+	for (size_t i = 0; i < nholes && s < e; i++) {
+		if (holes[i][1] <= s || holes[i][0] >= e)
+			continue;
+		if (holes[i][0] > s) {
+			if (*n == cap)
+				return -E2BIG;
+			out[(*n)++] = (struct khib_range){ s, (holes[i][0] - s) / KHIB_PAGE_SIZE };
+		}
+		s = holes[i][1];
+	}
+	if (s < e) {
+		if (*n == cap)
+			return -E2BIG;
+		out[(*n)++] = (struct khib_range){ s, (e - s) / KHIB_PAGE_SIZE };
+	}
+	return 0;
+}
+
+int khib_save_ranges(const struct khib_handoff *h, struct khib_range **ret, size_t *ret_n,
+		     uint64_t *ret_total_pages)
+{
+	uint64_t holes[2][2] = {
+		{ h->low_start, h->low_start + h->low_bytes },
+		{ h->region_start, h->region_start + h->region_bytes },
+	};
+	size_t cap = h->nr_ranges + 2, n = 0;
+	_cleanup_free_ struct khib_range *out = calloc(cap, sizeof(*out));
+	uint64_t total = 0;
+	int r;
+
+	if (!out)
+		return -ENOMEM;
+	if (holes[0][0] > holes[1][0])
+		return -EINVAL;
+	for (uint32_t i = 0; i < h->nr_ranges; i++) {
+		/* Whole pages only: a partial page at either end is firmware's. */
+		uint64_t s = ALIGN_UP(h->ranges[i].start, KHIB_PAGE_SIZE);
+		uint64_t e = ALIGN_DOWN(h->ranges[i].start + h->ranges[i].bytes, KHIB_PAGE_SIZE);
+
+		if (e <= s)
+			continue;
+		total += (e - s) / KHIB_PAGE_SIZE;
+		r = subtract(s, e, holes, 2, out, &n, cap);
+		if (r < 0)
+			return r;
+	}
+	if (!n)
+		return -ENODATA;
+	*ret = TAKE_PTR(out);
+	*ret_n = n;
+	*ret_total_pages = total;
+	return 0;
+}

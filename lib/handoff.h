@@ -162,6 +162,13 @@ int khib_extmap_decode(const void *buf, size_t n, uint64_t hash, struct khib_ext
 int khib_extmap_read(const char *devmem, const struct khib_handoff *h,
 		     struct khib_extent **ret);
 
+/* The ranges the writer saves: N's RAM minus H's region and low memory,
+ * page aligned, sorted; malloc'ed.  *ret_total_pages: all of N's RAM in
+ * pages.  The writer (lib/save.h), the jump plan's ELF core header
+ * (lib/kexec.h) and the preflight's size estimate all take them from here. */
+int khib_save_ranges(const struct khib_handoff *h, struct khib_range **ret, size_t *ret_n,
+		     uint64_t *ret_total_pages);
+
 /* Serialize h into a KHIB_HANDOFF_BYTES page (zero-filled first). */
 int khib_handoff_encode(const struct khib_handoff *h, void *page);
 

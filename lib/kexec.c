@@ -16,7 +16,6 @@
 #include "crypt.h"
 #include "elfcore.h"
 #include "physmem.h"
-#include "save.h"
 #include "util.h"
 
 /* lib/purgatory.S */

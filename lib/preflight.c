@@ -15,7 +15,6 @@
 #include <sys/sysmacros.h>
 
 #include "image.h"
-#include "save.h"
 #include "target.h"
 #include "util.h"
 

@@ -24,11 +24,6 @@
 #include "pagefilter.h"
 #include "target.h"
 
-/* N's RAM minus H's region and low memory, page aligned, sorted; malloc'ed.
- * *ret_total_pages: all of N's RAM in pages. */
-int khib_save_ranges(const struct khib_handoff *h, struct khib_range **ret, size_t *ret_n,
-		     uint64_t *ret_total_pages);
-
 /* Open the target the handoff names (a block device found by its
  * identity or name, or the extents of it in the extent map, read through
  * `devmem`) for writing: khib_blockmap_open_map()'s errors, -EBADMSG for a
