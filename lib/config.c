@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kexec.h"
+#include "handoff.h"
 #include "util.h"
 
 static int set_str(char *dst, const char *val)

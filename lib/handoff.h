@@ -24,6 +24,11 @@
 #include "memmap.h"
 #include "target.h"
 
+/* H's region starts and ends on this alignment, so the kernel can run
+ * where it is loaded (a fact of the region, which the configuration, the
+ * system's view and the jump plan all check). */
+#define KHIB_REGION_ALIGN (2ULL << 20)
+
 #define KHIB_HANDOFF_MAGIC 0x46464f484249484bULL /* "KHIBHOFF" on disk */
 #define KHIB_HANDOFF_VERSION 3
 #define KHIB_HANDOFF_BYTES 4096

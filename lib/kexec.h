@@ -38,8 +38,6 @@
 #define KHIB_KEXEC_MAX_SEGMENTS 16
 /* The four pages at the top of the region. */
 #define KHIB_KEXEC_TAIL_PAGES 5
-/* Regions are aligned so the kernel can run where it is loaded. */
-#define KHIB_REGION_ALIGN (2ULL << 20)
 /* Decompressors below this move the kernel to it (LOAD_PHYSICAL_ADDR). */
 #define KHIB_REGION_MIN_START (16ULL << 20)
 /* An ELF core header for 64 ranges and a note takes one page. */
