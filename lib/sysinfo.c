@@ -15,7 +15,6 @@
 #include "checksum.h"
 #include "image.h"
 #include "image_format.h"
-#include "kexec.h"
 #include "util.h"
 
 int khib_parse_uuid(const char *s, uint8_t ret[16])
@@ -238,61 +237,6 @@ int khib_sysinfo_image_worst_case(const char *root, uint64_t *ret_bytes)
 	 * format takes. */
 	khib_sysinfo_vmcoreinfo(root, &paddr, &vmcoreinfo);
 	return khib_image_max_bytes(ranges, n, 0, vmcoreinfo, ret_bytes);
-}
-
-static int record_ram(const struct khib_memmap *fw, struct khib_handoff *h)
-{
-	h->nr_ranges = 0;
-	for (size_t i = 0; i < fw->n; i++) {
-		if (fw->r[i].type != KHIB_E820_RAM)
-			continue;
-		if (h->nr_ranges == KHIB_HANDOFF_MAX_RANGES)
-			return -E2BIG;
-		h->ranges[h->nr_ranges].start = fw->r[i].start;
-		h->ranges[h->nr_ranges].bytes = fw->r[i].end - fw->r[i].start;
-		h->nr_ranges++;
-	}
-	return 0;
-}
-
-int khib_sysinfo_jump_config(uint64_t region_bytes, uint64_t region_start, struct khib_memmap *fw,
-			     struct khib_jump_config *cfg, const char **ret_what)
-{
-	struct khib_memmap avoid;
-	int r;
-
-	*ret_what = "reading the firmware memory map from '/sys/firmware/memmap' "
-		    "(needs CONFIG_FIRMWARE_MEMMAP)";
-	if ((r = khib_memmap_read_firmware("/sys/firmware/memmap", fw)) < 0)
-		return r;
-	cfg->firmware = fw;
-	*ret_what = "reading the kernel's own ranges from '/proc/iomem'";
-	if ((r = khib_sysinfo_avoid_ranges("", &avoid)) < 0)
-		return r;
-	cfg->region_bytes = region_bytes;
-	cfg->region_start = region_start;
-	*ret_what = "finding RAM for the region";
-	if (!region_start &&
-	    (r = khib_kexec_choose_region(fw, &avoid, region_bytes, &cfg->region_start)) < 0)
-		return r;
-	*ret_what = "finding RAM below 1 MiB in the firmware memory map";
-	if ((r = khib_kexec_low_memory(fw, &cfg->low_start, &cfg->low_bytes)) < 0)
-		return r;
-	*ret_what = "reading this kernel's identity";
-	if ((r = khib_sysinfo_identity("", &cfg->handoff)) < 0)
-		return r;
-	khib_sysinfo_vmcoreinfo("", &cfg->handoff.vmcoreinfo_paddr,
-				&cfg->handoff.vmcoreinfo_bytes);
-	cfg->acpi_rsdp = khib_sysinfo_acpi_rsdp("");
-	khib_sysinfo_screen_info("", fw, cfg->screen_info);
-	cfg->handoff.memmap_hash = khib_memmap_hash(fw);
-	/* For a resume through the kernel's own /dev/snapshot; 0: unknown. */
-	if (khib_sysinfo_num_physpages("", &cfg->handoff.num_physpages) < 0)
-		cfg->handoff.num_physpages = 0;
-	if (khib_sysinfo_e820_crc32("/sys/firmware/memmap", &cfg->handoff.e820_crc32) < 0)
-		cfg->handoff.e820_crc32 = 0;
-	*ret_what = "recording the RAM ranges";
-	return record_ram(fw, &cfg->handoff);
 }
 
 int khib_sysinfo_num_physpages(const char *root, uint64_t *ret)

@@ -55,17 +55,6 @@ int khib_sysinfo_image_worst_case(const char *root, uint64_t *ret_bytes);
 /* Physical address and size of the VMCOREINFO note; -ENOENT without one. */
 int khib_sysinfo_vmcoreinfo(const char *root, uint64_t *ret_paddr, uint64_t *ret_bytes);
 
-/*
- * Fill a jump config's machine part from the running system: firmware map
- * (*fw, which cfg then points to), a region of region_bytes (at
- * region_start, or chosen away from the kernel's own image when 0), low
- * memory, ACPI root pointer, and the handoff's identity, VMCOREINFO and RAM
- * ranges.  On failure *ret_what names the step, for the message.
- */
-struct khib_jump_config;
-int khib_sysinfo_jump_config(uint64_t region_bytes, uint64_t region_start, struct khib_memmap *fw,
-			     struct khib_jump_config *cfg, const char **ret_what);
-
 /* The kernel's get_num_physpages(): the sum of "present" in /proc/zoneinfo. */
 int khib_sysinfo_num_physpages(const char *root, uint64_t *ret);
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "handoff.h"
+#include "jump.h"
 #include "kexec.h"
 #include "khib.h"
 #include "memmap.h"
@@ -175,7 +176,7 @@ static int jump_run(int argc, char **argv)
 	if (o.initrd && (r = khib_read_file(o.initrd, MAX_FILE_BYTES, &initrd, &initrd_bytes)) < 0)
 		return khib_err_errno(r, "reading initramfs '%s'", o.initrd);
 	const char *what;
-	r = khib_sysinfo_jump_config(o.region_bytes, o.region_start, &fw, &cfg, &what);
+	r = khib_jump_config_read(o.region_bytes, o.region_start, &fw, &cfg, &what);
 	if (r < 0)
 		return khib_err_errno(r, "%s", what);
 	cfg.kernel = kernel;

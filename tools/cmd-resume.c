@@ -30,6 +30,7 @@
 #include "crypt.h"
 #include "handoff.h"
 #include "image.h"
+#include "jump.h"
 #include "keyslot.h"
 #include "kexec.h"
 #include "keys.h"
@@ -309,7 +310,7 @@ static int op_jump_config(void *ctx, const struct khib_image_info *info, struct 
 	int r;
 
 	(void)ctx;
-	r = khib_sysinfo_jump_config(info->resume.region_size, info->resume.region_start, fw, ret,
+	r = khib_jump_config_read(info->resume.region_size, info->resume.region_start, fw, ret,
 				     &what);
 	if (r < 0)
 		snprintf(reason, KHIB_RESUME_REASON_MAX, "%s: %s", what, strerror(-r));
