@@ -9,7 +9,6 @@
 #include <xxhash.h>
 
 #include "crypt.h"
-#include "physmem.h"
 #include "util.h"
 
 #define OFF_CHECKSUM 24
@@ -239,21 +238,6 @@ int khib_extmap_decode(const void *buf, size_t n, uint64_t hash, struct khib_ext
 	return 0;
 }
 
-int khib_extmap_read(const char *devmem, const struct khib_handoff *h, struct khib_extent **ret)
-{
-	size_t bytes = (size_t)h->nr_extents * KHIB_EXTMAP_ENTRY_BYTES;
-	struct khib_physmap m;
-	int r;
-
-	if (!h->nr_extents || h->nr_extents > KHIB_EXTMAP_MAX_EXTENTS)
-		return -EINVAL;
-	if ((r = khib_physmem_map(devmem, h->extents_paddr, bytes, 0, &m)) < 0)
-		return r;
-	r = khib_extmap_decode(m.ptr, h->nr_extents, h->extents_hash, ret);
-	khib_physmem_unmap(&m);
-	return r;
-}
-
 #define KEYPAGE_MAGIC 0x505945594249484bULL /* "KHIBKEYP" in memory */
 #define KEYPAGE_AREA 64
 #define KEYPAGE_SUM (KEYPAGE_AREA + KHIB_KEY_AREA_BYTES)
@@ -288,21 +272,6 @@ int khib_keypage_decode(const void *page, struct khib_image_key *ret, uint8_t uu
 	memcpy(ret->dk, b + 32, sizeof(ret->dk));
 	memcpy(ret->key_area, b + KEYPAGE_AREA, KHIB_KEY_AREA_BYTES);
 	return 0;
-}
-
-int khib_keypage_take(const char *devmem, uint64_t paddr, struct khib_image_key *ret,
-		      uint8_t uuid[16])
-{
-	struct khib_physmap m;
-	int r;
-
-	if ((r = khib_physmem_map(devmem, paddr, KHIB_KEYPAGE_BYTES, 1, &m)) < 0)
-		return r;
-	r = khib_keypage_decode(m.ptr, ret, uuid);
-	/* SECURITY: the key stays in this kernel's memory no longer than here. */
-	khib_wipe(m.ptr, KHIB_KEYPAGE_BYTES);
-	khib_physmem_unmap(&m);
-	return r;
 }
 
 #define STATUS_MAGIC 0x544154534249484bULL /* "KHIBSTAT" in memory */
@@ -357,28 +326,6 @@ int khib_status_decode(const void *buf, uint64_t nonce, struct khib_status *ret)
 		return -ESTALE;
 	*ret = st;
 	return 0;
-}
-
-int khib_handoff_find(const char *cmdline_path, const char *devmem, struct khib_handoff *ret)
-{
-	_cleanup_free_ char *cmdline = NULL;
-	uint8_t page[KHIB_HANDOFF_BYTES];
-	char val[32];
-	uint64_t paddr;
-	int r;
-
-	r = khib_read_file(cmdline_path, 65536, &cmdline, NULL);
-	if (r < 0)
-		return r;
-	r = khib_cmdline_get(cmdline, "khib.handoff", val, sizeof(val));
-	if (r < 0)
-		return r == -ENAMETOOLONG ? -EINVAL : r;
-	if (khib_parse_size(val, &paddr) < 0 || !IS_ALIGNED(paddr, KHIB_PAGE_SIZE))
-		return -EINVAL;
-	r = khib_physmem_read(devmem, paddr, page, sizeof(page));
-	if (r < 0)
-		return r;
-	return khib_handoff_decode(page, sizeof(page), ret);
 }
 
 /* Append [s, e) minus the holes [hs, he) (sorted) to out. */

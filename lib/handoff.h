@@ -3,7 +3,7 @@
  * The handoff block: one page that the normal kernel's khib (N) places in the
  * jumped-to kernel's region, telling that kernel (H) what it needs: where N's
  * RAM is, which region H was confined to, how to get back.  H's e820 marks
- * the page reserved, so H reads it through /dev/mem (physmem module).
+ * the page reserved, so H reads it through /dev/mem (lib/handoff_read.h).
  *
  * Layout (little-endian, offsets in bytes):
  *   0  u64 magic "KHIBHOFF"
@@ -142,10 +142,6 @@ int khib_status_decode(const void *buf, uint64_t nonce, struct khib_status *ret)
 void khib_keypage_encode(const struct khib_image_key *k, const uint8_t uuid[16], void *page);
 /* -ENODATA without the magic, -EBADMSG on a bad checksum or field. */
 int khib_keypage_decode(const void *page, struct khib_image_key *ret, uint8_t uuid[16]);
-/* Read the key page at paddr through devmem, decode it into *ret (secret
- * memory), and overwrite the page with zeros. */
-int khib_keypage_take(const char *devmem, uint64_t paddr, struct khib_image_key *ret,
-		      uint8_t uuid[16]);
 
 /*
  * The extent map: where the image's bytes lie on the target device, as
@@ -163,9 +159,6 @@ uint64_t khib_extmap_encode(const struct khib_extent *ext, size_t n, void *buf);
 /* Decode n entries that hash to `hash`: -EBADMSG when they do not, or
  * when an entry is empty, misaligned or wraps; -E2BIG past the limit. */
 int khib_extmap_decode(const void *buf, size_t n, uint64_t hash, struct khib_extent **ret);
-/* In the jumped-to kernel: the map h names, read through devmem. */
-int khib_extmap_read(const char *devmem, const struct khib_handoff *h,
-		     struct khib_extent **ret);
 
 /* The ranges the writer saves: N's RAM minus H's region and low memory,
  * page aligned, sorted; malloc'ed.  *ret_total_pages: all of N's RAM in
@@ -181,10 +174,5 @@ int khib_handoff_encode(const struct khib_handoff *h, void *page);
  * -ENODATA when there is no handoff (wrong magic), -EBADMSG when corrupt,
  * -EOPNOTSUPP for another version. */
 int khib_handoff_decode(const void *page, size_t len, struct khib_handoff *ret);
-
-/* In the jumped-to kernel: find khib.handoff= in `cmdline_path` (normally
- * /proc/cmdline), read the block through `devmem` and decode it.  -ENOENT
- * without khib.handoff=. */
-int khib_handoff_find(const char *cmdline_path, const char *devmem, struct khib_handoff *ret);
 
 #endif

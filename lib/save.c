@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "blockmap.h"
+#include "handoff_read.h"
 #include "image_format.h"
 #include "physmem.h"
 #include "threadpool.h"

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "handoff.h"
+#include "handoff_read.h"
 #include "jump.h"
 #include "kexec.h"
 #include "khib.h"

@@ -20,6 +20,7 @@
 
 #include "crypt.h"
 #include "handoff.h"
+#include "handoff_read.h"
 #include "image.h"
 #include "kexec.h"
 #include "khib.h"

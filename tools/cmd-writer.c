@@ -23,6 +23,7 @@
 #include "elfcore.h"
 #include "crypt.h"
 #include "handoff.h"
+#include "handoff_read.h"
 #include "image.h"
 #include "kexec.h"
 #include "khib.h"

@@ -6,6 +6,7 @@
  */
 #include "crypt.h"
 #include "handoff.h"
+#include "handoff_read.h"
 #include "harness.h"
 #include "util.h"
 
