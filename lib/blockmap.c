@@ -20,6 +20,7 @@
 
 #include "crypt.h"
 #include "dmtable.h"
+#include "fileio.h"
 #include "util.h"
 
 #define MAX_DEPTH 16

@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "util.h"
 
 /* The first bytes of a block device as they are on the disk: O_DIRECT past

@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "crypt.h"
+#include "fileio.h"
 #include "physmem.h"
 #include "util.h"
 

@@ -11,6 +11,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "fileio.h"
 #include "util.h"
 
 #define CPIO_HEADER_BYTES 110

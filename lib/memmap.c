@@ -11,6 +11,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "fileio.h"
 #include "util.h"
 
 int khib_memmap_add(struct khib_memmap *m, uint64_t start, uint64_t end, uint32_t type)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "fileio.h"
 #include "util.h"
 
 int khib_physmem_map(const char *devmem, uint64_t paddr, size_t bytes, int writable,

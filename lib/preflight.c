@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "fileio.h"
 #include "image.h"
 #include "target.h"
 #include "util.h"

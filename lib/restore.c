@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "fileio.h"
 #include "physmem.h"
 #include "sysinfo.h"
 #include "util.h"

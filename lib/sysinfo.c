@@ -13,6 +13,7 @@
 
 #include "bzimage.h"
 #include "checksum.h"
+#include "fileio.h"
 #include "image.h"
 #include "image_format.h"
 #include "util.h"

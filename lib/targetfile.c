@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "util.h"
 
 static int get_flags(int fd, int *ret)

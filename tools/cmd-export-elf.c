@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "elfcore.h"
+#include "fileio.h"
 #include "image.h"
 #include "khib.h"
 #include "util.h"

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "handoff.h"
 #include "handoff_read.h"
 #include "jump.h"

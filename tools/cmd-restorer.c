@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "crypt.h"
+#include "fileio.h"
 #include "handoff.h"
 #include "handoff_read.h"
 #include "image.h"

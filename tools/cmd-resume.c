@@ -28,6 +28,7 @@
 #include "blockmap.h"
 #include "config.h"
 #include "crypt.h"
+#include "fileio.h"
 #include "handoff.h"
 #include "image.h"
 #include "jump.h"

@@ -22,6 +22,7 @@
 
 #include "elfcore.h"
 #include "crypt.h"
+#include "fileio.h"
 #include "handoff.h"
 #include "handoff_read.h"
 #include "image.h"

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "crypt.h"
+#include "fileio.h"
 #include "fscheck.h"
 #include "image.h"
 #include "keyslot.h"

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "harness.h"
 #include "image_format.h"
 #include "snapshot.h"
