@@ -21,6 +21,7 @@
 #include "crypt.h"
 #include "dmtable.h"
 #include "fileio.h"
+#include "targetdev.h"
 #include "util.h"
 
 #define MAX_DEPTH 16

@@ -16,6 +16,7 @@
 #include "handoff_read.h"
 #include "image_format.h"
 #include "physmem.h"
+#include "targetdev.h"
 #include "threadpool.h"
 #include "util.h"
 

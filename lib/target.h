@@ -3,7 +3,9 @@
  * Where an image lives: a regular file, a block device or partition, the
  * pre-allocated extents of a file reached through the raw block device (as
  * swsusp's resume_offset: the writer kernel never mounts a file system the
- * hibernated kernel has mounted), or memory (tests, fuzzing).
+ * hibernated kernel has mounted), or memory (tests, fuzzing).  This module
+ * is the target abstraction and the memory target; lib/targetdev.h opens
+ * files and devices.
  *
  * Every byte goes through a `struct khib_io_ops` table, so tests can inject
  * EIO, short writes, ENOSPC and power cuts between a write and its flush.
@@ -62,32 +64,23 @@ enum khib_target_kind {
 	KHIB_TARGET_KIND_CUSTOM,
 };
 
-#define KHIB_TARGET_WRITE  (1u << 0) /* open read-write */
-#define KHIB_TARGET_CREATE (1u << 1) /* regular file: create or truncate; grows */
-#define KHIB_TARGET_DIRECT (1u << 2) /* O_DIRECT on a regular file too */
-
 struct khib_target;
 
-/* A regular file or a block device, by what `path` is. */
-int khib_target_open(const char *path, unsigned flags, struct khib_target **ret);
-/* The given extents (sorted, contiguous from logical 0, 4 KiB aligned) of a
- * block device or file `device`. */
-int khib_target_open_extents(const char *device, const struct khib_extent *extents,
-			     size_t n_extents, unsigned flags, struct khib_target **ret);
 /* Append [logical, +length) at device offset physical to a growing array
  * (*v of *n, room for *cap), merged into the last extent when it continues
  * it on the device: fewer, larger transfers.  -ENOMEM. */
 int khib_extent_append(struct khib_extent **v, size_t *n, size_t *cap, uint64_t logical,
 		       uint64_t physical, uint64_t length);
-/* Device extents of a fully allocated file (no holes, no shared, inline,
- * encoded or delayed extents); also returns the device the file is on. */
-int khib_target_fiemap(const char *path, struct khib_extent **ret_extents, size_t *ret_n,
-		       dev_t *ret_dev);
 /* A target over a caller's buffer; it must outlive the target. */
 int khib_target_new_memory(void *buf, size_t size, bool writable, struct khib_target **ret);
 /* A target over any ops table (fault injection).  size UINT64_MAX = grows. */
 int khib_target_new(const struct khib_io_ops *ops, void *ctx, uint64_t size, uint32_t align,
 		    struct khib_target **ret);
+/* For the openers of lib/targetdev.h: what a target made by
+ * khib_target_new() is and, for KHIB_TARGET_KIND_EXTENTS, where its logical
+ * bytes lie on the device (copied; the caller checked them).  -ENOMEM. */
+int khib_target_set_kind(struct khib_target *t, enum khib_target_kind kind,
+			 const struct khib_extent *extents, size_t n_extents);
 void khib_target_free(struct khib_target *t);
 
 enum khib_target_kind khib_target_kind(const struct khib_target *t);
@@ -104,9 +97,6 @@ int khib_target_truncate(struct khib_target *t, uint64_t size);
  * that extend a file are serialised by file systems (ext4), writes inside
  * allocated space are not.  -EOPNOTSUPP where it does not apply. */
 int khib_target_reserve(struct khib_target *t, uint64_t size);
-
-/* The size of the block device at path, in bytes. */
-int khib_blockdev_size(const char *path, uint64_t *ret);
 
 /* Aligned allocation for direct I/O buffers (free with free()). */
 void *khib_alloc_aligned(size_t size);

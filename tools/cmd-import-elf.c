@@ -25,6 +25,7 @@
 #include "keys.h"
 #include "khib.h"
 #include "preflight.h"
+#include "targetdev.h"
 #include "util.h"
 
 #define PAGE 4096ULL

@@ -27,6 +27,7 @@
 #include "khib.h"
 #include "restore.h"
 #include "save.h"
+#include "targetdev.h"
 #include "util.h"
 
 #define DEVMEM "/dev/mem"

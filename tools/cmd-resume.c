@@ -40,6 +40,7 @@
 #include "restore.h"
 #include "resume.h"
 #include "sysinfo.h"
+#include "targetdev.h"
 #include "util.h"
 
 #define MAX_FILE_BYTES (512u << 20)

@@ -2,6 +2,7 @@
 #include "fileio.h"
 #include "harness.h"
 #include "target.h"
+#include "targetdev.h"
 #include "util.h"
 
 #include <errno.h>
