@@ -13,6 +13,7 @@
 #include "check.h"
 #include "config.h"
 #include "fileio.h"
+#include "initrd_file.h"
 #include "util.h"
 
 /* A khib binary, static, is a few MiB: keep what could be one. */

@@ -1,14 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include "elfcore.h"
-#include "fileio.h"
 #include "util.h"
 
 #include <elf.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define VMCOREINFO_NAME "VMCOREINFO"
 #define NOTE_ALIGN 4 /* Linux's ELF64 core notes use 4-byte padding */
@@ -166,29 +163,6 @@ int khib_elfcore_parse(khib_elf_read_fn *rd, void *ctx, uint64_t file_bytes,
 	}
 	*ret = c;
 	return 0;
-}
-
-static int fd_read(void *ctx, void *buf, size_t len, uint64_t off)
-{
-	return khib_pread_all(*(int *)ctx, buf, len, off);
-}
-
-int khib_elfcore_parse_fd(int fd, struct khib_elfcore **ret, char *reason)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	return khib_elfcore_parse(fd_read, &fd, (uint64_t)st.st_size, ret, reason);
-}
-
-int khib_elfcore_parse_path(const char *path, struct khib_elfcore **ret, char *reason)
-{
-	_cleanup_close_ int fd = khib_open_input(path, O_RDONLY);
-
-	if (fd < 0)
-		return fd;
-	return khib_elfcore_parse_fd(fd, ret, reason);
 }
 
 struct mem_src {

@@ -43,7 +43,6 @@ typedef int khib_elf_read_fn(void *ctx, void *buf, size_t len, uint64_t off);
  * -EBADMSG malformed, -EOPNOTSUPP not a little-endian ELF64 core. */
 int khib_elfcore_parse(khib_elf_read_fn *rd, void *ctx, uint64_t file_bytes,
 		       struct khib_elfcore **ret, char *reason);
-int khib_elfcore_parse_fd(int fd, struct khib_elfcore **ret, char *reason);
 int khib_elfcore_parse_mem(const void *buf, size_t len, struct khib_elfcore **ret, char *reason);
 void khib_elfcore_free(struct khib_elfcore *c);
 
@@ -93,8 +92,5 @@ int khib_elfcore_build(struct khib_elf_load *loads, size_t n_loads, uint16_t mac
 int khib_elfcore_build_phys(struct khib_elf_load *loads, size_t n_loads, uint16_t machine,
 			    uint64_t note_paddr, uint64_t note_bytes, uint8_t **ret_hdr,
 			    size_t *ret_hdr_bytes);
-
-/* Parse the core file at path (e.g. /proc/vmcore), opened read-only. */
-int khib_elfcore_parse_path(const char *path, struct khib_elfcore **ret, char *reason);
 
 #endif

@@ -46,11 +46,6 @@ struct khib_initrd_member {
 int khib_initrd_scan(const void *buf, size_t len, struct khib_initrd_member *m, size_t n,
 		     char *reason);
 
-/* The same for the file at path (mapped, not read into memory); -errno
- * from opening it too. */
-int khib_initrd_scan_file(const char *path, struct khib_initrd_member *m, size_t n,
-			  char *reason);
-
 /* Free the members' data. */
 void khib_initrd_release(struct khib_initrd_member *m, size_t n);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 
+#include "memmap_file.h"
 #include "sysinfo.h"
 
 static int record_ram(const struct khib_memmap *fw, struct khib_handoff *h)

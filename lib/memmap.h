@@ -44,11 +44,6 @@ int khib_memmap_add(struct khib_memmap *m, uint64_t start, uint64_t end, uint32_
  * different types (-EINVAL): a map we cannot trust must not steer kexec. */
 int khib_memmap_normalize(struct khib_memmap *m);
 
-/* The firmware map from /sys/firmware/memmap (CONFIG_FIRMWARE_MEMMAP): the
- * e820 table as the firmware gave it, before the kernel edited it.  `dir`
- * is normally "/sys/firmware/memmap"; tests pass a fake tree. */
-int khib_memmap_read_firmware(const char *dir, struct khib_memmap *ret);
-
 /* e820 type number for a /sys/firmware/memmap or /proc/iomem type name. */
 uint32_t khib_memmap_type_from_name(const char *name);
 

@@ -16,6 +16,7 @@
 #include "fileio.h"
 #include "image.h"
 #include "image_format.h"
+#include "memmap_file.h"
 #include "util.h"
 
 int khib_parse_uuid(const char *s, uint8_t ret[16])

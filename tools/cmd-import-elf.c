@@ -20,6 +20,7 @@
 
 #include "elfcore.h"
 #include "crypt.h"
+#include "elfcore_file.h"
 #include "fileio.h"
 #include "image.h"
 #include "keys.h"

@@ -25,6 +25,7 @@
 #include "image.h"
 #include "kexec.h"
 #include "khib.h"
+#include "memmap_file.h"
 #include "restore.h"
 #include "save.h"
 #include "targetdev.h"

@@ -36,6 +36,7 @@
 #include "kexec.h"
 #include "keys.h"
 #include "khib.h"
+#include "memmap_file.h"
 #include "preflight.h"
 #include "restore.h"
 #include "resume.h"

@@ -22,6 +22,7 @@
 
 #include "elfcore.h"
 #include "crypt.h"
+#include "elfcore_file.h"
 #include "fileio.h"
 #include "handoff.h"
 #include "handoff_read.h"
