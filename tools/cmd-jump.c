@@ -208,10 +208,15 @@ static void jump_back_help(FILE *out)
 /* Find and decode the handoff block this kernel was given. */
 static int read_handoff(struct khib_handoff *h)
 {
-	int r = khib_handoff_find("/proc/cmdline", "/dev/mem", h);
+	char reason[KHIB_REASON_MAX] = "";
+	int r = khib_handoff_find("/proc/cmdline", "/dev/mem", h, reason);
 
 	if (r == -ENOENT) {
 		khib_err("no khib.handoff= on the kernel command line: this kernel was not started by khib");
+		return 1;
+	}
+	if (r < 0 && reason[0]) {
+		khib_err("reading the handoff block named by khib.handoff=: %s", reason);
 		return 1;
 	}
 	if (r < 0)

@@ -198,6 +198,20 @@ int khib_handoff_decode(const void *page, size_t len, struct khib_handoff *ret)
 	return 0;
 }
 
+int khib_handoff_fail(const void *page, size_t len, int err, char *reason)
+{
+	const uint8_t *b = page;
+
+	if (err == -EOPNOTSUPP && len >= OFF_BODY)
+		return khib_fail(reason, err, "unsupported handoff version %u (this khib speaks %u)",
+				 khib_get_le32(b + 8), KHIB_HANDOFF_VERSION);
+	if (err == -ENODATA)
+		return khib_fail(reason, err, "no handoff block (wrong magic)");
+	if (err == -EBADMSG)
+		return khib_fail(reason, err, "corrupt handoff block");
+	return khib_fail(reason, err, "%s", strerror(-err));
+}
+
 uint64_t khib_extmap_encode(const struct khib_extent *ext, size_t n, void *buf)
 {
 	uint8_t *b = buf;

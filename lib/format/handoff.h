@@ -30,7 +30,12 @@
 #define KHIB_REGION_ALIGN (2ULL << 20)
 
 #define KHIB_HANDOFF_MAGIC 0x46464f484249484bULL /* "KHIBHOFF" on disk */
-#define KHIB_HANDOFF_VERSION 3
+/* Bumped with every change of the layout: N's khib and the one in the
+ * writer or restore kernel's initramfs may be different builds, and a block
+ * of another layout must read as another version, not as a corrupt block.
+ * 4: the target's disk identity and partition (target_id, target_part),
+ * which version 3 had grown without a bump. */
+#define KHIB_HANDOFF_VERSION 4
 #define KHIB_HANDOFF_BYTES 4096
 #define KHIB_HANDOFF_OFF_ENTRY 16
 #define KHIB_HANDOFF_MAX_RANGES 64
@@ -174,5 +179,11 @@ int khib_handoff_encode(const struct khib_handoff *h, void *page);
  * -ENODATA when there is no handoff (wrong magic), -EBADMSG when corrupt,
  * -EOPNOTSUPP for another version. */
 int khib_handoff_decode(const void *page, size_t len, struct khib_handoff *ret);
+
+/* The one line for khib_handoff_decode()'s error err on page, into reason
+ * (KHIB_REASON_MAX bytes): "unsupported handoff version N (this khib speaks
+ * M)" for -EOPNOTSUPP, "no handoff block (wrong magic)" for -ENODATA,
+ * "corrupt handoff block" for -EBADMSG.  Returns err. */
+int khib_handoff_fail(const void *page, size_t len, int err, char *reason);
 
 #endif

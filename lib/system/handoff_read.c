@@ -2,13 +2,16 @@
 #include "handoff_read.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <string.h>
 
 #include "crypt.h"
 #include "fileio.h"
 #include "physmem.h"
 #include "util.h"
 
-int khib_handoff_find(const char *cmdline_path, const char *devmem, struct khib_handoff *ret)
+int khib_handoff_find(const char *cmdline_path, const char *devmem, struct khib_handoff *ret,
+		      char *reason)
 {
 	_cleanup_free_ char *cmdline = NULL;
 	uint8_t page[KHIB_HANDOFF_BYTES];
@@ -26,8 +29,12 @@ int khib_handoff_find(const char *cmdline_path, const char *devmem, struct khib_
 		return -EINVAL;
 	r = khib_physmem_read(devmem, paddr, page, sizeof(page));
 	if (r < 0)
-		return r;
-	return khib_handoff_decode(page, sizeof(page), ret);
+		return khib_fail(reason, r, "reading physical address 0x%" PRIx64 " through '%s': %s",
+				 paddr, devmem, strerror(-r));
+	r = khib_handoff_decode(page, sizeof(page), ret);
+	if (r < 0)
+		return khib_handoff_fail(page, sizeof(page), r, reason);
+	return 0;
 }
 
 int khib_extmap_read(const char *devmem, const struct khib_handoff *h, struct khib_extent **ret)

@@ -14,8 +14,10 @@
 
 /* In the jumped-to kernel: find khib.handoff= in `cmdline_path` (normally
  * /proc/cmdline), read the block through `devmem` and decode it.  -ENOENT
- * without khib.handoff=. */
-int khib_handoff_find(const char *cmdline_path, const char *devmem, struct khib_handoff *ret);
+ * without khib.handoff=; once the block is read, what was wrong with it in
+ * reason (NULL or KHIB_REASON_MAX bytes; khib_handoff_fail()). */
+int khib_handoff_find(const char *cmdline_path, const char *devmem, struct khib_handoff *ret,
+		      char *reason);
 
 /* In the jumped-to kernel: the map h names, read through devmem. */
 int khib_extmap_read(const char *devmem, const struct khib_handoff *h,
