@@ -30,7 +30,6 @@
 #include "util.h"
 
 /* Kernel text lives above this; the direct map below it (x86-64). */
-#define START_KERNEL_MAP 0xffffffff80000000ULL
 
 static void export_help(FILE *out)
 {
@@ -188,7 +187,7 @@ static int build_loads(struct khib_reader *r, struct export_ctx *e, bool with_sw
 				(l->paddr == h_mem[1][0] && l->memsz == h_mem[1][1]);
 		/* As /proc/vmcore: RAM seen through the direct map, if known. */
 		l->vaddr = i->resume.direct_map_base &&
-					   i->resume.direct_map_base + l->paddr < START_KERNEL_MAP
+					   i->resume.direct_map_base + l->paddr < KHIB_START_KERNEL_MAP
 				   ? i->resume.direct_map_base + l->paddr
 				   : 0;
 	}

@@ -17,6 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Where x86-64 maps the kernel image (__START_KERNEL_map,
+ * arch/x86/include/asm/page_64_types.h): a core file's kernel-text load has
+ * its virtual addresses from here, and N's page table root is read from
+ * here by the free-page filter. */
+#define KHIB_START_KERNEL_MAP 0xffffffff80000000ULL
+
 struct khib_elf_load {
 	uint64_t paddr, vaddr;
 	uint64_t offset;  /* file offset of the data */

@@ -21,7 +21,7 @@
 #define KHIB_FMT_VERSION 2	/* written; 1 and 2 are read */
 _Static_assert(KHIB_KEY_AREA_BYTES == 0x1000 - 0x400, "the key area ends the header block");
 #define KHIB_FMT_BLOCK 4096u
-#define KHIB_FMT_PAGE_SIZE 4096u
+#define KHIB_FMT_PAGE_SIZE ((uint32_t)KHIB_PAGE_SIZE) /* the header's page size field */
 
 #define KHIB_COMMIT_OFFSET 0x0000u
 #define KHIB_HEADER_OFFSET 0x1000u

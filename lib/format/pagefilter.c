@@ -11,7 +11,6 @@
 #include "util.h"
 
 /* x86-64 (arch/x86/include/asm/page_64_types.h, pgtable_types.h). */
-#define START_KERNEL_MAP 0xffffffff80000000ULL
 #define PTE_PRESENT 0x1ULL
 #define PTE_PSE 0x80ULL
 #define PTE_ADDR_MASK 0x000ffffffffff000ULL
@@ -147,8 +146,8 @@ static int check_layout(struct khib_pagefilter_layout *l, uint64_t page_size, ch
 	if (l->nr_orders < 1 || l->nr_orders > 20 ||
 	    l->nr_orders - 1 > l->section_size_bits - KHIB_PAGE_SHIFT)
 		return khib_fail(reason, -EBADMSG, "%u page orders", l->nr_orders);
-	if (l->init_top_pgt < START_KERNEL_MAP ||
-	    !IS_ALIGNED(l->init_top_pgt - START_KERNEL_MAP + l->phys_base, KHIB_PAGE_SIZE))
+	if (l->init_top_pgt < KHIB_START_KERNEL_MAP ||
+	    !IS_ALIGNED(l->init_top_pgt - KHIB_START_KERNEL_MAP + l->phys_base, KHIB_PAGE_SIZE))
 		return khib_fail(reason, -EBADMSG, "init_top_pgt 0x%" PRIx64 " with phys_base 0x%" PRIx64,
 			    l->init_top_pgt, l->phys_base);
 	return 0;
@@ -729,7 +728,7 @@ int khib_pagefilter_new(const struct khib_pagefilter_input *in, struct khib_page
 	if (r < 0)
 		return khib_fail(reason, r, "%s", r == -EINVAL ? "bad ranges" : strerror(-r));
 	s.f = f;
-	s.top_pgt = l.init_top_pgt - START_KERNEL_MAP + l.phys_base;
+	s.top_pgt = l.init_top_pgt - KHIB_START_KERNEL_MAP + l.phys_base;
 	s.buf = malloc(BATCH_BYTES);
 	r = s.buf ? load_swaps(&s) : -ENOMEM;
 	for (size_t i = 0; r >= 0 && i < f->n; i++)

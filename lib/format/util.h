@@ -18,8 +18,10 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define KHIB_PAGE_SIZE 4096ULL
+/* The page size: x86-64's, and the image format's (the header records it,
+ * doc/FORMAT.md).  Every other spelling of it derives from this one. */
 #define KHIB_PAGE_SHIFT 12
+#define KHIB_PAGE_SIZE (1ULL << KHIB_PAGE_SHIFT)
 
 /* Alignment helpers; `a` must be a power of two. */
 #define ALIGN_UP(x, a) (((x) + ((__typeof__(x))(a) - 1)) & ~((__typeof__(x))(a) - 1))

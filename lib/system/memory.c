@@ -11,7 +11,6 @@
 #include "fileio.h"
 #include "util.h"
 
-#define PAGE_BYTES 4096ULL
 
 static int meminfo_field(const char *text, const char *key, uint64_t *ret)
 {
@@ -124,7 +123,7 @@ static int add_usable(void *ctx, const struct zone_text *zt, unsigned idx)
 		return -EBADMSG;
 	keep = zt->high + zt->protection[u->normal];
 	if (zt->free_pages > keep)
-		u->bytes += (zt->free_pages - keep) * PAGE_BYTES;
+		u->bytes += (zt->free_pages - keep) * KHIB_PAGE_SIZE;
 	return 0;
 }
 
