@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include "checksum.h"
 
-/* Header-only xxhash: no shared library needed in a static initramfs binary. */
+/* Header-only xxhash, included here only: no shared library needed in a
+ * static initramfs binary. */
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
@@ -12,6 +13,11 @@ _Static_assert(_Alignof(XXH3_state_t) <= 64, "khib_hash_state under-aligned");
 uint64_t khib_hash64(const void *buf, size_t len)
 {
 	return XXH3_64bits(buf, len);
+}
+
+uint64_t khib_xxh64(const void *buf, size_t len, uint64_t seed)
+{
+	return XXH64(buf, len, seed);
 }
 
 void khib_hash_init(struct khib_hash_state *s)

@@ -16,6 +16,13 @@
 
 uint64_t khib_hash64(const void *buf, size_t len);
 
+/* XXH64 (xxHash's older 64-bit hash) with a seed: a different algorithm
+ * from khib_hash64(), kept where its values already travel or are stored —
+ * the handoff, key and status pages and the extent map (seed 0) and the
+ * firmware memory map's fingerprint (khib_memmap_hash(), in every image).
+ * New checksums use khib_hash64(). */
+uint64_t khib_xxh64(const void *buf, size_t len, uint64_t seed);
+
 /* Incremental form; the result equals khib_hash64() of the concatenation. */
 struct khib_hash_state {
 	/* Opaque, sized and aligned for XXH3_state_t (checked in checksum.c). */

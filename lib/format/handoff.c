@@ -5,9 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
+#include "checksum.h"
 #include "crypt.h"
 #include "util.h"
 
@@ -34,7 +32,7 @@ static uint64_t checksum(const uint8_t *page, size_t used)
 
 	memcpy(copy, page, used);
 	memset(copy + KHIB_HANDOFF_OFF_ENTRY, 0, 16);
-	return XXH64(copy, used, 0);
+	return khib_xxh64(copy, used, 0);
 }
 
 struct cursor {
@@ -220,7 +218,7 @@ uint64_t khib_extmap_encode(const struct khib_extent *ext, size_t n, void *buf)
 		khib_put_le64(b + i * KHIB_EXTMAP_ENTRY_BYTES, ext[i].physical);
 		khib_put_le64(b + i * KHIB_EXTMAP_ENTRY_BYTES + 8, ext[i].length);
 	}
-	return XXH64(buf, n * KHIB_EXTMAP_ENTRY_BYTES, 0);
+	return khib_xxh64(buf, n * KHIB_EXTMAP_ENTRY_BYTES, 0);
 }
 
 int khib_extmap_decode(const void *buf, size_t n, uint64_t hash, struct khib_extent **ret)
@@ -231,7 +229,7 @@ int khib_extmap_decode(const void *buf, size_t n, uint64_t hash, struct khib_ext
 
 	if (n > KHIB_EXTMAP_MAX_EXTENTS)
 		return -E2BIG;
-	if (!n || XXH64(buf, n * KHIB_EXTMAP_ENTRY_BYTES, 0) != hash)
+	if (!n || khib_xxh64(buf, n * KHIB_EXTMAP_ENTRY_BYTES, 0) != hash)
 		return -EBADMSG;
 	if (!(v = calloc(n, sizeof(*v))))
 		return -ENOMEM;
@@ -269,7 +267,7 @@ void khib_keypage_encode(const struct khib_image_key *k, const uint8_t uuid[16],
 	memcpy(b + 16, uuid, 16);
 	memcpy(b + 32, k->dk, sizeof(k->dk));
 	memcpy(b + KEYPAGE_AREA, k->key_area, KHIB_KEY_AREA_BYTES);
-	khib_put_le64(b + KEYPAGE_SUM, XXH64(b, KEYPAGE_SUM, 0));
+	khib_put_le64(b + KEYPAGE_SUM, khib_xxh64(b, KEYPAGE_SUM, 0));
 }
 
 int khib_keypage_decode(const void *page, struct khib_image_key *ret, uint8_t uuid[16])
@@ -278,7 +276,7 @@ int khib_keypage_decode(const void *page, struct khib_image_key *ret, uint8_t uu
 
 	if (khib_get_le64(b) != KEYPAGE_MAGIC)
 		return -ENODATA;
-	if (khib_get_le64(b + KEYPAGE_SUM) != XXH64(b, KEYPAGE_SUM, 0) || !khib_get_le32(b + 8))
+	if (khib_get_le64(b + KEYPAGE_SUM) != khib_xxh64(b, KEYPAGE_SUM, 0) || !khib_get_le32(b + 8))
 		return -EBADMSG;
 	ret->aead = khib_get_le32(b + 8);
 	ret->n_slots = khib_get_le32(b + 12);
@@ -309,7 +307,7 @@ void khib_status_encode(const struct khib_status *st, void *buf)
 	putb(&c, st->image_uuid, 16);
 	putb(&c, st->reason, sizeof(st->reason));
 	c.p[-1] = '\0';
-	khib_put_le64(b + 8, XXH64(b + STATUS_OFF_BODY, KHIB_STATUS_BYTES - STATUS_OFF_BODY, 0));
+	khib_put_le64(b + 8, khib_xxh64(b + STATUS_OFF_BODY, KHIB_STATUS_BYTES - STATUS_OFF_BODY, 0));
 }
 
 _Static_assert(STATUS_OFF_BODY + 8 * 7 + 16 + 256 <= KHIB_STATUS_BYTES, "status fits");
@@ -322,7 +320,8 @@ int khib_status_decode(const void *buf, uint64_t nonce, struct khib_status *ret)
 
 	if (khib_get_le64(b) != STATUS_MAGIC)
 		return -ENODATA;
-	if (khib_get_le64(b + 8) != XXH64(b + STATUS_OFF_BODY, KHIB_STATUS_BYTES - STATUS_OFF_BODY, 0))
+	if (khib_get_le64(b + 8) !=
+	    khib_xxh64(b + STATUS_OFF_BODY, KHIB_STATUS_BYTES - STATUS_OFF_BODY, 0))
 		return -EBADMSG;
 	st.nonce = get64(&c);
 	st.state = get32(&c);

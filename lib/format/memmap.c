@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
+#include "checksum.h"
 #include "util.h"
 
 int khib_memmap_add(struct khib_memmap *m, uint64_t start, uint64_t end, uint32_t type)
@@ -142,7 +140,7 @@ uint64_t khib_memmap_hash(const struct khib_memmap *m)
 		khib_put_le64(rec + 20 * i + 8, m->r[i].end);
 		khib_put_le32(rec + 20 * i + 16, m->r[i].type);
 	}
-	return XXH64(rec, 20 * m->n, 0x6b686962 /* "khib" */);
+	return khib_xxh64(rec, 20 * m->n, 0x6b686962 /* "khib" */);
 }
 
 bool khib_memmap_overlaps(const struct khib_memmap *m, uint64_t start, uint64_t end,
