@@ -162,7 +162,7 @@ static int build_loads(struct khib_reader *r, struct export_ctx *e, bool with_sw
 	const struct khib_image_info *i = khib_reader_info(r);
 	const struct khib_range *ranges;
 	const uint64_t h_mem[2][2] = { { i->resume.lowmem_start, i->resume.lowmem_size },
-				       { i->resume.region_start, i->resume.region_size } };
+				       { i->resume.region_start, i->resume.region_bytes } };
 	const void *vmci = NULL;
 	size_t vbytes = 0, n;
 
@@ -242,7 +242,7 @@ static int export_image(struct khib_reader *r, const char *out, const struct khi
 	khib_progress_done(&e.progress);
 	if (q >= 0 && with_swapped && info->resume.jump_back_entry) {
 		int u = undo_swaps(&e, info->resume.jump_back_entry,
-				   (info->resume.lowmem_size + info->resume.region_size) / 4096);
+				   (info->resume.lowmem_size + info->resume.region_bytes) / 4096);
 		if (u < 0) {
 			khib_warn("finding N's pages swapped out of H's memory in '%s': %s",
 				  out, strerror(-u));

@@ -99,8 +99,8 @@ void hib_config_defaults(const struct khib_config *cf, struct hib_opts *o)
 	}
 	if (cf->has_threads)
 		o->threads = cf->threads;
-	if (cf->has_region_size)
-		o->region_bytes = cf->region_size;
+	if (cf->has_region_bytes)
+		o->region_bytes = cf->region_bytes;
 	if (cf->has_region_start)
 		o->region_start = cf->region_start;
 	o->keep_free = cf->keep_free_pages;

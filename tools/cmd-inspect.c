@@ -222,7 +222,7 @@ static void print_text(const char *path, struct khib_reader *r)
 	       i->kernel.num_physpages);
 	printf("jump back:      0x%" PRIx64 "\n", i->resume.jump_back_entry);
 	printf("writer region:  0x%" PRIx64 " + 0x%" PRIx64 "\n", i->resume.region_start,
-	       i->resume.region_size);
+	       i->resume.region_bytes);
 	printf("low memory:     0x%" PRIx64 " + 0x%" PRIx64 "\n", i->resume.lowmem_start,
 	       i->resume.lowmem_size);
 	printf("pages:          %" PRIu64 " RAM, %" PRIu64 " saved: %" PRIu64 " stored, %" PRIu64
@@ -268,7 +268,7 @@ static void print_json(const char *path, struct khib_reader *r)
 	printf(",\"memmap_hash\":%" PRIu64 ",\"e820_crc32\":%" PRIu32 ",\"jump_back_entry\":%" PRIu64
 	       ",\"region_start\":%" PRIu64 ",\"region_size\":%" PRIu64 ",\"lowmem_start\":%" PRIu64
 	       ",\"lowmem_size\":%" PRIu64, i->kernel.memmap_hash, i->kernel.e820_crc32,
-	       i->resume.jump_back_entry, i->resume.region_start, i->resume.region_size,
+	       i->resume.jump_back_entry, i->resume.region_start, i->resume.region_bytes,
 	       i->resume.lowmem_start, i->resume.lowmem_size);
 	printf(",\"total_ram_pages\":%" PRIu64 ",\"saved_pages\":%" PRIu64 ",\"stored_pages\":%" PRIu64
 	       ",\"zero_pages\":%" PRIu64 ",\"excluded_pages\":%" PRIu64 ",\"image_bytes\":%" PRIu64

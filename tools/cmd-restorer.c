@@ -74,7 +74,7 @@ void restore_and_jump(const struct khib_handoff *h, struct khib_target *t, struc
 
 	/* R runs where the writer kernel ran; anything else is not this image. */
 	if (info->resume.region_start != h->region_start ||
-	    info->resume.region_size != h->region_bytes) {
+	    info->resume.region_bytes != h->region_bytes) {
 		khib_reader_free(rd);
 		fail_reboot(t, -ESTALE, "the image was not written from this region");
 	}
@@ -154,7 +154,7 @@ static int direct_handoff(const struct khib_image_info *info, struct khib_handof
 	if ((r = khib_memmap_read_firmware("/sys/firmware/memmap", &fw)) < 0)
 		return r;
 	h->region_start = info->resume.region_start;
-	h->region_bytes = info->resume.region_size;
+	h->region_bytes = info->resume.region_bytes;
 	h->low_start = info->resume.lowmem_start;
 	h->low_bytes = info->resume.lowmem_size;
 	for (size_t i = 0; i < fw.n; i++) {

@@ -313,7 +313,7 @@ static int op_jump_config(void *ctx, const struct khib_image_info *info, struct 
 	int r;
 
 	(void)ctx;
-	r = khib_jump_config_read(info->resume.region_size, info->resume.region_start, fw, ret,
+	r = khib_jump_config_read(info->resume.region_bytes, info->resume.region_start, fw, ret,
 				     &what);
 	if (r < 0)
 		snprintf(reason, KHIB_RESUME_REASON_MAX, "%s: %s", what, strerror(-r));

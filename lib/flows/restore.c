@@ -74,8 +74,8 @@ int khib_restore_check(struct khib_reader *rd, const struct khib_memmap *firmwar
 	r = khib_image_check_identity(info, &running, reason);
 	if (r < 0)
 		return r;
-	if (!ri->jump_back_entry || !ri->region_size ||
-	    !khib_memmap_find(firmware, ri->region_start, ri->region_start + ri->region_size,
+	if (!ri->jump_back_entry || !ri->region_bytes ||
+	    !khib_memmap_find(firmware, ri->region_start, ri->region_start + ri->region_bytes,
 			      KHIB_E820_RAM) ||
 	    !khib_memmap_find(firmware, ri->lowmem_start, ri->lowmem_start + ri->lowmem_size,
 			      KHIB_E820_RAM))
@@ -211,7 +211,7 @@ int khib_restore_check_placement(const struct khib_image_info *info, const char 
 				    "cannot see this kernel's place in /proc/iomem");
 		for (size_t i = 0; i < image.n; i++)
 			if (!inside(image.r[i].start, image.r[i].end, ri->region_start,
-				    ri->region_size))
+				    ri->region_bytes))
 				return khib_fail(reason, -EXDEV, "this kernel's %s lies outside the "
 						 "image's region (boot it with nokaslr and "
 						 "CONFIG_PHYSICAL_START at the region)",
@@ -220,7 +220,7 @@ int khib_restore_check_placement(const struct khib_image_info *info, const char 
 	if ((r = khib_memmap_iomem_find(iomem, "System RAM", KHIB_E820_RAM, &ram)) < 0)
 		return r;
 	for (size_t i = 0; i < ram.n; i++)
-		if (!inside(ram.r[i].start, ram.r[i].end, ri->region_start, ri->region_size) &&
+		if (!inside(ram.r[i].start, ram.r[i].end, ri->region_start, ri->region_bytes) &&
 		    !inside(ram.r[i].start, ram.r[i].end, ri->lowmem_start, ri->lowmem_size))
 			return fail(reason, -EXDEV, "this kernel has RAM outside the image's region and "
 				    "low memory (boot it with memmap=exactmap limited to them)");

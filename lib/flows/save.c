@@ -133,7 +133,7 @@ static void writer_params(const struct khib_handoff *h, const struct khib_range 
 		.resume = {
 			.jump_back_entry = h->jump_back_entry,
 			.region_start = h->region_start,
-			.region_size = h->region_bytes,
+			.region_bytes = h->region_bytes,
 			.lowmem_start = h->low_start,
 			.lowmem_size = h->low_bytes,
 		},

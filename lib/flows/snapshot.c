@@ -126,7 +126,7 @@ static int build_extra(const struct khib_image_info *info, struct khib_snapshot_
 	uint64_t ctrl;
 
 	p->extra_pages = 1 + (list_bytes + KHIB_PAGE_SIZE - 1) / KHIB_PAGE_SIZE;
-	if (p->extra_pages * KHIB_PAGE_SIZE > info->resume.region_size || tramp > KHIB_PAGE_SIZE)
+	if (p->extra_pages * KHIB_PAGE_SIZE > info->resume.region_bytes || tramp > KHIB_PAGE_SIZE)
 		return -E2BIG;
 	p->extra = calloc(p->extra_pages, KHIB_PAGE_SIZE);
 	if (!p->extra)
@@ -170,7 +170,7 @@ int khib_snapshot_plan_build(struct khib_reader *rd, const struct khib_memmap *z
 	if (!info->kernel.num_physpages || !info->kernel.e820_crc32)
 		return fail(reason, -EOPNOTSUPP, "the image does not record the values the kernel's "
 			    "restore checks (written by an older khib?)");
-	if (info->resume.jump_back_entry < 2 * KHIB_PAGE_SIZE || !info->resume.region_size)
+	if (info->resume.jump_back_entry < 2 * KHIB_PAGE_SIZE || !info->resume.region_bytes)
 		return fail(reason, -EBADMSG, "the image has no re-entry point");
 	r = khib_reader_read(rd, &o, reason);
 	if (r == -EINVAL && reason && !reason[0])

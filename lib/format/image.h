@@ -63,7 +63,7 @@ struct khib_kernel_identity {
 struct khib_resume_info {
 	uint64_t jump_back_entry; /* N's re-entry address (physical) */
 	uint64_t region_start;    /* the region H ran in: not saved */
-	uint64_t region_size;
+	uint64_t region_bytes;
 	uint64_t lowmem_start;    /* low memory H needed (real-mode trampoline) */
 	uint64_t lowmem_size;
 	uint64_t direct_map_base; /* N's PAGE_OFFSET, for ELF export; 0 unknown */

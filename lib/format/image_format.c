@@ -38,7 +38,7 @@ static void encode_identity(const struct khib_image_info *i, uint8_t *b)
 	khib_put_le32(b + KHIB_HDR_E820_CRC32, i->kernel.e820_crc32);
 	khib_put_le64(b + KHIB_HDR_JUMP_BACK, rs->jump_back_entry);
 	khib_put_le64(b + KHIB_HDR_REGION_START, rs->region_start);
-	khib_put_le64(b + KHIB_HDR_REGION_SIZE, rs->region_size);
+	khib_put_le64(b + KHIB_HDR_REGION_BYTES, rs->region_bytes);
 	khib_put_le64(b + KHIB_HDR_LOWMEM_START, rs->lowmem_start);
 	khib_put_le64(b + KHIB_HDR_LOWMEM_SIZE, rs->lowmem_size);
 	khib_put_le64(b + KHIB_HDR_DIRECT_MAP, rs->direct_map_base);
@@ -165,11 +165,11 @@ static int decode_identity(const uint8_t *b, struct khib_image_info *i, char *re
 		return khib_fail(reason, -EBADMSG, "kernel name not terminated");
 	rs->jump_back_entry = khib_get_le64(b + KHIB_HDR_JUMP_BACK);
 	rs->region_start = khib_get_le64(b + KHIB_HDR_REGION_START);
-	rs->region_size = khib_get_le64(b + KHIB_HDR_REGION_SIZE);
+	rs->region_bytes = khib_get_le64(b + KHIB_HDR_REGION_BYTES);
 	rs->lowmem_start = khib_get_le64(b + KHIB_HDR_LOWMEM_START);
 	rs->lowmem_size = khib_get_le64(b + KHIB_HDR_LOWMEM_SIZE);
 	rs->direct_map_base = khib_get_le64(b + KHIB_HDR_DIRECT_MAP);
-	if (!khib_range_within(rs->region_start, rs->region_size, UINT64_MAX) ||
+	if (!khib_range_within(rs->region_start, rs->region_bytes, UINT64_MAX) ||
 	    !khib_range_within(rs->lowmem_start, rs->lowmem_size, UINT64_MAX))
 		return khib_fail(reason, -EBADMSG, "region wraps around");
 	return decode_encryption(b, i, reason);

@@ -135,7 +135,7 @@ static int decode_ranges(struct khib_reader *r, const uint8_t *buf, char *reason
 				 pages, i->saved_pages);
 	for (uint64_t k = 0; k < i->n_ranges; k++)
 		if (khib_ranges_overlap(r->ranges[k].paddr, r->ranges[k].npages * KHIB_FMT_PAGE_SIZE,
-					rs->region_start, rs->region_size))
+					rs->region_start, rs->region_bytes))
 			return khib_fail(reason, -EBADMSG, "range %" PRIu64 " overlaps the writer's region", k);
 	return 0;
 }

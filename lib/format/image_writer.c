@@ -363,7 +363,7 @@ static int check_params(const struct khib_writer_params *p, uint64_t *ret_pages)
 	    (p->fs && p->n_fs > KHIB_FSSTAMP_MAX) ||
 	    memchr(p->kernel.uts_release, 0, KHIB_UTS_LEN) == NULL ||
 	    memchr(p->kernel.uts_version, 0, KHIB_UTS_LEN) == NULL ||
-	    !khib_range_within(p->resume.region_start, p->resume.region_size, UINT64_MAX))
+	    !khib_range_within(p->resume.region_start, p->resume.region_bytes, UINT64_MAX))
 		return -EINVAL;
 	if (khib_ranges_check(p->ranges, p->n_ranges, ret_pages, NULL) < 0)
 		return -EINVAL;
@@ -371,7 +371,7 @@ static int check_params(const struct khib_writer_params *p, uint64_t *ret_pages)
 		return -EINVAL;
 	for (size_t i = 0; i < p->n_ranges; i++)
 		if (khib_ranges_overlap(p->ranges[i].paddr, p->ranges[i].npages * KHIB_FMT_PAGE_SIZE,
-					p->resume.region_start, p->resume.region_size))
+					p->resume.region_start, p->resume.region_bytes))
 			return -EINVAL; /* H's own region cannot be saved */
 	return 0;
 }

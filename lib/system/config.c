@@ -57,8 +57,8 @@ static int set_key(struct khib_config *c, const char *key, const char *val)
 	if (!strcmp(key, "region-size")) {
 		if (khib_parse_size(val, &v) < 0 || !v || !IS_ALIGNED(v, KHIB_REGION_ALIGN))
 			return -EINVAL;
-		c->region_size = v;
-		c->has_region_size = true;
+		c->region_bytes = v;
+		c->has_region_bytes = true;
 		return 0;
 	}
 	if (!strcmp(key, "region-start")) {

@@ -45,13 +45,13 @@ struct khib_config {
 	char key_file[KHIB_CONFIG_STR];		/* images encrypted to it */
 	char key_dir[KHIB_CONFIG_STR];		/* "" : KHIB_KEY_DIR */
 	char resume_method[16];			/* "" or auto, snapshot, kexec */
-	bool has_codec, has_threads, has_region_size, has_region_start;
+	bool has_codec, has_threads, has_region_bytes, has_region_start;
 	bool keep_free_pages;
 	bool encrypt;				/* default true */
 	enum khib_codec codec;
 	int codec_level;
 	unsigned threads;
-	uint64_t region_size, region_start;
+	uint64_t region_bytes, region_start;
 };
 
 /* Parse `text`; on failure -EINVAL and a one-line reason ("line 3: unknown

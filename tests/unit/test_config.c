@@ -37,7 +37,7 @@ TEST(config_parse_all_keys)
 	ASSERT_EQ(c->codec_level, 3);
 	ASSERT_TRUE(c->has_threads);
 	ASSERT_EQ(c->threads, 2);
-	ASSERT_EQ_U64(c->region_size, 64ULL << 20);
+	ASSERT_EQ_U64(c->region_bytes, 64ULL << 20);
 	ASSERT_TRUE(c->has_region_start);
 	ASSERT_EQ_U64(c->region_start, 0x1be00000);
 	ASSERT_STREQ(c->kernel, "/boot/khib");
@@ -59,7 +59,7 @@ TEST(config_empty_means_unset)
 
 	ASSERT_OK(khib_config_parse("\n# nothing\n   \n", c, reason, sizeof(reason)));
 	ASSERT_STREQ(c->target, "");
-	ASSERT_TRUE(!c->has_codec && !c->has_threads && !c->has_region_size &&
+	ASSERT_TRUE(!c->has_codec && !c->has_threads && !c->has_region_bytes &&
 		    !c->has_region_start);
 }
 
