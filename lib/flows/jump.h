@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * A jump's configuration, read from the running system: the one place
- * that puts the facts of lib/sysinfo.h and the choices of lib/kexec.h
+ * that puts the facts of lib/system/sysinfo.h and the choices of lib/system/kexec.h
  * together before `khib hibernate`, `khib resume`, `khib check` and `khib
- * jump` load a kernel.  What the load does with it is lib/kexec.h's.
+ * jump` load a kernel.  What the load does with it is lib/system/kexec.h's.
  */
 #ifndef KHIB_JUMP_H
 #define KHIB_JUMP_H

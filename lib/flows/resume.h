@@ -22,7 +22,7 @@
  * wrong three times, nobody at the console) is kept, so that a later boot
  * can resume it -- but only when its header says it records every file
  * system its kernel had mounted from a block device: then the later resume
- * refuses it if this boot changed any of them (lib/fscheck.h).
+ * refuses it if this boot changed any of them (lib/system/fscheck.h).
  *
  * Every step that touches the running system goes through an ops table,
  * so the unit tests make each one fail in turn.

@@ -77,7 +77,7 @@ int khib_save_read_vmcoreinfo(const char *devmem, uint64_t paddr, uint64_t bytes
  * every compression thread holds two chunk buffers (the pages gathered,
  * the compressed output), here and in the restore kernel that reads the
  * image back, and both kernels live in a region that a full machine must
- * find free before the jump (lib/memory.h).  Measured (512 MiB, TCG,
+ * find free before the jump (lib/system/memory.h).  Measured (512 MiB, TCG,
  * 3 runs): 1 MiB chunks save in 3.4-4.5 s, 4 MiB ones in 3.3-3.7 s; in
  * the default 32 MiB region only 1 MiB chunks fit.
  */

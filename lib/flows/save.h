@@ -6,7 +6,7 @@
  * memory H ran in: N's own contents of those pages were swapped by kexec
  * into pages of N's RAM, which are saved, and the restore swaps them back.
  * Pages free in N's buddy allocator are left out of the image (excluded;
- * lib/pagefilter.h) unless the handoff says KEEP_FREE; when the filter
+ * lib/format/pagefilter.h) unless the handoff says KEEP_FREE; when the filter
  * cannot read N's state, everything is saved and the result says why.
  * N's memory is read through mmap of /dev/mem (N's RAM is "reserved" in
  * H's e820, which is what lets STRICT_DEVMEM allow that).

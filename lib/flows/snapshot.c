@@ -14,7 +14,7 @@
 
 #include "util.h"
 
-/* lib/snapshot_tramp.S */
+/* lib/flows/snapshot_tramp.S */
 extern const uint8_t khib_snapshot_tramp_start[], khib_snapshot_tramp_end[];
 #define TRAMP_OFF_REENTRY 8
 #define TRAMP_OFF_ZERO_LIST 16
@@ -142,7 +142,7 @@ static int build_extra(const struct khib_image_info *info, struct khib_snapshot_
 		khib_put_le64(e + 8, p->zero[i].npages * KHIB_PAGE_SIZE / 8);
 	}
 	/* The control block: the page table page, then the code page that
-	 * holds the re-entry point (see lib/kexec.c). */
+	 * holds the re-entry point (see lib/system/kexec.c). */
 	ctrl = ALIGN_DOWN(info->resume.jump_back_entry, KHIB_PAGE_SIZE) - KHIB_PAGE_SIZE;
 	p->hdr = (struct khib_snapshot_header){
 		.jump_address = p->extra_paddr,

@@ -18,7 +18,7 @@
  *
  * Zero pages are not sent (the kernel would hold one page each, atomically
  * allocated, before it can restore anything): the landing page
- * (lib/snapshot_tramp.S) zeroes them from a list.  The landing page and the
+ * (lib/flows/snapshot_tramp.S) zeroes them from a list.  The landing page and the
  * list are sent as extra pages inside the writer kernel's region, which is
  * never part of N's image and which N's kexec re-entry swaps back anyway.
  */

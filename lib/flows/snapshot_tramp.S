@@ -11,7 +11,7 @@
  * that mapping is the identity, and cr3 to the hibernated kernel's kexec
  * identity page table (the first page of its control block).
  *
- * Like lib/purgatory.S this is data for userspace, copied and patched:
+ * Like lib/system/purgatory.S this is data for userspace, copied and patched:
  *   offset  8: the hibernated kernel's re-entry address
  *   offset 16: physical address of the zero-run list, or 0: pairs of u64
  *              (physical address, length in 8-byte words), ending with a

@@ -4,7 +4,7 @@
  * (DM_TABLE_STATUS with DM_STATUS_TABLE_FLAG; what `dmsetup table`
  * prints): one target per line, "START LENGTH TYPE ARGS", START and LENGTH
  * in 512-byte sectors of the mapped device, devices below as MAJOR:MINOR.
- * Pure parsing: lib/blockmap.c reads the tables and follows them.
+ * Pure parsing: lib/system/blockmap.c reads the tables and follows them.
  *
  * Invariants of a parsed table: segments are in order, contiguous from
  * sector 0, none empty.  A segment of a type khib follows exactly (a

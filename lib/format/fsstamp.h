@@ -18,7 +18,7 @@
  * stamp read from the disk just before the jump is still what the disk says
  * at resume, unless someone else was there.
  *
- * This module is pure (bytes in, bytes out); lib/fscheck.c reads the disks.
+ * This module is pure (bytes in, bytes out); lib/system/fscheck.c reads the disks.
  * The same 96-byte encoding goes into the handoff block and the image
  * (doc/FORMAT.md, "File system table").
  */

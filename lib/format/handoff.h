@@ -3,7 +3,7 @@
  * The handoff block: one page that the normal kernel's khib (N) places in the
  * jumped-to kernel's region, telling that kernel (H) what it needs: where N's
  * RAM is, which region H was confined to, how to get back.  H's e820 marks
- * the page reserved, so H reads it through /dev/mem (lib/handoff_read.h).
+ * the page reserved, so H reads it through /dev/mem (lib/system/handoff_read.h).
  *
  * Layout (little-endian, offsets in bytes):
  *   0  u64 magic "KHIBHOFF"
@@ -78,10 +78,10 @@ struct khib_handoff {
 	uint64_t target_dev;			/* its dev_t in N, for messages */
 	uint64_t target_bytes;			/* its size, checked by H */
 	/* Its disk's WWID or serial ("" none) and partition number (0: the
-	 * whole disk): H finds it by these, not by N's name (lib/blockmap.h). */
+	 * whole disk): H finds it by these, not by N's name (lib/system/blockmap.h). */
 	char target_id[KHIB_HANDOFF_ID_LEN];
 	uint32_t target_part;
-	/* The target's extents on that device (lib/blockmap.h), in pages of
+	/* The target's extents on that device (lib/system/blockmap.h), in pages of
 	 * their own (the extent map, below) reserved in H's memory map. */
 	uint32_t nr_extents;			/* 0: the whole device */
 	uint64_t extents_paddr;
@@ -92,7 +92,7 @@ struct khib_handoff {
 	uint64_t status_nonce;
 
 	/* N's ext2/3/4 file systems as they were on disk before the jump, for
-	 * the image (lib/fsstamp.h). */
+	 * the image (lib/format/fsstamp.h). */
 	uint32_t nr_fs;
 	struct khib_fsstamp fs[KHIB_HANDOFF_MAX_FS];
 
@@ -167,8 +167,8 @@ int khib_extmap_decode(const void *buf, size_t n, uint64_t hash, struct khib_ext
 
 /* The ranges the writer saves: N's RAM minus H's region and low memory,
  * page aligned, sorted; malloc'ed.  *ret_total_pages: all of N's RAM in
- * pages.  The writer (lib/save.h), the jump plan's ELF core header
- * (lib/kexec.h) and the preflight's size estimate all take them from here. */
+ * pages.  The writer (lib/flows/save.h), the jump plan's ELF core header
+ * (lib/system/kexec.h) and the preflight's size estimate all take them from here. */
 int khib_save_ranges(const struct khib_handoff *h, struct khib_range **ret, size_t *ret_n,
 		     uint64_t *ret_total_pages);
 

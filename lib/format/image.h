@@ -78,7 +78,7 @@ struct khib_encryption_info {
 
 /*
  * What encrypts an image: its data key and the key area the protectors
- * fill (lib/keyslot.h) so that a resume finds that key again.  SECURITY:
+ * fill (lib/format/keyslot.h) so that a resume finds that key again.  SECURITY:
  * dk is the image's secret; keep this in khib_secret_alloc() memory.
  */
 struct khib_image_key {
@@ -106,7 +106,7 @@ struct khib_image_info {
 	uint64_t data_bytes;      /* bytes of chunk data on the target */
 	uint64_t image_bytes;     /* bytes of the target the image uses */
 	uint64_t vmcoreinfo_bytes;
-	uint64_t n_fs;            /* file system stamps (lib/fsstamp.h) */
+	uint64_t n_fs;            /* file system stamps (lib/format/fsstamp.h) */
 	struct khib_kernel_identity kernel;
 	struct khib_resume_info resume;
 	struct khib_encryption_info encryption;
@@ -209,7 +209,7 @@ int khib_target_probe(struct khib_target *t, enum khib_probe *ret);
 
 /*
  * The data key of an encrypted image: look through its key area (n_slots
- * slots, lib/keyslot.h) for a slot this caller can open and fill dk.
+ * slots, lib/format/keyslot.h) for a slot this caller can open and fill dk.
  * -ENOKEY when none opens (reason filled).  Nothing the slots say is trusted
  * before the header MAC under the key checks out.
  */

@@ -102,7 +102,7 @@ _Static_assert(KHIB_KEY_AREA_BYTES == 0x1000 - 0x400, "the key area ends the hea
 #define KHIB_COMPAT_FS_TABLE (1ULL << 0)
 /* The table holds every file system N had mounted from a block device, so
  * a resume would see any of them changed: an encrypted image nobody could
- * unlock may then be kept for a later boot (lib/resume.h).  Public and
+ * unlock may then be kept for a later boot (lib/flows/resume.h).  Public and
  * authenticated only with the header: a forged bit can only keep an image
  * whose MAC then fails. */
 #define KHIB_COMPAT_FS_COMPLETE (1ULL << 1)

@@ -23,7 +23,7 @@
  *       key; opening it checks that UUID, so here too a slot copied into
  *       another image opens nothing.  The key id is the protector's own
  *       (random at enrolment).
- *   KHIB_SLOT_TPM2  the data key sealed by a TPM to PCR values (lib/tpm2.h:
+ *   KHIB_SLOT_TPM2  the data key sealed by a TPM to PCR values (lib/system/tpm2.h:
  *       the blob is opaque here), with the value the TPM's replay counter
  *       took at this hibernation, both authenticated by a MAC under an
  *       authentication key that the TPM unseals only to this machine's

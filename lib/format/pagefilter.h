@@ -10,7 +10,7 @@
  *   - memory is read only through the caller's callback, and only inside
  *     N's saved ranges: never MMIO, never the writer's own memory;
  *   - "N's view" of a page the jump swapped (H's region, low memory) is read
- *     from the swap's source page (lib/elfcore.h, khib_elfcore_kexec_swaps);
+ *     from the swap's source page (lib/format/elfcore.h, khib_elfcore_kexec_swaps);
  *     a swapped page without a swap entry, and a source page itself, are
  *     never read as N's;
  *   - everything read from N is untrusted: every index, order and address

@@ -15,7 +15,7 @@
  *   id = <32 hex>, random at enrolment
  *   pcrs = 7                 the PCRs keys are sealed to, comma separated
  *   auth-key = <hex>         the slot authentication key, sealed by the TPM
- *                            to those PCRs (lib/tpm2.h's blob)
+ *                            to those PCRs (lib/system/tpm2.h's blob)
  *   tcti = device:/dev/tpmrm0  (optional) how to reach the TPM
  *
  * A passphrase protector is a key pair (X25519): images are sealed to the

@@ -4,7 +4,7 @@
  * pre-allocated extents of a file reached through the raw block device (as
  * swsusp's resume_offset: the writer kernel never mounts a file system the
  * hibernated kernel has mounted), or memory (tests, fuzzing).  This module
- * is the target abstraction and the memory target; lib/targetdev.h opens
+ * is the target abstraction and the memory target; lib/system/targetdev.h opens
  * files and devices.
  *
  * Every byte goes through a `struct khib_io_ops` table, so tests can inject
@@ -44,7 +44,7 @@ struct khib_io_ops {
 	void (*close)(void *ctx);
 };
 
-/* The most pieces a target may lie in (lib/blockmap.h, the handoff's
+/* The most pieces a target may lie in (lib/system/blockmap.h, the handoff's
  * extent map): a 16 GiB file on ext4 has at least 128, a fragmented one
  * thousands. */
 #define KHIB_TARGET_MAX_EXTENTS 65536
@@ -76,7 +76,7 @@ int khib_target_new_memory(void *buf, size_t size, bool writable, struct khib_ta
 /* A target over any ops table (fault injection).  size UINT64_MAX = grows. */
 int khib_target_new(const struct khib_io_ops *ops, void *ctx, uint64_t size, uint32_t align,
 		    struct khib_target **ret);
-/* For the openers of lib/targetdev.h: what a target made by
+/* For the openers of lib/system/targetdev.h: what a target made by
  * khib_target_new() is and, for KHIB_TARGET_KIND_EXTENTS, where its logical
  * bytes lie on the device (copied; the caller checked them).  -ENOMEM. */
 int khib_target_set_kind(struct khib_target *t, enum khib_target_kind kind,

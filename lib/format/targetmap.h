@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The target map: where a hibernation target's bytes lie (resolved by
- * lib/blockmap.c: a partition or disk, found again by its identity, and
+ * lib/system/blockmap.c: a partition or disk, found again by its identity, and
  * the extents of the image on it), and its text form, for a boot that
  * cannot resolve the target itself: the initramfs, before the root file
  * system is unlocked or mounted (khib's initramfs-tools hook writes it).

@@ -99,7 +99,7 @@ static void stack_add(struct khib_blockmap *m, const char *name, const char *det
 }
 
 /* The segment that holds byte `at` of the mapped device, or nseg: the
- * segments are sorted and contiguous from 0 (lib/dmtable.h). */
+ * segments are sorted and contiguous from 0 (lib/format/dmtable.h). */
 static size_t find_segment(const struct khib_dm_segment *seg, size_t nseg, uint64_t at)
 {
 	size_t lo = 0, hi = nseg;

@@ -34,7 +34,7 @@
 struct khib_blockenv {
 	const char *root;	/* prefix of /sys paths */
 	/* The table of device-mapper device major:minor as text
-	 * (lib/dmtable.h) in *ret, freed by the caller after wiping it. */
+	 * (lib/format/dmtable.h) in *ret, freed by the caller after wiping it. */
 	int (*dm_table)(void *ctx, unsigned major, unsigned minor, char **ret);
 	void *ctx;
 };
@@ -80,7 +80,7 @@ int khib_blockmap_file(const struct khib_blockenv *env, const char *path,
 int khib_blockmap_open(const char *path, unsigned flags, struct khib_target **ret, char *reason);
 
 /*
- * Open what a target map (lib/targetmap.h) describes: its device found by
+ * Open what a target map (lib/format/targetmap.h) describes: its device found by
  * identity (khib_blockmap_find) or, for a disk without one, by name and
  * size, then its extents: for a boot that cannot resolve the target
  * itself (the initramfs) and for the writer and restore kernels.  -ENODEV

@@ -5,7 +5,7 @@
  * `khib hibernate` (which refuses on the first that fails, before it
  * changes anything): the running kernel, its consent, the keys, the writer
  * kernel's initramfs, the initramfs this machine boots with, systemd's
- * hooks.  The target's verdicts are in lib/preflight.h.
+ * hooks.  The target's verdicts are in lib/system/preflight.h.
  *
  * Every verdict is a level and one sentence saying what was found, with
  * the fix when there is one; nothing here prints.  `root` prefixes every

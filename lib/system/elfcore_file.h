@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ELF core files on disk (e.g. the writer kernel's /proc/vmcore): the
- * parser of lib/elfcore.h reading through an fd.
+ * parser of lib/format/elfcore.h reading through an fd.
  */
 #ifndef KHIB_ELFCORE_FILE_H
 #define KHIB_ELFCORE_FILE_H

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The file systems a hibernated kernel had mounted, read from the disks:
- * their stamps (lib/fsstamp.h) recorded before the jump, and compared with
+ * their stamps (lib/format/fsstamp.h) recorded before the jump, and compared with
  * the disks again before a resume.
  *
  * Only ext2/3/4 carry what a stamp needs.  Other file systems on block

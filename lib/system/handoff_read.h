@@ -2,7 +2,7 @@
 /*
  * The jumped-to kernel's side of the handoff: the handoff block, the extent
  * map and the key page read where N placed them, in physical memory,
- * through /dev/mem (lib/physmem.h).  The byte layouts are lib/handoff.h's;
+ * through /dev/mem (lib/system/physmem.h).  The byte layouts are lib/format/handoff.h's;
  * this module only finds and reads them.
  */
 #ifndef KHIB_HANDOFF_READ_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * An initramfs on disk: lib/initrd.h's scan of the file, mapped.
+ * An initramfs on disk: lib/format/initrd.h's scan of the file, mapped.
  */
 #ifndef KHIB_INITRD_FILE_H
 #define KHIB_INITRD_FILE_H

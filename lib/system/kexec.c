@@ -18,7 +18,7 @@
 #include "physmem.h"
 #include "util.h"
 
-/* lib/purgatory.S */
+/* lib/system/purgatory.S */
 extern const uint8_t khib_purgatory_start[], khib_purgatory_end[];
 #define PURGATORY_OFF_KERNEL_ENTRY 8
 #define PURGATORY_OFF_BOOT_PARAMS 16

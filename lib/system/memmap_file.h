@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The running system's firmware memory map, read from sysfs into a
- * lib/memmap.h map.
+ * lib/format/memmap.h map.
  */
 #ifndef KHIB_MEMMAP_FILE_H
 #define KHIB_MEMMAP_FILE_H

@@ -31,7 +31,7 @@ struct khib_preflight {
 };
 
 /*
- * Resolve the target at `path` down to a partition or disk (lib/blockmap.h)
+ * Resolve the target at `path` down to a partition or disk (lib/system/blockmap.h)
  * and describe it in h (target_name, target_dev, target_bytes,
  * nr_extents, extents_hash; the plan places the map).
  *   block device: it must not be mounted or an active swap area;
@@ -43,7 +43,7 @@ int khib_preflight_target(const char *path, struct khib_handoff *h, struct khib_
 			  char *reason);
 void khib_preflight_release(struct khib_preflight *p);
 
-/* The same description from a target map (lib/targetmap.h), for a boot
+/* The same description from a target map (lib/format/targetmap.h), for a boot
  * that cannot resolve the target itself.  -ENOMEM. */
 int khib_preflight_map(const struct khib_blockmap *m, struct khib_handoff *h,
 		       struct khib_preflight *ret);
@@ -59,7 +59,7 @@ int khib_preflight_map(const struct khib_blockmap *m, struct khib_handoff *h,
 int khib_preflight_owned(const char *path, char *what, size_t n);
 
 /*
- * The target's verdicts (lib/check.h), in the order khib hibernate takes
+ * The target's verdicts (lib/system/check.h), in the order khib hibernate takes
  * them, each on its own:
  *   crypt     beneath dm-crypt, only an encrypted image (SECURITY: never
  *             memory in clear beneath the user's disk encryption)

@@ -21,7 +21,7 @@
  *   3. switches to its own stack, points %rsi at boot_params and enters the
  *      kernel at p_kernel_entry.
  *
- * The parameter block sits at fixed offsets that lib/kexec.c relies on.
+ * The parameter block sits at fixed offsets that lib/system/kexec.c relies on.
  */
 
 	.section .rodata.khib_purgatory, "a"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Targets on files and block devices, opened by path (lib/target.h is the
+ * Targets on files and block devices, opened by path (lib/format/target.h is the
  * abstraction they implement): a regular file, a block device with
  * O_DIRECT, or given extents of either; and what the kernel says of a file
  * (FIEMAP) or a device (its size).

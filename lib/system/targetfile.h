@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * A file as a hibernation target, made ready the way lib/blockmap.c can
+ * A file as a hibernation target, made ready the way lib/system/blockmap.c can
  * resolve it: a regular file, fully allocated (fallocate: the writer kernel
  * writes its blocks directly, beneath the file system) and immutable
  * (FS_IMMUTABLE_FL: the file system then neither moves, frees nor writes
