@@ -10,7 +10,6 @@
 #define VMCOREINFO_NAME "VMCOREINFO"
 #define NOTE_ALIGN 4 /* Linux's ELF64 core notes use 4-byte padding */
 
-
 void khib_elfcore_free(struct khib_elfcore *c)
 {
 	if (!c)

@@ -11,7 +11,6 @@
 #include "fileio.h"
 #include "util.h"
 
-
 static int meminfo_field(const char *text, const char *key, uint64_t *ret)
 {
 	size_t klen = strlen(key);
