@@ -118,6 +118,7 @@ struct khib_chunk_info {
 	uint32_t npages, stored_pages, zero_pages;
 	uint64_t disk_offset;
 	uint32_t disk_bytes;
+	uint32_t header_bytes;	/* the chunk header; its payload follows */
 };
 
 /* ---- writer ---- */

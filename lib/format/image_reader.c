@@ -148,6 +148,7 @@ static void decode_entry(const uint8_t *e, struct chunk_entry *c)
 	c->info.disk_offset = khib_get_le64(e + KHIB_IDX_DISK_OFFSET);
 	c->info.disk_bytes = khib_get_le32(e + KHIB_IDX_DISK_BYTES);
 	c->info.zero_pages = khib_get_le32(e + KHIB_IDX_ZERO_PAGES);
+	c->info.header_bytes = khib_chunk_header_bytes(c->info.npages);
 	c->header_hash = khib_get_le64(e + KHIB_IDX_HEADER_HASH);
 	c->payload_hash = khib_get_le64(e + KHIB_IDX_PAYLOAD_HASH);
 }

@@ -46,10 +46,30 @@ TEST(config_parse_all_keys)
 	ASSERT_TRUE(c->keep_free_pages);
 	ASSERT_STREQ(c->resume_method, "kexec");
 	ASSERT_EQ(khib_config_parse("resume-method = fast\n", c, reason, sizeof(reason)), -EINVAL);
-	ASSERT_EQ(khib_config_parse("keep-free-pages = no\n", c, reason, sizeof(reason)), 0);
-	ASSERT_TRUE(!c->keep_free_pages);
 	ASSERT_EQ(khib_config_parse("keep-free-pages = maybe\n", c, reason, sizeof(reason)),
 		  -EINVAL);
+}
+
+/* Each boolean spelling, parsed after the opposite value, so a spelling
+ * that is ignored (or read the wrong way) leaves the wrong value behind. */
+TEST(config_booleans_set_both_ways)
+{
+	static const char *const yes[] = { "yes", "true", "1" }, *const no[] = { "no", "false", "0" };
+	char reason[128] = "", text[128];
+	struct khib_config *c = cfg();
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text), "keep-free-pages = no\nkeep-free-pages = %s\n"
+			 "encrypt = yes\nencrypt = %s\n", yes[i], no[i]);
+		ASSERT_OK(khib_config_parse(text, c, reason, sizeof(reason)));
+		ASSERT_TRUE(c->keep_free_pages);
+		ASSERT_TRUE(!c->encrypt);
+		snprintf(text, sizeof(text), "keep-free-pages = yes\nkeep-free-pages = %s\n"
+			 "encrypt = no\nencrypt = %s\n", no[i], yes[i]);
+		ASSERT_OK(khib_config_parse(text, c, reason, sizeof(reason)));
+		ASSERT_TRUE(!c->keep_free_pages);
+		ASSERT_TRUE(c->encrypt);
+	}
 }
 
 TEST(config_empty_means_unset)
@@ -61,6 +81,9 @@ TEST(config_empty_means_unset)
 	ASSERT_STREQ(c->target, "");
 	ASSERT_TRUE(!c->has_codec && !c->has_threads && !c->has_region_bytes &&
 		    !c->has_region_start);
+	/* The defaults: free pages left out, images encrypted. */
+	ASSERT_TRUE(!c->keep_free_pages);
+	ASSERT_TRUE(c->encrypt);
 }
 
 TEST(config_errors_name_the_line)
