@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "fileio.h"
 #include "physmem.h"
 #include "util.h"
 
