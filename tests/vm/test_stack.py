@@ -55,7 +55,9 @@ arg() { sed -n "s/.*khibtest.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 target=$(arg target)
 method=$(arg method)
 K="--kernel /h/bzImage --initrd /h/initrd.cpio.gz --key-file /etc/khib.key"
-A="console=ttyS0 panic=-1 nr_cpus=1"
+# earlyprintk: the jumped-to kernel's first lines, should it stop before
+# its console (a hang seen once in CI after "Suspending console(s)").
+A="console=ttyS0 earlyprintk=serial panic=-1 nr_cpus=1"
 open_stack() {
     /host/cryptsetup open --key-file /etc/luks.key /dev/vda2 crypt &&
     /host/lvm vgchange -q -ay vg >/dev/null
@@ -177,8 +179,10 @@ def machine(ctx):
 
 
 def boot(ctx, n, kernel, initrd, disk, append):
-    return VM(f"boot{n}", kernel, initrd, f"console=ttyS0 panic=-1 {append}", mem=MEM, cpus=2,
-              disks=[disk], log_dir=ctx.log_dir, deadline=400)
+    # no_console_suspend: the jumping kernel's messages up to the jump stay on
+    # the console (see earlyprintk in INIT).
+    return VM(f"boot{n}", kernel, initrd, f"console=ttyS0 no_console_suspend panic=-1 {append}",
+              mem=MEM, cpus=2, disks=[disk], log_dir=ctx.log_dir, deadline=400)
 
 
 def workload(vm):

@@ -20,18 +20,24 @@ that waits for input has no newline yet (vm.type() answers it).  QEMU always
 runs under -no-reboot (a triple fault or a reboot ends it) and a hard
 deadline; the VM is killed when the `with` block ends, whatever happened.
 
-With qmp=True QEMU also listens on a QMP socket, <log_dir>/<name>.qmp, and
-vm.qmp(command, **arguments) runs one command there and returns its
-"return" value (QMPError with QEMU's "error"); vm.hmp("qemu-io d0 ...")
-runs a human monitor command through it (tests that change a running
-VM's disks, e.g. arm a blkdebug rule at a moment the console picks).
+QEMU always listens on a QMP socket (in the temporary directory: a
+socket's path is limited to 107 bytes), and vm.qmp(command, **arguments)
+runs one command there and returns its "return" value (QMPError with
+QEMU's "error"); vm.hmp("qemu-io d0 ...") runs a human monitor command
+through it (tests that change a running VM's disks, e.g. arm a blkdebug
+rule at a moment the console picks).  When a wait times out while QEMU
+still runs, the failure also records where the CPUs are: every vCPU's
+registers go to <log_dir>/<name>.hang (three samples a second apart, to
+tell a spin from a halt) and the message names each CPU's RIP and state.
 """
 import json
 import os
 import re
 import signal
 import socket
+import itertools
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -40,6 +46,9 @@ from .console import Rejoin
 QEMU = "qemu-system-x86_64"
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+
+
+_QMP_SEQ = itertools.count()
 
 
 class VMError(AssertionError):
@@ -119,9 +128,10 @@ class VM:
         for i, spec in enumerate(specs):
             self.args += ["-drive", f"{spec},if=none,id=d{i}",
                           "-device", disk_device(bus, i)]
-        self.qmp_path = os.path.join(log_dir, name + ".qmp") if qmp else None
-        if qmp:
-            self.args += ["-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
+        # qmp: kept for the callers that ask for it; the socket is always there.
+        self.qmp_path = os.path.join(tempfile.gettempdir(),
+                                     f"khib-qmp-{os.getpid()}-{next(_QMP_SEQ)}.sock")
+        self.args += ["-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
         self.qmp_file = None
         self.args += list(extra_args)
         self.deadline = deadline
@@ -239,7 +249,7 @@ class VM:
         if self.qmp_file:
             self.qmp_file.close()
             self.qmp_file = None
-        if self.qmp_path and os.path.exists(self.qmp_path):
+        if os.path.exists(self.qmp_path):
             os.unlink(self.qmp_path)
 
     def __enter__(self):
@@ -255,7 +265,31 @@ class VM:
             return "\n".join(f"  [{t:8.3f}] {s}" for t, s in self.lines[-n:])
 
     def fail(self, what):
-        raise VMError(f"{self.name}: {what}\n  console tail ({self.log_path}):\n{self.tail()}")
+        raise VMError(f"{self.name}: {what}{self.cpu_state()}\n"
+                      f"  console tail ({self.log_path}):\n{self.tail()}")
+
+    def cpu_state(self):
+        """Where the vCPUs of a running QEMU are: registers of all of them
+        into <log_dir>/<name>.hang, three samples a second apart; a line
+        per CPU (its RIP in each sample, halted or running) to append to a
+        failure.  Empty when QEMU is gone or does not answer."""
+        if self.eof or not self.proc or self.proc.poll() is not None:
+            return ""
+        path = os.path.splitext(self.log_path)[0] + ".hang"
+        rips = {}
+        try:
+            with open(path, "w") as f:
+                for i in range(3):
+                    regs = self.hmp("info registers -a")
+                    f.write(f"# sample {i}\n{regs}\n")
+                    for cpu, rip, hlt in re.findall(
+                            r"CPU#(\d+)\s+RAX=.*?RIP=([0-9a-f]+).*?HLT=(\d)", regs, re.S):
+                        rips.setdefault(cpu, []).append(rip + (" (halted)" if hlt == "1" else ""))
+                    time.sleep(1)
+        except (OSError, QMPError) as e:
+            return f"\n  (no CPU state: {e})"
+        lines = [f"  CPU{cpu}: RIP {', '.join(r)}" for cpu, r in sorted(rips.items())]
+        return "\n  CPU state (" + path + "):\n" + "\n".join(lines)
 
     def expect(self, pattern, timeout=60):
         """Wait for a console line matching pattern; return the match."""
@@ -327,6 +361,7 @@ class VM:
         connects and leaves capabilities negotiation mode."""
         if not self.qmp_file:
             sock = socket.socket(socket.AF_UNIX)
+            sock.settimeout(30)
             sock.connect(self.qmp_path)
             self.qmp_file = sock.makefile("rw")
             self.qmp_file.readline()  # the greeting
