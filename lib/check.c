@@ -73,8 +73,10 @@ int khib_check_kexec_jump(const char *root, int probe, struct khib_check_result 
 		return khib_check_set(ret, KHIB_CHECK_FAIL, FIX_KEXEC_JUMP, "this kernel cannot "
 				      "kexec-jump (built without CONFIG_KEXEC_JUMP)");
 	if (probe == -ENOSYS)
-		return khib_check_set(ret, KHIB_CHECK_FAIL, FIX_KEXEC_JUMP, "this kernel has no "
-				      "kexec_load (built without CONFIG_KEXEC)");
+		/* ENOSYS is also what a seccomp filter (a container) answers. */
+		return khib_check_set(ret, KHIB_CHECK_FAIL, FIX_KEXEC_JUMP, "kexec_load: %s (a "
+				      "kernel built without CONFIG_KEXEC, or a seccomp filter)",
+				      strerror(ENOSYS));
 	if (probe < 0 && probe != -EPERM)
 		return khib_check_set(ret, KHIB_CHECK_FAIL, NULL, "probing kexec_load: %s",
 				      strerror(-probe));
