@@ -748,6 +748,8 @@ int khib_reader_read(struct khib_reader *r, const struct khib_read_opts *o, char
 	pthread_mutex_destroy(&run.lock);
 	if (q < 0 && run.error)
 		return khib_fail(reason, q, "%s", run.reason);
+	if (q < 0)
+		return khib_fail(reason, q, "starting %u decoding threads: %s", n, strerror(-q));
 	return q;
 }
 

@@ -307,7 +307,7 @@ static int write_image(struct importer *im, struct import_opts *o, struct khib_t
 
 static int open_core(struct importer *im, const char *path, int *ret_fd, size_t *ret_len)
 {
-	char reason[128] = "";
+	char reason[KHIB_REASON_MAX] = "";
 	_cleanup_close_ int fd = khib_open_input(path, O_RDONLY);
 	void *map;
 	int q;
