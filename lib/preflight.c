@@ -119,6 +119,8 @@ int khib_preflight_target(const char *path, struct khib_handoff *h, struct khib_
 
 	if (stat(path, &st) < 0)
 		return khib_fail(reason, -errno, "%s", strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return khib_fail(reason, -ENOTBLK, "a directory, not a block device or a file");
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return khib_fail(reason, -ENOTBLK, "neither a block device nor a file");
 	if ((r = is_swap(&st)) < 0)
