@@ -431,8 +431,7 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 	 * the same size, and that check has the numbers a user needs. */
 	cfg->handoff.status_paddr = 0;
 	if ((r = khib_jump_plan_build(cfg, &plan)) < 0)
-		return khib_err_errno(r, "planning the jump to '%s' (region of %" PRIu64 " MiB)",
-				      o->kernel, cfg->region_bytes >> 20);
+		return khib_tool_plan_failed(r, o->kernel, cfg);
 	r = check_memory(cfg, &plan);
 	khib_jump_plan_release(&plan);
 	if (r)
@@ -450,8 +449,7 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 	r = khib_jump_plan_build(cfg, &plan);
 	if (r < 0) {
 		khib_physmem_unpin_page(page);
-		return khib_err_errno(r, "planning the jump to '%s' (region of %" PRIu64 " MiB)",
-				      o->kernel, cfg->region_bytes >> 20);
+		return khib_tool_plan_failed(r, o->kernel, cfg);
 	}
 	if (hib_retire_old_image(o->target)) {
 		khib_jump_plan_release(&plan);

@@ -121,12 +121,8 @@ static int load_and_jump(const struct jump_opts *o, const struct khib_jump_confi
 	int r;
 
 	r = khib_jump_plan_build(cfg, &plan);
-	if (r == -ENOSPC)
-		return khib_err_errno(r, "region of %" PRIu64 " MiB is too small for '%s' and its initramfs",
-				      cfg->region_bytes >> 20, o->kernel);
 	if (r < 0)
-		return khib_err_errno(r, "planning the jump to '%s' (region 0x%" PRIx64 ")", o->kernel,
-				      cfg->region_start);
+		return khib_tool_plan_failed(r, o->kernel, cfg);
 	if (o->dry_run) {
 		print_plan(&plan);
 		khib_jump_plan_release(&plan);

@@ -5,11 +5,13 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <sys/stat.h>
 
 #include "crypt.h"
 #include "fscheck.h"
 #include "image.h"
+#include "kexec.h"
 #include "keyslot.h"
 #include "khib.h"
 #include "util.h"
@@ -95,4 +97,13 @@ int khib_tool_getopt(int argc, char **argv, const struct option *longopts)
 	else if (c == '?')
 		khib_err("%s: unknown option '%s'", argv[0], argv[optind - 1]);
 	return c == ':' ? '?' : c;
+}
+
+int khib_tool_plan_failed(int err, const char *kernel, const struct khib_jump_config *cfg)
+{
+	if (err == -ENOSPC)
+		return khib_err_errno(err, "region of %" PRIu64 " MiB is too small for '%s' and its "
+				      "initramfs", cfg->region_bytes >> 20, kernel);
+	return khib_err_errno(err, "planning the jump to '%s' (region of %" PRIu64 " MiB at 0x%"
+			      PRIx64 ")", kernel, cfg->region_bytes >> 20, cfg->region_start);
 }

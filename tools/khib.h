@@ -130,6 +130,11 @@ int khib_tool_read_key_file(const char *path, uint8_t **ret, size_t *ret_bytes);
 struct option;
 int khib_tool_getopt(int argc, char **argv, const struct option *longopts);
 
+/* khib_jump_plan_build()'s failure for kernel in cfg's region, said in one
+ * line (-ENOSPC: the region is too small); returns 1. */
+struct khib_jump_config;
+int khib_tool_plan_failed(int err, const char *kernel, const struct khib_jump_config *cfg);
+
 /* s as a JSON string, quoted and escaped. */
 void khib_tool_json_str(FILE *f, const char *s);
 
