@@ -240,7 +240,7 @@ int khib_sysinfo_image_worst_case(const char *root, uint64_t *ret_bytes)
 	return khib_image_max_bytes(ranges, n, 0, vmcoreinfo, ret_bytes);
 }
 
-static int record_ram(const struct khib_memmap *fw, struct khib_handoff *h)
+int khib_sysinfo_record_ram(const struct khib_memmap *fw, struct khib_handoff *h)
 {
 	h->nr_ranges = 0;
 	for (size_t i = 0; i < fw->n; i++) {
@@ -292,7 +292,7 @@ int khib_sysinfo_jump_config(uint64_t region_bytes, uint64_t region_start, struc
 	if (khib_sysinfo_e820_crc32("/sys/firmware/memmap", &cfg->handoff.e820_crc32) < 0)
 		cfg->handoff.e820_crc32 = 0;
 	*ret_what = "recording the RAM ranges";
-	return record_ram(fw, &cfg->handoff);
+	return khib_sysinfo_record_ram(fw, &cfg->handoff);
 }
 
 int khib_sysinfo_num_physpages(const char *root, uint64_t *ret)

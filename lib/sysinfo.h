@@ -66,6 +66,11 @@ struct khib_jump_config;
 int khib_sysinfo_jump_config(uint64_t region_bytes, uint64_t region_start, struct khib_memmap *fw,
 			     struct khib_jump_config *cfg, const char **ret_what);
 
+/* The RAM ranges of the firmware map fw as h's ranges (the memory a
+ * kernel started with h may use).  -E2BIG for more than
+ * KHIB_HANDOFF_MAX_RANGES. */
+int khib_sysinfo_record_ram(const struct khib_memmap *fw, struct khib_handoff *h);
+
 /* The kernel's get_num_physpages(): the sum of "present" in /proc/zoneinfo. */
 int khib_sysinfo_num_physpages(const char *root, uint64_t *ret);
 

@@ -25,6 +25,7 @@
 #include "khib.h"
 #include "restore.h"
 #include "save.h"
+#include "sysinfo.h"
 #include "util.h"
 
 #define DEVMEM "/dev/mem"
@@ -140,30 +141,27 @@ int khib_restorer_main(const struct khib_handoff *h)
 	restore_and_jump(h, t, rd, false);
 }
 
-/* What the handoff would say, from the image and this machine. */
-static int direct_handoff(const struct khib_image_info *info, struct khib_handoff *h)
+/* What the handoff would say, from the image and this machine; reason
+ * says why not (-ESTALE: the image is of another machine). */
+static int direct_handoff(const struct khib_image_info *info, struct khib_handoff *h,
+			  char *reason)
 {
 	struct khib_memmap fw;
 	int r;
 
 	memset(h, 0, sizeof(*h));
 	if ((r = khib_memmap_read_firmware("/sys/firmware/memmap", &fw)) < 0)
-		return r;
+		return khib_fail(reason, r, "reading the firmware memory map from "
+				 "'/sys/firmware/memmap': %s", strerror(-r));
 	h->region_start = info->resume.region_start;
 	h->region_bytes = info->resume.region_size;
 	h->low_start = info->resume.lowmem_start;
 	h->low_bytes = info->resume.lowmem_size;
-	for (size_t i = 0; i < fw.n; i++) {
-		if (fw.r[i].type != KHIB_E820_RAM)
-			continue;
-		if (h->nr_ranges == KHIB_HANDOFF_MAX_RANGES)
-			return -E2BIG;
-		h->ranges[h->nr_ranges].start = fw.r[i].start;
-		h->ranges[h->nr_ranges++].bytes = fw.r[i].end - fw.r[i].start;
-	}
+	if ((r = khib_sysinfo_record_ram(&fw, h)) < 0)
+		return khib_fail(reason, r, "the firmware memory map has more than %u RAM ranges",
+				 KHIB_HANDOFF_MAX_RANGES);
 	/* Same machine, same firmware map; the kernel build may differ. */
 	struct khib_kernel_identity running = { .memmap_hash = khib_memmap_hash(&fw) };
-	char reason[KHIB_REASON_MAX];
 	return khib_image_check_identity(info, &running, reason);
 }
 
@@ -204,9 +202,10 @@ int khib_restorer_direct(void)
 			fail_reboot(NULL, 0, "%s", reason);
 		fail_reboot(NULL, r, "reading '/proc/iomem'");
 	}
-	if ((r = direct_handoff(khib_reader_info(rd), &h)) < 0) {
+	if ((r = direct_handoff(khib_reader_info(rd), &h, reason)) < 0) {
 		khib_reader_free(rd);
-		fail_reboot(t, r, "the image does not belong to this machine");
+		fail_reboot(t, 0, "checking the image on '%s' against this machine: %s", path,
+			    reason);
 	}
 	if ((r = khib_tool_check_file_systems(rd, reason)) < 0) {
 		khib_reader_free(rd);
