@@ -269,6 +269,32 @@ int khib_elfcore_kexec_swaps(khib_elf_page_fn *read_page, void *ctx, uint64_t ju
 	return 0;
 }
 
+int khib_elfcore_undo_kexec_swaps(const struct khib_elf_page_ops *ops, uint64_t jump_back_paddr,
+				  size_t max_swaps)
+{
+	_cleanup_free_ struct khib_page_swap *s = NULL;
+	_cleanup_free_ uint8_t *page = malloc(4096);
+	size_t n;
+	int r;
+
+	if (!page)
+		return -ENOMEM;
+	r = khib_elfcore_kexec_swaps(ops->read, ops->ctx, jump_back_paddr, max_swaps, &s, &n);
+	if (r < 0)
+		return r;
+	for (size_t k = 0; k < n; k++) {
+		if (!ops->wanted(ops->ctx, s[k].dest_paddr))
+			continue; /* the dump's own page: nothing to undo */
+		r = ops->read(ops->ctx, s[k].src_paddr, page);
+		if (r < 0)
+			return r == -ENOENT ? -EBADMSG : r;
+		r = ops->write(ops->ctx, s[k].dest_paddr, page);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static void put_phdr(uint8_t *p, uint32_t type, uint64_t off, uint64_t vaddr, uint64_t paddr,
 		     uint64_t filesz, uint64_t memsz, uint64_t align)
 {
