@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The writer kernel's /init (and the dispatch to the restorer).  `khib hibernate` in the normal kernel (N)
+ * The writer kernel's work.  `khib hibernate` in the normal kernel (N)
  * kexec-jumps into a small kernel (H) whose initramfs holds this program as
- * /init.  It reads the handoff block, saves N's memory to the target and
- * commits the image, then powers the machine off.  Any failure before the
- * commit leaves no valid image, is reported to N through the status page,
- * and jumps back to N, which carries on as if nothing happened.
+ * /init (khib init, cmd-init.c).  It reads the handoff block, saves N's
+ * memory to the target and commits the image, then powers the machine
+ * off.  Any failure before the commit leaves no valid image, is reported to
+ * N through the status page, and jumps back to N, which carries on as if
+ * nothing happened.
  *
  * With the handoff's TEST flag it also verifies the committed image, then
  * invalidates it (N keeps running, so the image must never be resumed) and
@@ -15,7 +16,6 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/reboot.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,14 +49,6 @@ static uint64_t now_real_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void mount_api_filesystems(void)
-{
-	/* EBUSY: already mounted (the kernel may have mounted devtmpfs). */
-	mount("proc", "/proc", "proc", 0, NULL);
-	mount("sysfs", "/sys", "sysfs", 0, NULL);
-	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
 }
 
 /* Map N's status page and check that it is the one N prepared. */
@@ -259,7 +251,7 @@ static uint32_t chunk_pages_or_abort(struct writer *wr)
 	return chunk;
 }
 
-static int writer_main(const struct khib_handoff *h)
+int khib_writer_main(const struct khib_handoff *h)
 {
 	struct writer wr = { .h = *h, .least_free_bytes = UINT64_MAX, .sampled_pct = 101 };
 	struct khib_target *t = NULL;
@@ -308,65 +300,3 @@ static int writer_main(const struct khib_handoff *h)
 	reboot(RB_POWER_OFF);
 	return khib_err_errno(-errno, "powering off");
 }
-
-/* khib.role=restore: a restore kernel the boot loader started. */
-static bool is_direct_restore(void)
-{
-	_cleanup_free_ char *cmdline = NULL;
-	char role[16];
-
-	return khib_read_file("/proc/cmdline", 65536, &cmdline, NULL) >= 0 &&
-	       khib_cmdline_get(cmdline, "khib.role", role, sizeof(role)) >= 0 &&
-	       !strcmp(role, "restore");
-}
-
-static int init_run(int argc, char **argv)
-{
-	struct khib_handoff h;
-	int r;
-
-	(void)argv;
-	if (argc != 1) {
-		khib_err("init: takes no arguments");
-		return EXIT_USAGE;
-	}
-	if (getpid() != 1) {
-		khib_err("init: only runs as /init of khib's writer or restore kernel");
-		return 1;
-	}
-	mount_api_filesystems();
-	khib_console_mirror();
-	/* This kernel makes no key: never wait for its random generator. */
-	if ((r = khib_crypt_init_nonblocking()) < 0)
-		khib_warn("starting libsodium: %s", strerror(-r));
-	r = khib_handoff_find("/proc/cmdline", DEVMEM, &h);
-	if (r == -ENOENT && is_direct_restore())
-		return khib_restorer_direct();
-	if (r < 0) {
-		/* Without the handoff there is no way back: stop here. */
-		khib_err_errno(r, "reading the handoff block; cannot continue or return, halting");
-		reboot(RB_HALT_SYSTEM);
-		return 1;
-	}
-	if (h.flags & KHIB_HANDOFF_RESTORE)
-		return khib_restorer_main(&h);
-	return writer_main(&h);
-}
-
-static void init_help(FILE *out)
-{
-	fputs("Usage: khib init\n"
-	      "\n"
-	      "/init of khib's writer and restore kernels (internal).  The handoff\n"
-	      "block named by khib.handoff= says which: the writer saves the\n"
-	      "hibernating kernel's memory, then powers off or jumps back; the\n"
-	      "restorer writes an image back to memory and jumps into it.\n", out);
-}
-
-const struct khib_command khib_cmd_init = {
-	.name = "init",
-	.summary = "/init of the writer and restore kernels (internal)",
-	.run = init_run,
-	.help = init_help,
-	.hidden = true,
-};

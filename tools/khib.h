@@ -97,8 +97,11 @@ struct khib_target;
 int khib_resume_snapshot(struct khib_reader *rd, struct khib_target *t, const char *path,
 			 bool forced, bool *verified, char *reason);
 
-/* The restore kernel's work (cmd-restorer.c), entered from `khib init`. */
+/* The writer kernel's work (cmd-writer.c), entered from `khib init`. */
 struct khib_handoff;
+int khib_writer_main(const struct khib_handoff *h);
+
+/* The restore kernel's work (cmd-restorer.c), entered from `khib init`. */
 int khib_restorer_main(const struct khib_handoff *h);
 /* A restore kernel started by the boot loader (khib.role=restore). */
 int khib_restorer_direct(void);
