@@ -204,6 +204,14 @@ bool khib_cmdline_has(const char *cmdline, const char *flag)
 	return false;
 }
 
+uint64_t khib_clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 int khib_fail(char *reason, int err, const char *fmt, ...)
 {
 	va_list ap;

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <time.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -134,6 +135,9 @@ int khib_pread_all(int fd, void *buf, size_t len, uint64_t offset);
 /* Parse an unsigned number in C syntax (0x.., decimal) with an optional
  * K/M/G suffix (powers of 1024).  -EINVAL on garbage or overflow. */
 int khib_parse_size(const char *s, uint64_t *ret);
+
+/* The clock (CLOCK_REALTIME, CLOCK_MONOTONIC) in nanoseconds. */
+uint64_t khib_clock_ns(clockid_t clock);
 
 /* Room for the one-line reasons library calls give with their errors. */
 #define KHIB_REASON_MAX 256

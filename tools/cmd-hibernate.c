@@ -333,14 +333,6 @@ static int check_memory(const struct khib_jump_config *cfg, const struct khib_ju
 	return 0;
 }
 
-static double real_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Back in this kernel from the writer kernel, or resumed: this kernel comes
  * back from a kexec jump, and `khib check` knows it from now on. */
 static void record_round_trip(void)
@@ -363,14 +355,14 @@ static int report(const struct hib_opts *o, void *page, uint64_t nonce, double t
 	case KHIB_STATUS_SAVING:
 		record_round_trip();
 		khib_info("resumed from the image on '%s'; the machine was off for %.1f s", o->target,
-			  real_now() - (double)st.time_ns / 1e9);
+			  khib_tool_now_s() - (double)st.time_ns / 1e9);
 		return 0;
 	case KHIB_STATUS_TESTED:
 		record_round_trip();
 		khib_info("test passed: %" PRIu64 " MiB saved (%" PRIu64 " MiB written) in %.1f s, "
 			  "verified and discarded; back after %.1f s",
 			  st.saved_pages >> 8, st.image_bytes >> 20, (double)st.elapsed_ns / 1e9,
-			  real_now() - t_jump);
+			  khib_tool_now_s() - t_jump);
 		return 0;
 	case KHIB_STATUS_ABORTED:
 		khib_err("hibernation aborted in the writer kernel: %s", st.reason);
@@ -475,7 +467,7 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 		return khib_err_errno(r, "loading the writer kernel '%s'", o->kernel);
 	}
 	khib_info("%s: jumping to the writer kernel", o->test ? "testing hibernation" : "hibernating");
-	t0 = real_now();
+	t0 = khib_tool_now_s();
 	r = khib_kexec_jump();
 	khib_kexec_unload(); /* one jump per load on 6.1 */
 	if (r < 0)

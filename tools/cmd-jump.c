@@ -98,14 +98,6 @@ static int parse_jump_opts(int argc, char **argv, struct jump_opts *o)
 	return 0;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void print_plan(const struct khib_jump_plan *p)
 {
 	for (size_t i = 0; i < p->nr_segments; i++)
@@ -138,13 +130,13 @@ static int load_and_jump(const struct jump_opts *o, const struct khib_jump_confi
 
 	khib_info("jumping to '%s' in region 0x%" PRIx64 "-0x%" PRIx64 " (%" PRIu64 " MiB)", o->kernel,
 		  cfg->region_start, cfg->region_start + cfg->region_bytes, cfg->region_bytes >> 20);
-	t0 = now_s();
+	t0 = khib_tool_now_s();
 	r = khib_kexec_jump();
 	/* 6.1 allows one jump per load; never leave a used image loaded. */
 	int u = khib_kexec_unload();
 	if (r < 0)
 		return khib_err_errno(r, "jumping to '%s'", o->kernel);
-	khib_info("back in this kernel after %.3f s away", now_s() - t0);
+	khib_info("back in this kernel after %.3f s away", khib_tool_now_s() - t0);
 	if (u < 0)
 		return khib_err_errno(u, "unloading the used kexec image");
 	return 0;

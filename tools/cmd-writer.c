@@ -43,14 +43,6 @@ struct writer {
 	struct khib_image_key *key;	/* an encrypted image's, until verified */
 };
 
-static uint64_t now_real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* Map N's status page and check that it is the one N prepared. */
 static void open_status(struct writer *wr)
 {
@@ -77,7 +69,7 @@ static void open_status(struct writer *wr)
 static void set_status(struct writer *wr, enum khib_status_state state)
 {
 	wr->status.state = state;
-	wr->status.time_ns = now_real_ns();
+	wr->status.time_ns = khib_clock_ns(CLOCK_REALTIME);
 	if (wr->status_map.ptr)
 		khib_status_encode(&wr->status, wr->status_map.ptr);
 }

@@ -106,7 +106,7 @@ int khib_restorer_main(const struct khib_handoff *h);
 /* A restore kernel started by the boot loader (khib.role=restore). */
 int khib_restorer_direct(void);
 
-/* Shared by the image commands (implemented in cmd-inspect.c). */
+/* Shared by the image commands. */
 struct khib_target;
 struct khib_reader;
 /* Open an image read-only, an encrypted one with key_file (NULL: none;
@@ -137,6 +137,10 @@ int khib_tool_getopt(int argc, char **argv, const struct option *longopts);
  * line (-ENOSPC: the region is too small); returns 1. */
 struct khib_jump_config;
 int khib_tool_plan_failed(int err, const char *kernel, const struct khib_jump_config *cfg);
+
+/* The wall clock in seconds: the clock both sides of a kexec jump share
+ * (the writer kernel's report is stamped with it). */
+double khib_tool_now_s(void);
 
 /* s as a JSON string, quoted and escaped. */
 void khib_tool_json_str(FILE *f, const char *s);
