@@ -37,9 +37,6 @@
 #include "sysinfo.h"
 #include "util.h"
 
-#define MAX_FILE_BYTES (512u << 20)
-
-
 static void hibernate_help(FILE *out)
 {
 	fputs("Usage: khib hibernate --target DEVICE|FILE [OPTIONS]\n"

@@ -16,8 +16,6 @@
 #include "khib.h"
 #include "util.h"
 
-#define DEVMEM "/dev/mem"
-
 static void mount_api_filesystems(void)
 {
 	/* EBUSY: already mounted (the kernel may have mounted devtmpfs). */
@@ -56,7 +54,7 @@ static int init_run(int argc, char **argv)
 	/* This kernel makes no key: never wait for its random generator. */
 	if ((r = khib_crypt_init_nonblocking()) < 0)
 		khib_warn("starting libsodium: %s", strerror(-r));
-	r = khib_handoff_find("/proc/cmdline", DEVMEM, &h);
+	r = khib_handoff_find("/proc/cmdline", KHIB_DEVMEM, &h);
 	if (r == -ENOENT && is_direct_restore())
 		return khib_restorer_direct();
 	if (r < 0) {

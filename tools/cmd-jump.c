@@ -26,7 +26,6 @@
 #include "util.h"
 
 #define DEFAULT_REGION_BYTES (128ULL << 20)
-#define MAX_FILE_BYTES (512u << 20)
 
 static void jump_help(FILE *out)
 {
@@ -157,10 +156,11 @@ static int jump_run(int argc, char **argv)
 		khib_err("jump: must run as root");
 		return 1;
 	}
-	r = khib_read_file(o.kernel, MAX_FILE_BYTES, &kernel, &kernel_bytes);
+	r = khib_read_file(o.kernel, KHIB_KERNEL_FILE_MAX_BYTES, &kernel, &kernel_bytes);
 	if (r < 0)
 		return khib_err_errno(r, "reading kernel '%s'", o.kernel);
-	if (o.initrd && (r = khib_read_file(o.initrd, MAX_FILE_BYTES, &initrd, &initrd_bytes)) < 0)
+	if (o.initrd && (r = khib_read_file(o.initrd, KHIB_KERNEL_FILE_MAX_BYTES, &initrd,
+					    &initrd_bytes)) < 0)
 		return khib_err_errno(r, "reading initramfs '%s'", o.initrd);
 	const char *what;
 	r = khib_sysinfo_jump_config(o.region_bytes, o.region_start, &fw, &cfg, &what);

@@ -28,8 +28,6 @@
 #include "sysinfo.h"
 #include "util.h"
 
-#define DEVMEM "/dev/mem"
-
 static __attribute__((noreturn, format(printf, 3, 4)))
 void fail_reboot(struct khib_target *t, int err, const char *fmt, ...)
 {
@@ -76,7 +74,8 @@ void restore_and_jump(const struct khib_handoff *h, struct khib_target *t, struc
 		fail_reboot(t, -ESTALE, "the image was not written from this region");
 	}
 	khib_console_progress_init(&pr, "restoring memory");
-	r = khib_restore_memory(rd, h, DEVMEM, h->threads, verify_first, progress, &pr, reason);
+	r = khib_restore_memory(rd, h, KHIB_DEVMEM, h->threads, verify_first, progress, &pr,
+				reason);
 	back.jump_back_entry = info->resume.jump_back_entry;
 	khib_reader_free(rd);
 	if (r < 0 && reason[0])	/* the reason names the error already */
@@ -89,7 +88,7 @@ void restore_and_jump(const struct khib_handoff *h, struct khib_target *t, struc
 	if ((r = khib_image_invalidate(t)) < 0)
 		fail_reboot(t, r, "invalidating the image before the jump");
 	khib_target_free(t);
-	if ((r = khib_kexec_load_jump_back(&back, DEVMEM)) < 0)
+	if ((r = khib_kexec_load_jump_back(&back, KHIB_DEVMEM)) < 0)
 		fail_reboot(NULL, r, "loading the jump into the resumed kernel at 0x%" PRIx64,
 			    back.jump_back_entry);
 	khib_info("jumping into the resumed kernel");
@@ -107,7 +106,7 @@ static int take_key(uint64_t paddr)
 {
 	if (!(the_key = khib_secret_alloc(sizeof(*the_key))))
 		return -ENOMEM;
-	return khib_keypage_take(DEVMEM, paddr, the_key, the_uuid);
+	return khib_keypage_take(KHIB_DEVMEM, paddr, the_key, the_uuid);
 }
 
 static int key_from_page(void *ctx, const uint8_t uuid[16], const uint8_t *area, uint32_t n_slots,
@@ -131,7 +130,7 @@ int khib_restorer_main(const struct khib_handoff *h)
 	int r;
 
 	khib_info("restore kernel up: resuming %s from '/dev/%s'", h->release, h->target_name);
-	if ((r = khib_save_open_target(h, DEVMEM, &t)) < 0)
+	if ((r = khib_save_open_target(h, KHIB_DEVMEM, &t)) < 0)
 		fail_reboot(NULL, r, "opening the image on '/dev/%s'", h->target_name);
 	if (h->key_paddr && (r = take_key(h->key_paddr)) < 0)
 		fail_reboot(t, r, "reading the key page at 0x%" PRIx64, h->key_paddr);

@@ -40,7 +40,6 @@
 #include "sysinfo.h"
 #include "util.h"
 
-#define MAX_FILE_BYTES (512u << 20)
 /* How long a target map's disk may take to appear: 10 s. */
 #define MAP_WAIT_TRIES 100
 
@@ -343,10 +342,12 @@ static int op_restorer(void *ctx, const struct khib_image_info *info,
 	_cleanup_(khib_preflight_release) struct khib_preflight pf = { 0 };
 	int r;
 
-	if ((r = khib_read_file(o->kernel, MAX_FILE_BYTES, &kernel, &cfg->kernel_bytes)) < 0)
+	r = khib_read_file(o->kernel, KHIB_KERNEL_FILE_MAX_BYTES, &kernel, &cfg->kernel_bytes);
+	if (r < 0)
 		return khib_fail(reason, r, "reading the restore kernel '%s': %s", o->kernel,
 				 strerror(-r));
-	if ((r = khib_read_file(o->initrd, MAX_FILE_BYTES, &initrd, &cfg->initrd_bytes)) < 0)
+	r = khib_read_file(o->initrd, KHIB_KERNEL_FILE_MAX_BYTES, &initrd, &cfg->initrd_bytes);
+	if (r < 0)
 		return khib_fail(reason, r, "reading the restore initramfs '%s': %s", o->initrd,
 				 strerror(-r));
 	char why[KHIB_REASON_MAX] = "";

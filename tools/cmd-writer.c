@@ -31,8 +31,6 @@
 #include "save.h"
 #include "util.h"
 
-#define DEVMEM "/dev/mem"
-
 struct writer {
 	struct khib_handoff h;
 	struct khib_physmap status_map; /* N's status page, if it checked out */
@@ -50,7 +48,7 @@ static void open_status(struct writer *wr)
 
 	if (!wr->h.status_paddr)
 		return;
-	int r = khib_physmem_map(DEVMEM, wr->h.status_paddr, KHIB_STATUS_BYTES, 1,
+	int r = khib_physmem_map(KHIB_DEVMEM, wr->h.status_paddr, KHIB_STATUS_BYTES, 1,
 				 &wr->status_map);
 	if (r < 0) {
 		khib_err_errno(r, "mapping N's status page at 0x%" PRIx64 "; not reporting there",
@@ -91,7 +89,7 @@ static void progress(void *ctx, uint64_t done, uint64_t total)
 
 static __attribute__((noreturn)) void jump_back(struct writer *wr)
 {
-	int r = khib_kexec_load_jump_back(&wr->h, DEVMEM);
+	int r = khib_kexec_load_jump_back(&wr->h, KHIB_DEVMEM);
 
 	if (r >= 0)
 		r = khib_kexec_jump();
@@ -257,13 +255,13 @@ int khib_writer_main(const struct khib_handoff *h)
 	report_vmcore(&wr.h);
 
 	chunk = chunk_pages_or_abort(&wr);
-	r = khib_save_open_target(&wr.h, DEVMEM, &t);
+	r = khib_save_open_target(&wr.h, KHIB_DEVMEM, &t);
 	if (r < 0)
 		abort_to_n(&wr, r, "opening the target '/dev/%s'", wr.h.target_name);
 
 	set_status(&wr, KHIB_STATUS_SAVING);
 	khib_console_progress_init(&wr.progress, "saving memory");
-	r = khib_save_memory(&wr.h, t, DEVMEM, chunk, progress, &wr, &res);
+	r = khib_save_memory(&wr.h, t, KHIB_DEVMEM, chunk, progress, &wr, &res);
 	if (r < 0) {
 		khib_target_free(t);
 		abort_to_n(&wr, r, "saving memory to '/dev/%s'", wr.h.target_name);

@@ -49,6 +49,12 @@ DECLARE_COMMAND(resume);
 #define KHIB_DEFAULT_KERNEL "/usr/lib/khib/vmlinuz"
 #define KHIB_DEFAULT_INITRD "/usr/lib/khib/initrd.img"
 
+/* The most of a kernel or an initramfs file the tools read. */
+#define KHIB_KERNEL_FILE_MAX_BYTES (512u << 20)
+
+/* Physical memory, as the writer and restore kernels read and write it. */
+#define KHIB_DEVMEM "/dev/mem"
+
 /* Where the initramfs keeps the target map (lib/targetmap.h) its hook
  * wrote (the root file system keeps a copy of the last one,
  * KHIB_INITRAMFS_MAP in lib/check.h). */
