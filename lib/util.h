@@ -145,9 +145,9 @@ uint64_t khib_clock_ns(clockid_t clock);
 /* `key = value` lines ('#' starts a comment, blank lines skipped), each
  * handed to set(), which returns -ENOKEY for a key it does not know and
  * another -errno for a bad value.  -EINVAL with "line N: ..." in reason
- * on the first bad line; -ENOMEM. */
+ * (as khib_fail()) on the first bad line; -ENOMEM. */
 int khib_kv_parse(const char *text, int (*set)(void *ctx, const char *key, const char *val),
-		  void *ctx, char *reason, size_t reason_len);
+		  void *ctx, char *reason);
 
 /* printf into reason (if non-NULL; KHIB_REASON_MAX bytes) and return err. */
 int khib_fail(char *reason, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
