@@ -204,24 +204,25 @@ static int blkid_signature(const char *path, char *what, size_t n)
 	return r;
 }
 
-int khib_preflight_owned(const char *path, char *what, size_t n)
+int khib_preflight_owned(const char *path, char *reason)
 {
+	char what[KHIB_REASON_MAX] = "";
 	struct khib_target *t;
 	enum khib_probe probe;
 	int r;
 
-	if ((r = khib_blockmap_open(path, 0, &t, NULL)) < 0)
+	if ((r = khib_blockmap_open(path, 0, &t, reason)) < 0)
 		return r;
 	r = khib_target_probe(t, &probe);
 	khib_target_free(t);
 	if (r < 0)
-		return r;
+		return khib_fail(reason, r, "reading its first blocks: %s", strerror(-r));
 	if (probe == KHIB_PROBE_IMAGE)
 		return 0;
-	r = blkid_signature(path, what, n);
+	r = blkid_signature(path, what, sizeof(what));
 	if (r < 0)
-		return r;
-	return r ? -EEXIST : 0;
+		return khib_fail(reason, r, "probing it with libblkid: %s", strerror(-r));
+	return r ? khib_fail(reason, -EEXIST, "%s", what) : 0;
 }
 
 int khib_preflight_check_crypt(const char *target, const struct khib_preflight *pf,
@@ -291,8 +292,8 @@ int khib_preflight_check_capacity(const char *target, const struct khib_handoff 
 
 int khib_preflight_check_owned(const char *target, bool force, struct khib_check_result *ret)
 {
-	char what[128] = "";
-	int r = khib_preflight_owned(target, what, sizeof(what));
+	char what[KHIB_REASON_MAX] = "";
+	int r = khib_preflight_owned(target, what);
 
 	if (r == -EEXIST && force)
 		return khib_check_set(ret, KHIB_CHECK_WARN, NULL, "target '%s' holds %s: "
@@ -303,7 +304,7 @@ int khib_preflight_check_owned(const char *target, bool force, struct khib_check
 				      what);
 	if (r < 0)
 		return khib_check_set(ret, KHIB_CHECK_FAIL, NULL, "target '%s': looking for what it "
-				      "holds: %s", target, strerror(-r));
+				      "holds: %s", target, what);
 	return khib_check_set(ret, KHIB_CHECK_OK, NULL, "target '%s' holds nothing but khib's",
 			      target);
 }

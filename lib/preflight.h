@@ -53,10 +53,11 @@ int khib_preflight_map(const struct khib_blockmap *m, struct khib_handoff *h,
  * state) or nothing that another program claims: libblkid finds no file
  * system, partition table, swap area, LUKS or LVM header, RAID member.
  * An unmounted partition with somebody's file system on it is no target.
- * 0 yes; -EEXIST no, with `what` (n bytes) naming what it holds ("an
- * ext4 file system", "a gpt partition table").
+ * 0 yes; -EEXIST no, with reason (as khib_fail()) naming what it holds
+ * ("ext4 (filesystem)", "a gpt partition table"); another -errno with
+ * reason saying what failed.
  */
-int khib_preflight_owned(const char *path, char *what, size_t n);
+int khib_preflight_owned(const char *path, char *reason);
 
 /*
  * The target's verdicts (lib/check.h), in the order khib hibernate takes

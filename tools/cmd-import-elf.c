@@ -338,7 +338,7 @@ static int import_run(int argc, char **argv)
 	struct importer im = { 0 };
 	struct khib_target *t;
 	struct stat st = { 0 };
-	char what[128] = "";
+	char what[KHIB_REASON_MAX] = "";
 	bool created;
 	size_t map_len = 0;
 	int fd = -1, q, ret;
@@ -350,11 +350,11 @@ static int import_run(int argc, char **argv)
 	/* Write only over what is khib's or carries nothing another program
 	 * claims; delete only what this run created. */
 	created = stat(o.out, &st) < 0 && errno == ENOENT;
-	if (!created && !o.force && (q = khib_preflight_owned(o.out, what, sizeof(what))) < 0) {
+	if (!created && !o.force && (q = khib_preflight_owned(o.out, what)) < 0) {
 		if (q == -EEXIST)
 			khib_err("'%s' holds %s: not overwriting it (give --force)", o.out, what);
 		else
-			khib_err_errno(q, "opening image '%s'", o.out);
+			khib_err("opening image '%s': %s", o.out, what);
 		ret = 1;
 		goto out;
 	}
