@@ -62,7 +62,7 @@ static int parse_notes(struct khib_elfcore *c, const uint8_t *n, uint64_t len, c
 		    !c->vmcoreinfo) {
 			c->vmcoreinfo = malloc(descsz + 1);
 			if (!c->vmcoreinfo)
-				return -ENOMEM;
+				return khib_fail(reason, -ENOMEM, "no memory for the VMCOREINFO note");
 			memcpy(c->vmcoreinfo, n + desc_off, descsz);
 			c->vmcoreinfo[descsz] = '\0';
 			c->vmcoreinfo_bytes = descsz;
@@ -86,7 +86,8 @@ static int read_notes(struct khib_elfcore *c, khib_elf_read_fn *rd, void *ctx, u
 		return khib_fail(reason, -EOVERFLOW, "note segment too large");
 	buf = malloc(len + 1);
 	if (!buf)
-		return -ENOMEM;
+		return khib_fail(reason, -ENOMEM, "no memory for a note segment of %" PRIu64
+				 " bytes", len);
 	r = rd(ctx, buf, len, off);
 	if (r < 0)
 		return khib_fail(reason, r, "cannot read notes: %s", strerror(-r));
@@ -130,7 +131,7 @@ static int parse(struct khib_elfcore *c, khib_elf_read_fn *rd, void *ctx, char *
 	ph = malloc((size_t)phnum * sizeof(Elf64_Phdr));
 	c->loads = calloc(phnum, sizeof(*c->loads));
 	if (!ph || !c->loads)
-		return -ENOMEM;
+		return khib_fail(reason, -ENOMEM, "no memory for %u program headers", phnum);
 	r = rd(ctx, ph, (size_t)phnum * sizeof(Elf64_Phdr), phoff);
 	if (r < 0)
 		return khib_fail(reason, r, "cannot read program headers: %s", strerror(-r));
@@ -156,7 +157,7 @@ int khib_elfcore_parse(khib_elf_read_fn *rd, void *ctx, uint64_t file_bytes,
 	int r;
 
 	if (!c)
-		return -ENOMEM;
+		return khib_fail(reason, -ENOMEM, "%s", strerror(ENOMEM));
 	c->file_bytes = file_bytes;
 	r = parse(c, rd, ctx, reason);
 	if (r < 0) {
@@ -177,7 +178,7 @@ int khib_elfcore_parse_fd(int fd, struct khib_elfcore **ret, char *reason)
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
-		return -errno;
+		return khib_fail(reason, -errno, "%s", strerror(errno));
 	return khib_elfcore_parse(fd_read, &fd, (uint64_t)st.st_size, ret, reason);
 }
 
@@ -186,7 +187,8 @@ int khib_elfcore_parse_path(const char *path, struct khib_elfcore **ret, char *r
 	_cleanup_close_ int fd = khib_open_input(path, O_RDONLY);
 
 	if (fd < 0)
-		return fd;
+		return khib_fail(reason, fd, "%s", fd == -ENOTBLK ?
+				 "not a regular file or block device" : strerror(-fd));
 	return khib_elfcore_parse_fd(fd, ret, reason);
 }
 

@@ -40,8 +40,9 @@ struct khib_elfcore {
 /* Read exactly len bytes at off; -errno on failure. */
 typedef int khib_elf_read_fn(void *ctx, void *buf, size_t len, uint64_t off);
 
-/* reason: NULL or KHIB_REASON_MAX bytes, filled on failure.
- * -EBADMSG malformed, -EOPNOTSUPP not a little-endian ELF64 core. */
+/* reason: NULL or KHIB_REASON_MAX bytes, filled on every failure
+ * (khib_fail()).  -EBADMSG malformed, -EOPNOTSUPP not a little-endian
+ * ELF64 core. */
 int khib_elfcore_parse(khib_elf_read_fn *rd, void *ctx, uint64_t file_bytes,
 		       struct khib_elfcore **ret, char *reason);
 int khib_elfcore_parse_fd(int fd, struct khib_elfcore **ret, char *reason);

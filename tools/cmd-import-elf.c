@@ -316,10 +316,7 @@ static int open_core(struct importer *im, const char *path, int *ret_fd, size_t 
 		return khib_err_errno(fd, "opening '%s'", path);
 	q = khib_elfcore_parse_fd(fd, &im->c, reason);
 	if (q < 0) {
-		if (reason[0])
-			khib_err("reading ELF core '%s': %s", path, reason);
-		else
-			khib_err_errno(q, "reading ELF core '%s'", path);
+		khib_err("reading ELF core '%s': %s", path, reason);
 		return 1;
 	}
 	map = im->c->file_bytes ? mmap(NULL, im->c->file_bytes, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;

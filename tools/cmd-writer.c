@@ -189,7 +189,7 @@ static void report_vmcore(const struct khib_handoff *h)
 	if (r < 0) {
 		khib_warn("/proc/vmcore: %s (carrying on with /dev/mem)",
 			  r == -ENOENT ? "missing (no elfcorehdr= from the hibernating kernel?)" :
-			  reason[0] ? reason : strerror(-r));
+			  reason);
 		return;
 	}
 	for (size_t i = 0; i < c->n_loads; i++)

@@ -54,7 +54,7 @@ TEST(elfcore_rejects_malformed)
 {
 	struct khib_elf_load loads[2];
 	struct khib_elfcore *c;
-	char reason[128];
+	char reason[KHIB_REASON_MAX];
 	size_t len;
 	_cleanup_free_ uint8_t *f = build_core(&len, loads);
 	Elf64_Phdr *ph = (Elf64_Phdr *)(void *)(f + sizeof(Elf64_Ehdr));
@@ -94,6 +94,21 @@ TEST(elfcore_parse_fd)
 	ASSERT_EQ(c->n_loads, 2);
 	ASSERT_TRUE(c->vmcoreinfo != NULL);
 	khib_elfcore_free(c);
+}
+
+/* Every failure has its reason, not only a malformed file's. */
+TEST(elfcore_parse_reasons)
+{
+	char path[300], reason[KHIB_REASON_MAX] = "";
+	struct khib_elfcore *c;
+
+	snprintf(path, sizeof(path), "%s/no-such-core", test_tmpdir());
+	ASSERT_EQ(khib_elfcore_parse_path(path, &c, reason), -ENOENT);
+	ASSERT_STREQ(reason, "No such file or directory");
+	ASSERT_EQ(khib_elfcore_parse_path(test_tmpdir(), &c, reason), -ENOTBLK);
+	ASSERT_STREQ(reason, "not a regular file or block device");
+	ASSERT_EQ(khib_elfcore_parse_fd(-1, &c, reason), -EBADF);
+	ASSERT_STREQ(reason, "Bad file descriptor");
 }
 
 #ifdef KHIB_READELF
