@@ -212,6 +212,13 @@ uint64_t khib_clock_ns(clockid_t clock)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+int khib_fail_or_errno(char *reason, int err)
+{
+	if (err < 0 && reason && !reason[0])
+		snprintf(reason, KHIB_REASON_MAX, "%s", strerror(-err));
+	return err;
+}
+
 int khib_fail(char *reason, int err, const char *fmt, ...)
 {
 	va_list ap;

@@ -151,6 +151,11 @@ int khib_kv_parse(const char *text, int (*set)(void *ctx, const char *key, const
 
 /* printf into reason (if non-NULL; KHIB_REASON_MAX bytes) and return err. */
 int khib_fail(char *reason, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The last word of a call whose every failure has a reason: a failure
+ * (err < 0) for which nothing filled reason (emptied on entry) gets
+ * strerror(-err), so a caller never prints "...: " with nothing after it.
+ * Returns err. */
+int khib_fail_or_errno(char *reason, int err);
 
 /* Value of the last `key=` on a kernel command line, copied into buf.  -ENOENT when
  * absent, -ENAMETOOLONG when it does not fit. */

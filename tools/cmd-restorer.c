@@ -136,7 +136,7 @@ int khib_restorer_main(const struct khib_handoff *h)
 		fail_reboot(t, r, "reading the key page at 0x%" PRIx64, h->key_paddr);
 	r = khib_reader_open_keyed(t, 0, h->key_paddr ? key_from_page : NULL, NULL, &rd, reason);
 	if (r < 0)
-		fail_reboot(t, 0, "reading the image: %s", reason[0] ? reason : strerror(-r));
+		fail_reboot(t, 0, "reading the image: %s", reason);
 	restore_and_jump(h, t, rd, false);
 }
 

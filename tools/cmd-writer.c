@@ -152,7 +152,7 @@ static __attribute__((noreturn)) void test_and_return(struct writer *wr, struct 
 	int q = khib_image_invalidate(t);
 	khib_target_free(t);
 	if (r < 0)
-		abort_to_n(wr, r, "verifying the image: %s", reason[0] ? reason : "failed");
+		abort_to_n(wr, r, "verifying the image: %s", reason);
 	if (q < 0)
 		abort_to_n(wr, q, "invalidating the test image");
 	khib_info("test mode: image verified and invalidated; returning");

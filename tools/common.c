@@ -167,11 +167,8 @@ int khib_tool_open_image(const char *path, unsigned flags, const char *key_file,
 		r = khib_reader_open(t, flags, ret_r, reason);
 	if (r < 0) {
 		khib_target_free(t);
-		if (reason[0])
-			khib_err("reading image from '%s': %s%s", path, reason,
-				 r == -ENOKEY && !key_file ? " (give --key-file)" : "");
-		else
-			khib_err_errno(r, "reading image from '%s'", path);
+		khib_err("reading image from '%s': %s%s", path, reason,
+			 r == -ENOKEY && !key_file ? " (give --key-file)" : "");
 		return 1;
 	}
 	*ret_t = t;
