@@ -217,7 +217,8 @@ int khib_restore_check_placement(const struct khib_image_info *info, const char 
 						 parts[k] + strlen("Kernel "));
 	}
 	if ((r = khib_memmap_iomem_find(iomem, "System RAM", KHIB_E820_RAM, &ram)) < 0)
-		return r;
+		return khib_fail(reason, r, "reading this kernel's RAM in /proc/iomem: %s",
+				 strerror(-r));
 	for (size_t i = 0; i < ram.n; i++)
 		if (!inside(ram.r[i].start, ram.r[i].end, ri->region_start, ri->region_size) &&
 		    !inside(ram.r[i].start, ram.r[i].end, ri->lowmem_start, ri->lowmem_size))

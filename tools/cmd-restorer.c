@@ -78,10 +78,8 @@ void restore_and_jump(const struct khib_handoff *h, struct khib_target *t, struc
 				reason);
 	back.jump_back_entry = info->resume.jump_back_entry;
 	khib_reader_free(rd);
-	if (r < 0 && reason[0])	/* the reason names the error already */
+	if (r < 0)	/* the reason names the error already */
 		fail_reboot(t, 0, "restoring memory: %s", reason);
-	if (r < 0)
-		fail_reboot(t, r, "restoring memory");
 	khib_info("memory restored in %.1f s", khib_console_progress_elapsed(&pr));
 
 	/* Never resumed twice: the image dies before the jump. */
