@@ -117,6 +117,8 @@ int khib_preflight_target(const char *path, struct khib_handoff *h, struct khib_
 	struct stat st;
 	int r;
 
+	if (reason)
+		reason[0] = '\0';
 	if (stat(path, &st) < 0)
 		return khib_fail(reason, -errno, "%s", strerror(errno));
 	if (S_ISDIR(st.st_mode))
@@ -134,7 +136,7 @@ int khib_preflight_target(const char *path, struct khib_handoff *h, struct khib_
 			return khib_fail(reason, -EBUSY, "mounted");
 	}
 	if ((r = khib_blockmap_path(path, &m, reason)) < 0)
-		return r;
+		return khib_fail_or_errno(reason, r);
 	r = describe(&m, h, &p);
 	p.map = m;
 	if (r < 0) {
@@ -146,14 +148,14 @@ int khib_preflight_target(const char *path, struct khib_handoff *h, struct khib_
 }
 
 int khib_preflight_map(const struct khib_blockmap *m, struct khib_handoff *h,
-		       struct khib_preflight *ret)
+		       struct khib_preflight *ret, char *reason)
 {
 	struct khib_preflight p = { 0 };
 	int r = describe(m, h, &p);
 
 	if (r < 0) {
 		khib_preflight_release(&p);
-		return r;
+		return khib_fail(reason, r, "no memory for its extent map");
 	}
 	*ret = p;
 	return 0;

@@ -351,10 +351,10 @@ static int op_restorer(void *ctx, const struct khib_image_info *info,
 		return khib_fail(reason, r, "reading the restore initramfs '%s': %s", o->initrd,
 				 strerror(-r));
 	char why[KHIB_REASON_MAX] = "";
-	r = c->have_map ? khib_preflight_map(&c->map, &cfg->handoff, &pf) :
+	r = c->have_map ? khib_preflight_map(&c->map, &cfg->handoff, &pf, why) :
 			  khib_preflight_target(c->path, &cfg->handoff, &pf, why);
 	if (r < 0)
-		return khib_fail(reason, r, "the image's device: %s", why[0] ? why : strerror(-r));
+		return khib_fail(reason, r, "the image's device: %s", why);
 	cfg->extmap = pf.extmap;
 	cfg->extmap_bytes = pf.extmap_bytes;
 	cfg->kernel = kernel;
