@@ -311,7 +311,7 @@ static int op_jump_config(void *ctx, const struct khib_image_info *info, struct 
 	r = khib_sysinfo_jump_config(info->resume.region_size, info->resume.region_start, fw, ret,
 				     &what);
 	if (r < 0)
-		snprintf(reason, KHIB_RESUME_REASON_MAX, "%s: %s", what, strerror(-r));
+		return khib_fail(reason, r, "%s: %s", what, strerror(-r));
 	return r;
 }
 

@@ -96,7 +96,7 @@ int khib_tool_load_config(struct khib_config *ret);
  * KHIB_RESUME_FALLBACK when the snapshot path cannot be taken and nothing
  * changed (unless forced, the reason for taking the kexec path is said);
  * KHIB_RESUME_BAD_IMAGE when a chunk is bad; -errno otherwise.  reason
- * (KHIB_RESUME_REASON_MAX bytes) says why.  *verified: every chunk was
+ * (KHIB_REASON_MAX bytes) says why.  *verified: every chunk was
  * read and found good. */
 struct khib_reader;
 struct khib_target;
