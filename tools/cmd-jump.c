@@ -193,7 +193,7 @@ static void jump_back_help(FILE *out)
 /* Find and decode the handoff block this kernel was given. */
 static int read_handoff(struct khib_handoff *h)
 {
-	int r = khib_handoff_find("/proc/cmdline", "/dev/mem", h);
+	int r = khib_handoff_find("/proc/cmdline", KHIB_DEVMEM, h);
 
 	if (r == -ENOENT) {
 		khib_err("no khib.handoff= on the kernel command line: this kernel was not started by khib");
@@ -219,7 +219,7 @@ static int jump_back_run(int argc, char **argv)
 	khib_info("returning to %s at 0x%" PRIx64, h.release, h.jump_back_entry);
 	if (dry_run)
 		return 0;
-	r = khib_kexec_load_jump_back(&h, "/dev/mem");
+	r = khib_kexec_load_jump_back(&h, KHIB_DEVMEM);
 	if (r < 0)
 		return khib_err_errno(r, "loading the jump back to 0x%" PRIx64, h.jump_back_entry);
 	r = khib_kexec_jump();
