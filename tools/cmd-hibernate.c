@@ -106,11 +106,7 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "target", required_argument, NULL, 't' },
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "initrd", required_argument, NULL, 'i' },
-		{ "append", required_argument, NULL, 'a' },
-		{ "region-size", required_argument, NULL, 's' },
-		{ "region-start", required_argument, NULL, 'S' },
+		KHIB_TOOL_KERNEL_OPTIONS,
 		{ "codec", required_argument, NULL, 'c' },
 		{ "threads", required_argument, NULL, 'j' },
 		{ "test", no_argument, NULL, 'T' },
@@ -135,11 +131,8 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 		case 'F': o->keep_free = true; break;
 		case 'f': o->force = true; break;
 		case 's':
-			if (khib_parse_size(optarg, &o->region_bytes) < 0 || !o->region_bytes ||
-			    !IS_ALIGNED(o->region_bytes, KHIB_REGION_ALIGN)) {
-				khib_err("--region-size '%s': not a positive multiple of 2M", optarg);
+			if (khib_tool_parse_region_size(optarg, &o->region_bytes) < 0)
 				return -EINVAL;
-			}
 			break;
 		case 'S':
 			if (khib_parse_size(optarg, &o->region_start) < 0 || !o->region_start ||

@@ -51,11 +51,7 @@ struct jump_opts {
 static int parse_jump_opts(int argc, char **argv, struct jump_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "initrd", required_argument, NULL, 'i' },
-		{ "append", required_argument, NULL, 'a' },
-		{ "region-size", required_argument, NULL, 's' },
-		{ "region-start", required_argument, NULL, 'S' },
+		KHIB_TOOL_KERNEL_OPTIONS,
 		{ "dry-run", no_argument, NULL, 'n' },
 		{}
 	};
@@ -70,11 +66,8 @@ static int parse_jump_opts(int argc, char **argv, struct jump_opts *o)
 		case 'a': o->append = optarg; break;
 		case 'n': o->dry_run = true; break;
 		case 's':
-			if (khib_parse_size(optarg, &o->region_bytes) < 0 ||
-			    !IS_ALIGNED(o->region_bytes, KHIB_REGION_ALIGN) || !o->region_bytes) {
-				khib_err("--region-size '%s': not a positive multiple of 2M", optarg);
+			if (khib_tool_parse_region_size(optarg, &o->region_bytes) < 0)
 				return -EINVAL;
-			}
 			break;
 		case 'S':
 			if (khib_parse_size(optarg, &o->region_start) < 0) {

@@ -119,6 +119,18 @@ double khib_tool_now_s(void)
 	return (double)khib_clock_ns(CLOCK_REALTIME) / 1e9;
 }
 
+int khib_tool_parse_region_size(const char *s, uint64_t *ret)
+{
+	uint64_t v;
+
+	if (khib_parse_size(s, &v) < 0 || !v || !IS_ALIGNED(v, KHIB_REGION_ALIGN)) {
+		khib_err("--region-size '%s': not a positive multiple of 2M", s);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
 int khib_tool_parse_threads(const char *s, unsigned *ret)
 {
 	uint64_t v;

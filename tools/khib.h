@@ -134,6 +134,16 @@ int khib_tool_check_file_systems(const struct khib_reader *rd, char *reason);
  * and returns -errno when it cannot be read or is not 32 bytes to 1 MiB. */
 int khib_tool_read_key_file(const char *path, uint8_t **ret, size_t *ret_bytes);
 
+/* The options of the commands that start one of khib's kernels in a
+ * region of RAM (hibernate, jump), the same names and letters in both:
+ * 'k' --kernel, 'i' --initrd, 'a' --append, 's' --region-size (see
+ * khib_tool_parse_region_size()), 'S' --region-start. */
+#define KHIB_TOOL_KERNEL_OPTIONS                                                                \
+	{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },  \
+	{ "append", required_argument, NULL, 'a' },                                             \
+	{ "region-size", required_argument, NULL, 's' },                                        \
+	{ "region-start", required_argument, NULL, 'S' }
+
 /* getopt_long() over long options only, with the errors in khib's words
  * ("khib: CMD: unknown option '--x'"); '?' for either. */
 struct option;
@@ -153,6 +163,9 @@ void khib_tool_json_str(FILE *f, const char *s);
 
 /* --threads N: 0..1024; prints the error. */
 int khib_tool_parse_threads(const char *s, unsigned *ret);
+/* --region-size SIZE: a positive multiple of KHIB_REGION_ALIGN; prints the
+ * error. */
+int khib_tool_parse_region_size(const char *s, uint64_t *ret);
 
 /* Percent progress on stderr, only on a terminal or when forced. */
 struct khib_progress {

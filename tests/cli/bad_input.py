@@ -197,6 +197,8 @@ CASES = [
     ("option_without_value", ["export-elf", "img", "out.elf", "--threads"], 2,
      r"^khib: export-elf: option '--threads' needs a value$", ["img"],
      lambda k, d: not os.path.exists(os.path.join(d, "out.elf"))),
+    ("hibernate_region_size", ["hibernate", "--target", "img2", "--region-size", "3M"], 2,
+     r"^khib: --region-size '3M': not a positive multiple of 2M$", ["img2"]),
     # memory is written in clear only when asked, and never while a key is enrolled
     ("hibernate_clear_unasked", ["hibernate", "--target", "img2"], 1,
      r"no key is enrolled, so the image would hold this machine's memory in clear", ["img2"],
