@@ -75,17 +75,10 @@ static void hibernate_help(FILE *out)
 /* Defaults, then /etc/khib.conf, then the command line. */
 void hib_config_defaults(const struct khib_config *cf, struct hib_opts *o)
 {
-	*o = (struct hib_opts){ .kernel = KHIB_DEFAULT_KERNEL, .initrd = KHIB_DEFAULT_INITRD,
-				.append = KHIB_DEFAULT_APPEND,
-				.codec = KHIB_CODEC_LZ4, .level = 1 };
+	*o = (struct hib_opts){ .codec = KHIB_CODEC_LZ4, .level = 1 };
+	khib_tool_kernel_files(cf, &o->kernel, &o->initrd, &o->append);
 	if (cf->target[0])
 		o->target = cf->target;
-	if (cf->kernel[0])
-		o->kernel = cf->kernel;
-	if (cf->initrd[0])
-		o->initrd = cf->initrd;
-	if (cf->append[0])
-		o->append = cf->append;
 	if (cf->key_file[0])
 		o->key_file = cf->key_file;
 	o->clear = !cf->encrypt;

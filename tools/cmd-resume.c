@@ -145,13 +145,11 @@ static int parse_opts(int argc, char **argv, const struct khib_config *cf,
 	int c;
 
 	*o = (struct resume_opts){
-		.kernel = cf->kernel[0] ? cf->kernel : KHIB_DEFAULT_KERNEL,
-		.initrd = cf->initrd[0] ? cf->initrd : KHIB_DEFAULT_INITRD,
-		.append = cf->append[0] ? cf->append : KHIB_DEFAULT_APPEND,
 		.image = cf->target[0] ? cf->target : NULL,
 		.key_file = cf->key_file[0] ? cf->key_file : NULL,
 		.threads = cf->threads,
 	};
+	khib_tool_kernel_files(cf, &o->kernel, &o->initrd, &o->append);
 	/* The config's value was checked when it was read. */
 	if (cf->resume_method[0])
 		parse_method(cf->resume_method, &o->method);

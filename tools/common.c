@@ -105,6 +105,14 @@ int khib_tool_getopt(int argc, char **argv, const struct option *longopts)
 	return c == ':' ? '?' : c;
 }
 
+void khib_tool_kernel_files(const struct khib_config *cf, const char **ret_kernel,
+			    const char **ret_initrd, const char **ret_append)
+{
+	*ret_kernel = cf->kernel[0] ? cf->kernel : KHIB_DEFAULT_KERNEL;
+	*ret_initrd = cf->initrd[0] ? cf->initrd : KHIB_DEFAULT_INITRD;
+	*ret_append = cf->append[0] ? cf->append : KHIB_DEFAULT_APPEND;
+}
+
 int khib_tool_plan_failed(int err, const char *kernel, const struct khib_jump_config *cfg)
 {
 	if (err == -ENOSPC)

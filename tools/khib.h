@@ -86,9 +86,14 @@ void khib_console_progress(struct khib_console_progress *p, uint64_t done_pages,
 			   uint64_t total_pages);
 double khib_console_progress_elapsed(const struct khib_console_progress *p);
 
+/* The kernel, initramfs and command line of khib's writer and restore
+ * kernels: kernel=, initrd= and append= of cf, else the defaults above. */
+struct khib_config;
+void khib_tool_kernel_files(const struct khib_config *cf, const char **ret_kernel,
+			    const char **ret_initrd, const char **ret_append);
+
 /* /etc/khib.conf, or the file $KHIB_CONFIG names.  On a bad file prints
  * one line naming it and returns -EINVAL. */
-struct khib_config;
 int khib_tool_load_config(struct khib_config *ret);
 
 /* khib resume through /dev/snapshot (resume-snapshot.c), the snapshot op
