@@ -50,6 +50,8 @@ int khib_tool_tpm2_enroll(const char *name, uint32_t pcr_mask, const char *tcti,
 	uint8_t *ak = khib_secret_alloc(KHIB_SLOT_AUTH_KEY_BYTES), id[32];
 	int r;
 
+	if (reason) /* every failure below fills it (khib_fail_or_errno) */
+		reason[0] = '\0';
 	if (!ak)
 		return khib_fail(reason, -ENOMEM, "no memory for a key");
 	snprintf(p.name, sizeof(p.name), "%s", name);
@@ -82,6 +84,8 @@ int khib_tool_tpm2_remove(const struct khib_protector *p, char *reason)
 	_cleanup_(tpm2_freep) struct khib_tpm2 *t = NULL;
 	int r;
 
+	if (reason) /* every failure below fills it (khib_fail_or_errno) */
+		reason[0] = '\0';
 	if ((r = khib_tpm2_open(tcti_of(p), &t, reason)) < 0)
 		return khib_fail_or_errno(reason, r);
 	r = khib_tpm2_counter_undefine(t, KHIB_TPM2_COUNTER_INDEX, reason);
@@ -113,6 +117,8 @@ int khib_tool_tpm2_add_slot(const struct khib_protector *p, struct khib_image_ke
 	size_t len;
 	int r;
 
+	if (reason) /* every failure below fills it (khib_fail_or_errno) */
+		reason[0] = '\0';
 	if (!ak)
 		return khib_fail(reason, -ENOMEM, "no memory for a key");
 	if ((r = khib_tpm2_open(tcti_of(p), &t, reason)) >= 0 &&
@@ -136,6 +142,8 @@ int khib_tool_tpm2_open_slot(const struct khib_protector *p, const uint8_t uuid[
 	size_t len;
 	int r;
 
+	if (reason) /* every failure below fills it (khib_fail_or_errno) */
+		reason[0] = '\0';
 	if (!ak)
 		return khib_fail(reason, -ENOMEM, "no memory for a key");
 	if ((r = khib_tpm2_open(tcti_of(p), &t, reason)) < 0 ||
@@ -163,6 +171,8 @@ int khib_tool_tpm2_consume(const struct khib_protector *p, char *reason)
 	uint64_t now;
 	int r;
 
+	if (reason) /* every failure below fills it (khib_fail_or_errno) */
+		reason[0] = '\0';
 	if ((r = khib_tpm2_open(tcti_of(p), &t, reason)) >= 0)
 		r = khib_tpm2_counter_increment(t, KHIB_TPM2_COUNTER_INDEX, &now, reason);
 	return khib_fail_or_errno(reason, r);
@@ -174,6 +184,8 @@ int khib_tool_tpm2_check(const struct khib_protector *p, uint64_t *ret_counter, 
 	uint8_t *ak = khib_secret_alloc(KHIB_SLOT_AUTH_KEY_BYTES);
 	int r;
 
+	if (reason) /* every failure below fills it (khib_fail_or_errno) */
+		reason[0] = '\0';
 	if (!ak)
 		return khib_fail(reason, -ENOMEM, "no memory for a key");
 	if ((r = khib_tpm2_open(tcti_of(p), &t, reason)) >= 0 &&
