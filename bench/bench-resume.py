@@ -16,6 +16,7 @@ Needs the static build (scripts/build.sh build-static) and the kernel
 (kernel/build.sh); the README's test command makes both.
 """
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -53,8 +54,7 @@ def khib_method(ctx, method, mem, cpus):
         t0 = time.monotonic()
         vm.wait_exit(timeout=300)
         hib = time.monotonic() - t0
-    size = khib_host("inspect", "--json", mc.disk).stdout
-    stored = int(size.split('"data_bytes":')[1].split(",")[0]) >> 20
+    stored = json.loads(khib_host("inspect", "--json", mc.disk).stdout)["data_bytes"] >> 20
     with mc.boot(1) as vm:
         vm.expect(r"^N: hibernate rc=0 cycle=1$", timeout=300)
         resume = vm.lines[vm.consumed - 1][0]

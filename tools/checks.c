@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "handoff.h"
 #include "image_format.h"
 #include "kexec.h"

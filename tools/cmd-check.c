@@ -15,6 +15,7 @@
 #include "checks.h"
 #include "config.h"
 #include "hibernate.h"
+#include "jump.h"
 #include "kexec.h"
 #include "keys.h"
 #include "khib.h"
@@ -99,7 +100,7 @@ static void check_target(const struct hib_opts *o, struct khib_writer *w,
 	}
 	if (!w->region_bytes) /* the writer's files fail: this machine's default */
 		w->region_bytes = khib_tool_default_region_bytes(w->threads);
-	if ((e = khib_sysinfo_jump_config(w->region_bytes, w->region_start, &fw, &cfg, &what)) < 0) {
+	if ((e = khib_jump_config_read(w->region_bytes, w->region_start, &fw, &cfg, &what)) < 0) {
 		khib_check_set(r, KHIB_CHECK_FAIL, NULL, "%s: %s", what, strerror(-e));
 		return;
 	}

@@ -24,12 +24,12 @@
 #include <unistd.h>
 
 #include "elfcore.h"
+#include "fileio.h"
 #include "image.h"
 #include "khib.h"
 #include "util.h"
 
 /* Kernel text lives above this; the direct map below it (x86-64). */
-#define START_KERNEL_MAP 0xffffffff80000000ULL
 
 static void export_help(FILE *out)
 {
@@ -153,7 +153,7 @@ static int build_loads(struct khib_reader *r, struct export_ctx *e, bool with_sw
 	const struct khib_image_info *i = khib_reader_info(r);
 	const struct khib_range *ranges;
 	const uint64_t h_mem[2][2] = { { i->resume.lowmem_start, i->resume.lowmem_size },
-				       { i->resume.region_start, i->resume.region_size } };
+				       { i->resume.region_start, i->resume.region_bytes } };
 	const void *vmci = NULL;
 	size_t vbytes = 0, n;
 
@@ -178,7 +178,7 @@ static int build_loads(struct khib_reader *r, struct export_ctx *e, bool with_sw
 				(l->paddr == h_mem[1][0] && l->memsz == h_mem[1][1]);
 		/* As /proc/vmcore: RAM seen through the direct map, if known. */
 		l->vaddr = i->resume.direct_map_base &&
-					   i->resume.direct_map_base + l->paddr < START_KERNEL_MAP
+					   i->resume.direct_map_base + l->paddr < KHIB_START_KERNEL_MAP
 				   ? i->resume.direct_map_base + l->paddr
 				   : 0;
 	}
@@ -236,7 +236,7 @@ static int export_image(struct khib_reader *r, const char *out, const struct khi
 						       .wanted = swapped_page,
 						       .write = write_swapped_page, .ctx = &e };
 		int u = khib_elfcore_undo_kexec_swaps(&ops, info->resume.jump_back_entry,
-			(info->resume.lowmem_size + info->resume.region_size) / 4096);
+			(info->resume.lowmem_size + info->resume.region_bytes) / 4096);
 		if (u < 0) {
 			khib_warn("finding N's pages swapped out of H's memory in '%s': %s",
 				  out, strerror(-u));

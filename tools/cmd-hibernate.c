@@ -25,6 +25,7 @@
 #include "fscheck.h"
 #include "handoff.h"
 #include "hibernate.h"
+#include "jump.h"
 #include "keyslot.h"
 #include "image.h"
 #include "kexec.h"
@@ -88,8 +89,8 @@ void hib_config_defaults(const struct khib_config *cf, struct hib_opts *o)
 	}
 	if (cf->has_threads)
 		o->threads = cf->threads;
-	if (cf->has_region_size)
-		o->region_bytes = cf->region_size;
+	if (cf->has_region_bytes)
+		o->region_bytes = cf->region_bytes;
 	if (cf->has_region_start)
 		o->region_start = cf->region_start;
 	o->keep_free = cf->keep_free_pages;
@@ -493,7 +494,7 @@ static int hibernate_checks(const struct hib_opts *o, bool encrypted, struct khi
 	if (khib_tool_refuse(khib_check_writer_initrd(w->initrd, w->initrd_bytes, o->initrd,
 						       KHIB_SELF, khib_build_stamp, &res), &res))
 		return 1;
-	if ((r = khib_sysinfo_jump_config(w->region_bytes, w->region_start, fw, cfg, &what)) < 0)
+	if ((r = khib_jump_config_read(w->region_bytes, w->region_start, fw, cfg, &what)) < 0)
 		return khib_err_errno(r, "%s", what);
 	if (khib_tool_refuse(khib_tool_check_placed_region(w, cfg, &res), &res) ||
 	    khib_tool_refuse(khib_preflight_check("", o->target, encrypted, o->force,

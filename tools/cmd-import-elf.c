@@ -20,14 +20,15 @@
 
 #include "elfcore.h"
 #include "crypt.h"
+#include "elfcore_file.h"
+#include "fileio.h"
 #include "image.h"
 #include "keys.h"
 #include "khib.h"
 #include "preflight.h"
+#include "targetdev.h"
 #include "util.h"
 
-#define PAGE 4096ULL
-#define START_KERNEL_MAP 0xffffffff80000000ULL
 #define DIRECT_MAP_MIN 0xffff800000000000ULL
 
 static void import_help(FILE *out)
@@ -127,23 +128,23 @@ static int make_ranges(struct khib_elfcore *c, struct khib_range **ret, size_t *
 	qsort(c->loads, c->n_loads, sizeof(*c->loads), cmp_load);
 	for (size_t i = 0; i < c->n_loads; i++) {
 		const struct khib_elf_load *l = &c->loads[i];
-		uint64_t start = ALIGN_DOWN(l->paddr, PAGE), end;
+		uint64_t start = ALIGN_DOWN(l->paddr, KHIB_PAGE_SIZE), end;
 
 		if (!l->memsz)
 			continue;
-		if (l->paddr + l->memsz > UINT64_MAX - PAGE) {
+		if (l->paddr + l->memsz > UINT64_MAX - KHIB_PAGE_SIZE) {
 			free(v);
 			return -EOVERFLOW;
 		}
-		end = ALIGN_UP(l->paddr + l->memsz, PAGE);
-		if (n && start <= v[n - 1].paddr + v[n - 1].npages * PAGE) {
-			uint64_t prev_end = v[n - 1].paddr + v[n - 1].npages * PAGE;
+		end = ALIGN_UP(l->paddr + l->memsz, KHIB_PAGE_SIZE);
+		if (n && start <= v[n - 1].paddr + v[n - 1].npages * KHIB_PAGE_SIZE) {
+			uint64_t prev_end = v[n - 1].paddr + v[n - 1].npages * KHIB_PAGE_SIZE;
 
 			if (end > prev_end)
-				v[n - 1].npages = (end - v[n - 1].paddr) / PAGE;
+				v[n - 1].npages = (end - v[n - 1].paddr) / KHIB_PAGE_SIZE;
 			continue;
 		}
-		v[n++] = (struct khib_range){ start, (end - start) / PAGE };
+		v[n++] = (struct khib_range){ start, (end - start) / KHIB_PAGE_SIZE };
 	}
 	*ret = v;
 	*ret_n = n;
@@ -163,7 +164,7 @@ struct importer {
 
 static bool load_holds(const struct khib_elf_load *l, uint64_t pa)
 {
-	return pa >= l->paddr && pa - l->paddr + PAGE <= l->filesz;
+	return pa >= l->paddr && pa - l->paddr + KHIB_PAGE_SIZE <= l->filesz;
 }
 
 /* The page at pa straight from the mapping, or NULL if no single load
@@ -183,7 +184,7 @@ static const uint8_t *direct_page(struct importer *im, uint64_t pa)
 /* Page pa from pieces: file bytes of every load touching it, zero elsewhere. */
 static const uint8_t *assemble_page(struct importer *im, uint64_t pa)
 {
-	uint8_t *pg = calloc(1, PAGE), **nv;
+	uint8_t *pg = calloc(1, KHIB_PAGE_SIZE), **nv;
 
 	nv = realloc(im->owned, (im->n_owned + 1) * sizeof(*nv));
 	if (!pg || !nv) {
@@ -197,7 +198,8 @@ static const uint8_t *assemble_page(struct importer *im, uint64_t pa)
 	for (size_t i = 0; i < im->c->n_loads; i++) {
 		const struct khib_elf_load *l = &im->c->loads[i];
 		uint64_t s = pa > l->paddr ? pa : l->paddr;
-		uint64_t e = pa + PAGE < l->paddr + l->filesz ? pa + PAGE : l->paddr + l->filesz;
+		uint64_t e = pa + KHIB_PAGE_SIZE < l->paddr + l->filesz ? pa + KHIB_PAGE_SIZE
+								  : l->paddr + l->filesz;
 
 		if (s < e)
 			memcpy(pg + (s - pa), im->map + l->offset + (s - l->paddr), e - s);
@@ -212,14 +214,14 @@ static int feed_range(struct importer *im, const struct khib_range *r)
 	int q;
 
 	for (uint64_t k = 0; k <= r->npages; k++) {
-		uint64_t pa = r->paddr + k * PAGE;
+		uint64_t pa = r->paddr + k * KHIB_PAGE_SIZE;
 		const uint8_t *p = NULL;
 
 		if (k < r->npages) {
 			p = direct_page(im, pa);
 			if (!p && !(p = assemble_page(im, pa)))
 				return -ENOMEM;
-			if (run && p == run + run_n * PAGE) {
+			if (run && p == run + run_n * KHIB_PAGE_SIZE) {
 				run_n++;
 				continue;
 			}
@@ -253,7 +255,7 @@ static void describe_kernel(const struct khib_elfcore *c, struct khib_writer_par
 	for (size_t i = 0; i < c->n_loads; i++) {
 		const struct khib_elf_load *l = &c->loads[i];
 
-		if (l->vaddr >= DIRECT_MAP_MIN && l->vaddr < START_KERNEL_MAP && l->vaddr >= l->paddr) {
+		if (l->vaddr >= DIRECT_MAP_MIN && l->vaddr < KHIB_START_KERNEL_MAP && l->vaddr >= l->paddr) {
 			p->resume.direct_map_base = l->vaddr - l->paddr;
 			break;
 		}

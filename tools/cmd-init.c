@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "crypt.h"
+#include "fileio.h"
 #include "handoff.h"
+#include "handoff_read.h"
 #include "khib.h"
 #include "util.h"
 
@@ -37,6 +39,7 @@ static bool is_direct_restore(void)
 
 static int init_run(int argc, char **argv)
 {
+	char reason[KHIB_REASON_MAX] = "";
 	struct khib_handoff h;
 	int r;
 
@@ -54,12 +57,16 @@ static int init_run(int argc, char **argv)
 	/* This kernel makes no key: never wait for its random generator. */
 	if ((r = khib_crypt_init_nonblocking()) < 0)
 		khib_warn("starting libsodium: %s", strerror(-r));
-	r = khib_handoff_find("/proc/cmdline", KHIB_DEVMEM, &h);
+	r = khib_handoff_find("/proc/cmdline", KHIB_DEVMEM, &h, reason);
 	if (r == -ENOENT && is_direct_restore())
 		return khib_restorer_direct();
 	if (r < 0) {
 		/* Without the handoff there is no way back: stop here. */
-		khib_err_errno(r, "reading the handoff block; cannot continue or return, halting");
+		if (reason[0])
+			khib_err("reading the handoff block: %s; cannot continue or return, halting",
+				 reason);
+		else
+			khib_err_errno(r, "reading the handoff block; cannot continue or return, halting");
 		reboot(RB_HALT_SYSTEM);
 		return 1;
 	}

@@ -118,6 +118,23 @@ static void print_fs_json(const struct khib_reader *r)
 	printf("]");
 }
 
+/* Where each chunk lies on the target: for tools and tests that look at
+ * (or damage) one chunk without knowing the format's byte layout.  None
+ * for an encrypted image opened without its key (its index is sealed). */
+static void print_chunks_json(const struct khib_reader *r)
+{
+	struct khib_chunk_info ci;
+
+	printf(",\"chunk_index\":[");
+	for (size_t k = 0; khib_reader_chunk(r, k, &ci) == 0; k++)
+		printf("%s{\"paddr\":%" PRIu64 ",\"npages\":%" PRIu32 ",\"stored_pages\":%" PRIu32
+		       ",\"zero_pages\":%" PRIu32 ",\"disk_offset\":%" PRIu64 ",\"disk_bytes\":%"
+		       PRIu32 ",\"payload_offset\":%" PRIu64 "}", k ? "," : "", ci.paddr, ci.npages,
+		       ci.stored_pages, ci.zero_pages, ci.disk_offset, ci.disk_bytes,
+		       ci.disk_offset + ci.header_bytes);
+	printf("]");
+}
+
 static void print_text(const char *path, struct khib_reader *r)
 {
 	const struct khib_image_info *i = khib_reader_info(r);
@@ -147,7 +164,7 @@ static void print_text(const char *path, struct khib_reader *r)
 	       i->kernel.num_physpages);
 	printf("jump back:      0x%" PRIx64 "\n", i->resume.jump_back_entry);
 	printf("writer region:  0x%" PRIx64 " + 0x%" PRIx64 "\n", i->resume.region_start,
-	       i->resume.region_size);
+	       i->resume.region_bytes);
 	printf("low memory:     0x%" PRIx64 " + 0x%" PRIx64 "\n", i->resume.lowmem_start,
 	       i->resume.lowmem_size);
 	printf("pages:          %" PRIu64 " RAM, %" PRIu64 " saved: %" PRIu64 " stored, %" PRIu64
@@ -193,7 +210,7 @@ static void print_json(const char *path, struct khib_reader *r)
 	printf(",\"memmap_hash\":%" PRIu64 ",\"e820_crc32\":%" PRIu32 ",\"jump_back_entry\":%" PRIu64
 	       ",\"region_start\":%" PRIu64 ",\"region_size\":%" PRIu64 ",\"lowmem_start\":%" PRIu64
 	       ",\"lowmem_size\":%" PRIu64, i->kernel.memmap_hash, i->kernel.e820_crc32,
-	       i->resume.jump_back_entry, i->resume.region_start, i->resume.region_size,
+	       i->resume.jump_back_entry, i->resume.region_start, i->resume.region_bytes,
 	       i->resume.lowmem_start, i->resume.lowmem_size);
 	printf(",\"total_ram_pages\":%" PRIu64 ",\"saved_pages\":%" PRIu64 ",\"stored_pages\":%" PRIu64
 	       ",\"zero_pages\":%" PRIu64 ",\"excluded_pages\":%" PRIu64 ",\"image_bytes\":%" PRIu64
@@ -208,7 +225,9 @@ static void print_json(const char *path, struct khib_reader *r)
 	for (size_t k = 0; k < n; k++)
 		printf("%s{\"paddr\":%" PRIu64 ",\"npages\":%" PRIu64 "}", k ? "," : "", rg[k].paddr,
 		       rg[k].npages);
-	printf("]}\n");
+	printf("]");
+	print_chunks_json(r);
+	printf("}\n");
 }
 
 static int inspect_run(int argc, char **argv)

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "image.h"
 #include "khib.h"
+#include "targetdev.h"
 
 static void invalidate_help(FILE *out)
 {

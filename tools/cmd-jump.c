@@ -17,7 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "handoff.h"
+#include "handoff_read.h"
+#include "jump.h"
 #include "kexec.h"
 #include "khib.h"
 #include "memmap.h"
@@ -156,7 +159,7 @@ static int jump_run(int argc, char **argv)
 					    &initrd_bytes)) < 0)
 		return khib_err_errno(r, "reading initramfs '%s'", o.initrd);
 	const char *what;
-	r = khib_sysinfo_jump_config(o.region_bytes, o.region_start, &fw, &cfg, &what);
+	r = khib_jump_config_read(o.region_bytes, o.region_start, &fw, &cfg, &what);
 	if (r < 0)
 		return khib_err_errno(r, "%s", what);
 	cfg.kernel = kernel;
@@ -186,10 +189,15 @@ static void jump_back_help(FILE *out)
 /* Find and decode the handoff block this kernel was given. */
 static int read_handoff(struct khib_handoff *h)
 {
-	int r = khib_handoff_find("/proc/cmdline", KHIB_DEVMEM, h);
+	char reason[KHIB_REASON_MAX] = "";
+	int r = khib_handoff_find("/proc/cmdline", KHIB_DEVMEM, h, reason);
 
 	if (r == -ENOENT) {
 		khib_err("no khib.handoff= on the kernel command line: this kernel was not started by khib");
+		return 1;
+	}
+	if (r < 0 && reason[0]) {
+		khib_err("reading the handoff block named by khib.handoff=: %s", reason);
 		return 1;
 	}
 	if (r < 0)

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fileio.h"
 #include "keys.h"
 #include "khib.h"
 #include "util.h"

@@ -19,13 +19,16 @@
 #include <unistd.h>
 
 #include "crypt.h"
+#include "fileio.h"
 #include "handoff.h"
+#include "handoff_read.h"
 #include "image.h"
 #include "kexec.h"
 #include "khib.h"
+#include "memmap_file.h"
 #include "restore.h"
 #include "save.h"
-#include "sysinfo.h"
+#include "targetdev.h"
 #include "util.h"
 
 static __attribute__((noreturn, format(printf, 3, 4)))
@@ -69,7 +72,7 @@ void restore_and_jump(const struct khib_handoff *h, struct khib_target *t, struc
 
 	/* R runs where the writer kernel ran; anything else is not this image. */
 	if (info->resume.region_start != h->region_start ||
-	    info->resume.region_size != h->region_bytes) {
+	    info->resume.region_bytes != h->region_bytes) {
 		khib_reader_free(rd);
 		fail_reboot(t, -ESTALE, "the image was not written from this region");
 	}
@@ -151,10 +154,10 @@ static int direct_handoff(const struct khib_image_info *info, struct khib_handof
 		return khib_fail(reason, r, "reading the firmware memory map from "
 				 "'/sys/firmware/memmap': %s", strerror(-r));
 	h->region_start = info->resume.region_start;
-	h->region_bytes = info->resume.region_size;
+	h->region_bytes = info->resume.region_bytes;
 	h->low_start = info->resume.lowmem_start;
 	h->low_bytes = info->resume.lowmem_size;
-	if ((r = khib_sysinfo_record_ram(&fw, h)) < 0)
+	if ((r = khib_handoff_record_ram(&fw, h)) < 0)
 		return khib_fail(reason, r, "the firmware memory map has more than %u RAM ranges",
 				 KHIB_HANDOFF_MAX_RANGES);
 	/* Same machine, same firmware map; the kernel build may differ. */

@@ -28,16 +28,20 @@
 #include "blockmap.h"
 #include "config.h"
 #include "crypt.h"
+#include "fileio.h"
 #include "handoff.h"
 #include "image.h"
+#include "jump.h"
 #include "keyslot.h"
 #include "kexec.h"
 #include "keys.h"
 #include "khib.h"
+#include "memmap_file.h"
 #include "preflight.h"
 #include "restore.h"
 #include "resume.h"
 #include "sysinfo.h"
+#include "targetdev.h"
 #include "util.h"
 
 /* How long a target map's disk may take to appear: 10 s. */
@@ -306,7 +310,7 @@ static int op_jump_config(void *ctx, const struct khib_image_info *info, struct 
 	int r;
 
 	(void)ctx;
-	r = khib_sysinfo_jump_config(info->resume.region_size, info->resume.region_start, fw, ret,
+	r = khib_jump_config_read(info->resume.region_bytes, info->resume.region_start, fw, ret,
 				     &what);
 	if (r < 0)
 		return khib_fail(reason, r, "%s: %s", what, strerror(-r));

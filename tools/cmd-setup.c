@@ -22,6 +22,7 @@
 
 #include "check.h"
 #include "config.h"
+#include "fileio.h"
 #include "keys.h"
 #include "khib.h"
 #include "preflight.h"

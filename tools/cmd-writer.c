@@ -22,7 +22,10 @@
 
 #include "elfcore.h"
 #include "crypt.h"
+#include "elfcore_file.h"
+#include "fileio.h"
 #include "handoff.h"
+#include "handoff_read.h"
 #include "image.h"
 #include "kexec.h"
 #include "khib.h"

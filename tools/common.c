@@ -14,6 +14,7 @@
 #include "blockmap.h"
 #include "config.h"
 #include "crypt.h"
+#include "fileio.h"
 #include "fscheck.h"
 #include "image.h"
 #include "kexec.h"

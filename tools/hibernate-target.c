@@ -9,6 +9,7 @@
 #include "hibernate.h"
 #include "image.h"
 #include "khib.h"
+#include "targetdev.h"
 
 /* Invalidate the image on the target (with only_image, only if one is
  * there), through direct I/O where the file system allows: this kernel's

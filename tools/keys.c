@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fileio.h"
 #include "image.h"
 #include "keys.h"
 #include "khib.h"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include "config.h"
+#include "fileio.h"
 #include "khib.h"
 #include "util.h"
 

@@ -76,9 +76,12 @@ static bool in(size_t size, uint64_t off, uint64_t len)
 	return off <= size && len <= size - off;
 }
 
+/* index_off comes from the input and may lie anywhere up to 2^64: entry k
+ * is bounded as a length from index_off (count < size, so (k + 1) * 48
+ * cannot wrap), never as index_off + length, which can. */
 static void fix_chunks(uint8_t *b, size_t size, uint64_t index_off, uint64_t count)
 {
-	for (uint64_t k = 0; k < count && in(size, index_off + (k + 1) * KHIB_INDEX_ENTRY_SIZE, 0); k++) {
+	for (uint64_t k = 0; k < count && in(size, index_off, (k + 1) * KHIB_INDEX_ENTRY_SIZE); k++) {
 		uint8_t *e = b + index_off + k * KHIB_INDEX_ENTRY_SIZE;
 		uint64_t off = khib_get_le64(e + KHIB_IDX_DISK_OFFSET);
 		uint32_t npages = khib_get_le32(e + KHIB_IDX_NPAGES), hb, plen;

@@ -12,6 +12,7 @@
 #include "fuzz.h"
 #include "image.h"
 #include "keyslot.h"
+#include "targetdev.h"
 #include "test_image_fixture.h"
 
 static int put(const char *dir, const char *name, const struct fx_machine *m,

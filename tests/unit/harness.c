@@ -87,12 +87,33 @@ static int selected(const char *name, int argc, char **argv)
 	return 0;
 }
 
+/* A word that selects no test is a typo or a renamed test: running nothing
+ * and reporting success would pass a check that never ran. */
+static int check_words(int argc, char **argv)
+{
+	int missing = 0;
+
+	for (int i = 1; i < argc; i++) {
+		struct test_case *tc = tests_head;
+
+		while (tc && !strstr(tc->name, argv[i]))
+			tc = tc->next;
+		if (!tc) {
+			fprintf(stderr, "no test name contains '%s'\n", argv[i]);
+			missing++;
+		}
+	}
+	return missing;
+}
+
 int main(int argc, char **argv)
 {
 	static unsigned passed, failed;
 	static struct test_case *tc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (check_words(argc, argv))
+		return 2;
 	for (tc = tests_head; tc; tc = tc->next) {
 		if (!selected(tc->name, argc, argv))
 			continue;

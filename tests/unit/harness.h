@@ -4,7 +4,8 @@
  * time; ASSERT_* macros print file:line and the failing expression and end
  * the current test.  The runner prints one line per failure and closes with
  * "N passed, N failed".  `khib-unit-tests NAME...` runs only tests whose name
- * contains one of the given words.
+ * contains one of the given words; a word no test name contains is an error
+ * (exit status 2, nothing run).
  */
 #ifndef KHIB_TEST_HARNESS_H
 #define KHIB_TEST_HARNESS_H

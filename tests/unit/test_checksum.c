@@ -1,12 +1,32 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include "checksum.h"
 #include "harness.h"
+#include "memmap.h"
+#include "util.h"
 
 TEST(checksum_known_values)
 {
 	/* XXH3-64, seed 0: reference values from xxhsum -H3 (FORMAT.md). */
 	ASSERT_EQ_U64(khib_hash64("", 0), 0x2d06800538d394c2ULL);
 	ASSERT_EQ_U64(khib_hash64("abc", 3), 0x78af5f94892f3950ULL);
+}
+
+/* XXH64, the other algorithm (FORMAT.md): reference values from xxhsum -H1,
+ * and the memory map fingerprint as FORMAT.md spells it out for 0x0A0. */
+TEST(checksum_xxh64_known_values)
+{
+	uint8_t rec[20];
+	struct khib_memmap m = { 0 };
+
+	ASSERT_EQ_U64(khib_xxh64("", 0, 0), 0xef46db3751d8e999ULL);
+	ASSERT_EQ_U64(khib_xxh64("abc", 3, 0), 0x44bc2cf5ad770999ULL);
+	ASSERT_TRUE(khib_xxh64("abc", 3, 0x6b686962) != khib_xxh64("abc", 3, 0));
+
+	ASSERT_OK(khib_memmap_add(&m, 0x100000, 0x7fe0000, KHIB_E820_RAM));
+	khib_put_le64(rec, 0x100000);
+	khib_put_le64(rec + 8, 0x7fe0000);
+	khib_put_le32(rec + 16, KHIB_E820_RAM);
+	ASSERT_EQ_U64(khib_memmap_hash(&m), khib_xxh64(rec, sizeof(rec), 0x6b686962));
 }
 
 TEST(checksum_incremental_equals_oneshot)

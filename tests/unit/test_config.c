@@ -38,7 +38,7 @@ TEST(config_parse_all_keys)
 	ASSERT_EQ(c->codec_level, 3);
 	ASSERT_TRUE(c->has_threads);
 	ASSERT_EQ(c->threads, 2);
-	ASSERT_EQ_U64(c->region_size, 64ULL << 20);
+	ASSERT_EQ_U64(c->region_bytes, 64ULL << 20);
 	ASSERT_TRUE(c->has_region_start);
 	ASSERT_EQ_U64(c->region_start, 0x1be00000);
 	ASSERT_STREQ(c->kernel, "/boot/khib");
@@ -47,10 +47,30 @@ TEST(config_parse_all_keys)
 	ASSERT_TRUE(c->keep_free_pages);
 	ASSERT_STREQ(c->resume_method, "kexec");
 	ASSERT_EQ(khib_config_parse("resume-method = fast\n", c, reason), -EINVAL);
-	ASSERT_EQ(khib_config_parse("keep-free-pages = no\n", c, reason), 0);
-	ASSERT_TRUE(!c->keep_free_pages);
 	ASSERT_EQ(khib_config_parse("keep-free-pages = maybe\n", c, reason),
 		  -EINVAL);
+}
+
+/* Each boolean spelling, parsed after the opposite value, so a spelling
+ * that is ignored (or read the wrong way) leaves the wrong value behind. */
+TEST(config_booleans_set_both_ways)
+{
+	static const char *const yes[] = { "yes", "true", "1" }, *const no[] = { "no", "false", "0" };
+	char reason[128] = "", text[128];
+	struct khib_config *c = cfg();
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text), "keep-free-pages = no\nkeep-free-pages = %s\n"
+			 "encrypt = yes\nencrypt = %s\n", yes[i], no[i]);
+		ASSERT_OK(khib_config_parse(text, c, reason));
+		ASSERT_TRUE(c->keep_free_pages);
+		ASSERT_TRUE(!c->encrypt);
+		snprintf(text, sizeof(text), "keep-free-pages = yes\nkeep-free-pages = %s\n"
+			 "encrypt = no\nencrypt = %s\n", no[i], yes[i]);
+		ASSERT_OK(khib_config_parse(text, c, reason));
+		ASSERT_TRUE(!c->keep_free_pages);
+		ASSERT_TRUE(c->encrypt);
+	}
 }
 
 TEST(config_empty_means_unset)
@@ -60,8 +80,11 @@ TEST(config_empty_means_unset)
 
 	ASSERT_OK(khib_config_parse("\n# nothing\n   \n", c, reason));
 	ASSERT_STREQ(c->target, "");
-	ASSERT_TRUE(!c->has_codec && !c->has_threads && !c->has_region_size &&
+	ASSERT_TRUE(!c->has_codec && !c->has_threads && !c->has_region_bytes &&
 		    !c->has_region_start);
+	/* The defaults: free pages left out, images encrypted. */
+	ASSERT_TRUE(!c->keep_free_pages);
+	ASSERT_TRUE(c->encrypt);
 }
 
 TEST(config_errors_name_the_line)

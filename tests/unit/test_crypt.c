@@ -2,6 +2,7 @@
 /* Image encryption primitives (lib/crypt.c): the AEAD against a published
  * vector, the nonce and key separation khib builds on it, and refusals. */
 #include "crypt.h"
+#include "fileio.h"
 #include "harness.h"
 #include "util.h"
 

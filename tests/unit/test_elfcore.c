@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include "elfcore.h"
+#include "elfcore_file.h"
+#include "fileio.h"
 #include "harness.h"
 #include "util.h"
 

@@ -6,6 +6,7 @@
  */
 #include "crypt.h"
 #include "handoff.h"
+#include "handoff_read.h"
 #include "harness.h"
 #include "util.h"
 
@@ -244,7 +245,8 @@ TEST(handoff_wrong_magic_and_version)
 {
 	static struct khib_handoff h, out, before;
 	static uint8_t page[KHIB_HANDOFF_BYTES], zero[KHIB_HANDOFF_BYTES];
-	static const uint32_t versions[] = { 0, 1, 2, 4, 0x100, UINT32_MAX };
+	static const uint32_t versions[] = { 0, 1, KHIB_HANDOFF_VERSION - 1, KHIB_HANDOFF_VERSION + 1,
+					     0x100, UINT32_MAX };
 
 	memset(&out, 0x42, sizeof(out));
 	before = out;
@@ -261,6 +263,78 @@ TEST(handoff_wrong_magic_and_version)
 		ASSERT_EQ(khib_handoff_decode(page, sizeof(page), &out), -EOPNOTSUPP);
 	}
 	ASSERT_MEMEQ(&out, &before, sizeof(out));
+}
+
+/* The layout of each version, pinned: a change of the used size (a field
+ * added, grown or removed) must come with a new KHIB_HANDOFF_VERSION, or a
+ * khib and an initramfs of different builds take each other's blocks for
+ * corrupt ones.  Version 3 used 2202 bytes, then grew by the target's
+ * identity (96 + 4 bytes) without a bump; 4 is that layout. */
+TEST(handoff_layout_size_pinned_to_version)
+{
+	static struct khib_handoff h;
+	static uint8_t page[KHIB_HANDOFF_BYTES];
+
+	fill(&h, 1);
+	ASSERT_OK(khib_handoff_encode(&h, page));
+	ASSERT_EQ(KHIB_HANDOFF_VERSION, 4);
+	ASSERT_EQ(used_bytes(page), 2302);
+}
+
+/* A block of another version is told apart from a corrupt one, and the
+ * jumped-to kernel says which versions meet: the message of a khib and
+ * initramfs from different builds. */
+TEST(handoff_other_version_named)
+{
+	static struct khib_handoff h, out;
+	static uint8_t page[KHIB_HANDOFF_BYTES];
+	char reason[KHIB_REASON_MAX], want[KHIB_REASON_MAX], cmdline[300], mem[300];
+	FILE *f;
+
+	fill(&h, 2);
+	ASSERT_OK(khib_handoff_encode(&h, page));
+	khib_put_le32(page + OFF_VERSION, KHIB_HANDOFF_VERSION - 1);
+	reseal(page);
+	ASSERT_EQ(khib_handoff_decode(page, sizeof(page), &out), -EOPNOTSUPP);
+	ASSERT_EQ(khib_handoff_fail(page, sizeof(page), -EOPNOTSUPP, reason), -EOPNOTSUPP);
+	snprintf(want, sizeof(want), "unsupported handoff version %u (this khib speaks %u)",
+		 KHIB_HANDOFF_VERSION - 1, KHIB_HANDOFF_VERSION);
+	ASSERT_STREQ(reason, want);
+
+	snprintf(mem, sizeof(mem), "%s/mem", test_tmpdir());
+	f = fopen(mem, "w+");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_EQ(fseek(f, 0x7000, SEEK_SET), 0);
+	ASSERT_EQ(fwrite(page, 1, sizeof(page), f), sizeof(page));
+	ASSERT_EQ(fclose(f), 0);
+	snprintf(cmdline, sizeof(cmdline), "%s/cmdline", test_tmpdir());
+	f = fopen(cmdline, "w");
+	ASSERT_TRUE(f != NULL);
+	fputs("console=ttyS0 khib.handoff=0x7000 quiet\n", f);
+	ASSERT_EQ(fclose(f), 0);
+	reason[0] = '\0';
+	ASSERT_EQ(khib_handoff_find(cmdline, mem, &out, reason), -EOPNOTSUPP);
+	ASSERT_STREQ(reason, want);
+
+	/* The same block, current again but with a byte flipped: corrupt. */
+	khib_put_le32(page + OFF_VERSION, KHIB_HANDOFF_VERSION);
+	reseal(page);
+	page[OFF_CHECKSUM] ^= 1;
+	f = fopen(mem, "r+");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_EQ(fseek(f, 0x7000, SEEK_SET), 0);
+	ASSERT_EQ(fwrite(page, 1, sizeof(page), f), sizeof(page));
+	ASSERT_EQ(fclose(f), 0);
+	ASSERT_EQ(khib_handoff_find(cmdline, mem, &out, reason), -EBADMSG);
+	ASSERT_STREQ(reason, "corrupt handoff block");
+	page[OFF_CHECKSUM] ^= 1;
+	f = fopen(mem, "r+");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_EQ(fseek(f, 0x7000, SEEK_SET), 0);
+	ASSERT_EQ(fwrite(page, 1, sizeof(page), f), sizeof(page));
+	ASSERT_EQ(fclose(f), 0);
+	ASSERT_OK(khib_handoff_find(cmdline, mem, &out, reason));
+	ASSERT_EQ(out.nr_ranges, 2);
 }
 
 TEST(handoff_short_buffer)
@@ -532,4 +606,27 @@ TEST(handoff_extmap_read_through_devmem)
 	ASSERT_EQ(khib_extmap_read(path, &h, &out), -EBADMSG);
 	h.nr_extents = 0;
 	ASSERT_EQ(khib_extmap_read(path, &h, &out), -EINVAL);
+}
+
+/* The handoff's RAM: the firmware map's RAM ranges only, as many as fit. */
+TEST(handoff_record_ram)
+{
+	struct khib_memmap *fw = calloc(1, sizeof(*fw));
+	struct khib_handoff *h = calloc(1, sizeof(*h));
+
+	ASSERT_OK(khib_memmap_add(fw, 0, 0x9f000, KHIB_E820_RAM));
+	ASSERT_OK(khib_memmap_add(fw, 0x9f000, 0x100000, 2));
+	ASSERT_OK(khib_memmap_add(fw, 0x100000, 0x40000000, KHIB_E820_RAM));
+	ASSERT_OK(khib_handoff_record_ram(fw, h));
+	ASSERT_EQ(h->nr_ranges, 2);
+	ASSERT_EQ_U64(h->ranges[0].start, 0);
+	ASSERT_EQ_U64(h->ranges[0].bytes, 0x9f000);
+	ASSERT_EQ_U64(h->ranges[1].start, 0x100000);
+	ASSERT_EQ_U64(h->ranges[1].bytes, 0x3ff00000);
+	fw->n = 0;
+	for (uint64_t i = 0; i <= KHIB_HANDOFF_MAX_RANGES; i++)
+		ASSERT_OK(khib_memmap_add(fw, i << 21, (i << 21) + 4096, KHIB_E820_RAM));
+	ASSERT_EQ(khib_handoff_record_ram(fw, h), -E2BIG);
+	free(fw);
+	free(h);
 }

@@ -3,6 +3,7 @@
 #include "harness.h"
 #include "image.h"
 #include "image_format.h"
+#include "targetdev.h"
 #include "test_image_fixture.h"
 #include "util.h"
 

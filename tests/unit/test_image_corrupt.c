@@ -221,3 +221,41 @@ TEST(image_corrupt_verify_first_hands_out_nothing)
 	free(w.img);
 	fx_machine_release(&w.m);
 }
+
+/* The payload starts at disk_offset + header_bytes (khib inspect --json's
+ * payload_offset, where VM tests damage a chunk): its first byte is
+ * covered by the chunk's checksum in every chunk that stores a page. */
+TEST(image_corrupt_first_payload_byte)
+{
+	struct written w;
+	struct khib_chunk_info ci;
+	struct khib_reader *r;
+	struct khib_target *t;
+	char reason[KHIB_REASON_MAX];
+	unsigned tried = 0;
+
+	write_small(&w, KHIB_CODEC_ZSTD, 70, NULL);
+	ASSERT_OK(khib_target_new_memory(w.img, w.image_end, false, &t));
+	ASSERT_OK(khib_reader_open(t, 0, &r, NULL));
+	for (size_t k = 0; khib_reader_chunk(r, k, &ci) == 0; k++) {
+		uint8_t *b = w.img + ci.disk_offset + ci.header_bytes;
+
+		/* The chunk header's own header-bytes field (doc/FORMAT.md). */
+		ASSERT_EQ(khib_get_le32(w.img + ci.disk_offset + 4), ci.header_bytes);
+		ASSERT_TRUE(ci.header_bytes < ci.disk_bytes);
+		if (!ci.stored_pages)
+			continue;
+		*b ^= 0x01;
+		if (khib_reader_verify(r, 1, reason) != -EBADMSG)
+			test_fail(__FILE__, __LINE__, "chunk %zu: a flip at its payload's first "
+				  "byte passed verify", k);
+		*b ^= 0x01;
+		tried++;
+	}
+	ASSERT_TRUE(tried > 1);
+	ASSERT_OK(khib_reader_verify(r, 1, reason));
+	khib_reader_free(r);
+	khib_target_free(t);
+	free(w.img);
+	fx_machine_release(&w.m);
+}

@@ -119,7 +119,7 @@ void fx_params(const struct fx_machine *m, struct khib_writer_params *p, enum kh
 	p->kernel.e820_crc32 = 0xdeadbeef;
 	p->resume.jump_back_entry = 0x7fff10fb;
 	p->resume.region_start = 0x8000000;
-	p->resume.region_size = 0x4000000;
+	p->resume.region_bytes = 0x4000000;
 	p->resume.lowmem_start = 0x1000;
 	p->resume.lowmem_size = 0x9f000;
 	p->resume.direct_map_base = 0xffff888000000000ULL;

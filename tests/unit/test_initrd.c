@@ -8,6 +8,7 @@
 
 #include "harness.h"
 #include "initrd.h"
+#include "initrd_file.h"
 #include "test_initrd_fixture.h"
 #include "util.h"
 

@@ -5,6 +5,7 @@
  */
 #include "harness.h"
 #include "memmap.h"
+#include "memmap_file.h"
 #include "test_kexec_fixture.h"
 #include "util.h"
 

@@ -4,6 +4,7 @@
  * as a 1 GiB QEMU guest prints them, the fit rule, and what a load takes
  * (khib_jump_plan_load_pages()).
  */
+#include "fileio.h"
 #include "harness.h"
 #include "kexec.h"
 #include "memory.h"

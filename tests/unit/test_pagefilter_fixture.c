@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "elfcore.h"
 #include "util.h"
 
-#define START_KERNEL_MAP 0xffffffff80000000ULL
 #define PTE_TABLE 0x63ULL /* present, rw, accessed, dirty */
 #define PTE_PSE 0x80ULL
 #define PTE_LEAF (0x100ULL | 1ULL << 63) /* global, no-execute (__PAGE_KERNEL) */
@@ -135,7 +135,7 @@ static void build_text(struct fx_pf *fx, uint64_t ms_sym, uint64_t ms_len)
 		ms_sym, ms_len, fx->o.section_size_bits, fx->o.max_physmem_bits, FX_PAGE_BYTES,
 		FX_OFF_REFCOUNT, FX_OFF_MAPCOUNT, FX_OFF_PRIVATE, FX_OFF_COMPOUND_HEAD,
 		fx->o.nr_orders, (int64_t)fx->o.phys_base,
-		(uint64_t)(START_KERNEL_MAP + fx->top_pgt - fx->o.phys_base), fx->o.levels == 5);
+		(uint64_t)(KHIB_START_KERNEL_MAP + fx->top_pgt - fx->o.phys_base), fx->o.levels == 5);
 
 	fx->text_bytes = (size_t)n;
 }

@@ -122,7 +122,7 @@ static struct khib_image_info direct_info(void)
 	struct khib_image_info info = { 0 };
 
 	info.resume.region_start = 0x1aa00000;
-	info.resume.region_size = 64 << 20;
+	info.resume.region_bytes = 64 << 20;
 	info.resume.lowmem_start = 0x1000;
 	info.resume.lowmem_size = 0x9f000;
 	return info;

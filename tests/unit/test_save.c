@@ -6,6 +6,7 @@
  * the kexec swap list; the image is read back and every page checked —
  * free pages excluded, the rest saved as they are.
  */
+#include "fileio.h"
 #include "harness.h"
 #include "image.h"
 #include "save.h"

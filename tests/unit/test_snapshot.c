@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "harness.h"
 #include "image_format.h"
 #include "snapshot.h"
@@ -133,7 +134,7 @@ static void open_machine_image(struct fx_machine *m, struct fx_disk *d, enum khi
 	fx_machine_small(m, 7);
 	fx_params(m, &p, codec, 8, 1);
 	p.resume.region_start = REGION_PFN * 4096;
-	p.resume.region_size = REGION_PAGES * 4096;
+	p.resume.region_bytes = REGION_PAGES * 4096;
 	p.kernel.num_physpages = 4000;
 	ASSERT_OK(fx_disk_target(d, 4 << 20, t));
 	ASSERT_OK(fx_write(m, *t, &p));

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
+#include "fileio.h"
 #include "harness.h"
 #include "target.h"
+#include "targetdev.h"
 #include "util.h"
 
 #include <errno.h>

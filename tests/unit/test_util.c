@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
+#include "fileio.h"
 #include "harness.h"
 #include "util.h"
 

@@ -11,8 +11,9 @@ writes is then checked on the host with `khib verify`, `inspect --json` and
   hibernate_test_{1,2}cpu   --test: commit, verify, invalidate, jump back;
                             N's workload is intact, the disk has no valid image
   hibernate_poweroff        the real thing: H commits and powers the VM off;
-                            the image verifies and holds N's marker, its ELF
-                            export carries N's VMCOREINFO note
+                            the image verifies, inspect says it is valid, it
+                            holds N's marker, its ELF export carries N's
+                            VMCOREINFO note; invalidated, inspect says not
   hibernate_abort_eio       every write fails (QEMU blkdebug): H aborts, jumps
                             back, N reports why, no image, workload intact
   hibernate_small_target    a 64 MiB disk is refused before anything happens
@@ -169,9 +170,9 @@ def poweroff(ctx):
     r = khib_host("verify", disk, check=False)
     assert r.returncode == 0, f"khib verify failed: {r.stderr.strip()}"
     info = json.loads(khib_host("inspect", "--json", disk).stdout)
-    text = json.dumps(info)
-    assert "6.1." in text, "the image does not name the hibernated kernel"
-    assert info.get("committed") in (True, None) or "committed" in text
+    assert info["uts_release"].startswith("6.1."), "the image does not name the hibernated kernel"
+    assert info["valid"] is True and info["reason"] == "", f"not valid: {info['reason']}"
+    assert len(info["chunk_index"]) == info["chunks"] > 0
     # N's memory is in the image: the marker written to its tmpfs is there.
     elf = ctx.path("image.elf")
     khib_host("export-elf", disk, elf)
@@ -186,6 +187,10 @@ def poweroff(ctx):
     # their addresses in the image.)
     notes = subprocess.run(["readelf", "-n", elf], capture_output=True, text=True, check=True)
     assert "VMCOREINFO" in notes.stdout, f"readelf -n shows no VMCOREINFO:\n{notes.stdout}"
+    # What said valid above says not valid once the image is invalidated.
+    khib_host("invalidate", disk)
+    r = khib_host("inspect", "--json", disk, check=False)
+    assert r.returncode == 1 and json.loads(r.stdout)["valid"] is False, r.stdout
 
 
 def abort_eio(ctx):

@@ -32,7 +32,6 @@ import json
 import os
 import re
 import shutil
-import struct
 
 from khibvm import guest
 from khibvm.host import khib_host, make_disk
@@ -271,19 +270,13 @@ def cycles(n, cpus=2, method="kexec", mem=MEM, bus="virtio"):
 
 
 def first_payload_offset(disk):
-    """Disk offset of a byte inside the payload of a chunk with data
-    (doc/FORMAT.md: header block at 0x1000, chunk index, chunk header)."""
-    with open(disk, "rb") as f:
-        f.seek(0x1000 + 0xE8)
-        index_off, count = struct.unpack("<QQ", f.read(16))
-        f.seek(index_off)
-        index = f.read(48 * count)
-        for k in range(count):
-            _, pages, stored, disk_off, disk_bytes = struct.unpack_from("<QIIQI", index, 48 * k)
-            if stored:
-                f.seek(disk_off + 4)
-                hdr_bytes = struct.unpack("<I", f.read(4))[0]
-                return disk_off + hdr_bytes + 100
+    """Disk offset of the first byte of a chunk's payload, in a chunk that
+    stores pages (khib inspect --json: each chunk's place on the disk)."""
+    info = json.loads(khib_host("inspect", "--json", disk).stdout)
+    for c in info["chunk_index"]:
+        if c["stored_pages"]:
+            assert c["disk_offset"] < c["payload_offset"] < c["disk_offset"] + c["disk_bytes"]
+            return c["payload_offset"]
     raise AssertionError("no chunk with stored pages")
 
 
