@@ -23,8 +23,6 @@
 const char khib_build_stamp[] = "khib-build: " KHIB_VERSION ", handoff "
 	STR(KHIB_HANDOFF_VERSION) ", image format " STR(KHIB_FMT_VERSION);
 
-#define MAX_FILE_BYTES (512u << 20)
-
 int khib_tool_refuse(int level, const struct khib_check_result *r)
 {
 	const char *sep = r->fix[0] ? "; " : "";
@@ -130,13 +128,15 @@ int khib_tool_check_writer(const char *kernel, const char *initrd, struct khib_w
 	int r;
 
 	note[0] = '\0';
-	if ((r = khib_read_file(kernel, MAX_FILE_BYTES, &w->kernel, &w->kernel_bytes)) < 0)
+	r = khib_read_file(kernel, KHIB_KERNEL_FILE_MAX_BYTES, &w->kernel, &w->kernel_bytes);
+	if (r < 0)
 		return khib_check_set(ret, KHIB_CHECK_FAIL, fix, "reading the writer kernel '%s': "
 				      "%s", kernel, khib_tool_strerror(r));
 	if ((r = khib_bzimage_parse(w->kernel, w->kernel_bytes, &w->bz)) < 0)
 		return khib_check_set(ret, KHIB_CHECK_FAIL, fix, "'%s' is not a kernel khib can "
 				      "load: %s", kernel, khib_tool_strerror(r));
-	if ((r = khib_read_file(initrd, MAX_FILE_BYTES, &w->initrd, &w->initrd_bytes)) < 0)
+	r = khib_read_file(initrd, KHIB_KERNEL_FILE_MAX_BYTES, &w->initrd, &w->initrd_bytes);
+	if (r < 0)
 		return khib_check_set(ret, KHIB_CHECK_FAIL, fix, "reading the writer initramfs '%s': "
 				      "%s", initrd, khib_tool_strerror(r));
 	if (size_region(w, kernel, note, n, ret) == KHIB_CHECK_FAIL)

@@ -112,30 +112,21 @@ static int read_saved_page(void *ctx, uint64_t paddr, void *page)
 	return n == 4096 ? 0 : -EIO;
 }
 
-/* Copy N's content of H's pages back from where the jump swapped it. */
-static int undo_swaps(struct export_ctx *e, uint64_t jump_back, uint64_t swapped_pages)
+/* Is paddr one of H's pages, to be filled from the swap list? */
+static bool swapped_page(void *ctx, uint64_t paddr)
 {
-	_cleanup_free_ struct khib_page_swap *s = NULL;
-	uint8_t page[4096];
-	size_t n, i;
-	int r;
+	const struct export_ctx *e = ctx;
+	size_t i;
 
-	r = khib_elfcore_kexec_swaps(read_saved_page, e, jump_back, swapped_pages, &s, &n);
-	if (r < 0)
-		return r;
-	for (size_t k = 0; k < n; k++) {
-		const struct khib_elf_load *l = find_load(e, s[k].dest_paddr, &i);
+	return find_load(e, paddr, &i) && e->swapped[i];
+}
 
-		if (!l || !e->swapped[i])
-			continue; /* not H's page: nothing to undo */
-		r = read_saved_page(e, s[k].src_paddr, page);
-		if (r < 0)
-			return r == -ENOENT ? -EBADMSG : r;
-		r = khib_pwrite_all(e->fd, page, 4096, l->offset + (s[k].dest_paddr - l->paddr));
-		if (r < 0)
-			return r;
-	}
-	return 0;
+static int write_swapped_page(void *ctx, uint64_t paddr, const void *page)
+{
+	const struct export_ctx *e = ctx;
+	const struct khib_elf_load *l = find_load(e, paddr, NULL);
+
+	return khib_pwrite_all(e->fd, page, 4096, l->offset + (paddr - l->paddr));
 }
 
 static int cmp_load(const void *a, const void *b)
@@ -241,8 +232,11 @@ static int export_image(struct khib_reader *r, const char *out, const struct khi
 		q = khib_reader_read(r, &o, reason);
 	khib_progress_done(&e.progress);
 	if (q >= 0 && with_swapped && info->resume.jump_back_entry) {
-		int u = undo_swaps(&e, info->resume.jump_back_entry,
-				   (info->resume.lowmem_size + info->resume.region_bytes) / 4096);
+		const struct khib_elf_page_ops ops = { .read = read_saved_page,
+						       .wanted = swapped_page,
+						       .write = write_swapped_page, .ctx = &e };
+		int u = khib_elfcore_undo_kexec_swaps(&ops, info->resume.jump_back_entry,
+			(info->resume.lowmem_size + info->resume.region_bytes) / 4096);
 		if (u < 0) {
 			khib_warn("finding N's pages swapped out of H's memory in '%s': %s",
 				  out, strerror(-u));

@@ -38,9 +38,6 @@
 #include "sysinfo.h"
 #include "util.h"
 
-#define MAX_FILE_BYTES (512u << 20)
-
-
 static void hibernate_help(FILE *out)
 {
 	fputs("Usage: khib hibernate --target DEVICE|FILE [OPTIONS]\n"
@@ -79,17 +76,10 @@ static void hibernate_help(FILE *out)
 /* Defaults, then /etc/khib.conf, then the command line. */
 void hib_config_defaults(const struct khib_config *cf, struct hib_opts *o)
 {
-	*o = (struct hib_opts){ .kernel = KHIB_DEFAULT_KERNEL, .initrd = KHIB_DEFAULT_INITRD,
-				.append = KHIB_DEFAULT_APPEND,
-				.codec = KHIB_CODEC_LZ4, .level = 1 };
+	*o = (struct hib_opts){ .codec = KHIB_CODEC_LZ4, .level = 1 };
+	khib_tool_kernel_files(cf, &o->kernel, &o->initrd, &o->append);
 	if (cf->target[0])
 		o->target = cf->target;
-	if (cf->kernel[0])
-		o->kernel = cf->kernel;
-	if (cf->initrd[0])
-		o->initrd = cf->initrd;
-	if (cf->append[0])
-		o->append = cf->append;
 	if (cf->key_file[0])
 		o->key_file = cf->key_file;
 	o->clear = !cf->encrypt;
@@ -110,11 +100,7 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "target", required_argument, NULL, 't' },
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "initrd", required_argument, NULL, 'i' },
-		{ "append", required_argument, NULL, 'a' },
-		{ "region-size", required_argument, NULL, 's' },
-		{ "region-start", required_argument, NULL, 'S' },
+		KHIB_TOOL_KERNEL_OPTIONS,
 		{ "codec", required_argument, NULL, 'c' },
 		{ "threads", required_argument, NULL, 'j' },
 		{ "test", no_argument, NULL, 'T' },
@@ -139,11 +125,8 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 		case 'F': o->keep_free = true; break;
 		case 'f': o->force = true; break;
 		case 's':
-			if (khib_parse_size(optarg, &o->region_bytes) < 0 || !o->region_bytes ||
-			    !IS_ALIGNED(o->region_bytes, KHIB_REGION_ALIGN)) {
-				khib_err("--region-size '%s': not a positive multiple of 2M", optarg);
+			if (khib_tool_parse_region_size(optarg, &o->region_bytes) < 0)
 				return -EINVAL;
-			}
 			break;
 		case 'S':
 			if (khib_parse_size(optarg, &o->region_start) < 0 || !o->region_start ||
@@ -334,14 +317,6 @@ static int check_memory(const struct khib_jump_config *cfg, const struct khib_ju
 	return 0;
 }
 
-static double real_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Back in this kernel from the writer kernel, or resumed: this kernel comes
  * back from a kexec jump, and `khib check` knows it from now on. */
 static void record_round_trip(void)
@@ -364,14 +339,14 @@ static int report(const struct hib_opts *o, void *page, uint64_t nonce, double t
 	case KHIB_STATUS_SAVING:
 		record_round_trip();
 		khib_info("resumed from the image on '%s'; the machine was off for %.1f s", o->target,
-			  real_now() - (double)st.time_ns / 1e9);
+			  khib_tool_now_s() - (double)st.time_ns / 1e9);
 		return 0;
 	case KHIB_STATUS_TESTED:
 		record_round_trip();
 		khib_info("test passed: %" PRIu64 " MiB saved (%" PRIu64 " MiB written) in %.1f s, "
 			  "verified and discarded; back after %.1f s",
 			  st.saved_pages >> 8, st.image_bytes >> 20, (double)st.elapsed_ns / 1e9,
-			  real_now() - t_jump);
+			  khib_tool_now_s() - t_jump);
 		return 0;
 	case KHIB_STATUS_ABORTED:
 		khib_err("hibernation aborted in the writer kernel: %s", st.reason);
@@ -432,8 +407,7 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 	 * the same size, and that check has the numbers a user needs. */
 	cfg->handoff.status_paddr = 0;
 	if ((r = khib_jump_plan_build(cfg, &plan)) < 0)
-		return khib_err_errno(r, "planning the jump to '%s' (region of %" PRIu64 " MiB)",
-				      o->kernel, cfg->region_bytes >> 20);
+		return khib_tool_plan_failed(r, o->kernel, cfg);
 	r = check_memory(cfg, &plan);
 	khib_jump_plan_release(&plan);
 	if (r)
@@ -451,8 +425,7 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 	r = khib_jump_plan_build(cfg, &plan);
 	if (r < 0) {
 		khib_physmem_unpin_page(page);
-		return khib_err_errno(r, "planning the jump to '%s' (region of %" PRIu64 " MiB)",
-				      o->kernel, cfg->region_bytes >> 20);
+		return khib_tool_plan_failed(r, o->kernel, cfg);
 	}
 	if (hib_retire_old_image(o->target)) {
 		khib_jump_plan_release(&plan);
@@ -478,7 +451,7 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 		return khib_err_errno(r, "loading the writer kernel '%s'", o->kernel);
 	}
 	khib_info("%s: jumping to the writer kernel", o->test ? "testing hibernation" : "hibernating");
-	t0 = real_now();
+	t0 = khib_tool_now_s();
 	r = khib_kexec_jump();
 	khib_kexec_unload(); /* one jump per load on 6.1 */
 	if (r < 0)

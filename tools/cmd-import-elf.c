@@ -309,7 +309,7 @@ static int write_image(struct importer *im, struct import_opts *o, struct khib_t
 
 static int open_core(struct importer *im, const char *path, int *ret_fd, size_t *ret_len)
 {
-	char reason[128] = "";
+	char reason[KHIB_REASON_MAX] = "";
 	_cleanup_close_ int fd = khib_open_input(path, O_RDONLY);
 	void *map;
 	int q;
@@ -318,10 +318,7 @@ static int open_core(struct importer *im, const char *path, int *ret_fd, size_t 
 		return khib_err_errno(fd, "opening '%s'", path);
 	q = khib_elfcore_parse_fd(fd, &im->c, reason);
 	if (q < 0) {
-		if (reason[0])
-			khib_err("reading ELF core '%s': %s", path, reason);
-		else
-			khib_err_errno(q, "reading ELF core '%s'", path);
+		khib_err("reading ELF core '%s': %s", path, reason);
 		return 1;
 	}
 	map = im->c->file_bytes ? mmap(NULL, im->c->file_bytes, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
@@ -340,7 +337,7 @@ static int import_run(int argc, char **argv)
 	struct importer im = { 0 };
 	struct khib_target *t;
 	struct stat st = { 0 };
-	char what[128] = "";
+	char what[KHIB_REASON_MAX] = "";
 	bool created;
 	size_t map_len = 0;
 	int fd = -1, q, ret;
@@ -352,11 +349,11 @@ static int import_run(int argc, char **argv)
 	/* Write only over what is khib's or carries nothing another program
 	 * claims; delete only what this run created. */
 	created = stat(o.out, &st) < 0 && errno == ENOENT;
-	if (!created && !o.force && (q = khib_preflight_owned(o.out, what, sizeof(what))) < 0) {
+	if (!created && !o.force && (q = khib_preflight_owned(o.out, what)) < 0) {
 		if (q == -EEXIST)
 			khib_err("'%s' holds %s: not overwriting it (give --force)", o.out, what);
 		else
-			khib_err_errno(q, "opening image '%s'", o.out);
+			khib_err("opening image '%s': %s", o.out, what);
 		ret = 1;
 		goto out;
 	}

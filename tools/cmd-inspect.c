@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * khib inspect: what an image holds (header, ranges, sizes, validity), as
- * text or JSON.  Reads only metadata: fast on any image size.  Also home of
- * the helpers the image commands share (khib.h).
+ * text or JSON.  Reads only metadata: fast on any image size.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -11,84 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "blockmap.h"
-#include "crypt.h"
-#include "config.h"
 #include "image.h"
 #include "keyslot.h"
-#include "keys.h"
 #include "khib.h"
 #include "util.h"
-
-static int open_with_keys(void *ctx, const uint8_t uuid[16], const uint8_t *area,
-			  uint32_t n_slots, uint8_t dk[32], char *reason)
-{
-	const struct khib_protector *used;
-
-	return khib_tool_open_key(ctx, STDIN_FILENO, uuid, area, n_slots, dk, &used, reason);
-}
-
-int khib_tool_open_image(const char *path, unsigned flags, const char *key_file,
-			 struct khib_target **ret_t, struct khib_reader **ret_r)
-{
-	_cleanup_(khib_tool_keyring_release) struct khib_keyring kr = { .key_file = key_file };
-	char reason[KHIB_REASON_MAX] = "";
-	bool public_ok = (flags & KHIB_READER_PUBLIC) && !key_file;
-	struct khib_config cf;
-	struct khib_target *t;
-	int r;
-
-	/* Without --key-file, the keys enrolled on this machine (a passphrase
-	 * is asked for); not for a public view, which needs none. */
-	if (!key_file && !public_ok && khib_tool_load_config(&cf) >= 0 &&
-	    khib_tool_keyring_load(&cf, &kr) < 0)
-		return 1;
-	r = khib_blockmap_open(path, 0, &t, reason);
-	if (r < 0) {
-		khib_err("opening image '%s': %s", path, reason);
-		return 1;
-	}
-	/* The full view where it can be had; the public one is only asked for
-	 * when there is no key to open the rest with. */
-	r = khib_reader_open_keyed(t, flags & ~KHIB_READER_PUBLIC,
-				   public_ok ? NULL : open_with_keys, &kr, ret_r, reason);
-	if (r == -ENOKEY && public_ok)
-		r = khib_reader_open(t, flags, ret_r, reason);
-	if (r < 0) {
-		khib_target_free(t);
-		if (reason[0])
-			khib_err("reading image from '%s': %s%s", path, reason,
-				 r == -ENOKEY && !key_file ? " (give --key-file)" : "");
-		else
-			khib_err_errno(r, "reading image from '%s'", path);
-		return 1;
-	}
-	*ret_t = t;
-	return 0;
-}
-
-void khib_progress_init(struct khib_progress *p, bool force, const char *what, uint64_t total)
-{
-	*p = (struct khib_progress){ .on = force || isatty(STDERR_FILENO), .what = what,
-				     .total = total ? total : 1, .last = -1 };
-}
-
-void khib_progress_update(struct khib_progress *p, uint64_t done)
-{
-	int pct = (int)(done * 100 / p->total);
-
-	if (!p->on || pct == p->last)
-		return;
-	p->last = pct;
-	fprintf(stderr, "\r%s: %3d%%", p->what, pct > 100 ? 100 : pct);
-	fflush(stderr);
-}
-
-void khib_progress_done(struct khib_progress *p)
-{
-	if (p->on && p->last >= 0)
-		fputc('\n', stderr);
-}
 
 static void inspect_help(FILE *out)
 {

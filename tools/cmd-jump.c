@@ -29,7 +29,6 @@
 #include "util.h"
 
 #define DEFAULT_REGION_BYTES (128ULL << 20)
-#define MAX_FILE_BYTES (512u << 20)
 
 static void jump_help(FILE *out)
 {
@@ -55,11 +54,7 @@ struct jump_opts {
 static int parse_jump_opts(int argc, char **argv, struct jump_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "initrd", required_argument, NULL, 'i' },
-		{ "append", required_argument, NULL, 'a' },
-		{ "region-size", required_argument, NULL, 's' },
-		{ "region-start", required_argument, NULL, 'S' },
+		KHIB_TOOL_KERNEL_OPTIONS,
 		{ "dry-run", no_argument, NULL, 'n' },
 		{}
 	};
@@ -74,11 +69,8 @@ static int parse_jump_opts(int argc, char **argv, struct jump_opts *o)
 		case 'a': o->append = optarg; break;
 		case 'n': o->dry_run = true; break;
 		case 's':
-			if (khib_parse_size(optarg, &o->region_bytes) < 0 ||
-			    !IS_ALIGNED(o->region_bytes, KHIB_REGION_ALIGN) || !o->region_bytes) {
-				khib_err("--region-size '%s': not a positive multiple of 2M", optarg);
+			if (khib_tool_parse_region_size(optarg, &o->region_bytes) < 0)
 				return -EINVAL;
-			}
 			break;
 		case 'S':
 			if (khib_parse_size(optarg, &o->region_start) < 0) {
@@ -101,14 +93,6 @@ static int parse_jump_opts(int argc, char **argv, struct jump_opts *o)
 	return 0;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void print_plan(const struct khib_jump_plan *p)
 {
 	for (size_t i = 0; i < p->nr_segments; i++)
@@ -124,12 +108,8 @@ static int load_and_jump(const struct jump_opts *o, const struct khib_jump_confi
 	int r;
 
 	r = khib_jump_plan_build(cfg, &plan);
-	if (r == -ENOSPC)
-		return khib_err_errno(r, "region of %" PRIu64 " MiB is too small for '%s' and its initramfs",
-				      cfg->region_bytes >> 20, o->kernel);
 	if (r < 0)
-		return khib_err_errno(r, "planning the jump to '%s' (region 0x%" PRIx64 ")", o->kernel,
-				      cfg->region_start);
+		return khib_tool_plan_failed(r, o->kernel, cfg);
 	if (o->dry_run) {
 		print_plan(&plan);
 		khib_jump_plan_release(&plan);
@@ -145,13 +125,13 @@ static int load_and_jump(const struct jump_opts *o, const struct khib_jump_confi
 
 	khib_info("jumping to '%s' in region 0x%" PRIx64 "-0x%" PRIx64 " (%" PRIu64 " MiB)", o->kernel,
 		  cfg->region_start, cfg->region_start + cfg->region_bytes, cfg->region_bytes >> 20);
-	t0 = now_s();
+	t0 = khib_tool_now_s();
 	r = khib_kexec_jump();
 	/* 6.1 allows one jump per load; never leave a used image loaded. */
 	int u = khib_kexec_unload();
 	if (r < 0)
 		return khib_err_errno(r, "jumping to '%s'", o->kernel);
-	khib_info("back in this kernel after %.3f s away", now_s() - t0);
+	khib_info("back in this kernel after %.3f s away", khib_tool_now_s() - t0);
 	if (u < 0)
 		return khib_err_errno(u, "unloading the used kexec image");
 	return 0;
@@ -172,10 +152,11 @@ static int jump_run(int argc, char **argv)
 		khib_err("jump: must run as root");
 		return 1;
 	}
-	r = khib_read_file(o.kernel, MAX_FILE_BYTES, &kernel, &kernel_bytes);
+	r = khib_read_file(o.kernel, KHIB_KERNEL_FILE_MAX_BYTES, &kernel, &kernel_bytes);
 	if (r < 0)
 		return khib_err_errno(r, "reading kernel '%s'", o.kernel);
-	if (o.initrd && (r = khib_read_file(o.initrd, MAX_FILE_BYTES, &initrd, &initrd_bytes)) < 0)
+	if (o.initrd && (r = khib_read_file(o.initrd, KHIB_KERNEL_FILE_MAX_BYTES, &initrd,
+					    &initrd_bytes)) < 0)
 		return khib_err_errno(r, "reading initramfs '%s'", o.initrd);
 	const char *what;
 	r = khib_jump_config_read(o.region_bytes, o.region_start, &fw, &cfg, &what);
@@ -209,7 +190,7 @@ static void jump_back_help(FILE *out)
 static int read_handoff(struct khib_handoff *h)
 {
 	char reason[KHIB_REASON_MAX] = "";
-	int r = khib_handoff_find("/proc/cmdline", "/dev/mem", h, reason);
+	int r = khib_handoff_find("/proc/cmdline", KHIB_DEVMEM, h, reason);
 
 	if (r == -ENOENT) {
 		khib_err("no khib.handoff= on the kernel command line: this kernel was not started by khib");
@@ -239,7 +220,7 @@ static int jump_back_run(int argc, char **argv)
 	khib_info("returning to %s at 0x%" PRIx64, h.release, h.jump_back_entry);
 	if (dry_run)
 		return 0;
-	r = khib_kexec_load_jump_back(&h, "/dev/mem");
+	r = khib_kexec_load_jump_back(&h, KHIB_DEVMEM);
 	if (r < 0)
 		return khib_err_errno(r, "loading the jump back to 0x%" PRIx64, h.jump_back_entry);
 	r = khib_kexec_jump();

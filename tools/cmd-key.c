@@ -204,7 +204,7 @@ static int enroll_tpm2(const struct khib_config *cf, const char *name, const cha
 		return -EEXIST;
 	}
 	if ((r = khib_tool_tpm2_enroll(name, mask, tcti, p, reason)) < 0)
-		khib_err("key enroll: the TPM: %s", reason[0] ? reason : strerror(-r));
+		khib_err("key enroll: the TPM: %s", reason);
 	return r;
 }
 
@@ -384,7 +384,7 @@ static int test_key(int argc, char **argv, const char *dir)
 		uint64_t counter;
 
 		if ((r = khib_tool_tpm2_check(&p, &counter, reason)) < 0) {
-			khib_err("key test: %s", reason[0] ? reason : strerror(-r));
+			khib_err("key test: %s", reason);
 			return 1;
 		}
 		khib_info("key '%s' works: the TPM unseals its key on this boot; replay counter %llu",

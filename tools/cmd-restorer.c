@@ -31,8 +31,6 @@
 #include "targetdev.h"
 #include "util.h"
 
-#define DEVMEM "/dev/mem"
-
 static __attribute__((noreturn, format(printf, 3, 4)))
 void fail_reboot(struct khib_target *t, int err, const char *fmt, ...)
 {
@@ -79,20 +77,19 @@ void restore_and_jump(const struct khib_handoff *h, struct khib_target *t, struc
 		fail_reboot(t, -ESTALE, "the image was not written from this region");
 	}
 	khib_console_progress_init(&pr, "restoring memory");
-	r = khib_restore_memory(rd, h, DEVMEM, h->threads, verify_first, progress, &pr, reason);
+	r = khib_restore_memory(rd, h, KHIB_DEVMEM, h->threads, verify_first, progress, &pr,
+				reason);
 	back.jump_back_entry = info->resume.jump_back_entry;
 	khib_reader_free(rd);
-	if (r < 0 && reason[0])	/* the reason names the error already */
+	if (r < 0)	/* the reason names the error already */
 		fail_reboot(t, 0, "restoring memory: %s", reason);
-	if (r < 0)
-		fail_reboot(t, r, "restoring memory");
 	khib_info("memory restored in %.1f s", khib_console_progress_elapsed(&pr));
 
 	/* Never resumed twice: the image dies before the jump. */
 	if ((r = khib_image_invalidate(t)) < 0)
 		fail_reboot(t, r, "invalidating the image before the jump");
 	khib_target_free(t);
-	if ((r = khib_kexec_load_jump_back(&back, DEVMEM)) < 0)
+	if ((r = khib_kexec_load_jump_back(&back, KHIB_DEVMEM)) < 0)
 		fail_reboot(NULL, r, "loading the jump into the resumed kernel at 0x%" PRIx64,
 			    back.jump_back_entry);
 	khib_info("jumping into the resumed kernel");
@@ -110,7 +107,7 @@ static int take_key(uint64_t paddr)
 {
 	if (!(the_key = khib_secret_alloc(sizeof(*the_key))))
 		return -ENOMEM;
-	return khib_keypage_take(DEVMEM, paddr, the_key, the_uuid);
+	return khib_keypage_take(KHIB_DEVMEM, paddr, the_key, the_uuid);
 }
 
 static int key_from_page(void *ctx, const uint8_t uuid[16], const uint8_t *area, uint32_t n_slots,
@@ -134,40 +131,37 @@ int khib_restorer_main(const struct khib_handoff *h)
 	int r;
 
 	khib_info("restore kernel up: resuming %s from '/dev/%s'", h->release, h->target_name);
-	if ((r = khib_save_open_target(h, DEVMEM, &t)) < 0)
+	if ((r = khib_save_open_target(h, KHIB_DEVMEM, &t)) < 0)
 		fail_reboot(NULL, r, "opening the image on '/dev/%s'", h->target_name);
 	if (h->key_paddr && (r = take_key(h->key_paddr)) < 0)
 		fail_reboot(t, r, "reading the key page at 0x%" PRIx64, h->key_paddr);
 	r = khib_reader_open_keyed(t, 0, h->key_paddr ? key_from_page : NULL, NULL, &rd, reason);
 	if (r < 0)
-		fail_reboot(t, 0, "reading the image: %s", reason[0] ? reason : strerror(-r));
+		fail_reboot(t, 0, "reading the image: %s", reason);
 	restore_and_jump(h, t, rd, false);
 }
 
-/* What the handoff would say, from the image and this machine. */
-static int direct_handoff(const struct khib_image_info *info, struct khib_handoff *h)
+/* What the handoff would say, from the image and this machine; reason
+ * says why not (-ESTALE: the image is of another machine). */
+static int direct_handoff(const struct khib_image_info *info, struct khib_handoff *h,
+			  char *reason)
 {
 	struct khib_memmap fw;
 	int r;
 
 	memset(h, 0, sizeof(*h));
 	if ((r = khib_memmap_read_firmware("/sys/firmware/memmap", &fw)) < 0)
-		return r;
+		return khib_fail(reason, r, "reading the firmware memory map from "
+				 "'/sys/firmware/memmap': %s", strerror(-r));
 	h->region_start = info->resume.region_start;
 	h->region_bytes = info->resume.region_bytes;
 	h->low_start = info->resume.lowmem_start;
 	h->low_bytes = info->resume.lowmem_size;
-	for (size_t i = 0; i < fw.n; i++) {
-		if (fw.r[i].type != KHIB_E820_RAM)
-			continue;
-		if (h->nr_ranges == KHIB_HANDOFF_MAX_RANGES)
-			return -E2BIG;
-		h->ranges[h->nr_ranges].start = fw.r[i].start;
-		h->ranges[h->nr_ranges++].bytes = fw.r[i].end - fw.r[i].start;
-	}
+	if ((r = khib_handoff_record_ram(&fw, h)) < 0)
+		return khib_fail(reason, r, "the firmware memory map has more than %u RAM ranges",
+				 KHIB_HANDOFF_MAX_RANGES);
 	/* Same machine, same firmware map; the kernel build may differ. */
 	struct khib_kernel_identity running = { .memmap_hash = khib_memmap_hash(&fw) };
-	char reason[KHIB_REASON_MAX];
 	return khib_image_check_identity(info, &running, reason);
 }
 
@@ -208,9 +202,10 @@ int khib_restorer_direct(void)
 			fail_reboot(NULL, 0, "%s", reason);
 		fail_reboot(NULL, r, "reading '/proc/iomem'");
 	}
-	if ((r = direct_handoff(khib_reader_info(rd), &h)) < 0) {
+	if ((r = direct_handoff(khib_reader_info(rd), &h, reason)) < 0) {
 		khib_reader_free(rd);
-		fail_reboot(t, r, "the image does not belong to this machine");
+		fail_reboot(t, 0, "checking the image on '%s' against this machine: %s", path,
+			    reason);
 	}
 	if ((r = khib_tool_check_file_systems(rd, reason)) < 0) {
 		khib_reader_free(rd);

@@ -44,7 +44,6 @@
 #include "targetdev.h"
 #include "util.h"
 
-#define MAX_FILE_BYTES (512u << 20)
 /* How long a target map's disk may take to appear: 10 s. */
 #define MAP_WAIT_TRIES 100
 
@@ -150,13 +149,11 @@ static int parse_opts(int argc, char **argv, const struct khib_config *cf,
 	int c;
 
 	*o = (struct resume_opts){
-		.kernel = cf->kernel[0] ? cf->kernel : KHIB_DEFAULT_KERNEL,
-		.initrd = cf->initrd[0] ? cf->initrd : KHIB_DEFAULT_INITRD,
-		.append = cf->append[0] ? cf->append : KHIB_DEFAULT_APPEND,
 		.image = cf->target[0] ? cf->target : NULL,
 		.key_file = cf->key_file[0] ? cf->key_file : NULL,
 		.threads = cf->threads,
 	};
+	khib_tool_kernel_files(cf, &o->kernel, &o->initrd, &o->append);
 	/* The config's value was checked when it was read. */
 	if (cf->resume_method[0])
 		parse_method(cf->resume_method, &o->method);
@@ -316,7 +313,7 @@ static int op_jump_config(void *ctx, const struct khib_image_info *info, struct 
 	r = khib_jump_config_read(info->resume.region_bytes, info->resume.region_start, fw, ret,
 				     &what);
 	if (r < 0)
-		snprintf(reason, KHIB_RESUME_REASON_MAX, "%s: %s", what, strerror(-r));
+		return khib_fail(reason, r, "%s: %s", what, strerror(-r));
 	return r;
 }
 
@@ -347,17 +344,19 @@ static int op_restorer(void *ctx, const struct khib_image_info *info,
 	_cleanup_(khib_preflight_release) struct khib_preflight pf = { 0 };
 	int r;
 
-	if ((r = khib_read_file(o->kernel, MAX_FILE_BYTES, &kernel, &cfg->kernel_bytes)) < 0)
+	r = khib_read_file(o->kernel, KHIB_KERNEL_FILE_MAX_BYTES, &kernel, &cfg->kernel_bytes);
+	if (r < 0)
 		return khib_fail(reason, r, "reading the restore kernel '%s': %s", o->kernel,
 				 strerror(-r));
-	if ((r = khib_read_file(o->initrd, MAX_FILE_BYTES, &initrd, &cfg->initrd_bytes)) < 0)
+	r = khib_read_file(o->initrd, KHIB_KERNEL_FILE_MAX_BYTES, &initrd, &cfg->initrd_bytes);
+	if (r < 0)
 		return khib_fail(reason, r, "reading the restore initramfs '%s': %s", o->initrd,
 				 strerror(-r));
 	char why[KHIB_REASON_MAX] = "";
-	r = c->have_map ? khib_preflight_map(&c->map, &cfg->handoff, &pf) :
+	r = c->have_map ? khib_preflight_map(&c->map, &cfg->handoff, &pf, why) :
 			  khib_preflight_target(c->path, &cfg->handoff, &pf, why);
 	if (r < 0)
-		return khib_fail(reason, r, "the image's device: %s", why[0] ? why : strerror(-r));
+		return khib_fail(reason, r, "the image's device: %s", why);
 	cfg->extmap = pf.extmap;
 	cfg->extmap_bytes = pf.extmap_bytes;
 	cfg->kernel = kernel;

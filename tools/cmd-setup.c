@@ -132,12 +132,12 @@ static const char *config_path(void)
 static int prepare_file(const struct setup_opts *o, const char *target, uint64_t need,
 			bool *created)
 {
-	char reason[KHIB_REASON_MAX] = "", what[128] = "";
+	char reason[KHIB_REASON_MAX] = "", what[KHIB_REASON_MAX] = "";
 	unsigned did;
 	int r;
 
 	/* Somebody's data is not khib's to grow into a target. */
-	if (access(target, F_OK) == 0 && khib_preflight_owned(target, what, sizeof(what)) == -EEXIST) {
+	if (access(target, F_OK) == 0 && khib_preflight_owned(target, what) == -EEXIST) {
 		khib_err("setup: target '%s' holds %s: not khib's to write over", target, what);
 		return 1;
 	}

@@ -45,18 +45,6 @@ static int count_pages(void *ctx, uint64_t paddr, uint64_t npages, enum khib_pag
 	return 0;
 }
 
-int khib_tool_parse_threads(const char *s, unsigned *ret)
-{
-	uint64_t v;
-
-	if (khib_parse_size(s, &v) < 0 || v > 1024) {
-		khib_err("--threads '%s': expected a number up to 1024 (0: all CPUs)", s);
-		return -EINVAL;
-	}
-	*ret = (unsigned)v;
-	return 0;
-}
-
 static int verify_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The writer kernel's /init (and the dispatch to the restorer).  `khib hibernate` in the normal kernel (N)
+ * The writer kernel's work.  `khib hibernate` in the normal kernel (N)
  * kexec-jumps into a small kernel (H) whose initramfs holds this program as
- * /init.  It reads the handoff block, saves N's memory to the target and
- * commits the image, then powers the machine off.  Any failure before the
- * commit leaves no valid image, is reported to N through the status page,
- * and jumps back to N, which carries on as if nothing happened.
+ * /init (khib init, cmd-init.c).  It reads the handoff block, saves N's
+ * memory to the target and commits the image, then powers the machine
+ * off.  Any failure before the commit leaves no valid image, is reported to
+ * N through the status page, and jumps back to N, which carries on as if
+ * nothing happened.
  *
  * With the handoff's TEST flag it also verifies the committed image, then
  * invalidates it (N keeps running, so the image must never be resumed) and
@@ -15,7 +16,6 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/reboot.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,8 +34,6 @@
 #include "save.h"
 #include "util.h"
 
-#define DEVMEM "/dev/mem"
-
 struct writer {
 	struct khib_handoff h;
 	struct khib_physmap status_map; /* N's status page, if it checked out */
@@ -46,22 +44,6 @@ struct writer {
 	struct khib_image_key *key;	/* an encrypted image's, until verified */
 };
 
-static uint64_t now_real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void mount_api_filesystems(void)
-{
-	/* EBUSY: already mounted (the kernel may have mounted devtmpfs). */
-	mount("proc", "/proc", "proc", 0, NULL);
-	mount("sysfs", "/sys", "sysfs", 0, NULL);
-	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
-}
-
 /* Map N's status page and check that it is the one N prepared. */
 static void open_status(struct writer *wr)
 {
@@ -69,7 +51,7 @@ static void open_status(struct writer *wr)
 
 	if (!wr->h.status_paddr)
 		return;
-	int r = khib_physmem_map(DEVMEM, wr->h.status_paddr, KHIB_STATUS_BYTES, 1,
+	int r = khib_physmem_map(KHIB_DEVMEM, wr->h.status_paddr, KHIB_STATUS_BYTES, 1,
 				 &wr->status_map);
 	if (r < 0) {
 		khib_err_errno(r, "mapping N's status page at 0x%" PRIx64 "; not reporting there",
@@ -88,7 +70,7 @@ static void open_status(struct writer *wr)
 static void set_status(struct writer *wr, enum khib_status_state state)
 {
 	wr->status.state = state;
-	wr->status.time_ns = now_real_ns();
+	wr->status.time_ns = khib_clock_ns(CLOCK_REALTIME);
 	if (wr->status_map.ptr)
 		khib_status_encode(&wr->status, wr->status_map.ptr);
 }
@@ -110,7 +92,7 @@ static void progress(void *ctx, uint64_t done, uint64_t total)
 
 static __attribute__((noreturn)) void jump_back(struct writer *wr)
 {
-	int r = khib_kexec_load_jump_back(&wr->h, DEVMEM);
+	int r = khib_kexec_load_jump_back(&wr->h, KHIB_DEVMEM);
 
 	if (r >= 0)
 		r = khib_kexec_jump();
@@ -173,7 +155,7 @@ static __attribute__((noreturn)) void test_and_return(struct writer *wr, struct 
 	int q = khib_image_invalidate(t);
 	khib_target_free(t);
 	if (r < 0)
-		abort_to_n(wr, r, "verifying the image: %s", reason[0] ? reason : "failed");
+		abort_to_n(wr, r, "verifying the image: %s", reason);
 	if (q < 0)
 		abort_to_n(wr, q, "invalidating the test image");
 	khib_info("test mode: image verified and invalidated; returning");
@@ -210,7 +192,7 @@ static void report_vmcore(const struct khib_handoff *h)
 	if (r < 0) {
 		khib_warn("/proc/vmcore: %s (carrying on with /dev/mem)",
 			  r == -ENOENT ? "missing (no elfcorehdr= from the hibernating kernel?)" :
-			  reason[0] ? reason : strerror(-r));
+			  reason);
 		return;
 	}
 	for (size_t i = 0; i < c->n_loads; i++)
@@ -262,7 +244,7 @@ static uint32_t chunk_pages_or_abort(struct writer *wr)
 	return chunk;
 }
 
-static int writer_main(const struct khib_handoff *h)
+int khib_writer_main(const struct khib_handoff *h)
 {
 	struct writer wr = { .h = *h, .least_free_bytes = UINT64_MAX, .sampled_pct = 101 };
 	struct khib_target *t = NULL;
@@ -276,13 +258,13 @@ static int writer_main(const struct khib_handoff *h)
 	report_vmcore(&wr.h);
 
 	chunk = chunk_pages_or_abort(&wr);
-	r = khib_save_open_target(&wr.h, DEVMEM, &t);
+	r = khib_save_open_target(&wr.h, KHIB_DEVMEM, &t);
 	if (r < 0)
 		abort_to_n(&wr, r, "opening the target '/dev/%s'", wr.h.target_name);
 
 	set_status(&wr, KHIB_STATUS_SAVING);
 	khib_console_progress_init(&wr.progress, "saving memory");
-	r = khib_save_memory(&wr.h, t, DEVMEM, chunk, progress, &wr, &res);
+	r = khib_save_memory(&wr.h, t, KHIB_DEVMEM, chunk, progress, &wr, &res);
 	if (r < 0) {
 		khib_target_free(t);
 		abort_to_n(&wr, r, "saving memory to '/dev/%s'", wr.h.target_name);
@@ -311,70 +293,3 @@ static int writer_main(const struct khib_handoff *h)
 	reboot(RB_POWER_OFF);
 	return khib_err_errno(-errno, "powering off");
 }
-
-/* khib.role=restore: a restore kernel the boot loader started. */
-static bool is_direct_restore(void)
-{
-	_cleanup_free_ char *cmdline = NULL;
-	char role[16];
-
-	return khib_read_file("/proc/cmdline", 65536, &cmdline, NULL) >= 0 &&
-	       khib_cmdline_get(cmdline, "khib.role", role, sizeof(role)) >= 0 &&
-	       !strcmp(role, "restore");
-}
-
-static int init_run(int argc, char **argv)
-{
-	char reason[KHIB_REASON_MAX] = "";
-	struct khib_handoff h;
-	int r;
-
-	(void)argv;
-	if (argc != 1) {
-		khib_err("init: takes no arguments");
-		return EXIT_USAGE;
-	}
-	if (getpid() != 1) {
-		khib_err("init: only runs as /init of khib's writer or restore kernel");
-		return 1;
-	}
-	mount_api_filesystems();
-	khib_console_mirror();
-	/* This kernel makes no key: never wait for its random generator. */
-	if ((r = khib_crypt_init_nonblocking()) < 0)
-		khib_warn("starting libsodium: %s", strerror(-r));
-	r = khib_handoff_find("/proc/cmdline", DEVMEM, &h, reason);
-	if (r == -ENOENT && is_direct_restore())
-		return khib_restorer_direct();
-	if (r < 0) {
-		/* Without the handoff there is no way back: stop here. */
-		if (reason[0])
-			khib_err("reading the handoff block: %s; cannot continue or return, halting",
-				 reason);
-		else
-			khib_err_errno(r, "reading the handoff block; cannot continue or return, halting");
-		reboot(RB_HALT_SYSTEM);
-		return 1;
-	}
-	if (h.flags & KHIB_HANDOFF_RESTORE)
-		return khib_restorer_main(&h);
-	return writer_main(&h);
-}
-
-static void init_help(FILE *out)
-{
-	fputs("Usage: khib init\n"
-	      "\n"
-	      "/init of khib's writer and restore kernels (internal).  The handoff\n"
-	      "block named by khib.handoff= says which: the writer saves the\n"
-	      "hibernating kernel's memory, then powers off or jumps back; the\n"
-	      "restorer writes an image back to memory and jumps into it.\n", out);
-}
-
-const struct khib_command khib_cmd_init = {
-	.name = "init",
-	.summary = "/init of the writer and restore kernels (internal)",
-	.run = init_run,
-	.help = init_help,
-	.hidden = true,
-};

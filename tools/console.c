@@ -8,13 +8,11 @@
 #include <unistd.h>
 
 #include "khib.h"
+#include "util.h"
 
 static double now_mono(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)khib_clock_ns(CLOCK_MONOTONIC) / 1e9;
 }
 
 void khib_console_progress_init(struct khib_console_progress *p, const char *what)

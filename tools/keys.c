@@ -157,7 +157,7 @@ int khib_tool_image_key(const struct khib_keyring *kr, struct khib_image_key **r
 
 			if ((r = khib_tool_tpm2_add_slot(p, key, uuid, reason)) < 0)
 				khib_err("sealing the image key with the TPM ('%s'): %s", p->name,
-					 reason[0] ? reason : strerror(-r));
+					 reason);
 			continue;
 		}
 		r = khib_protector_add_slot(p, NULL, 0, key->key_area, KHIB_KEY_AREA_BYTES,

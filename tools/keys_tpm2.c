@@ -50,6 +50,8 @@ int khib_tool_tpm2_enroll(const char *name, uint32_t pcr_mask, const char *tcti,
 	uint8_t *ak = khib_secret_alloc(KHIB_SLOT_AUTH_KEY_BYTES), id[32];
 	int r;
 
+	if (reason) /* every failure below fills it (khib_fail_or_errno) */
+		reason[0] = '\0';
 	if (!ak)
 		return khib_fail(reason, -ENOMEM, "no memory for a key");
 	snprintf(p.name, sizeof(p.name), "%s", name);
@@ -74,7 +76,7 @@ int khib_tool_tpm2_enroll(const char *name, uint32_t pcr_mask, const char *tcti,
 		*ret = p;
 out:
 	khib_secret_free(ak);
-	return r;
+	return khib_fail_or_errno(reason, r);
 }
 
 int khib_tool_tpm2_remove(const struct khib_protector *p, char *reason)
@@ -82,10 +84,12 @@ int khib_tool_tpm2_remove(const struct khib_protector *p, char *reason)
 	_cleanup_(tpm2_freep) struct khib_tpm2 *t = NULL;
 	int r;
 
+	if (reason) /* every failure below fills it (khib_fail_or_errno) */
+		reason[0] = '\0';
 	if ((r = khib_tpm2_open(tcti_of(p), &t, reason)) < 0)
-		return r;
+		return khib_fail_or_errno(reason, r);
 	r = khib_tpm2_counter_undefine(t, KHIB_TPM2_COUNTER_INDEX, reason);
-	return r == -ENOENT ? 0 : r;
+	return r == -ENOENT ? 0 : khib_fail_or_errno(reason, r);
 }
 
 /* The slot authentication key, unsealed into ak (secret memory). */
@@ -113,16 +117,19 @@ int khib_tool_tpm2_add_slot(const struct khib_protector *p, struct khib_image_ke
 	size_t len;
 	int r;
 
+	if (reason) /* every failure below fills it (khib_fail_or_errno) */
+		reason[0] = '\0';
 	if (!ak)
 		return khib_fail(reason, -ENOMEM, "no memory for a key");
 	if ((r = khib_tpm2_open(tcti_of(p), &t, reason)) >= 0 &&
 	    (r = unseal_auth_key(t, p, ak, reason)) >= 0 &&
 	    (r = khib_tpm2_seal(t, p->pcr_mask, key->dk, blob, sizeof(blob), &len, reason)) >= 0 &&
-	    (r = khib_tpm2_counter_increment(t, KHIB_TPM2_COUNTER_INDEX, &counter, reason)) >= 0)
-		r = khib_keyslot_add_tpm2(key->key_area, KHIB_KEY_AREA_BYTES, &key->n_slots, uuid,
-					  p->id, counter, blob, len, ak);
+	    (r = khib_tpm2_counter_increment(t, KHIB_TPM2_COUNTER_INDEX, &counter, reason)) >= 0 &&
+	    (r = khib_keyslot_add_tpm2(key->key_area, KHIB_KEY_AREA_BYTES, &key->n_slots, uuid,
+				       p->id, counter, blob, len, ak)) < 0)
+		khib_fail(reason, r, "adding its slot to the image's key area: %s", strerror(-r));
 	khib_secret_free(ak);
-	return r;
+	return khib_fail_or_errno(reason, r);
 }
 
 int khib_tool_tpm2_open_slot(const struct khib_protector *p, const uint8_t uuid[16],
@@ -135,6 +142,8 @@ int khib_tool_tpm2_open_slot(const struct khib_protector *p, const uint8_t uuid[
 	size_t len;
 	int r;
 
+	if (reason) /* every failure below fills it (khib_fail_or_errno) */
+		reason[0] = '\0';
 	if (!ak)
 		return khib_fail(reason, -ENOMEM, "no memory for a key");
 	if ((r = khib_tpm2_open(tcti_of(p), &t, reason)) < 0 ||
@@ -153,7 +162,7 @@ int khib_tool_tpm2_open_slot(const struct khib_protector *p, const uint8_t uuid[
 	r = khib_tpm2_unseal(t, blob, len, dk, reason);
 out:
 	khib_secret_free(ak);
-	return r;
+	return khib_fail_or_errno(reason, r);
 }
 
 int khib_tool_tpm2_consume(const struct khib_protector *p, char *reason)
@@ -162,9 +171,11 @@ int khib_tool_tpm2_consume(const struct khib_protector *p, char *reason)
 	uint64_t now;
 	int r;
 
+	if (reason) /* every failure below fills it (khib_fail_or_errno) */
+		reason[0] = '\0';
 	if ((r = khib_tpm2_open(tcti_of(p), &t, reason)) >= 0)
 		r = khib_tpm2_counter_increment(t, KHIB_TPM2_COUNTER_INDEX, &now, reason);
-	return r;
+	return khib_fail_or_errno(reason, r);
 }
 
 int khib_tool_tpm2_check(const struct khib_protector *p, uint64_t *ret_counter, char *reason)
@@ -173,13 +184,15 @@ int khib_tool_tpm2_check(const struct khib_protector *p, uint64_t *ret_counter, 
 	uint8_t *ak = khib_secret_alloc(KHIB_SLOT_AUTH_KEY_BYTES);
 	int r;
 
+	if (reason) /* every failure below fills it (khib_fail_or_errno) */
+		reason[0] = '\0';
 	if (!ak)
 		return khib_fail(reason, -ENOMEM, "no memory for a key");
 	if ((r = khib_tpm2_open(tcti_of(p), &t, reason)) >= 0 &&
 	    (r = unseal_auth_key(t, p, ak, reason)) >= 0)
 		r = khib_tpm2_counter_read(t, KHIB_TPM2_COUNTER_INDEX, ret_counter, reason);
 	khib_secret_free(ak);
-	return r;
+	return khib_fail_or_errno(reason, r);
 }
 
 #else

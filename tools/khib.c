@@ -2,6 +2,7 @@
 #include "config.h"
 #include "fileio.h"
 #include "khib.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -93,12 +94,12 @@ void khib_info(const char *fmt, ...)
 int khib_tool_load_config(struct khib_config *ret)
 {
 	const char *path = getenv("KHIB_CONFIG");
-	char reason[256] = "";
+	char reason[KHIB_REASON_MAX] = "";
 	int r;
 
 	if (!path || !*path)
 		path = KHIB_CONFIG_PATH;
-	r = khib_config_load(path, ret, reason, sizeof(reason));
+	r = khib_config_load(path, ret, reason);
 	if (r < 0) {
 		khib_err("%s: %s", path, reason);
 		return -EINVAL;

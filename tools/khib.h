@@ -49,6 +49,12 @@ DECLARE_COMMAND(resume);
 #define KHIB_DEFAULT_KERNEL "/usr/lib/khib/vmlinuz"
 #define KHIB_DEFAULT_INITRD "/usr/lib/khib/initrd.img"
 
+/* The most of a kernel or an initramfs file the tools read. */
+#define KHIB_KERNEL_FILE_MAX_BYTES (512u << 20)
+
+/* Physical memory, as the writer and restore kernels read and write it. */
+#define KHIB_DEVMEM "/dev/mem"
+
 /* Where the initramfs keeps the target map (lib/targetmap.h) its hook
  * wrote (the root file system keeps a copy of the last one,
  * KHIB_INITRAMFS_MAP in lib/check.h). */
@@ -80,9 +86,14 @@ void khib_console_progress(struct khib_console_progress *p, uint64_t done_pages,
 			   uint64_t total_pages);
 double khib_console_progress_elapsed(const struct khib_console_progress *p);
 
+/* The kernel, initramfs and command line of khib's writer and restore
+ * kernels: kernel=, initrd= and append= of cf, else the defaults above. */
+struct khib_config;
+void khib_tool_kernel_files(const struct khib_config *cf, const char **ret_kernel,
+			    const char **ret_initrd, const char **ret_append);
+
 /* /etc/khib.conf, or the file $KHIB_CONFIG names.  On a bad file prints
  * one line naming it and returns -EINVAL. */
-struct khib_config;
 int khib_tool_load_config(struct khib_config *ret);
 
 /* khib resume through /dev/snapshot (resume-snapshot.c), the snapshot op
@@ -90,20 +101,23 @@ int khib_tool_load_config(struct khib_config *ret);
  * KHIB_RESUME_FALLBACK when the snapshot path cannot be taken and nothing
  * changed (unless forced, the reason for taking the kexec path is said);
  * KHIB_RESUME_BAD_IMAGE when a chunk is bad; -errno otherwise.  reason
- * (KHIB_RESUME_REASON_MAX bytes) says why.  *verified: every chunk was
+ * (KHIB_REASON_MAX bytes) says why.  *verified: every chunk was
  * read and found good. */
 struct khib_reader;
 struct khib_target;
 int khib_resume_snapshot(struct khib_reader *rd, struct khib_target *t, const char *path,
 			 bool forced, bool *verified, char *reason);
 
-/* The restore kernel's work (cmd-restorer.c), entered from `khib init`. */
+/* The writer kernel's work (cmd-writer.c), entered from `khib init`. */
 struct khib_handoff;
+int khib_writer_main(const struct khib_handoff *h);
+
+/* The restore kernel's work (cmd-restorer.c), entered from `khib init`. */
 int khib_restorer_main(const struct khib_handoff *h);
 /* A restore kernel started by the boot loader (khib.role=restore). */
 int khib_restorer_direct(void);
 
-/* Shared by the image commands (implemented in cmd-inspect.c). */
+/* Shared by the image commands. */
 struct khib_target;
 struct khib_reader;
 /* Open an image read-only, an encrypted one with key_file (NULL: none;
@@ -125,16 +139,38 @@ int khib_tool_check_file_systems(const struct khib_reader *rd, char *reason);
  * and returns -errno when it cannot be read or is not 32 bytes to 1 MiB. */
 int khib_tool_read_key_file(const char *path, uint8_t **ret, size_t *ret_bytes);
 
+/* The options of the commands that start one of khib's kernels in a
+ * region of RAM (hibernate, jump), the same names and letters in both:
+ * 'k' --kernel, 'i' --initrd, 'a' --append, 's' --region-size (see
+ * khib_tool_parse_region_size()), 'S' --region-start. */
+#define KHIB_TOOL_KERNEL_OPTIONS                                                                \
+	{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },  \
+	{ "append", required_argument, NULL, 'a' },                                             \
+	{ "region-size", required_argument, NULL, 's' },                                        \
+	{ "region-start", required_argument, NULL, 'S' }
+
 /* getopt_long() over long options only, with the errors in khib's words
  * ("khib: CMD: unknown option '--x'"); '?' for either. */
 struct option;
 int khib_tool_getopt(int argc, char **argv, const struct option *longopts);
+
+/* khib_jump_plan_build()'s failure for kernel in cfg's region, said in one
+ * line (-ENOSPC: the region is too small); returns 1. */
+struct khib_jump_config;
+int khib_tool_plan_failed(int err, const char *kernel, const struct khib_jump_config *cfg);
+
+/* The wall clock in seconds: the clock both sides of a kexec jump share
+ * (the writer kernel's report is stamped with it). */
+double khib_tool_now_s(void);
 
 /* s as a JSON string, quoted and escaped. */
 void khib_tool_json_str(FILE *f, const char *s);
 
 /* --threads N: 0..1024; prints the error. */
 int khib_tool_parse_threads(const char *s, unsigned *ret);
+/* --region-size SIZE: a positive multiple of KHIB_REGION_ALIGN; prints the
+ * error. */
+int khib_tool_parse_region_size(const char *s, uint64_t *ret);
 
 /* Percent progress on stderr, only on a terminal or when forced. */
 struct khib_progress {

@@ -60,7 +60,7 @@ static int fallback(bool forced, const char *why, char *reason)
 	if (!forced)
 		khib_info("%s: using the kexec path", why);
 	if (why != reason)
-		snprintf(reason, KHIB_RESUME_REASON_MAX, "%s", why);
+		khib_fail(reason, 0, "%s", why);
 	return KHIB_RESUME_FALLBACK;
 }
 
@@ -70,7 +70,7 @@ int khib_resume_snapshot(struct khib_reader *rd, struct khib_target *t, const ch
 	const struct khib_image_info *info = khib_reader_info(rd);
 	struct khib_snapshot_plan plan;
 	struct khib_memmap zones;
-	char why[KHIB_RESUME_REASON_MAX];
+	char why[KHIB_REASON_MAX];
 	uint64_t need, have;
 	const char *no;
 	int fd, r;

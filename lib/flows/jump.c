@@ -6,21 +6,6 @@
 #include "memmap_file.h"
 #include "sysinfo.h"
 
-static int record_ram(const struct khib_memmap *fw, struct khib_handoff *h)
-{
-	h->nr_ranges = 0;
-	for (size_t i = 0; i < fw->n; i++) {
-		if (fw->r[i].type != KHIB_E820_RAM)
-			continue;
-		if (h->nr_ranges == KHIB_HANDOFF_MAX_RANGES)
-			return -E2BIG;
-		h->ranges[h->nr_ranges].start = fw->r[i].start;
-		h->ranges[h->nr_ranges].bytes = fw->r[i].end - fw->r[i].start;
-		h->nr_ranges++;
-	}
-	return 0;
-}
-
 int khib_jump_config_read(uint64_t region_bytes, uint64_t region_start, struct khib_memmap *fw,
 			  struct khib_jump_config *cfg, const char **ret_what)
 {
@@ -58,5 +43,5 @@ int khib_jump_config_read(uint64_t region_bytes, uint64_t region_start, struct k
 	if (khib_sysinfo_e820_crc32("/sys/firmware/memmap", &cfg->handoff.e820_crc32) < 0)
 		cfg->handoff.e820_crc32 = 0;
 	*ret_what = "recording the RAM ranges";
-	return record_ram(fw, &cfg->handoff);
+	return khib_handoff_record_ram(fw, &cfg->handoff);
 }

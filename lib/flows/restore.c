@@ -92,6 +92,7 @@ struct restore_ctx {
 	uint64_t done, total;
 	khib_restore_progress_fn *progress;
 	void *progress_ctx;
+	bool own_ram_hit; /* a run fell in R's own RAM (set under lock) */
 };
 
 static bool own_ram(const struct khib_handoff *h, uint64_t paddr, uint64_t bytes)
@@ -109,8 +110,12 @@ static int put_pages(void *ctx, uint64_t paddr, uint64_t npages, enum khib_page_
 	struct khib_physmap m;
 	int r;
 
-	if (own_ram(c->h, paddr, bytes))
+	if (own_ram(c->h, paddr, bytes)) {
+		pthread_mutex_lock(&c->lock);
+		c->own_ram_hit = true;
+		pthread_mutex_unlock(&c->lock);
 		return -EINVAL;
+	}
 	if (kind != KHIB_PAGES_EXCLUDED) {
 		r = khib_physmem_map(c->devmem, paddr, bytes, 1, &m);
 		if (r < 0)
@@ -151,7 +156,8 @@ int khib_restore_memory(struct khib_reader *rd, const struct khib_handoff *h, co
 	pthread_mutex_init(&c.lock, NULL);
 	r = khib_reader_read(rd, &o, reason);
 	pthread_mutex_destroy(&c.lock);
-	if (r == -EINVAL && reason && !reason[0])
+	/* The reader's reason would only say that its page consumer failed. */
+	if (r < 0 && c.own_ram_hit)
 		fail(reason, r, "a chunk lies in the restore kernel's own RAM");
 	return r;
 }
@@ -218,7 +224,8 @@ int khib_restore_check_placement(const struct khib_image_info *info, const char 
 						 parts[k] + strlen("Kernel "));
 	}
 	if ((r = khib_memmap_iomem_find(iomem, "System RAM", KHIB_E820_RAM, &ram)) < 0)
-		return r;
+		return khib_fail(reason, r, "reading this kernel's RAM in /proc/iomem: %s",
+				 strerror(-r));
 	for (size_t i = 0; i < ram.n; i++)
 		if (!inside(ram.r[i].start, ram.r[i].end, ri->region_start, ri->region_bytes) &&
 		    !inside(ram.r[i].start, ram.r[i].end, ri->lowmem_start, ri->lowmem_size))

@@ -40,7 +40,8 @@ typedef void khib_restore_progress_fn(void *ctx, uint64_t done_pages, uint64_t t
 
 /* In R: write the image's pages to physical memory through `devmem`.
  * Pages overlapping h's region or low memory are refused (-EINVAL).  With
- * verify_first every chunk is checked before any page is written. */
+ * verify_first every chunk is checked before any page is written.  reason
+ * (KHIB_REASON_MAX bytes) says why on every failure. */
 int khib_restore_memory(struct khib_reader *rd, const struct khib_handoff *h, const char *devmem,
 			unsigned threads, bool verify_first, khib_restore_progress_fn *progress,
 			void *ctx, char *reason);
@@ -50,7 +51,8 @@ int khib_restore_memory(struct khib_reader *rd, const struct khib_handoff *h, co
  * must be?  Its image ("Kernel code", rodata, data, bss) must lie in the
  * image's region and all its System RAM in the region and low memory
  * (`iomem`: /proc/iomem text).
- * -EXDEV otherwise: the image is fine, this kernel is not.
+ * -EXDEV otherwise: the image is fine, this kernel is not.  reason says
+ * why on every failure.
  */
 int khib_restore_check_placement(const struct khib_image_info *info, const char *iomem,
 				 char *reason);

@@ -22,7 +22,7 @@ static enum khib_resume_outcome attempt(struct khib_target *t, struct khib_reade
 					struct khib_resume_result *res)
 {
 	const struct khib_image_info *info = khib_reader_info(rd);
-	char reason[KHIB_RESUME_REASON_MAX] = "";
+	char reason[KHIB_REASON_MAX] = "";
 	struct khib_memmap fw;
 	struct khib_jump_config cfg = { 0 };
 	bool verified;
@@ -83,7 +83,7 @@ static enum khib_resume_outcome attempt(struct khib_target *t, struct khib_reade
 static bool keepable(struct khib_target *t)
 {
 	struct khib_reader *rd;
-	char reason[KHIB_RESUME_REASON_MAX];
+	char reason[KHIB_REASON_MAX];
 	bool keep;
 
 	if (khib_reader_open_keyed(t, KHIB_READER_PUBLIC, NULL, NULL, &rd, reason) < 0)
@@ -97,7 +97,7 @@ void khib_resume(struct khib_target *t, enum khib_resume_method method, bool dry
 		 const struct khib_resume_ops *ops, void *ctx, struct khib_resume_result *res)
 {
 	struct khib_reader *rd = NULL;
-	char reason[KHIB_RESUME_REASON_MAX] = "";
+	char reason[KHIB_REASON_MAX] = "";
 	int r;
 
 	*res = (struct khib_resume_result){ .outcome = KHIB_RESUME_NONE };

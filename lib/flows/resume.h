@@ -39,9 +39,6 @@
 /* What a snapshot attempt returns besides "does not return" and -errno. */
 #define KHIB_RESUME_FALLBACK 100	/* cannot be taken, nothing changed */
 #define KHIB_RESUME_BAD_IMAGE 101	/* a chunk is bad: refuse the image */
-/* The reason buffers the ops fill. */
-#define KHIB_RESUME_REASON_MAX KHIB_REASON_MAX
-
 enum khib_resume_method {
 	KHIB_RESUME_AUTO,		/* snapshot where it can, else kexec */
 	KHIB_RESUME_SNAPSHOT,		/* only through /dev/snapshot */
@@ -63,7 +60,8 @@ enum khib_resume_outcome {
 					   boot changes */
 };
 
-/* Each op fills `reason` (KHIB_RESUME_REASON_MAX bytes) when it fails. */
+/* Each op fills `reason` (KHIB_REASON_MAX bytes, as khib_fail()) when it
+ * fails. */
 struct khib_resume_ops {
 	/* `noresume` or `khib.noresume` on the kernel command line. */
 	bool (*noresume)(void *ctx);

@@ -225,14 +225,6 @@ static void n_memory_release(struct n_memory *nm)
 		khib_physmem_unmap(&nm->win[k]);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* N's free pages among the ranges, or NULL (res says why). */
 static struct khib_pagefilter *find_free_pages(const struct khib_handoff *h, const char *devmem,
 					       const struct khib_range *ranges, size_t n,
@@ -257,7 +249,7 @@ static struct khib_pagefilter *find_free_pages(const struct khib_handoff *h, con
 		.ctx = &nm,
 	};
 	struct khib_pagefilter *f = NULL;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = khib_clock_ns(CLOCK_MONOTONIC);
 	int r;
 
 	if (h->flags & KHIB_HANDOFF_KEEP_FREE) {
@@ -272,7 +264,7 @@ static struct khib_pagefilter *find_free_pages(const struct khib_handoff *h, con
 	}
 	r = khib_pagefilter_new(&in, &f, res->filter_reason);
 	n_memory_release(&nm);
-	res->filter_ns = now_ns() - t0;
+	res->filter_ns = khib_clock_ns(CLOCK_MONOTONIC) - t0;
 	if (r < 0) {
 		res->filter_error = r;
 		return NULL;

@@ -59,7 +59,7 @@ static int parse_notes(struct khib_elfcore *c, const uint8_t *n, uint64_t len, c
 		    !c->vmcoreinfo) {
 			c->vmcoreinfo = malloc(descsz + 1);
 			if (!c->vmcoreinfo)
-				return -ENOMEM;
+				return khib_fail(reason, -ENOMEM, "no memory for the VMCOREINFO note");
 			memcpy(c->vmcoreinfo, n + desc_off, descsz);
 			c->vmcoreinfo[descsz] = '\0';
 			c->vmcoreinfo_bytes = descsz;
@@ -83,7 +83,8 @@ static int read_notes(struct khib_elfcore *c, khib_elf_read_fn *rd, void *ctx, u
 		return khib_fail(reason, -EOVERFLOW, "note segment too large");
 	buf = malloc(len + 1);
 	if (!buf)
-		return -ENOMEM;
+		return khib_fail(reason, -ENOMEM, "no memory for a note segment of %" PRIu64
+				 " bytes", len);
 	r = rd(ctx, buf, len, off);
 	if (r < 0)
 		return khib_fail(reason, r, "cannot read notes: %s", strerror(-r));
@@ -127,7 +128,7 @@ static int parse(struct khib_elfcore *c, khib_elf_read_fn *rd, void *ctx, char *
 	ph = malloc((size_t)phnum * sizeof(Elf64_Phdr));
 	c->loads = calloc(phnum, sizeof(*c->loads));
 	if (!ph || !c->loads)
-		return -ENOMEM;
+		return khib_fail(reason, -ENOMEM, "no memory for %u program headers", phnum);
 	r = rd(ctx, ph, (size_t)phnum * sizeof(Elf64_Phdr), phoff);
 	if (r < 0)
 		return khib_fail(reason, r, "cannot read program headers: %s", strerror(-r));
@@ -153,7 +154,7 @@ int khib_elfcore_parse(khib_elf_read_fn *rd, void *ctx, uint64_t file_bytes,
 	int r;
 
 	if (!c)
-		return -ENOMEM;
+		return khib_fail(reason, -ENOMEM, "%s", strerror(ENOMEM));
 	c->file_bytes = file_bytes;
 	r = parse(c, rd, ctx, reason);
 	if (r < 0) {
@@ -240,6 +241,32 @@ int khib_elfcore_kexec_swaps(khib_elf_page_fn *read_page, void *ctx, uint64_t ju
 	}
 	*ret = TAKE_PTR(s);
 	*ret_n = n;
+	return 0;
+}
+
+int khib_elfcore_undo_kexec_swaps(const struct khib_elf_page_ops *ops, uint64_t jump_back_paddr,
+				  size_t max_swaps)
+{
+	_cleanup_free_ struct khib_page_swap *s = NULL;
+	_cleanup_free_ uint8_t *page = malloc(4096);
+	size_t n;
+	int r;
+
+	if (!page)
+		return -ENOMEM;
+	r = khib_elfcore_kexec_swaps(ops->read, ops->ctx, jump_back_paddr, max_swaps, &s, &n);
+	if (r < 0)
+		return r;
+	for (size_t k = 0; k < n; k++) {
+		if (!ops->wanted(ops->ctx, s[k].dest_paddr))
+			continue; /* the dump's own page: nothing to undo */
+		r = ops->read(ops->ctx, s[k].src_paddr, page);
+		if (r < 0)
+			return r == -ENOENT ? -EBADMSG : r;
+		r = ops->write(ops->ctx, s[k].dest_paddr, page);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #ifndef KHIB_ELFCORE_H
 #define KHIB_ELFCORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,8 +46,9 @@ struct khib_elfcore {
 /* Read exactly len bytes at off; -errno on failure. */
 typedef int khib_elf_read_fn(void *ctx, void *buf, size_t len, uint64_t off);
 
-/* reason: NULL or KHIB_REASON_MAX bytes, filled on failure.
- * -EBADMSG malformed, -EOPNOTSUPP not a little-endian ELF64 core. */
+/* reason: NULL or KHIB_REASON_MAX bytes, filled on every failure
+ * (khib_fail()).  -EBADMSG malformed, -EOPNOTSUPP not a little-endian
+ * ELF64 core. */
 int khib_elfcore_parse(khib_elf_read_fn *rd, void *ctx, uint64_t file_bytes,
 		       struct khib_elfcore **ret, char *reason);
 int khib_elfcore_parse_mem(const void *buf, size_t len, struct khib_elfcore **ret, char *reason);
@@ -75,6 +77,22 @@ struct khib_page_swap {
 typedef int khib_elf_page_fn(void *ctx, uint64_t paddr, void *page);
 int khib_elfcore_kexec_swaps(khib_elf_page_fn *read_page, void *ctx, uint64_t jump_back_paddr,
 			     size_t max_swaps, struct khib_page_swap **ret, size_t *ret_n);
+
+/*
+ * Undo the swap in a dump of the jumping kernel: for each (D, S) pair of
+ * the list at jump_back_paddr (at most max_swaps) whose D the dump holds
+ * no content of its own for (wanted(ctx, D)), read page S and write it
+ * at D.  read as read_page above; -EBADMSG when an S it needs is not in the
+ * dump (read -ENOENT), or khib_elfcore_kexec_swaps()'s errors, or write's.
+ */
+struct khib_elf_page_ops {
+	khib_elf_page_fn *read;
+	bool (*wanted)(void *ctx, uint64_t paddr);
+	int (*write)(void *ctx, uint64_t paddr, const void *page);
+	void *ctx;
+};
+int khib_elfcore_undo_kexec_swaps(const struct khib_elf_page_ops *ops, uint64_t jump_back_paddr,
+				  size_t max_swaps);
 
 /*
  * Build the headers of a core file: ELF header, a PT_NOTE holding the

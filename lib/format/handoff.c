@@ -363,6 +363,21 @@ static int subtract(uint64_t s, uint64_t e, const uint64_t holes[][2], size_t nh
 	return 0;
 }
 
+int khib_handoff_record_ram(const struct khib_memmap *fw, struct khib_handoff *h)
+{
+	h->nr_ranges = 0;
+	for (size_t i = 0; i < fw->n; i++) {
+		if (fw->r[i].type != KHIB_E820_RAM)
+			continue;
+		if (h->nr_ranges == KHIB_HANDOFF_MAX_RANGES)
+			return -E2BIG;
+		h->ranges[h->nr_ranges].start = fw->r[i].start;
+		h->ranges[h->nr_ranges].bytes = fw->r[i].end - fw->r[i].start;
+		h->nr_ranges++;
+	}
+	return 0;
+}
+
 int khib_save_ranges(const struct khib_handoff *h, struct khib_range **ret, size_t *ret_n,
 		     uint64_t *ret_total_pages)
 {

@@ -172,6 +172,12 @@ int khib_extmap_decode(const void *buf, size_t n, uint64_t hash, struct khib_ext
 int khib_save_ranges(const struct khib_handoff *h, struct khib_range **ret, size_t *ret_n,
 		     uint64_t *ret_total_pages);
 
+/* The RAM ranges of the firmware map fw as h's ranges (the memory a
+ * kernel started with h may use): the jump's configuration
+ * (lib/flows/jump.h) and a restore kernel the boot loader started take
+ * them from here.  -E2BIG for more than KHIB_HANDOFF_MAX_RANGES. */
+int khib_handoff_record_ram(const struct khib_memmap *fw, struct khib_handoff *h);
+
 /* Serialize h into a KHIB_HANDOFF_BYTES page (zero-filled first). */
 int khib_handoff_encode(const struct khib_handoff *h, void *page);
 

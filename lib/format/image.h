@@ -242,8 +242,8 @@ struct khib_read_opts {
 
 struct khib_reader;
 
-/* reason: NULL or KHIB_REASON_MAX bytes, filled on failure.  An encrypted
- * image gives -ENOKEY here unless KHIB_READER_PUBLIC. */
+/* reason: NULL or KHIB_REASON_MAX bytes, filled on every failure.  An
+ * encrypted image gives -ENOKEY here unless KHIB_READER_PUBLIC. */
 int khib_reader_open(struct khib_target *t, unsigned flags, struct khib_reader **ret, char *reason);
 /* The same with a way to its data key: authenticates the header and every
  * table, and every chunk as it is read. */

@@ -323,7 +323,7 @@ static int unlock(struct khib_reader *r, khib_key_fn *key_fn, void *ctx, char *r
 	if (!key_fn)
 		return khib_fail(reason, -ENOKEY, "the image is encrypted and no key was given");
 	if ((q = khib_crypt_init()) < 0)
-		return khib_fail(reason, q, "cannot start libsodium");
+		return khib_fail(reason, q, "cannot start libsodium: %s", strerror(-q));
 	if (khib_hash64(area, KHIB_KEY_AREA_BYTES) != r->h.key_area_hash)
 		return khib_fail(reason, -EBADMSG, "key area checksum mismatch");
 	dk = khib_secret_alloc(KHIB_DATA_KEY_BYTES);
@@ -394,13 +394,15 @@ int khib_reader_open_keyed(struct khib_target *t, unsigned flags, khib_key_fn *k
 	struct khib_reader *r = calloc(1, sizeof(*r));
 	int q;
 
+	if (reason)
+		reason[0] = '\0';
 	if (!r)
-		return -ENOMEM;
+		return khib_fail_or_errno(reason, -ENOMEM);
 	r->t = t;
 	q = open_image(r, flags, key_fn, ctx, reason);
 	if (q < 0) {
 		khib_reader_free(r);
-		return q;
+		return khib_fail_or_errno(reason, q);
 	}
 	*ret = r;
 	return 0;
@@ -747,8 +749,12 @@ int khib_reader_read(struct khib_reader *r, const struct khib_read_opts *o, char
 	khib_pool_free(pool);
 	free_read_workers(&run, n);
 	pthread_mutex_destroy(&run.lock);
-	if (q < 0 && run.error)
-		return khib_fail(reason, q, "%s", run.reason);
+	if (q < 0 && run.error) {
+		khib_fail(reason, q, "%s", run.reason);
+		return khib_fail_or_errno(reason, q);
+	}
+	if (q < 0)
+		return khib_fail(reason, q, "starting %u decoding threads: %s", n, strerror(-q));
 	return q;
 }
 

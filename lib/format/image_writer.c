@@ -94,16 +94,13 @@ int khib_image_max_bytes(const struct khib_range *ranges, size_t n_ranges, uint3
 void khib_image_uuid_new(uint8_t uuid[KHIB_UUID_BYTES])
 {
 	static uint64_t counter;
-	struct timespec a, b;
 
 	if (getrandom(uuid, KHIB_UUID_BYTES, GRND_INSECURE) != KHIB_UUID_BYTES &&
 	    getrandom(uuid, KHIB_UUID_BYTES, GRND_NONBLOCK) != KHIB_UUID_BYTES) {
 		uint64_t seed[4];
 
-		clock_gettime(CLOCK_REALTIME, &a);
-		clock_gettime(CLOCK_MONOTONIC, &b);
-		seed[0] = (uint64_t)a.tv_sec * 1000000000ULL + (uint64_t)a.tv_nsec;
-		seed[1] = (uint64_t)b.tv_sec * 1000000000ULL + (uint64_t)b.tv_nsec;
+		seed[0] = khib_clock_ns(CLOCK_REALTIME);
+		seed[1] = khib_clock_ns(CLOCK_MONOTONIC);
 		seed[2] = (uint64_t)getpid();
 		seed[3] = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
 		khib_put_le64(uuid, khib_hash64(seed, sizeof(seed)));
@@ -112,14 +109,6 @@ void khib_image_uuid_new(uint8_t uuid[KHIB_UUID_BYTES])
 	}
 	uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40); /* RFC 4122 version 4 */
 	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static bool page_is_zero(const uint8_t *p)
@@ -338,7 +327,7 @@ static void init_header(struct khib_writer *w, const struct khib_writer_params *
 		memcpy(i->uuid, p->uuid, KHIB_UUID_BYTES);
 	else
 		khib_image_uuid_new(i->uuid);
-	i->created_ns = p->created_ns ? p->created_ns : now_ns();
+	i->created_ns = p->created_ns ? p->created_ns : khib_clock_ns(CLOCK_REALTIME);
 	i->page_size = KHIB_FMT_PAGE_SIZE;
 	i->codec = p->codec;
 	i->codec_level = p->codec_level;

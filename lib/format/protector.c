@@ -201,7 +201,7 @@ int khib_protector_parse(const char *text, const char *name, struct khib_protect
 	const char *missing = NULL;
 	int r;
 
-	if ((r = khib_kv_parse(text, set_field, &st, reason, KHIB_REASON_MAX)) < 0)
+	if ((r = khib_kv_parse(text, set_field, &st, reason)) < 0)
 		return r;
 	if (!st.has_type)
 		missing = "type";

@@ -140,7 +140,7 @@ int khib_targetmap_parse(const char *text, struct khib_blockmap *ret, char *targ
 	char why[KHIB_REASON_MAX] = "";
 	int r;
 
-	r = khib_kv_parse(text, set_key, &p, why, sizeof(why));
+	r = khib_kv_parse(text, set_key, &p, why);
 	if (r == 0 && (p.seen & (SEEN_TARGET | SEEN_DEVICE | SEEN_BYTES)) !=
 		      (SEEN_TARGET | SEEN_DEVICE | SEEN_BYTES)) {
 		snprintf(why, sizeof(why), "target, device and bytes are required");

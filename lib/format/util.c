@@ -80,6 +80,21 @@ bool khib_cmdline_has(const char *cmdline, const char *flag)
 	return false;
 }
 
+uint64_t khib_clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int khib_fail_or_errno(char *reason, int err)
+{
+	if (err < 0 && reason && !reason[0])
+		snprintf(reason, KHIB_REASON_MAX, "%s", strerror(-err));
+	return err;
+}
+
 int khib_fail(char *reason, int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -127,14 +142,14 @@ static char *trim(char *s)
 }
 
 int khib_kv_parse(const char *text, int (*set)(void *ctx, const char *key, const char *val),
-		  void *ctx, char *reason, size_t reason_len)
+		  void *ctx, char *reason)
 {
 	_cleanup_free_ char *copy = strdup(text);
 	char *line, *next;
 	unsigned n = 0;
 
 	if (!copy)
-		return -ENOMEM;
+		return khib_fail(reason, -ENOMEM, "%s", strerror(ENOMEM));
 	/* strtok_r would merge empty lines and throw off the numbers. */
 	for (line = copy; line; line = next) {
 		char *nl = strchr(line, '\n'), *eq, *key, *val;
@@ -149,20 +164,17 @@ int khib_kv_parse(const char *text, int (*set)(void *ctx, const char *key, const
 		key = trim(line);
 		if (!*key)
 			continue;
-		if (!(eq = strchr(key, '='))) {
-			snprintf(reason, reason_len, "line %u: expected 'key = value'", n);
-			return -EINVAL;
-		}
+		if (!(eq = strchr(key, '=')))
+			return khib_fail(reason, -EINVAL, "line %u: expected 'key = value'", n);
 		*eq = '\0';
 		key = trim(key);
 		val = trim(eq + 1);
 		r = set(ctx, key, val);
 		if (r == -ENOKEY)
-			snprintf(reason, reason_len, "line %u: unknown key '%s'", n, key);
-		else if (r < 0)
-			snprintf(reason, reason_len, "line %u: bad value for '%s': '%s'", n, key, val);
+			return khib_fail(reason, -EINVAL, "line %u: unknown key '%s'", n, key);
 		if (r < 0)
-			return -EINVAL;
+			return khib_fail(reason, -EINVAL, "line %u: bad value for '%s': '%s'", n,
+					 key, val);
 	}
 	return 0;
 }

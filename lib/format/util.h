@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <time.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -100,18 +101,26 @@ static inline void khib_put_le64(void *p, uint64_t v)
  * K/M/G suffix (powers of 1024).  -EINVAL on garbage or overflow. */
 int khib_parse_size(const char *s, uint64_t *ret);
 
+/* The clock (CLOCK_REALTIME, CLOCK_MONOTONIC) in nanoseconds. */
+uint64_t khib_clock_ns(clockid_t clock);
+
 /* Room for the one-line reasons library calls give with their errors. */
 #define KHIB_REASON_MAX 256
 
 /* `key = value` lines ('#' starts a comment, blank lines skipped), each
  * handed to set(), which returns -ENOKEY for a key it does not know and
  * another -errno for a bad value.  -EINVAL with "line N: ..." in reason
- * on the first bad line; -ENOMEM. */
+ * (as khib_fail()) on the first bad line; -ENOMEM. */
 int khib_kv_parse(const char *text, int (*set)(void *ctx, const char *key, const char *val),
-		  void *ctx, char *reason, size_t reason_len);
+		  void *ctx, char *reason);
 
 /* printf into reason (if non-NULL; KHIB_REASON_MAX bytes) and return err. */
 int khib_fail(char *reason, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The last word of a call whose every failure has a reason: a failure
+ * (err < 0) for which nothing filled reason (emptied on entry) gets
+ * strerror(-err), so a caller never prints "...: " with nothing after it.
+ * Returns err. */
+int khib_fail_or_errno(char *reason, int err);
 
 /* Value of the last `key=` on a kernel command line, copied into buf.  -ENOENT when
  * absent, -ENAMETOOLONG when it does not fit. */

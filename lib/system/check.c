@@ -74,8 +74,10 @@ int khib_check_kexec_jump(const char *root, int probe, struct khib_check_result 
 		return khib_check_set(ret, KHIB_CHECK_FAIL, FIX_KEXEC_JUMP, "this kernel cannot "
 				      "kexec-jump (built without CONFIG_KEXEC_JUMP)");
 	if (probe == -ENOSYS)
+		/* ENOSYS is also what a seccomp filter (a container) answers. */
 		return khib_check_set(ret, KHIB_CHECK_FAIL, FIX_KEXEC_JUMP, "this kernel has no "
-				      "kexec_load (built without CONFIG_KEXEC)");
+				      "kexec_load: %s (built without CONFIG_KEXEC, or a seccomp "
+				      "filter refuses it)", strerror(ENOSYS));
 	if (probe < 0 && probe != -EPERM)
 		return khib_check_set(ret, KHIB_CHECK_FAIL, NULL, "probing kexec_load: %s",
 				      strerror(-probe));

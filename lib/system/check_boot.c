@@ -150,7 +150,7 @@ static int boot_config(const char *path, const struct khib_initrd_member *m, con
 	if (!m->found || !m->data || !(text = strndup((const char *)m->data, m->bytes)))
 		return khib_check_set(ret, KHIB_CHECK_FAIL, fix, "the initramfs '%s' has no "
 				      "/etc/khib.conf: resume there does not know the target", path);
-	if (khib_config_parse(text, &cf, reason, sizeof(reason)) < 0)
+	if (khib_config_parse(text, &cf, reason) < 0)
 		return khib_check_set(ret, KHIB_CHECK_FAIL, fix, "the /etc/khib.conf of the "
 				      "initramfs '%s' does not parse: %s", path, reason);
 	if (strcmp(cf.target, target))

@@ -88,21 +88,21 @@ static int set_line(void *ctx, const char *key, const char *val)
 	return set_key(ctx, key, val);
 }
 
-int khib_config_parse(const char *text, struct khib_config *ret, char *reason, size_t reason_len)
+int khib_config_parse(const char *text, struct khib_config *ret, char *reason)
 {
 	_cleanup_free_ struct khib_config *c = calloc(1, sizeof(*c));
 	int r;
 
 	if (!c)
-		return -ENOMEM;
+		return khib_fail(reason, -ENOMEM, "%s", strerror(ENOMEM));
 	c->encrypt = true;
-	if ((r = khib_kv_parse(text, set_line, c, reason, reason_len)) < 0)
+	if ((r = khib_kv_parse(text, set_line, c, reason)) < 0)
 		return r;
 	*ret = *c;
 	return 0;
 }
 
-int khib_config_load(const char *path, struct khib_config *ret, char *reason, size_t reason_len)
+int khib_config_load(const char *path, struct khib_config *ret, char *reason)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len;
@@ -110,22 +110,19 @@ int khib_config_load(const char *path, struct khib_config *ret, char *reason, si
 	int r = khib_read_file(path, 1 << 20, &text, &len);
 
 	if (r == -ENOENT)
-		return khib_config_parse("", ret, reason, reason_len);
-	if (r < 0) {
-		snprintf(reason, reason_len, "%s", r == -ENOTBLK ? "not a regular file" :
-			 strerror(-r));
-		return r;
-	}
+		return khib_config_parse("", ret, reason);
+	if (r < 0)
+		return khib_fail(reason, r, "%s", r == -ENOTBLK ? "not a regular file" :
+				 strerror(-r));
 	/* A NUL would end the text early and hide every line after it. */
 	if ((nul = memchr(text, '\0', len))) {
 		unsigned line = 1;
 
 		for (const char *p = text; p < nul; p++)
 			line += *p == '\n';
-		snprintf(reason, reason_len, "line %u: a NUL byte", line);
-		return -EINVAL;
+		return khib_fail(reason, -EINVAL, "line %u: a NUL byte", line);
 	}
-	return khib_config_parse(text, ret, reason, reason_len);
+	return khib_config_parse(text, ret, reason);
 }
 
 /* Does the line [p, end) set key: "key = ...", blanks around either, or,

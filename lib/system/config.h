@@ -55,11 +55,12 @@ struct khib_config {
 };
 
 /* Parse `text`; on failure -EINVAL and a one-line reason ("line 3: unknown
- * key 'foo'") in reason[reason_len]. */
-int khib_config_parse(const char *text, struct khib_config *ret, char *reason, size_t reason_len);
+ * key 'foo'") in reason (KHIB_REASON_MAX bytes, as khib_fail()), or
+ * -ENOMEM. */
+int khib_config_parse(const char *text, struct khib_config *ret, char *reason);
 
 /* Read and parse `path`; a missing file gives an empty config (0). */
-int khib_config_load(const char *path, struct khib_config *ret, char *reason, size_t reason_len);
+int khib_config_load(const char *path, struct khib_config *ret, char *reason);
 
 /*
  * The configuration text with `key = value` set, in *ret (free()), every

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "fileio.h"
@@ -18,7 +19,7 @@ int khib_elfcore_parse_fd(int fd, struct khib_elfcore **ret, char *reason)
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
-		return -errno;
+		return khib_fail(reason, -errno, "%s", strerror(errno));
 	return khib_elfcore_parse(fd_read, &fd, (uint64_t)st.st_size, ret, reason);
 }
 
@@ -27,6 +28,7 @@ int khib_elfcore_parse_path(const char *path, struct khib_elfcore **ret, char *r
 	_cleanup_close_ int fd = khib_open_input(path, O_RDONLY);
 
 	if (fd < 0)
-		return fd;
+		return khib_fail(reason, fd, "%s", fd == -ENOTBLK ?
+				 "not a regular file or block device" : strerror(-fd));
 	return khib_elfcore_parse_fd(fd, ret, reason);
 }

@@ -117,8 +117,12 @@ int khib_preflight_target(const char *path, struct khib_handoff *h, struct khib_
 	struct stat st;
 	int r;
 
+	if (reason)
+		reason[0] = '\0';
 	if (stat(path, &st) < 0)
 		return khib_fail(reason, -errno, "%s", strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return khib_fail(reason, -ENOTBLK, "a directory, not a block device or a file");
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return khib_fail(reason, -ENOTBLK, "neither a block device nor a file");
 	if ((r = is_swap(&st)) < 0)
@@ -132,7 +136,7 @@ int khib_preflight_target(const char *path, struct khib_handoff *h, struct khib_
 			return khib_fail(reason, -EBUSY, "mounted");
 	}
 	if ((r = khib_blockmap_path(path, &m, reason)) < 0)
-		return r;
+		return khib_fail_or_errno(reason, r);
 	r = describe(&m, h, &p);
 	p.map = m;
 	if (r < 0) {
@@ -144,14 +148,14 @@ int khib_preflight_target(const char *path, struct khib_handoff *h, struct khib_
 }
 
 int khib_preflight_map(const struct khib_blockmap *m, struct khib_handoff *h,
-		       struct khib_preflight *ret)
+		       struct khib_preflight *ret, char *reason)
 {
 	struct khib_preflight p = { 0 };
 	int r = describe(m, h, &p);
 
 	if (r < 0) {
 		khib_preflight_release(&p);
-		return r;
+		return khib_fail(reason, r, "no memory for its extent map");
 	}
 	*ret = p;
 	return 0;
@@ -202,24 +206,25 @@ static int blkid_signature(const char *path, char *what, size_t n)
 	return r;
 }
 
-int khib_preflight_owned(const char *path, char *what, size_t n)
+int khib_preflight_owned(const char *path, char *reason)
 {
+	char what[KHIB_REASON_MAX] = "";
 	struct khib_target *t;
 	enum khib_probe probe;
 	int r;
 
-	if ((r = khib_blockmap_open(path, 0, &t, NULL)) < 0)
+	if ((r = khib_blockmap_open(path, 0, &t, reason)) < 0)
 		return r;
 	r = khib_target_probe(t, &probe);
 	khib_target_free(t);
 	if (r < 0)
-		return r;
+		return khib_fail(reason, r, "reading its first blocks: %s", strerror(-r));
 	if (probe == KHIB_PROBE_IMAGE)
 		return 0;
-	r = blkid_signature(path, what, n);
+	r = blkid_signature(path, what, sizeof(what));
 	if (r < 0)
-		return r;
-	return r ? -EEXIST : 0;
+		return khib_fail(reason, r, "probing it with libblkid: %s", strerror(-r));
+	return r ? khib_fail(reason, -EEXIST, "%s", what) : 0;
 }
 
 int khib_preflight_check_crypt(const char *target, const struct khib_preflight *pf,
@@ -289,8 +294,8 @@ int khib_preflight_check_capacity(const char *target, const struct khib_handoff 
 
 int khib_preflight_check_owned(const char *target, bool force, struct khib_check_result *ret)
 {
-	char what[128] = "";
-	int r = khib_preflight_owned(target, what, sizeof(what));
+	char what[KHIB_REASON_MAX] = "";
+	int r = khib_preflight_owned(target, what);
 
 	if (r == -EEXIST && force)
 		return khib_check_set(ret, KHIB_CHECK_WARN, NULL, "target '%s' holds %s: "
@@ -301,7 +306,7 @@ int khib_preflight_check_owned(const char *target, bool force, struct khib_check
 				      what);
 	if (r < 0)
 		return khib_check_set(ret, KHIB_CHECK_FAIL, NULL, "target '%s': looking for what it "
-				      "holds: %s", target, strerror(-r));
+				      "holds: %s", target, what);
 	return khib_check_set(ret, KHIB_CHECK_OK, NULL, "target '%s' holds nothing but khib's",
 			      target);
 }

@@ -37,26 +37,28 @@ struct khib_preflight {
  *   block device: it must not be mounted or an active swap area;
  *   regular file: immutable, fully allocated (FIEMAP), not a swap file.
  * -EBUSY mounted or swap, -ENOTBLK neither a block device nor a file, or
- * khib_blockmap_*()'s errors; reason says which check failed and why.
+ * khib_blockmap_*()'s errors; reason (as khib_fail()) says which check
+ * failed and why, on every failure.
  */
 int khib_preflight_target(const char *path, struct khib_handoff *h, struct khib_preflight *ret,
 			  char *reason);
 void khib_preflight_release(struct khib_preflight *p);
 
 /* The same description from a target map (lib/format/targetmap.h), for a boot
- * that cannot resolve the target itself.  -ENOMEM. */
+ * that cannot resolve the target itself.  -ENOMEM, with its reason. */
 int khib_preflight_map(const struct khib_blockmap *m, struct khib_handoff *h,
-		       struct khib_preflight *ret);
+		       struct khib_preflight *ret, char *reason);
 
 /*
  * Is the target khib's to write?  Yes when it holds a khib image (in any
  * state) or nothing that another program claims: libblkid finds no file
  * system, partition table, swap area, LUKS or LVM header, RAID member.
  * An unmounted partition with somebody's file system on it is no target.
- * 0 yes; -EEXIST no, with `what` (n bytes) naming what it holds ("an
- * ext4 file system", "a gpt partition table").
+ * 0 yes; -EEXIST no, with reason (as khib_fail()) naming what it holds
+ * ("ext4 (filesystem)", "a gpt partition table"); another -errno with
+ * reason saying what failed.
  */
-int khib_preflight_owned(const char *path, char *what, size_t n);
+int khib_preflight_owned(const char *path, char *reason);
 
 /*
  * The target's verdicts (lib/system/check.h), in the order khib hibernate takes

@@ -66,6 +66,7 @@ def fixtures(khib, d):
     for name, text in (("keys.conf", "key-dir = keys\n"), ("nokeys.conf", "key-dir = nokeys\n"),
                        ("changed.conf", "key-dir = changed\n"),
                        ("target.conf", f"target = {path('img2')}\n"),
+                       ("dir.conf", f"target = {path('dir')}\n"),
                        ("setup.conf", "# khib setup must not change this\nkey-dir = nokeys\n")):
         with open(path(name), "w") as f:
             f.write(text)
@@ -117,6 +118,12 @@ def check_json(khib, d):
             set(levels.values()) <= {"ok", "skip", "warn", "fail"} and
             levels["target"] == "fail" and "img2" in target["text"] and
             all(set(c) == {"name", "level", "text", "fix"} for c in out["checks"]))
+
+
+def check_target_directory(khib, d):
+    want = ("fail", "target", f"target '{os.path.join(d, 'dir')}': a directory, not a block "
+            "device or a file")
+    return want in check_lines(khib, d, "dir.conf")
 
 
 # name, argv (after khib), exit status, stderr pattern (one line), files kept,
@@ -190,6 +197,8 @@ CASES = [
     ("option_without_value", ["export-elf", "img", "out.elf", "--threads"], 2,
      r"^khib: export-elf: option '--threads' needs a value$", ["img"],
      lambda k, d: not os.path.exists(os.path.join(d, "out.elf"))),
+    ("hibernate_region_size", ["hibernate", "--target", "img2", "--region-size", "3M"], 2,
+     r"^khib: --region-size '3M': not a positive multiple of 2M$", ["img2"]),
     # memory is written in clear only when asked, and never while a key is enrolled
     ("hibernate_clear_unasked", ["hibernate", "--target", "img2"], 1,
      r"no key is enrolled, so the image would hold this machine's memory in clear", ["img2"],
@@ -252,6 +261,8 @@ CASES = [
      ["img2"]),
     ("check_unknown_option", ["check", "--target", "img2"], 2,
      r"^khib: check: unknown option '--target'$", ["img2"]),
+    ("check_target_directory", ["check"], 1, r"^$", [], check_target_directory,
+     {"KHIB_CONFIG": "dir.conf"}),
     ("check_bad_config", ["check"], 1, r"nul.conf: line 2: a NUL byte", [], None,
      {"KHIB_CONFIG": "nul.conf"}),
     ("hibernate_changed_key_file", ["hibernate", "--target", "img2"], 1,

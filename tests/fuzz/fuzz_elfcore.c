@@ -2,11 +2,12 @@
 /* Fuzz target: the ELF core parser (import-elf input, /proc/vmcore). */
 #include "elfcore.h"
 #include "fuzz.h"
+#include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct khib_elfcore *c;
-	char reason[128];
+	char reason[KHIB_REASON_MAX];
 	uint64_t sum = 0;
 
 	if (khib_elfcore_parse_mem(data, size, &c, reason) < 0)

@@ -56,7 +56,7 @@ TEST(elfcore_rejects_malformed)
 {
 	struct khib_elf_load loads[2];
 	struct khib_elfcore *c;
-	char reason[128];
+	char reason[KHIB_REASON_MAX];
 	size_t len;
 	_cleanup_free_ uint8_t *f = build_core(&len, loads);
 	Elf64_Phdr *ph = (Elf64_Phdr *)(void *)(f + sizeof(Elf64_Ehdr));
@@ -96,6 +96,21 @@ TEST(elfcore_parse_fd)
 	ASSERT_EQ(c->n_loads, 2);
 	ASSERT_TRUE(c->vmcoreinfo != NULL);
 	khib_elfcore_free(c);
+}
+
+/* Every failure has its reason, not only a malformed file's. */
+TEST(elfcore_parse_reasons)
+{
+	char path[300], reason[KHIB_REASON_MAX] = "";
+	struct khib_elfcore *c;
+
+	snprintf(path, sizeof(path), "%s/no-such-core", test_tmpdir());
+	ASSERT_EQ(khib_elfcore_parse_path(path, &c, reason), -ENOENT);
+	ASSERT_STREQ(reason, "No such file or directory");
+	ASSERT_EQ(khib_elfcore_parse_path(test_tmpdir(), &c, reason), -ENOTBLK);
+	ASSERT_STREQ(reason, "not a regular file or block device");
+	ASSERT_EQ(khib_elfcore_parse_fd(-1, &c, reason), -EBADF);
+	ASSERT_STREQ(reason, "Bad file descriptor");
 }
 
 #ifdef KHIB_READELF
@@ -204,4 +219,61 @@ TEST(elfcore_kexec_swaps)
 	put_entry(m, 3, 2, 0x80000 | 0x2);
 	ASSERT_EQ(khib_elfcore_kexec_swaps(fake_read_page, m, 0x10fb, 1000, &s, &n), -ENOENT);
 	free(m);
+}
+
+/* The dump under undo: fake_ram, its pages at 0x100000 and 0x101000 (H's,
+ * wanted) written to `written`, in order. */
+struct fake_dump {
+	struct fake_ram *m;
+	uint64_t written[4];
+	uint8_t first[4];
+	size_t n;
+};
+
+static int dump_read(void *ctx, uint64_t paddr, void *page)
+{
+	return fake_read_page(((struct fake_dump *)ctx)->m, paddr, page);
+}
+
+static bool dump_wanted(void *ctx, uint64_t paddr)
+{
+	(void)ctx;
+	return paddr == 0x100000 || paddr == 0x101000;
+}
+
+static int dump_write(void *ctx, uint64_t paddr, const void *page)
+{
+	struct fake_dump *d = ctx;
+
+	if (d->n == 4)
+		return -ENOSPC;
+	d->first[d->n] = *(const uint8_t *)page;
+	d->written[d->n++] = paddr;
+	return 0;
+}
+
+TEST(elfcore_undo_kexec_swaps)
+{
+	struct fake_dump d = { .m = calloc(1, sizeof(*d.m)) };
+	const struct khib_elf_page_ops ops = { .read = dump_read, .wanted = dump_wanted,
+					       .write = dump_write, .ctx = &d };
+
+	build_swap_list(d.m);
+	d.m->pages[5][0] = 0x55;
+	d.m->pages[6][0] = 0x66;
+	ASSERT_OK(khib_elfcore_undo_kexec_swaps(&ops, 0x10fb, 3));
+	ASSERT_EQ(d.n, 2); /* 0x200000 is not wanted */
+	ASSERT_EQ_U64(d.written[0], 0x100000);
+	ASSERT_EQ(d.first[0], 0x55);
+	ASSERT_EQ_U64(d.written[1], 0x101000);
+	ASSERT_EQ(d.first[1], 0x66);
+	/* An unwanted page's source may be missing; a wanted one's may not. */
+	put_entry(d.m, 3, 1, 0x90000 | 0x8);
+	d.n = 0;
+	ASSERT_OK(khib_elfcore_undo_kexec_swaps(&ops, 0x10fb, 3));
+	put_entry(d.m, 2, 2, 0x90000 | 0x8);
+	ASSERT_EQ(khib_elfcore_undo_kexec_swaps(&ops, 0x10fb, 3), -EBADMSG);
+	/* The list's own errors. */
+	ASSERT_EQ(khib_elfcore_undo_kexec_swaps(&ops, 0, 3), -ENODATA);
+	free(d.m);
 }

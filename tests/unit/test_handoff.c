@@ -607,3 +607,26 @@ TEST(handoff_extmap_read_through_devmem)
 	h.nr_extents = 0;
 	ASSERT_EQ(khib_extmap_read(path, &h, &out), -EINVAL);
 }
+
+/* The handoff's RAM: the firmware map's RAM ranges only, as many as fit. */
+TEST(handoff_record_ram)
+{
+	struct khib_memmap *fw = calloc(1, sizeof(*fw));
+	struct khib_handoff *h = calloc(1, sizeof(*h));
+
+	ASSERT_OK(khib_memmap_add(fw, 0, 0x9f000, KHIB_E820_RAM));
+	ASSERT_OK(khib_memmap_add(fw, 0x9f000, 0x100000, 2));
+	ASSERT_OK(khib_memmap_add(fw, 0x100000, 0x40000000, KHIB_E820_RAM));
+	ASSERT_OK(khib_handoff_record_ram(fw, h));
+	ASSERT_EQ(h->nr_ranges, 2);
+	ASSERT_EQ_U64(h->ranges[0].start, 0);
+	ASSERT_EQ_U64(h->ranges[0].bytes, 0x9f000);
+	ASSERT_EQ_U64(h->ranges[1].start, 0x100000);
+	ASSERT_EQ_U64(h->ranges[1].bytes, 0x3ff00000);
+	fw->n = 0;
+	for (uint64_t i = 0; i <= KHIB_HANDOFF_MAX_RANGES; i++)
+		ASSERT_OK(khib_memmap_add(fw, i << 21, (i << 21) + 4096, KHIB_E820_RAM));
+	ASSERT_EQ(khib_handoff_record_ram(fw, h), -E2BIG);
+	free(fw);
+	free(h);
+}

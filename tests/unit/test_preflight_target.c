@@ -54,7 +54,7 @@ TEST(preflight_target_refusals)
 	int fd;
 
 	refused(tmp_path("none"), -ENOENT, "No such file or directory");
-	refused(test_tmpdir(), -ENOTBLK, "neither a block device nor a file");
+	refused(test_tmpdir(), -ENOTBLK, "a directory, not a block device or a file");
 	p = tmp_path("fifo");
 	ASSERT_EQ(mkfifo(p, 0600), 0);
 	refused(p, -ENOTBLK, "neither a block device nor a file");
@@ -105,7 +105,7 @@ TEST(preflight_map_describes_the_target)
 	snprintf(m.id, sizeof(m.id), "wwn-0x5000c500a1b2c3d4");
 	snprintf(m.stack, sizeof(m.stack), "a file on ext4 on dm-0 (crypt) on sda2");
 	memset(&h, 0x5c, sizeof(h));
-	ASSERT_OK(khib_preflight_map(&m, &h, &pf));
+	ASSERT_OK(khib_preflight_map(&m, &h, &pf, NULL));
 	ASSERT_STREQ(h.target_name, "sda2");
 	ASSERT_EQ_U64(h.target_dev, makedev(8, 2));
 	ASSERT_EQ_U64(h.target_bytes, 4096 * MIB);
@@ -129,7 +129,7 @@ TEST(preflight_map_describes_the_target)
 	m.ext = NULL;
 	m.n = 0;
 	m.below_crypt = false;
-	ASSERT_OK(khib_preflight_map(&m, &h, &pf));
+	ASSERT_OK(khib_preflight_map(&m, &h, &pf, NULL));
 	ASSERT_EQ_U64(pf.capacity, 4096 * MIB);
 	ASSERT_EQ(h.nr_extents, 0);
 	ASSERT_EQ_U64(h.extents_hash, 0);
@@ -153,7 +153,7 @@ static const char *put(const char *name, const void *buf, size_t len, size_t byt
 TEST(preflight_owned_image_and_partition_table)
 {
 	struct khib_writer_params params;
-	char what[128] = "";
+	char what[KHIB_REASON_MAX] = "";
 	struct fx_machine m;
 	struct fx_disk d;
 	struct khib_target *t;
@@ -169,15 +169,15 @@ TEST(preflight_owned_image_and_partition_table)
 	ASSERT_TRUE(d.size > 0x8807);
 	memcpy(d.buf + 0x8000, "\001CD001\001", 7);
 	memcpy(d.buf + 0x8800, "\377CD001\001", 7);
-	ASSERT_EQ(khib_preflight_owned(put("image", d.buf, d.size, 8 * MIB), what, sizeof(what)),
+	ASSERT_EQ(khib_preflight_owned(put("image", d.buf, d.size, 8 * MIB), what),
 		  0);
 	ASSERT_OK(khib_image_invalidate(t));
-	ASSERT_EQ(khib_preflight_owned(put("image", d.buf, d.size, 8 * MIB), what, sizeof(what)),
+	ASSERT_EQ(khib_preflight_owned(put("image", d.buf, d.size, 8 * MIB), what),
 		  0);
 	ASSERT_STREQ(what, "");
 	/* The same bytes without khib's first two blocks: somebody's ISO. */
 	memset(d.buf, 0, KHIB_PROBE_BYTES);
-	ASSERT_EQ(khib_preflight_owned(put("iso", d.buf, d.size, 8 * MIB), what, sizeof(what)),
+	ASSERT_EQ(khib_preflight_owned(put("iso", d.buf, d.size, 8 * MIB), what),
 		  -EEXIST);
 	ASSERT_STREQ(what, "iso9660 (filesystem)");
 	khib_target_free(t);
@@ -190,8 +190,8 @@ TEST(preflight_owned_image_and_partition_table)
 	khib_put_le32(mbr + 446 + 12, 8192);
 	mbr[510] = 0x55;
 	mbr[511] = 0xaa;
-	ASSERT_EQ(khib_preflight_owned(put("mbr", mbr, sizeof(mbr), 8 * MIB), what, sizeof(what)),
+	ASSERT_EQ(khib_preflight_owned(put("mbr", mbr, sizeof(mbr), 8 * MIB), what),
 		  -EEXIST);
 	ASSERT_STREQ(what, "a dos partition table");
-	ASSERT_EQ(khib_preflight_owned(tmp_path("nothing"), what, sizeof(what)), -ENOENT);
+	ASSERT_EQ(khib_preflight_owned(tmp_path("nothing"), what), -ENOENT);
 }

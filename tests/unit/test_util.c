@@ -98,3 +98,18 @@ TEST(util_write_file_atomic)
 	snprintf(path, sizeof(path), "%s/a/b/c", test_tmpdir());
 	ASSERT_TRUE(access(path, F_OK) < 0);
 }
+
+TEST(util_fail_or_errno)
+{
+	char reason[KHIB_REASON_MAX] = "";
+
+	ASSERT_EQ(khib_fail_or_errno(reason, 0), 0);
+	ASSERT_STREQ(reason, "");
+	ASSERT_EQ(khib_fail_or_errno(reason, -ENOMEM), -ENOMEM);
+	ASSERT_STREQ(reason, "Cannot allocate memory");
+	/* A reason given already stays. */
+	ASSERT_EQ(khib_fail(reason, -EIO, "chunk %d: read failed", 3), -EIO);
+	ASSERT_EQ(khib_fail_or_errno(reason, -EIO), -EIO);
+	ASSERT_STREQ(reason, "chunk 3: read failed");
+	ASSERT_EQ(khib_fail_or_errno(NULL, -EIO), -EIO);
+}
