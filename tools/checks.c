@@ -56,7 +56,7 @@ void khib_tool_writer_release(struct khib_writer *w)
 /*
  * A crashkernel= reservation with no crash kernel loaded is RAM this kernel
  * never uses: the writer runs there and the load takes a few MiB instead
- * of the region (lib/kexec.h region_reserved).  Used when no region was
+ * of the region (lib/system/kexec.h region_reserved).  Used when no region was
  * given and it is large enough; note says which, or why not.
  */
 static bool crash_region(struct khib_writer *w, uint64_t need, char *note, size_t n)

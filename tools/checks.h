@@ -2,7 +2,7 @@
 /*
  * The checks `khib check` shows and `khib hibernate` makes before it
  * changes anything, where they need more than the library's verdicts
- * (lib/check.h, lib/preflight.h): the writer kernel read, parsed and given
+ * (lib/system/check.h, lib/system/preflight.h): the writer kernel read, parsed and given
  * its region, how this khib knows itself, and how a verdict is said.
  */
 #ifndef KHIB_TOOLS_CHECKS_H
@@ -44,7 +44,7 @@ struct khib_writer {
 void khib_tool_writer_release(struct khib_writer *w);
 
 /* The region the writer kernel needs on this machine with `threads`
- * compression threads (lib/kexec.h). */
+ * compression threads (lib/system/kexec.h). */
 uint64_t khib_tool_default_region_bytes(unsigned threads);
 
 /*

@@ -2,7 +2,7 @@
 /*
  * khib check: can this machine hibernate with khib, and resume?  The
  * checks `khib hibernate` makes before it changes anything (tools/checks.h,
- * lib/check.h, lib/preflight.h), as /etc/khib.conf sets it up, and those of
+ * lib/system/check.h, lib/system/preflight.h), as /etc/khib.conf sets it up, and those of
  * what comes after it (the initramfs that must resume, systemd's hooks):
  * one line each, every one of them whatever fails.  Changes nothing; with
  * --round-trip it then hibernates with --test.

@@ -7,7 +7,7 @@
  *
  * An image written during a kexec jump does not hold N's own content of H's
  * region and low memory where it was: the jump swapped those pages with
- * source pages elsewhere in RAM, which the image saved (lib/elfcore.h).  N's
+ * source pages elsewhere in RAM, which the image saved (lib/format/elfcore.h).  N's
  * early allocations (mem_section, page tables, ...) sit at the top of RAM,
  * where the region usually is, so without them makedumpfile cannot read the
  * core.  The export therefore adds a PT_LOAD for each of the two and fills

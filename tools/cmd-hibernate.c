@@ -277,7 +277,7 @@ static uint64_t ram_top(const struct khib_memmap *fw)
 /*
  * Loading the plan takes a page of this kernel for every page of it: find
  * them before the load, so that the OOM killer never runs on our behalf
- * (lib/memory.h).  Refuses with the numbers when they are not there.
+ * (lib/system/memory.h).  Refuses with the numbers when they are not there.
  */
 static int check_memory(const struct khib_jump_config *cfg, const struct khib_jump_plan *plan)
 {

@@ -65,7 +65,7 @@ static void print_encryption_text(const struct khib_reader *r)
 	}
 }
 
-/* The file systems the resume side checks (lib/fsstamp.h). */
+/* The file systems the resume side checks (lib/format/fsstamp.h). */
 static void print_fs_text(const struct khib_reader *r)
 {
 	size_t n;

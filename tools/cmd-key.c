@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * khib key: the protectors every image's data key is sealed for
- * (lib/protector.h), one file each in the key directory.
+ * (lib/format/protector.h), one file each in the key directory.
  *
  *   khib key enroll passphrase [--name NAME]
  *   khib key enroll key-file FILE [--name NAME]

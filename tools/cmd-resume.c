@@ -11,7 +11,7 @@
  *   an image it does not resume, for any reason (a bad image, noresume, a
  *   restore kernel that cannot be loaded, ...): one line saying why, and
  *   the image is invalidated durably, so no later boot resumes it over file
- *   systems this boot changes (lib/resume.h has the rule); exit 1 (0 for
+ *   systems this boot changes (lib/flows/resume.h has the rule); exit 1 (0 for
  *   noresume); the boot goes on;
  *   that invalidation failed: exit 3, and the boot must stop.
  *

@@ -3,9 +3,9 @@
  * khib setup [--dry-run] [--size SIZE] [TARGET]: make this machine ready to
  * hibernate to TARGET (default: target= in khib.conf, else
  * KHIB_DEFAULT_TARGET).  A file is created or grown to this machine's worst
- * case (lib/sysinfo.h), allocated and made immutable (lib/targetfile.h); a
+ * case (lib/system/sysinfo.h), allocated and made immutable (lib/system/targetfile.h); a
  * partition or LV must already hold it.  Then the target is checked as
- * khib hibernate checks it (lib/preflight.h), target= goes into khib.conf,
+ * khib hibernate checks it (lib/system/preflight.h), target= goes into khib.conf,
  * and the initramfs is refreshed when what it carries (the configuration,
  * the target map) changed.  Running it again changes nothing.
  */

@@ -2,7 +2,7 @@
 /*
  * khib target: where an image on TARGET (default: target= in khib.conf)
  * really lies — the storage stack down to a partition or disk, as the
- * writer kernel will write it (lib/blockmap.h) — or, with --map, the
+ * writer kernel will write it (lib/system/blockmap.h) — or, with --map, the
  * target map that lets a boot find it without resolving it (the initramfs
  * hook writes that into the initramfs).  Changes nothing.
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * khib hibernate and its target: that no stale or failed image on it stays
- * valid (whether an image may go there is lib/preflight.h's to say).
+ * valid (whether an image may go there is lib/system/preflight.h's to say).
  */
 #include <stdbool.h>
 

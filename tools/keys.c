@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The keys of this machine as the tools see them: the protectors `khib key`
- * enrolled in the key directory (lib/protector.h) and a key file named by
+ * enrolled in the key directory (lib/format/protector.h) and a key file named by
  * key-file= or --key-file.  Hibernation seals each image's data key for
  * every one of them; a resume opens the image with whichever it can,
  * asking for a passphrase on the console when that is the only way.

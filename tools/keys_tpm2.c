@@ -4,18 +4,18 @@
  * at resume.  Three things live in the TPM:
  *
  *  - each image's data key, sealed at hibernation to the PCR values of this
- *    boot (lib/tpm2.h); the next boot of the same chain unseals it, a thief
+ *    boot (lib/system/tpm2.h); the next boot of the same chain unseals it, a thief
  *    with the disk alone cannot;
  *  - the slot authentication key, random at enrolment and sealed to the
  *    same PCRs: anyone may seal a data key of their own to those PCRs, but
  *    only a boot that can unseal this key can write a slot a resume
- *    accepts (lib/keyslot.h, KHIB_SLOT_TPM2);
+ *    accepts (lib/format/keyslot.h, KHIB_SLOT_TPM2);
  *  - the replay counter (KHIB_TPM2_COUNTER_INDEX): hibernation increments
  *    it and writes its value into the slot; a resume accepts only the value
  *    the counter holds now, then increments it, so that an image once
  *    resumed, or older than the last hibernation, is refused even when its
  *    bytes are written back.  The resume increments it right before the
- *    restore starts (lib/resume.h, consume), not when it opens the image:
+ *    restore starts (lib/flows/resume.h, consume), not when it opens the image:
  *    a power cut during the checks does not cost the image.
  *
  * Static builds (the writer and restore kernels' khib) have no TPM: there

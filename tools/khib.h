@@ -55,9 +55,9 @@ DECLARE_COMMAND(resume);
 /* Physical memory, as the writer and restore kernels read and write it. */
 #define KHIB_DEVMEM "/dev/mem"
 
-/* Where the initramfs keeps the target map (lib/targetmap.h) its hook
+/* Where the initramfs keeps the target map (lib/format/targetmap.h) its hook
  * wrote (the root file system keeps a copy of the last one,
- * KHIB_INITRAMFS_MAP in lib/check.h). */
+ * KHIB_INITRAMFS_MAP in lib/system/check.h). */
 #define KHIB_TARGET_MAP "/etc/khib/target.map"
 
 /* The writer and restore kernels' command line: progress on the screen
@@ -97,7 +97,7 @@ void khib_tool_kernel_files(const struct khib_config *cf, const char **ret_kerne
 int khib_tool_load_config(struct khib_config *ret);
 
 /* khib resume through /dev/snapshot (resume-snapshot.c), the snapshot op
- * of khib_resume() (lib/resume.h): does not return on success;
+ * of khib_resume() (lib/flows/resume.h): does not return on success;
  * KHIB_RESUME_FALLBACK when the snapshot path cannot be taken and nothing
  * changed (unless forced, the reason for taking the kexec path is said);
  * KHIB_RESUME_BAD_IMAGE when a chunk is bad; -errno otherwise.  reason
@@ -130,7 +130,7 @@ int khib_tool_open_image(const char *path, unsigned flags, const char *key_file,
  * not be written over as the output (common.c). */
 bool khib_tool_same_file(const char *a, const char *b);
 
-/* The image's file systems against this boot's disks (lib/fscheck.h):
+/* The image's file systems against this boot's disks (lib/system/fscheck.h):
  * -ESTALE with reason filled when one was used since; those not found
  * are named in a note on stdout. */
 int khib_tool_check_file_systems(const struct khib_reader *rd, char *reason);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Fuzz target: the two texts the storage-stack resolution reads — a
- * device-mapper table (lib/dmtable.h, from the kernel) and a target map
- * (lib/targetmap.h, from the initramfs) — each fed the input as text.
+ * device-mapper table (lib/format/dmtable.h, from the kernel) and a target map
+ * (lib/format/targetmap.h, from the initramfs) — each fed the input as text.
  * What the parsers promise is checked: segments contiguous from 0 and
  * non-empty; extents contiguous from 0, aligned, inside the device; and a
  * parsed map formats and parses back to the same map.

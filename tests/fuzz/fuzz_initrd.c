@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Fuzz target: an initramfs image (lib/initrd.h) — cpio archives, zeros,
+ * Fuzz target: an initramfs image (lib/format/initrd.h) — cpio archives, zeros,
  * gzip and zstd parts — looked into for two members.  What the reader
  * promises is checked: a member's data is kept exactly when it was found
  * and no bigger than asked, and nothing is kept after a refusal.

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Fuzz target: what a resume reads before it trusts anything of an
- * encrypted image -- the key area's slots (lib/keyslot.h) -- and the key
- * protector files the initramfs carries (lib/protector.h).
+ * encrypted image -- the key area's slots (lib/format/keyslot.h) -- and the key
+ * protector files the initramfs carries (lib/format/protector.h).
  *
  * First byte 'P': the rest is a protector file's text; if it parses, its
  * text as khib writes it must parse back to the same protector (both

@@ -2,7 +2,7 @@
 /*
  * Synthetic bzImage files for the bzimage and kexec tests.  The bytes are
  * written at the offsets of Documentation/x86/boot.rst (the setup header
- * starts at 0x1f1), as literals, so a wrong offset in lib/bzimage.c shows.
+ * starts at 0x1f1), as literals, so a wrong offset in lib/format/bzimage.c shows.
  */
 #ifndef KHIB_TEST_BZIMAGE_FIXTURE_H
 #define KHIB_TEST_BZIMAGE_FIXTURE_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The verdicts of khib check (lib/check.h) about the running kernel, the
+ * The verdicts of khib check (lib/system/check.h) about the running kernel, the
  * keys and systemd, against a fake /proc, /sys, /boot, /etc and /usr: each
  * one ok, warned and failed, with the words that say why.
  */

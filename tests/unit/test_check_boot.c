@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * khib check's verdicts about initramfs images (lib/check.h): whether the
+ * khib check's verdicts about initramfs images (lib/system/check.h): whether the
  * khib in one is this khib, another build of it or another khib; the
  * writer kernel's initramfs; and the initramfs this machine boots with,
  * which must carry khib, its script and the configured target.

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Image encryption primitives (lib/crypt.c): the AEAD against a published
+/* Image encryption primitives (lib/format/crypt.c): the AEAD against a published
  * vector, the nonce and key separation khib builds on it, and refusals. */
 #include "crypt.h"
 #include "fileio.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* File system stamps: the ext superblock fields, what counts as a change,
  * the 96-byte encoding, mountinfo lines, and recording and checking them on
- * a fake tree (lib/fsstamp.c, lib/fscheck.c). */
+ * a fake tree (lib/format/fsstamp.c, lib/system/fscheck.c). */
 #include "fscheck.h"
 #include "fsstamp.h"
 #include "harness.h"

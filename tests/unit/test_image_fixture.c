@@ -2,12 +2,13 @@
 #include "test_image_fixture.h"
 #include "checksum.h"
 #include "harness.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PAGE 4096u
+#define PAGE KHIB_PAGE_SIZE
 
 static uint64_t mix(uint64_t x)
 {

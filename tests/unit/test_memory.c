@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Room for a kexec load (lib/memory.c): /proc/meminfo and /proc/zoneinfo
+ * Room for a kexec load (lib/system/memory.c): /proc/meminfo and /proc/zoneinfo
  * as a 1 GiB QEMU guest prints them, the fit rule, and what a load takes
  * (khib_jump_plan_load_pages()).
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * A synthetic hibernated kernel (N) for the free-page filter: flat physical
- * memory holding what lib/pagefilter.c reads — a VMCOREINFO text, a 4- or
+ * memory holding what lib/format/pagefilter.c reads — a VMCOREINFO text, a 4- or
  * 5-level x86-64 page table (direct map, vmemmap), mem_section (SPARSEMEM
  * EXTREME or static) and struct pages laid out as in Linux 6.1 — with
  * buddy blocks placed by the test, and a kexec jump's page swap.

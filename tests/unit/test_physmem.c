@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The memory-source module (lib/physmem.h) against a file standing in for
+ * The memory-source module (lib/system/physmem.h) against a file standing in for
  * /dev/mem: the file offset is the physical address, and mmap() of a file
  * behaves as mmap() of /dev/mem does for what physmem relies on (page-
  * granular offsets, MAP_SHARED writes reaching the "memory").

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The target's verdicts (lib/preflight.h) that khib check shows and khib
+ * The target's verdicts (lib/system/preflight.h) that khib check shows and khib
  * hibernate refuses on: beneath disk encryption, the initramfs's target
  * map, room for the worst case, somebody else's data, and a target that
  * cannot be resolved at all.

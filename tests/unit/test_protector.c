@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Key protectors (lib/protector.c) and the sealed key slot they fill
- * (lib/keyslot.c): a passphrase opens its protector and nothing else, the
+/* Key protectors (lib/format/protector.c) and the sealed key slot they fill
+ * (lib/format/keyslot.c): a passphrase opens its protector and nothing else, the
  * resume copy carries no public key, a slot opens only in its own image. */
 #include "protector.h"
 #include "harness.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The restore kernel's job (lib/restore.h) against a file standing in for
+ * The restore kernel's job (lib/flows/restore.h) against a file standing in for
  * /dev/mem: every saved page lands at its physical address, zero pages are
  * written as zeros over what the memory held, excluded pages are left
  * alone, and an image that covers R's own RAM is refused before any page

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The resume rule (lib/resume.h): a found image that this boot does not
+ * The resume rule (lib/flows/resume.h): a found image that this boot does not
  * resume is invalidated before khib_resume() returns, whichever step
  * failed; a dry run changes nothing; a failed invalidation is reported as
  * STUCK.  Every system step is a fake that fails on request.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The writer's save (lib/save.c) end to end on a synthetic hibernated
+ * The writer's save (lib/flows/save.c) end to end on a synthetic hibernated
  * kernel: its memory is a file standing in for /dev/mem (the physmem module
  * maps it like one), its tables sit in H's region and are reached through
  * the kexec swap list; the image is read back and every page checked —

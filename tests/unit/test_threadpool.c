@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The worker pool (lib/threadpool.h): every job runs exactly once, on a
+ * The worker pool (lib/format/threadpool.h): every job runs exactly once, on a
  * worker whose index is below the pool's thread count; the pool really runs
  * that many jobs at once; submit blocks while the queue is full; wait
  * returns only when every job has finished, so what the jobs record (their

@@ -2,7 +2,7 @@
 """A full machine: hibernation never costs the work it is meant to keep.
 
 Loading the writer kernel takes a page of N for every page of its region
-(lib/memory.h).  These tests fill N's memory with the live workload and
+(lib/system/memory.h).  These tests fill N's memory with the live workload and
 check that khib either finds that memory without the OOM killer or refuses
 before anything changed -- and that a region too small for the writer ends
 in a jump back, not in the writer kernel's panic.  Every hibernation here

@@ -3,7 +3,7 @@
 (GPT; LUKS2 on the second partition; LVM inside; ext4 on an LV), made in
 the guest by the host's own cryptsetup, lvm and mke2fs.
 
-N resolves the target before the jump (lib/blockmap.h): a preallocated,
+N resolves the target before the jump (lib/system/blockmap.h): a preallocated,
 immutable file on the ext4 root, through its FIEMAP extents, the LV's
 dm-linear segments and dm-crypt's data offset, down to sectors of /dev/vda2;
 or a dedicated LV through its segments.  The writer kernel has no
