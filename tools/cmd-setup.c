@@ -120,13 +120,6 @@ static uint64_t mib(uint64_t bytes)
 	return (bytes + (1 << 20) - 1) >> 20;
 }
 
-static const char *config_path(void)
-{
-	const char *path = getenv("KHIB_CONFIG");
-
-	return path && *path ? path : KHIB_CONFIG_PATH;
-}
-
 /* A file target: created, grown, allocated, immutable; *created when this
  * run made it (and must remove it if a later check refuses it). */
 static int prepare_file(const struct setup_opts *o, const char *target, uint64_t need,
@@ -184,7 +177,7 @@ static int check_target(const char *target, uint64_t need, struct khib_preflight
 static int write_config(const struct setup_opts *o, const struct khib_config *cf,
 			const char *target, bool *changed)
 {
-	const char *path = config_path();
+	const char *path = khib_tool_config_path();
 	_cleanup_free_ char *text = NULL, *out = NULL;
 	struct stat st;
 	int r;
@@ -278,7 +271,7 @@ static int setup_run(int argc, char **argv)
 	struct khib_check_result verdict;
 	char target[PATH_MAX];
 	uint64_t worst, need;
-	bool created = false, config_changed, refreshed, is_file = true, checked = false, encrypted;
+	bool created = false, config_changed, refreshed, checked = false, encrypted;
 	struct stat st;
 	int r;
 
@@ -304,9 +297,9 @@ static int setup_run(int argc, char **argv)
 	need = ALIGN_UP(o.size > worst ? o.size : worst, (uint64_t)1 << 20);
 	khib_info("setup: the worst case of this machine: %" PRIu64 " MiB (all its RAM, "
 		  "incompressible, with the image's metadata)", mib(worst));
-	if (stat(target, &st) == 0 && S_ISBLK(st.st_mode))
-		is_file = false;
-	if (is_file && prepare_file(&o, target, need, &created))
+	/* A partition or LV is checked, not made. */
+	if (!(stat(target, &st) == 0 && S_ISBLK(st.st_mode)) &&
+	    prepare_file(&o, target, need, &created))
 		return 1;
 	/* A file a dry run would create cannot be resolved yet. */
 	if (!(o.dry_run && created)) {

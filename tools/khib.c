@@ -91,14 +91,19 @@ void khib_info(const char *fmt, ...)
 	va_end(ap);
 }
 
-int khib_tool_load_config(struct khib_config *ret)
+const char *khib_tool_config_path(void)
 {
 	const char *path = getenv("KHIB_CONFIG");
+
+	return path && *path ? path : KHIB_CONFIG_PATH;
+}
+
+int khib_tool_load_config(struct khib_config *ret)
+{
+	const char *path = khib_tool_config_path();
 	char reason[KHIB_REASON_MAX] = "";
 	int r;
 
-	if (!path || !*path)
-		path = KHIB_CONFIG_PATH;
 	r = khib_config_load(path, ret, reason);
 	if (r < 0) {
 		khib_err("%s: %s", path, reason);

@@ -95,6 +95,8 @@ void khib_tool_kernel_files(const struct khib_config *cf, const char **ret_kerne
 /* /etc/khib.conf, or the file $KHIB_CONFIG names.  On a bad file prints
  * one line naming it and returns -EINVAL. */
 int khib_tool_load_config(struct khib_config *ret);
+/* That file's path. */
+const char *khib_tool_config_path(void);
 
 /* khib resume through /dev/snapshot (resume-snapshot.c), the snapshot op
  * of khib_resume() (lib/flows/resume.h): does not return on success;
