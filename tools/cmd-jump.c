@@ -83,11 +83,11 @@ static int parse_jump_opts(int argc, char **argv, struct jump_opts *o)
 		}
 	}
 	if (optind < argc) {
-		khib_err("unexpected argument '%s'", argv[optind]);
+		khib_err("jump: unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
 	if (!o->kernel) {
-		khib_err("--kernel is required (see 'khib jump --help')");
+		khib_err("jump: --kernel is required (see 'khib jump --help')");
 		return -EINVAL;
 	}
 	return 0;

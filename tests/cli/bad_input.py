@@ -182,6 +182,10 @@ CASES = [
     # readers never hang on a FIFO
     ("inspect_fifo", ["inspect", "fifo"], 1, r"not a regular file or block device", []),
     ("verify_fifo", ["verify", "fifo"], 1, r"not a regular file or block device", []),
+    ("jump_no_kernel", ["jump", "--dry-run"], 2,
+     r"^khib: jump: --kernel is required \(see 'khib jump --help'\)$", []),
+    ("jump_argument", ["jump", "--dry-run", "--kernel", "img", "img2"], 2,
+     r"^khib: jump: unexpected argument 'img2'$", []),
     ("jump_kernel_fifo", ["jump", "--dry-run", "--kernel", "fifo"], 1,
      r"not a regular file or block device", []),
     ("resume_image_fifo", ["resume", "--dry-run", "--image", "fifo"], 1,
