@@ -103,6 +103,18 @@ static __attribute__((noreturn)) void jump_back(struct writer *wr)
 		pause();
 }
 
+/* Report err to N and go back: nothing was committed.  The reason is the
+ * status page's; callers fill it, then call this. */
+static __attribute__((noreturn)) void abort_with_status(struct writer *wr, int err)
+{
+	wr->status.error = err;
+	set_status(wr, KHIB_STATUS_ABORTED);
+	khib_err("hibernation aborted: %s", wr->status.reason);
+	khib_info("no image was committed; returning to the hibernating kernel");
+	jump_back(wr);
+}
+
+/* What failed, then the errno's text. */
 static void abort_to_n(struct writer *wr, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), noreturn));
 
@@ -117,11 +129,16 @@ static void abort_to_n(struct writer *wr, int err, const char *fmt, ...)
 	if (n >= 0 && (size_t)n < sizeof(wr->status.reason) - 2 && err)
 		snprintf(wr->status.reason + n, sizeof(wr->status.reason) - (size_t)n, ": %s",
 			 strerror(-err));
-	wr->status.error = err;
-	set_status(wr, KHIB_STATUS_ABORTED);
-	khib_err("hibernation aborted: %s", wr->status.reason);
-	khib_info("no image was committed; returning to the hibernating kernel");
-	jump_back(wr);
+	abort_with_status(wr, err);
+}
+
+/* What failed, then the reason the library gave: it fills one on every
+ * failure (khib_fail, khib_fail_or_errno), so no errno text is added. */
+static __attribute__((noreturn)) void abort_because(struct writer *wr, int err, const char *what,
+						    const char *reason)
+{
+	snprintf(wr->status.reason, sizeof(wr->status.reason), "%s: %s", what, reason);
+	abort_with_status(wr, err);
 }
 
 /* The key the image was just written with (test mode verifies it). */
@@ -155,7 +172,7 @@ static __attribute__((noreturn)) void test_and_return(struct writer *wr, struct 
 	int q = khib_image_invalidate(t);
 	khib_target_free(t);
 	if (r < 0)
-		abort_to_n(wr, r, "verifying the image: %s", reason);
+		abort_because(wr, r, "verifying the image", reason);
 	if (q < 0)
 		abort_to_n(wr, q, "invalidating the test image");
 	khib_info("test mode: image verified and invalidated; returning");
@@ -212,7 +229,7 @@ static void report_free_pages(const struct khib_save_result *res)
 			  "(init_on_free, page_poison or --keep-free-pages)");
 	} else if (res->filter_error) {
 		khib_warn("free pages not excluded, every page saved: %s",
-			  res->filter_reason[0] ? res->filter_reason : strerror(-res->filter_error));
+			  res->filter_reason);
 	} else {
 		khib_info("free pages: %" PRIu64 " MiB excluded (%" PRIu64 " buddy blocks%s, "
 			  "found in %.3f s)",

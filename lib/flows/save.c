@@ -257,16 +257,15 @@ static struct khib_pagefilter *find_free_pages(const struct khib_handoff *h, con
 		return NULL;
 	}
 	if (!vmcoreinfo) {
-		res->filter_error = -ENODATA;
-		snprintf(res->filter_reason, sizeof(res->filter_reason),
-			 "no VMCOREINFO from the hibernating kernel");
+		res->filter_error = khib_fail(res->filter_reason, -ENODATA,
+					      "no VMCOREINFO from the hibernating kernel");
 		return NULL;
 	}
 	r = khib_pagefilter_new(&in, &f, res->filter_reason);
 	n_memory_release(&nm);
 	res->filter_ns = khib_clock_ns(CLOCK_MONOTONIC) - t0;
 	if (r < 0) {
-		res->filter_error = r;
+		res->filter_error = khib_fail_or_errno(res->filter_reason, r);
 		return NULL;
 	}
 	khib_pagefilter_get_stats(f, &res->filter);
