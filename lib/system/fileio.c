@@ -94,12 +94,13 @@ int khib_read_attr(const char *path, char *buf, size_t n)
 	return 0;
 }
 
-int khib_pwrite_all(int fd, const void *buf, size_t len, uint64_t offset)
+/* pread or pwrite until len bytes moved: a short transfer goes on, EINTR
+ * is retried, end of file (0 bytes) is -EIO. */
+static int io_all(int fd, uint8_t *p, size_t len, uint64_t offset, bool write)
 {
-	const uint8_t *p = buf;
-
 	while (len) {
-		ssize_t r = pwrite(fd, p, len, (off_t)offset);
+		ssize_t r = write ? pwrite(fd, p, len, (off_t)offset) : pread(fd, p, len, (off_t)offset);
+
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -114,24 +115,14 @@ int khib_pwrite_all(int fd, const void *buf, size_t len, uint64_t offset)
 	return 0;
 }
 
+int khib_pwrite_all(int fd, const void *buf, size_t len, uint64_t offset)
+{
+	return io_all(fd, (uint8_t *)buf, len, offset, true);
+}
+
 int khib_pread_all(int fd, void *buf, size_t len, uint64_t offset)
 {
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t r = pread(fd, p, len, (off_t)offset);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -EIO;
-		p += r;
-		len -= (size_t)r;
-		offset += (uint64_t)r;
-	}
-	return 0;
+	return io_all(fd, buf, len, offset, false);
 }
 
 int khib_mkdir_parents(const char *path, mode_t mode)
