@@ -151,9 +151,14 @@ if [ -f "$tree/.khib-unpatched" ]; then
 fi
 
 build_tree
-# Trees of other keys of this flavour are 1.6 GB each and never used again.
+# Trees of other keys of this flavour are 1.6 GB each and never used again,
+# unless another checkout is building one right now: each goes only under
+# its own key's lock, and one that is locked stays.
 for old in "$cache"/linux-"$flavour"-*; do
-  [ "$old" = "$tree" ] || [ ! -d "$old" ] || { log "removing stale tree $old"; rm -rf "$old"; }
+  [ "$old" != "$tree" ] && [ "$old" != "$tree.tmp" ] && [ -d "$old" ] || continue
+  okey=${old##*-}
+  okey=${okey%.tmp}
+  (flock -n 8 || exit 0; log "removing stale tree $old"; rm -rf "$old") 8>"$cache/.lock-$okey"
 done
 if [ "$unpatched" = 1 ]; then
   # The same tree with the patches reversed: only the patched files
