@@ -360,37 +360,41 @@ static int report(const struct hib_opts *o, void *page, uint64_t nonce, double t
 }
 
 /*
- * A locked page for the writer kernel's report, outside its region and
- * low memory: a page there is swapped out of the writer's sight by the
+ * A pinned page for the writer kernel's report (it cannot move, so the
+ * writer writes into this page and no other: lib/system/physmem.h),
+ * outside its region and low memory: a page there is swapped out of the writer's sight by the
  * jump, the report would never arrive, and a resumed kernel would say its
  * hibernation failed (about once in ten runs with a 64 MiB region in 512
  * MiB under SeaBIOS, two in three under OVMF, whose boot services memory
  * the kernel frees late lies where the region goes).  Pages that land
- * there stay locked until one does not, so the allocator hands out others.
+ * there stay allocated (locked, not pinned) until one does not, so the
+ * allocator hands out others.
  */
 #define STATUS_PAGE_TRIES 4096
 
-static int pin_status_page(const struct khib_jump_config *cfg, void **ret, uint64_t *ret_paddr)
+static int pin_status_page(const struct khib_jump_config *cfg, struct khib_pinned_page *ret)
 {
-	_cleanup_free_ void **rejected = calloc(STATUS_PAGE_TRIES, sizeof(*rejected));
+	_cleanup_free_ struct khib_pinned_page *rejected = calloc(STATUS_PAGE_TRIES,
+								  sizeof(*rejected));
 	size_t n = 0;
 	int r;
 
 	if (!rejected)
 		return -ENOMEM;
 	for (;;) {
-		r = khib_physmem_pin_page(ret, ret_paddr);
-		if (r < 0 || khib_kexec_page_outside(cfg, *ret_paddr))
+		r = khib_physmem_pin_page(ret);
+		if (r < 0 || khib_kexec_page_outside(cfg, ret->paddr))
 			break;
 		if (n == STATUS_PAGE_TRIES) {
-			khib_physmem_unpin_page(*ret);
+			khib_physmem_unpin_page(ret);
 			r = -EADDRINUSE;
 			break;
 		}
+		khib_physmem_unpin_keep(ret);
 		rejected[n++] = *ret;
 	}
 	while (n)
-		khib_physmem_unpin_page(rejected[--n]);
+		khib_physmem_unpin_page(&rejected[--n]);
 	return r;
 }
 
@@ -398,8 +402,8 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 {
 	struct khib_jump_plan plan;
 	struct khib_status st = { 0 };
-	void *page = NULL;
-	uint64_t paddr, again;
+	_cleanup_(khib_physmem_unpin_page) struct khib_pinned_page pin = { 0 };
+	uint64_t again;
 	double t0;
 	int r;
 
@@ -412,24 +416,19 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 	khib_jump_plan_release(&plan);
 	if (r)
 		return 1;
-	if ((r = pin_status_page(cfg, &page, &paddr)) < 0)
+	if ((r = pin_status_page(cfg, &pin)) < 0)
 		return khib_err_errno(r, "locking a status page outside the writer kernel's region");
-	if (getrandom(&st.nonce, sizeof(st.nonce), 0) != sizeof(st.nonce)) {
-		khib_physmem_unpin_page(page);
+	if (getrandom(&st.nonce, sizeof(st.nonce), 0) != sizeof(st.nonce))
 		return khib_err_errno(-errno, "getrandom");
-	}
-	khib_status_encode(&st, page);
-	cfg->handoff.status_paddr = paddr;
+	khib_status_encode(&st, pin.page);
+	cfg->handoff.status_paddr = pin.paddr;
 	cfg->handoff.status_nonce = st.nonce;
 
 	r = khib_jump_plan_build(cfg, &plan);
-	if (r < 0) {
-		khib_physmem_unpin_page(page);
+	if (r < 0)
 		return khib_tool_plan_failed(r, o->kernel, cfg);
-	}
 	if (hib_retire_old_image(o->target)) {
 		khib_jump_plan_release(&plan);
-		khib_physmem_unpin_page(page);
 		return 1;
 	}
 	/* Should memory run out between that check and the load all the same
@@ -441,15 +440,15 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 	sync();
 	r = khib_kexec_load_plan(&plan);
 	khib_jump_plan_release(&plan);
-	/* The page must not have moved since its address went into the handoff. */
-	if (r >= 0 && (khib_physmem_page_paddr(page, &again) < 0 || again != paddr)) {
+	/* The page is pinned (lib/system/physmem.h) and cannot have moved
+	 * since its address went into the handoff; should it all the same,
+	 * the writer must not write into a frame that is someone else's. */
+	if (r >= 0 && (khib_physmem_page_paddr(pin.page, &again) < 0 || again != pin.paddr)) {
 		khib_kexec_unload();
 		r = -EAGAIN;
 	}
-	if (r < 0) {
-		khib_physmem_unpin_page(page);
+	if (r < 0)
 		return khib_err_errno(r, "loading the writer kernel '%s'", o->kernel);
-	}
 	khib_info("%s: jumping to the writer kernel", o->test ? "testing hibernation" : "hibernating");
 	t0 = khib_tool_now_s();
 	r = khib_kexec_jump();
@@ -457,8 +456,7 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 	if (r < 0)
 		r = khib_err_errno(r, "jumping to the writer kernel");
 	else
-		r = report(o, page, st.nonce, t0);
-	khib_physmem_unpin_page(page);
+		r = report(o, pin.page, st.nonce, t0);
 	return r;
 }
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "util.h"
@@ -78,33 +80,51 @@ int khib_physmem_page_paddr(const void *page, uint64_t *ret_paddr)
 	return 0;
 }
 
-int khib_physmem_pin_page(void **ret_page, uint64_t *ret_paddr)
+int khib_physmem_pin_page(struct khib_pinned_page *ret)
 {
-	void *page = NULL;
+	struct khib_pinned_page p = { .pipe_fd = { -1, -1 } };
+	struct iovec v;
 	int r;
 
-	r = posix_memalign(&page, KHIB_PAGE_SIZE, KHIB_PAGE_SIZE);
+	r = posix_memalign(&p.page, KHIB_PAGE_SIZE, KHIB_PAGE_SIZE);
 	if (r)
 		return -r;
-	memset(page, 0, KHIB_PAGE_SIZE);
-	if (mlock(page, KHIB_PAGE_SIZE) < 0) {
+	memset(p.page, 0, KHIB_PAGE_SIZE);
+	if (mlock(p.page, KHIB_PAGE_SIZE) < 0) {
 		r = -errno;
-		free(page);
+		free(p.page);
 		return r;
 	}
-	r = khib_physmem_page_paddr(page, ret_paddr);
+	v = (struct iovec){ p.page, KHIB_PAGE_SIZE };
+	if (pipe2(p.pipe_fd, O_CLOEXEC) < 0 || vmsplice(p.pipe_fd[1], &v, 1, 0) != KHIB_PAGE_SIZE) {
+		r = -errno;
+		khib_physmem_unpin_page(&p);
+		return r;
+	}
+	r = khib_physmem_page_paddr(p.page, &p.paddr);
 	if (r < 0) {
-		khib_physmem_unpin_page(page);
+		khib_physmem_unpin_page(&p);
 		return r;
 	}
-	*ret_page = page;
+	*ret = p;
 	return 0;
 }
 
-void khib_physmem_unpin_page(void *page)
+void khib_physmem_unpin_keep(struct khib_pinned_page *p)
 {
-	if (page) {
-		munlock(page, KHIB_PAGE_SIZE);
-		free(page);
+	for (int i = 0; i < 2; i++) {
+		if (p->page && p->pipe_fd[i] >= 0)
+			close(p->pipe_fd[i]);
+		p->pipe_fd[i] = -1;
 	}
+}
+
+void khib_physmem_unpin_page(struct khib_pinned_page *p)
+{
+	if (!p->page)
+		return;
+	khib_physmem_unpin_keep(p);
+	munlock(p->page, KHIB_PAGE_SIZE);
+	free(p->page);
+	*p = (struct khib_pinned_page){ .pipe_fd = { -1, -1 } };
 }

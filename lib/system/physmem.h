@@ -34,13 +34,30 @@ void khib_physmem_unmap(struct khib_physmap *m);
 int khib_physmem_read(const char *devmem, uint64_t paddr, void *buf, size_t bytes);
 
 /*
- * A locked page of this process's memory and its physical address (from
- * /proc/self/pagemap; needs CAP_SYS_ADMIN), for another kernel to write
- * to.  Free with khib_physmem_unpin_page().
+ * A page of this process's memory that stays where it is, and its physical
+ * address (from /proc/self/pagemap; needs CAP_SYS_ADMIN), for another
+ * kernel to write to.  mlock() alone does not keep a page in place:
+ * compaction and khugepaged migrate locked pages too (seen here: up to 48
+ * of 200 locked pages moved by one `echo 1 > /proc/sys/vm/compact_memory`),
+ * and the other kernel would then write into a frame that belongs to
+ * someone else by now.  A pipe holds a reference to the page (vmsplice(2)
+ * without SPLICE_F_GIFT), and migration leaves a page with references it
+ * does not know of where it is.  Release with khib_physmem_unpin_page(),
+ * which accepts a zeroed struct.
  */
-int khib_physmem_pin_page(void **ret_page, uint64_t *ret_paddr);
-void khib_physmem_unpin_page(void *page);
-/* The physical address of a locked page now: it can move (compaction). */
+struct khib_pinned_page {
+	void *page;
+	uint64_t paddr;
+	int pipe_fd[2];
+};
+
+int khib_physmem_pin_page(struct khib_pinned_page *ret);
+void khib_physmem_unpin_page(struct khib_pinned_page *p);
+/* Keep the page allocated and locked but let it move: a page held only so
+ * that the allocator hands out others needs no pipe (two file descriptors
+ * each).  khib_physmem_unpin_page() still frees it. */
+void khib_physmem_unpin_keep(struct khib_pinned_page *p);
+/* The physical address of a page now. */
 int khib_physmem_page_paddr(const void *page, uint64_t *ret_paddr);
 
 #endif
