@@ -91,8 +91,7 @@ static void check_target(const struct hib_opts *o, struct khib_writer *w,
 	struct khib_jump_config cfg = { 0 };
 	struct khib_preflight pf;
 	struct khib_memmap fw;
-	const char *what;
-	int e;
+	char reason[KHIB_REASON_MAX] = "";
 
 	if (!o->target) {
 		khib_check_set(r, KHIB_CHECK_FAIL, "set target= in /etc/khib.conf", "no target");
@@ -100,8 +99,8 @@ static void check_target(const struct hib_opts *o, struct khib_writer *w,
 	}
 	if (!w->region_bytes) /* the writer's files fail: this machine's default */
 		w->region_bytes = khib_tool_default_region_bytes(w->threads);
-	if ((e = khib_jump_config_read(w->region_bytes, w->region_start, &fw, &cfg, &what)) < 0) {
-		khib_check_set(r, KHIB_CHECK_FAIL, NULL, "%s: %s", what, strerror(-e));
+	if (khib_jump_config_read(w->region_bytes, w->region_start, &fw, &cfg, reason) < 0) {
+		khib_check_set(r, KHIB_CHECK_FAIL, NULL, "%s", reason);
 		return;
 	}
 	if (khib_tool_check_placed_region(w, &cfg, writer) == KHIB_CHECK_FAIL)

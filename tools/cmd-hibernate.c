@@ -473,8 +473,7 @@ static int hibernate_checks(const struct hib_opts *o, bool encrypted, struct khi
 	struct khib_check_result res;
 	int probe = khib_tool_probe_kexec(false);
 	char note[256];
-	const char *what;
-	int r;
+	char reason[KHIB_REASON_MAX] = "";
 
 	if (khib_tool_refuse(khib_check_kexec_allowed("", probe, &res), &res) ||
 	    khib_tool_refuse(khib_check_kexec_jump("", probe, &res), &res) ||
@@ -492,8 +491,10 @@ static int hibernate_checks(const struct hib_opts *o, bool encrypted, struct khi
 	if (khib_tool_refuse(khib_check_writer_initrd(w->initrd, w->initrd_bytes, o->initrd,
 						       KHIB_SELF, khib_build_stamp, &res), &res))
 		return 1;
-	if ((r = khib_jump_config_read(w->region_bytes, w->region_start, fw, cfg, &what)) < 0)
-		return khib_err_errno(r, "%s", what);
+	if (khib_jump_config_read(w->region_bytes, w->region_start, fw, cfg, reason) < 0) {
+		khib_err("%s", reason);
+		return 1;
+	}
 	if (khib_tool_refuse(khib_tool_check_placed_region(w, cfg, &res), &res) ||
 	    khib_tool_refuse(khib_preflight_check("", o->target, encrypted, o->force,
 						   &cfg->handoff, pf, &res), &res))

@@ -158,10 +158,12 @@ static int jump_run(int argc, char **argv)
 	if (o.initrd && (r = khib_read_file(o.initrd, KHIB_KERNEL_FILE_MAX_BYTES, &initrd,
 					    &initrd_bytes)) < 0)
 		return khib_err_errno(r, "reading initramfs '%s'", o.initrd);
-	const char *what;
-	r = khib_jump_config_read(o.region_bytes, o.region_start, &fw, &cfg, &what);
-	if (r < 0)
-		return khib_err_errno(r, "%s", what);
+	char reason[KHIB_REASON_MAX] = "";
+
+	if (khib_jump_config_read(o.region_bytes, o.region_start, &fw, &cfg, reason) < 0) {
+		khib_err("%s", reason);
+		return 1;
+	}
 	cfg.kernel = kernel;
 	cfg.kernel_bytes = kernel_bytes;
 	cfg.initrd = initrd;

@@ -306,15 +306,9 @@ static int op_check(void *ctx, struct khib_reader *rd, const struct khib_memmap 
 static int op_jump_config(void *ctx, const struct khib_image_info *info, struct khib_memmap *fw,
 			  struct khib_jump_config *ret, char *reason)
 {
-	const char *what;
-	int r;
-
 	(void)ctx;
-	r = khib_jump_config_read(info->resume.region_bytes, info->resume.region_start, fw, ret,
-				     &what);
-	if (r < 0)
-		return khib_fail(reason, r, "%s: %s", what, strerror(-r));
-	return r;
+	return khib_jump_config_read(info->resume.region_bytes, info->resume.region_start, fw, ret,
+				     reason);
 }
 
 static int op_snapshot(void *ctx, struct khib_reader *rd, struct khib_target *t, bool forced,

@@ -18,9 +18,9 @@
  * (*fw, which cfg then points to), a region of region_bytes (at
  * region_start, or chosen away from the kernel's own image when 0), low
  * memory, ACPI root pointer, and the handoff's identity, VMCOREINFO and RAM
- * ranges.  On failure *ret_what names the step, for the message.
+ * ranges.  On failure the reason names the step and why it failed.
  */
 int khib_jump_config_read(uint64_t region_bytes, uint64_t region_start, struct khib_memmap *fw,
-			  struct khib_jump_config *cfg, const char **ret_what);
+			  struct khib_jump_config *cfg, char *reason);
 
 #endif
