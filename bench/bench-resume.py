@@ -18,6 +18,7 @@ Needs the static build (scripts/build.sh build-static) and the kernel
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -38,7 +39,9 @@ mkswap /dev/vda >/dev/null
 swapon /dev/vda
 /bin/khib-workload @MIB@ /tmp &
 while [ ! -e /tmp/ready ]; do usleep 100000; done
-echo lz4 > /sys/module/hibernate/parameters/compressor 2>/dev/null
+# The compressor can be chosen since Linux 6.9; before, it is LZO.
+c=/sys/module/hibernate/parameters/compressor
+if [ -w $c ]; then echo lz4 > $c; echo "N: compressor $(cat $c)"; else echo "N: compressor lzo"; fi
 echo "N: hibernating"
 echo disk > /sys/power/state
 echo "N: back rc=$?"
@@ -59,7 +62,7 @@ def khib_method(ctx, method, mem, cpus):
         vm.expect(r"^N: hibernate rc=0 cycle=1$", timeout=300)
         resume = vm.lines[vm.consumed - 1][0]
         vm.kill()
-    return hib, resume, stored
+    return hib, resume, stored, None
 
 
 def swsusp(ctx, mem, cpus):
@@ -71,17 +74,18 @@ def swsusp(ctx, mem, cpus):
     args = dict(mem=mem, cpus=cpus, disks=[disk], log_dir=ctx.log_dir, deadline=400)
     append = "console=ttyS0 panic=-1 resume=/dev/vda"
     with VM("swsusp-1", kernel, initrd, append, **args) as vm:
+        codec = vm.expect(r"^N: compressor (\S+)$", timeout=300).group(1)
         vm.expect(r"^N: hibernating$", timeout=300)
         t0 = time.monotonic()
         vm.wait_exit(timeout=300)
         hib = time.monotonic() - t0
-        m = [s for s in vm.seen(r"PM: hibernation: Wrote \d+ kbytes")]
-    stored = int(m[0].split("Wrote ")[1].split(" ")[0]) >> 10 if m else -1
+        m = [re.search(r"Wrote (\d+) kbytes", s) for s in vm.seen(r"PM: hibernation: Wrote ")]
+    stored = int(m[0].group(1)) >> 10 if m else -1
     with VM("swsusp-2", kernel, initrd, append, **args) as vm:
         vm.expect(r"^N: back rc=0$", timeout=300)
         resume = vm.lines[vm.consumed - 1][0]
         vm.kill()
-    return hib, resume, stored
+    return hib, resume, stored, codec.upper()
 
 
 def main():
@@ -94,16 +98,18 @@ def main():
     rows = [("khib, /dev/snapshot", "snapshot",
              lambda c: khib_method(c, "snapshot", a.mem, a.cpus)),
             ("khib, restore kernel", "kexec", lambda c: khib_method(c, "kexec", a.mem, a.cpus)),
-            ("Linux swsusp (lz4)", "swsusp", lambda c: swsusp(c, a.mem, a.cpus))]
+            ("Linux swsusp", "swsusp", lambda c: swsusp(c, a.mem, a.cpus))]
     print(f"VM: {a.mem}, {a.cpus} vCPUs, TCG; workload holds 62.5% of RAM; "
           f"{a.runs} runs each, median (min-max)")
     print(f"{'method':24} {'resume: VM start -> running':>30} {'hibernate':>16} {'written':>9}")
     for name, tag, fn in rows:
         res, hib, size = [], [], 0
         for i in range(a.runs):
-            h, r, size = fn(Context(f"{tag}-{i}", out))
+            h, r, size, codec = fn(Context(f"{tag}-{i}", out))
             res.append(r)
             hib.append(h)
+        if codec:  # what the kernel really used, not what was asked
+            name = f"{name} ({codec})"
         print(f"{name:24} {statistics.median(res):9.2f} s ({min(res):.2f}-{max(res):.2f})"
               f"{'':6} {statistics.median(hib):8.2f} s {size:6d} MiB")
         sys.stdout.flush()
