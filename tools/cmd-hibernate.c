@@ -362,13 +362,13 @@ static int report(const struct hib_opts *o, void *page, uint64_t nonce, double t
 /*
  * A pinned page for the writer kernel's report (it cannot move, so the
  * writer writes into this page and no other: lib/system/physmem.h),
- * outside its region and low memory: a page there is swapped out of the writer's sight by the
- * jump, the report would never arrive, and a resumed kernel would say its
- * hibernation failed (about once in ten runs with a 64 MiB region in 512
- * MiB under SeaBIOS, two in three under OVMF, whose boot services memory
- * the kernel frees late lies where the region goes).  Pages that land
- * there stay allocated (locked, not pinned) until one does not, so the
- * allocator hands out others.
+ * outside its region and low memory: a page there is swapped out of the
+ * writer's sight by the jump, the report would never arrive, and a resumed
+ * kernel would say its hibernation failed (about once in ten runs with a
+ * 64 MiB region in 512 MiB under SeaBIOS, two in three under OVMF, whose
+ * boot services memory the kernel frees late lies where the region goes).
+ * Pages that land there stay allocated (locked, not pinned) until one does
+ * not, so the allocator hands out others.
  */
 #define STATUS_PAGE_TRIES 4096
 

@@ -96,8 +96,15 @@ int khib_physmem_pin_page(struct khib_pinned_page *ret)
 		return r;
 	}
 	v = (struct iovec){ p.page, KHIB_PAGE_SIZE };
-	if (pipe2(p.pipe_fd, O_CLOEXEC) < 0 || vmsplice(p.pipe_fd[1], &v, 1, 0) != KHIB_PAGE_SIZE) {
+	if (pipe2(p.pipe_fd, O_CLOEXEC) < 0) {
 		r = -errno;
+		khib_physmem_unpin_page(&p);
+		return r;
+	}
+	/* A short count sets no errno: the page is not held, say so. */
+	ssize_t n = vmsplice(p.pipe_fd[1], &v, 1, 0);
+	if (n != (ssize_t)KHIB_PAGE_SIZE) {
+		r = n < 0 ? -errno : -EIO;
 		khib_physmem_unpin_page(&p);
 		return r;
 	}
