@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "crypt.h"
+#include "blockmap.h"
 #include "fileio.h"
 #include "handoff.h"
 #include "handoff_read.h"
@@ -127,12 +128,15 @@ int khib_restorer_main(const struct khib_handoff *h)
 {
 	struct khib_target *t = NULL;
 	struct khib_reader *rd = NULL;
-	char reason[KHIB_REASON_MAX] = "";
+	char reason[KHIB_REASON_MAX] = "", name[KHIB_BLOCKMAP_NAME_LEN];
 	int r;
 
 	khib_info("restore kernel up: resuming %s from '/dev/%s'", h->release, h->target_name);
-	if ((r = khib_save_open_target(h, KHIB_DEVMEM, &t)) < 0)
-		fail_reboot(NULL, r, "opening the image on '/dev/%s'", h->target_name);
+	if ((r = khib_save_open_target(h, KHIB_DEVMEM, &t, name, reason)) < 0)
+		fail_reboot(NULL, 0, "opening the image's target: %s", reason);
+	if (strcmp(name, h->target_name))
+		khib_info("the image is on '%s' here ('%s' in N): found by its disk's identity %s",
+			  name, h->target_name, h->target_id);
 	if (h->key_paddr && (r = take_key(h->key_paddr)) < 0)
 		fail_reboot(t, r, "reading the key page at 0x%" PRIx64, h->key_paddr);
 	r = khib_reader_open_keyed(t, 0, h->key_paddr ? key_from_page : NULL, NULL, &rd, reason);

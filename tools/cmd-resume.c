@@ -472,7 +472,8 @@ static int open_by_map(struct resume_ctx *c, unsigned flags, struct khib_target 
 	int r;
 
 	for (int tries = 0;; tries++) {
-		r = khib_blockmap_open_map(&khib_blockenv_system, &c->map, flags, ret, reason);
+		r = khib_blockmap_open_map(&khib_blockenv_system, &c->map, flags, ret, NULL,
+					   reason);
 		if (r != -ENODEV || tries == MAP_WAIT_TRIES)
 			return r;
 		usleep(100 * 1000);

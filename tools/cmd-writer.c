@@ -20,8 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "elfcore.h"
+#include "blockmap.h"
 #include "crypt.h"
+#include "elfcore.h"
 #include "elfcore_file.h"
 #include "fileio.h"
 #include "handoff.h"
@@ -137,7 +138,12 @@ static void abort_to_n(struct writer *wr, int err, const char *fmt, ...)
 static __attribute__((noreturn)) void abort_because(struct writer *wr, int err, const char *what,
 						    const char *reason)
 {
-	snprintf(wr->status.reason, sizeof(wr->status.reason), "%s: %s", what, reason);
+	char *out = wr->status.reason;
+	size_t n = sizeof(wr->status.reason);
+
+	/* Cut short where it does not fit: the status page's field is fixed. */
+	if (snprintf(out, n, "%s: %s", what, reason) >= (int)n)
+		memcpy(out + n - 4, "...", 4);
 	abort_with_status(wr, err);
 }
 
@@ -266,6 +272,7 @@ int khib_writer_main(const struct khib_handoff *h)
 	struct writer wr = { .h = *h, .least_free_bytes = UINT64_MAX, .sampled_pct = 101 };
 	struct khib_target *t = NULL;
 	struct khib_save_result res;
+	char reason[KHIB_REASON_MAX], name[KHIB_BLOCKMAP_NAME_LEN];
 	uint32_t chunk;
 	int r;
 
@@ -275,9 +282,12 @@ int khib_writer_main(const struct khib_handoff *h)
 	report_vmcore(&wr.h);
 
 	chunk = chunk_pages_or_abort(&wr);
-	r = khib_save_open_target(&wr.h, KHIB_DEVMEM, &t);
+	r = khib_save_open_target(&wr.h, KHIB_DEVMEM, &t, name, reason);
 	if (r < 0)
-		abort_to_n(&wr, r, "opening the target '/dev/%s'", wr.h.target_name);
+		abort_because(&wr, r, "opening the target", reason);
+	if (strcmp(name, wr.h.target_name))
+		khib_info("the target is '%s' here ('%s' in N): found by its disk's identity %s",
+			  name, wr.h.target_name, wr.h.target_id);
 
 	set_status(&wr, KHIB_STATUS_SAVING);
 	khib_console_progress_init(&wr.progress, "saving memory");

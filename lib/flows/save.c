@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include "save.h"
 
-#include "blockmap.h"
-
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
@@ -25,7 +23,7 @@
 #define WINDOW_BYTES (64ULL << 20)
 
 int khib_save_open_target(const struct khib_handoff *h, const char *devmem,
-			  struct khib_target **ret)
+			  struct khib_target **ret, char *ret_name, char *reason)
 {
 	struct khib_blockmap m = { .bytes = h->target_bytes, .part = h->target_part };
 	int r;
@@ -33,9 +31,11 @@ int khib_save_open_target(const struct khib_handoff *h, const char *devmem,
 	snprintf(m.name, sizeof(m.name), "%s", h->target_name);
 	snprintf(m.id, sizeof(m.id), "%s", h->target_id);
 	if (h->nr_extents && (r = khib_extmap_read(devmem, h, &m.ext)) < 0)
-		return r;
+		return khib_fail(reason, r, "reading its extent map from N's memory: %s",
+				 strerror(-r));
 	m.n = h->nr_extents;
-	r = khib_blockmap_open_map(&khib_blockenv_system, &m, KHIB_TARGET_WRITE, ret, NULL);
+	r = khib_blockmap_open_map(&khib_blockenv_system, &m, KHIB_TARGET_WRITE, ret, ret_name,
+				   reason);
 	khib_blockmap_release(&m);
 	return r;
 }

@@ -27,9 +27,10 @@
 /* Open the target the handoff names (a block device found by its
  * identity or name, or the extents of it in the extent map, read through
  * `devmem`) for writing: khib_blockmap_open_map()'s errors, -EBADMSG for a
- * damaged extent map. */
+ * damaged extent map; reason says which and why.  ret_name as
+ * khib_blockmap_open_map()'s. */
 int khib_save_open_target(const struct khib_handoff *h, const char *devmem,
-			  struct khib_target **ret);
+			  struct khib_target **ret, char *ret_name, char *reason);
 
 /*
  * Memory the writer process needs to save h's ranges in chunks of

@@ -226,17 +226,53 @@ static int refuse_layer(const struct layer *l, char *reason)
 	return 0;
 }
 
+/* The unit serial number in the SCSI VPD page 0x80 at `path` (binary:
+ * a 4-byte header whose bytes 2-3 give the length, then ASCII padded
+ * with spaces); -EINVAL when the page holds no printable serial. */
+static int vpd_serial(const char *path, char *id, size_t n)
+{
+	_cleanup_free_ char *page = NULL;
+	size_t len, start = 4, end;
+	int r = khib_read_file(path, 4096, &page, &len);
+
+	if (r < 0)
+		return r;
+	if (len < 4 || (uint8_t)page[1] != 0x80)
+		return -EINVAL;
+	end = 4 + ((size_t)(uint8_t)page[2] << 8 | (uint8_t)page[3]);
+	if (end > len)
+		end = len;
+	while (start < end && page[start] == ' ')
+		start++;
+	while (end > start && (page[end - 1] == ' ' || page[end - 1] == '\0'))
+		end--;
+	if (start == end || end - start >= n)
+		return -EINVAL;
+	for (size_t i = start; i < end; i++)
+		if (page[i] < 0x20 || page[i] > 0x7e)
+			return -EINVAL;
+	memcpy(id, page + start, end - start);
+	id[end - start] = '\0';
+	return 0;
+}
+
 /* The identity of the disk at sysfs directory `disk`: the first of its
- * WWID (NVMe namespaces; SCSI and SATA disks from their VPD page 0x83)
- * and its serial (virtio-blk, when one is set); "" when it has neither. */
+ * WWID (NVMe namespaces; SCSI and SATA disks from their VPD page 0x83),
+ * its serial (virtio-blk, when one is set) and the unit serial of SCSI
+ * VPD page 0x80 (a disk whose page 0x83 holds only a vendor-specific
+ * designator, which the kernel does not make a WWID of: QEMU's scsi-hd
+ * without a wwn); "" when it has none. */
 static void disk_identity(const char *disk, char *id, size_t n)
 {
 	static const char *const attrs[] = { "wwid", "device/wwid", "serial", "device/serial" };
+	char p[PATH_MAX];
 
 	id[0] = '\0';
 	for (size_t i = 0; i < ARRAY_SIZE(attrs); i++)
 		if (layer_attr(disk, attrs[i], id, n) == 0 && id[0])
 			return;
+	if (layer_path(disk, "device/vpd_pg80", p) && vpd_serial(p, id, n) == 0)
+		return;
 	id[0] = '\0';
 }
 
@@ -522,7 +558,8 @@ int khib_blockmap_open(const char *path, unsigned flags, struct khib_target **re
 }
 
 int khib_blockmap_open_map(const struct khib_blockenv *env, const struct khib_blockmap *m,
-			   unsigned flags, struct khib_target **ret, char *reason)
+			   unsigned flags, struct khib_target **ret, char *ret_name,
+			   char *reason)
 {
 	struct khib_blockmap found = *m;
 	char dev[16 + KHIB_BLOCKMAP_NAME_LEN];
@@ -545,7 +582,11 @@ int khib_blockmap_open_map(const struct khib_blockenv *env, const struct khib_bl
 		return khib_fail(reason, -EMEDIUMTYPE, "%s holds %" PRIu64 " bytes, the map says %"
 				 PRIu64, dev, bytes, m->bytes);
 	r = open_device(&found, flags, dev, sizeof(dev), ret);
-	return r < 0 ? khib_fail(reason, r, "opening %s: %s", dev, strerror(-r)) : 0;
+	if (r < 0)
+		return khib_fail(reason, r, "opening %s: %s", dev, strerror(-r));
+	if (ret_name)
+		memcpy(ret_name, found.name, sizeof(found.name));
+	return 0;
 }
 
 /* ---- the running system's device-mapper tables ---- */

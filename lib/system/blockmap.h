@@ -86,9 +86,12 @@ int khib_blockmap_open(const char *path, unsigned flags, struct khib_target **re
  * itself (the initramfs) and for the writer and restore kernels.  -ENODEV
  * when the device is not (yet) there, -EMEDIUMTYPE when a device of that
  * name has another size, -EINVAL for a name that is no name under /dev.
+ * ret_name (KHIB_BLOCKMAP_NAME_LEN bytes, or NULL) gets the name the
+ * device has here, which can differ from the one in the map.
  */
 int khib_blockmap_open_map(const struct khib_blockenv *env, const struct khib_blockmap *m,
-			   unsigned flags, struct khib_target **ret, char *reason);
+			   unsigned flags, struct khib_target **ret, char *ret_name,
+			   char *reason);
 
 /* The target at path resolved, by what it is: a regular file
  * (khib_blockmap_file()) or a block device (khib_blockmap_resolve() of all

@@ -77,6 +77,27 @@ static void put_dm(const char *n, const char *devno, const char *name, const cha
 #define SDA "pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sda"
 #define SDB "pci0000:00/0000:00:1f.2/ata2/host1/target1:0:0/1:0:0:0/block/sdb"
 #define SDC "pci0000:00/0000:00:1f.2/ata3/host2/target2:0:0/2:0:0:0/block/sdc"
+/* virtio-scsi LUNs as QEMU's scsi-hd makes them: no wwid attribute (page
+ * 0x83 holds only a vendor-specific designator), the serial in page 0x80. */
+#define SCSI "pci0000:00/0000:00:06.0/virtio4/host6/target6:0:0"
+#define SDD SCSI "/6:0:0:0/block/sdd"
+#define SDE SCSI "/6:0:0:1/block/sde"
+#define SDF SCSI "/6:0:0:2/block/sdf"
+
+/* A VPD page 0x80 holding `serial`, padded with spaces to `len` bytes. */
+static void put_vpd80(const char *dir, const char *serial, size_t len)
+{
+	char page[64], rel[512];
+
+	memset(page, ' ', sizeof(page));
+	page[0] = 0;
+	page[1] = (char)0x80;
+	page[2] = 0;
+	page[3] = (char)len;
+	memcpy(page + 4, serial, strlen(serial));
+	snprintf(rel, sizeof(rel), "/sys/devices/%s/device/vpd_pg80", dir);
+	test_put_file(rel, page, 4 + len);
+}
 
 static const struct {
 	const char *devno, *table;
@@ -134,6 +155,14 @@ static const struct khib_blockenv *stack(void)
 	put_dev(SDC, "8:32", "2097152");
 	put_attr(SDC, "device/wwid", "t10.ATA     QEMU HARDDISK                           QM00001\n");
 	put_dev("pci0000:00/0000:00:05.0/virtio3/block/vda", "254:0", "1048576");
+	put_dev(SDD, "8:48", "32768");
+	put_vpd80(SDD, "khib1", 5);
+	put_dev(SDE, "8:64", "1572864");
+	put_vpd80(SDE, "khib0", 12);
+	put_part(SDE "/sde1", "8:65", "2048", "1048576");
+	/* A page 0x80 of spaces, or not printable: no identity. */
+	put_dev(SDF, "8:80", "32768");
+	put_vpd80(SDF, "\x01\x02", 8);
 	put_part(SDA "/sda1", "8:1", "63", "100000");
 	put_dev("virtual/block/loop0", "7:0", "204800");
 	put_attr("virtual/block/loop0", "loop/backing_file", "/srv/disk.img");
@@ -349,6 +378,37 @@ TEST(blockmap_identity)
 	/* Seen twice: refused, never a guess. */
 	ASSERT_EQ(khib_blockmap_find(stack(), "t10.ATA     QEMU HARDDISK                      "
 				     "     QM00001", 0, GIB, name, sizeof(name)), -ENOTUNIQ);
+}
+
+/* The names of SCSI disks follow the order the asynchronous scan found
+ * them in, which differs between N and the writer kernel: a disk with
+ * no WWID is found by the unit serial of its VPD page 0x80. */
+TEST(blockmap_identity_scsi_serial)
+{
+	char name[KHIB_BLOCKMAP_NAME_LEN];
+	struct khib_blockmap m;
+
+	ASSERT_OK(khib_blockmap_resolve(stack(), 8, 64, NULL, 0, &m, NULL));
+	ASSERT_STREQ(m.id, "khib0");
+	ASSERT_EQ(m.part, 0);
+	ASSERT_EQ_U64(m.bytes, 768 * MIB);
+	khib_blockmap_release(&m);
+	ASSERT_OK(khib_blockmap_resolve(stack(), 8, 65, NULL, 0, &m, NULL));
+	ASSERT_STREQ(m.id, "khib0");
+	ASSERT_EQ(m.part, 1);
+	khib_blockmap_release(&m);
+	ASSERT_OK(khib_blockmap_resolve(stack(), 8, 80, NULL, 0, &m, NULL));
+	ASSERT_STREQ(m.id, "");
+	khib_blockmap_release(&m);
+	/* N called the 768 MiB disk sdd; here it is sde, and sdd is the
+	 * 16 MiB one: found by its serial, never by the name. */
+	ASSERT_OK(khib_blockmap_find(stack(), "khib0", 0, 768 * MIB, name, sizeof(name)));
+	ASSERT_STREQ(name, "sde");
+	ASSERT_OK(khib_blockmap_find(stack(), "khib0", 1, 512 * MIB, name, sizeof(name)));
+	ASSERT_STREQ(name, "sde1");
+	ASSERT_OK(khib_blockmap_find(stack(), "khib1", 0, 16 * MIB, name, sizeof(name)));
+	ASSERT_STREQ(name, "sdd");
+	ASSERT_EQ(khib_blockmap_find(stack(), "khib0", 0, 16 * MIB, name, sizeof(name)), -ENODEV);
 }
 
 TEST(blockmap_fs_types)
