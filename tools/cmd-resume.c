@@ -316,7 +316,7 @@ static int op_snapshot(void *ctx, struct khib_reader *rd, struct khib_target *t,
 {
 	const struct resume_ctx *c = ctx;
 
-	return khib_resume_snapshot(rd, t, c->path, forced, verified, reason);
+	return khib_resume_snapshot(rd, t, c->path, c->o->threads, forced, verified, reason);
 }
 
 static int op_verify(void *ctx, struct khib_reader *rd, char *reason)

@@ -104,11 +104,11 @@ const char *khib_tool_config_path(void);
  * changed (unless forced, the reason for taking the kexec path is said);
  * KHIB_RESUME_BAD_IMAGE when a chunk is bad; -errno otherwise.  reason
  * (KHIB_REASON_MAX bytes) says why.  *verified: every chunk was
- * read and found good. */
+ * read and found good.  threads: as khib_snapshot_write()'s. */
 struct khib_reader;
 struct khib_target;
 int khib_resume_snapshot(struct khib_reader *rd, struct khib_target *t, const char *path,
-			 bool forced, bool *verified, char *reason);
+			 unsigned threads, bool forced, bool *verified, char *reason);
 
 /* The writer kernel's work (cmd-writer.c), entered from `khib init`. */
 struct khib_handoff;

@@ -65,7 +65,7 @@ static int fallback(bool forced, const char *why, char *reason)
 }
 
 int khib_resume_snapshot(struct khib_reader *rd, struct khib_target *t, const char *path,
-			 bool forced, bool *verified, char *reason)
+			 unsigned threads, bool forced, bool *verified, char *reason)
 {
 	const struct khib_image_info *info = khib_reader_info(rd);
 	struct khib_snapshot_plan plan;
@@ -98,7 +98,7 @@ int khib_resume_snapshot(struct khib_reader *rd, struct khib_target *t, const ch
 		  " zero pages left to the landing page, %" PRIu64 " firmware pages kept",
 		  info->kernel.uts_release, path, plan.data_pages, plan.zero_pages,
 		  plan.outside_pages);
-	r = khib_snapshot_write(rd, &zones, &plan, SNAPSHOT_DEV, &fd, reason);
+	r = khib_snapshot_write(rd, &zones, &plan, SNAPSHOT_DEV, threads, &fd, reason);
 	khib_snapshot_plan_release(&plan);
 	if (r < 0 && bad_image(r))
 		return KHIB_RESUME_BAD_IMAGE; /* found while streaming; thawed again */

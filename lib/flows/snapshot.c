@@ -351,8 +351,8 @@ void khib_snapshot_abort(int fd)
 }
 
 int khib_snapshot_write(struct khib_reader *rd, const struct khib_memmap *zones,
-			const struct khib_snapshot_plan *p, const char *dev, int *ret_fd,
-			char *reason)
+			const struct khib_snapshot_plan *p, const char *dev, unsigned threads,
+			int *ret_fd, char *reason)
 {
 	struct stream s = { .p = p, .zones = zones };
 	int r;
@@ -365,7 +365,7 @@ int khib_snapshot_write(struct khib_reader *rd, const struct khib_memmap *zones,
 		close(s.fd);
 		return fail(reason, r, "freezing user space");
 	}
-	r = khib_snapshot_stream(rd, zones, p, s.fd, reason);
+	r = khib_snapshot_stream(rd, zones, p, s.fd, threads, reason);
 	if (r < 0) {
 		thaw(s.fd);
 		return r;
@@ -375,10 +375,13 @@ int khib_snapshot_write(struct khib_reader *rd, const struct khib_memmap *zones,
 }
 
 int khib_snapshot_stream(struct khib_reader *rd, const struct khib_memmap *zones,
-			 const struct khib_snapshot_plan *p, int fd, char *reason)
+			 const struct khib_snapshot_plan *p, int fd, unsigned threads, char *reason)
 {
 	struct stream s = { .p = p, .zones = zones, .fd = fd };
-	struct khib_read_opts o = { .threads = 1, .fn = stream_fn, .ctx = &s };
+	/* The kernel takes the pages in the plan's order, one write() each:
+	 * the other threads decode the chunks that follow meanwhile. */
+	struct khib_read_opts o = { .threads = threads, .in_order = true, .fn = stream_fn,
+				    .ctx = &s };
 	uint8_t header[KHIB_PAGE_SIZE];
 	char why[KHIB_REASON_MAX] = "";
 	int r;

@@ -87,19 +87,20 @@ uint64_t khib_snapshot_memory_needed(const struct khib_snapshot_plan *p);
 
 /*
  * Freeze user space through `dev` (normally /dev/snapshot) and write the
- * whole stream.  On success *ret_fd is the frozen handle for
+ * whole stream, the image read, checked and decoded by `threads` threads
+ * (0: one per CPU) while one of them writes.  On success *ret_fd is the frozen handle for
  * khib_snapshot_restore(); on failure everything is thawed and reason says
  * why: -EBADMSG, -ESTALE or -EOVERFLOW when a chunk of the image does not
  * check out (nothing was restored: the kernel restores nothing before
  * SNAPSHOT_ATOMIC_RESTORE), any other error when the kernel refused.
  */
 int khib_snapshot_write(struct khib_reader *rd, const struct khib_memmap *zones,
-			const struct khib_snapshot_plan *p, const char *dev, int *ret_fd,
-			char *reason);
+			const struct khib_snapshot_plan *p, const char *dev, unsigned threads,
+			int *ret_fd, char *reason);
 
 /* The stream itself, to any file descriptor (tests write it to a file). */
 int khib_snapshot_stream(struct khib_reader *rd, const struct khib_memmap *zones,
-			 const struct khib_snapshot_plan *p, int fd, char *reason);
+			 const struct khib_snapshot_plan *p, int fd, unsigned threads, char *reason);
 
 /* SNAPSHOT_ATOMIC_RESTORE: only returns on failure (thawed, closed). */
 int khib_snapshot_restore(int fd);

@@ -224,14 +224,20 @@ enum khib_page_kind {
 };
 
 /* Called with runs of pages; runs of one chunk come in ascending order from
- * one thread, different chunks concurrently from up to `threads` threads.
- * A negative return stops the read and is returned. */
+ * one thread, different chunks concurrently from up to `threads` threads
+ * (one chunk after the other, in the image's order, with in_order).  A
+ * negative return stops the read and is returned. */
 typedef int khib_pages_fn(void *ctx, uint64_t paddr, uint64_t npages, enum khib_page_kind kind,
 			  const void *data);
 
 struct khib_read_opts {
 	unsigned threads;    /* 0: all online CPUs */
 	bool verify_first;   /* check every chunk before handing out any page */
+	/* Hand out the chunks one at a time in the image's order, as one
+	 * thread would, while the other threads read, check and decode the
+	 * chunks that follow: for a consumer that takes pages in order (the
+	 * kernel's /dev/snapshot). */
+	bool in_order;
 	/* Read and check only the chunk headers (their page maps, hashed in
 	 * the index), not the payloads: runs of data pages come with data
 	 * NULL.  For planning what a second, full read will hand out. */

@@ -489,6 +489,8 @@ struct read_run {
 	bool deliver;
 	struct read_worker *w;
 	pthread_mutex_t lock;
+	pthread_cond_t turn; /* in_order: next moved on, or error set */
+	uint64_t next;       /* in_order: the chunk whose pages go out next */
 	int error;
 	char reason[KHIB_REASON_MAX];
 };
@@ -621,6 +623,32 @@ static void run_fail(struct read_run *run, int err, const char *reason)
 		run->error = err;
 		memcpy(run->reason, reason, KHIB_REASON_MAX);
 	}
+	pthread_cond_broadcast(&run->turn);
+	pthread_mutex_unlock(&run->lock);
+}
+
+/*
+ * In order: wait until chunk k is next (false if the read failed
+ * meanwhile).  No deadlock: the pool hands out chunks in order, so every
+ * chunk before k is done or held by a thread that is not waiting for k.
+ */
+static bool wait_turn(struct read_run *run, uint64_t k)
+{
+	bool go;
+
+	pthread_mutex_lock(&run->lock);
+	while (run->next != k && !run->error)
+		pthread_cond_wait(&run->turn, &run->lock);
+	go = !run->error;
+	pthread_mutex_unlock(&run->lock);
+	return go;
+}
+
+static void pass_turn(struct read_run *run)
+{
+	pthread_mutex_lock(&run->lock);
+	run->next++;
+	pthread_cond_broadcast(&run->turn);
 	pthread_mutex_unlock(&run->lock);
 }
 
@@ -666,7 +694,11 @@ static int process_chunk(struct read_run *run, struct read_worker *w, uint64_t k
 	}
 	if (!run->deliver || !run->o->fn)
 		return 0;
+	if (run->o->in_order && !wait_turn(run, k))
+		return 0; /* another chunk failed: its reason is the one */
 	q = deliver(run, c, &v, data);
+	if (run->o->in_order && q >= 0)
+		pass_turn(run);
 	if (q < 0)
 		return khib_fail(reason, q, "chunk %" PRIu64 ": page consumer failed: %s", k, strerror(-q));
 	return 0;
@@ -717,6 +749,7 @@ static void free_read_workers(struct read_run *run, unsigned n)
 static int run_pass(struct read_run *run, struct khib_pool *pool, bool deliver_pages)
 {
 	run->deliver = deliver_pages;
+	run->next = 0;
 	for (uint64_t k = 0; k < run->r->h.info.n_chunks && !run_failed(run); k++) {
 		/* One thread: no hand-offs at all (a one-CPU restore kernel). */
 		if (!pool)
@@ -739,6 +772,7 @@ int khib_reader_read(struct khib_reader *r, const struct khib_read_opts *o, char
 	if (!r->h.info.committed)
 		return khib_fail(reason, r->commit_error, "%s", r->commit_reason);
 	pthread_mutex_init(&run.lock, NULL);
+	pthread_cond_init(&run.turn, NULL);
 	q = alloc_read_workers(&run, n);
 	if (q >= 0 && n > 1)
 		q = khib_pool_new(n, 2 * n, read_worker_fn, &run, &pool);
@@ -748,6 +782,7 @@ int khib_reader_read(struct khib_reader *r, const struct khib_read_opts *o, char
 		q = run_pass(&run, pool, true);
 	khib_pool_free(pool);
 	free_read_workers(&run, n);
+	pthread_cond_destroy(&run.turn);
 	pthread_mutex_destroy(&run.lock);
 	if (q < 0 && run.error) {
 		khib_fail(reason, q, "%s", run.reason);

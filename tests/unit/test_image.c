@@ -9,8 +9,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 
 static void roundtrip(enum khib_codec codec, uint32_t chunk_pages, unsigned threads)
 {
@@ -310,5 +312,68 @@ TEST(image_max_bytes_big_chunks)
 	khib_target_free(t);
 	free(d.buf);
 	khib_secret_free(key);
+	fx_machine_release(&m);
+}
+
+/* The order runs arrive in, from every thread. */
+struct arrivals {
+	pthread_mutex_t lock;
+	uint64_t last, out_of_order, calls;
+	bool stall;
+};
+
+static int note_arrival(void *ctx, uint64_t paddr, uint64_t npages, enum khib_page_kind kind,
+			const void *data)
+{
+	struct arrivals *a = ctx;
+
+	(void)npages, (void)kind, (void)data;
+	/* A slow consumer on every fourth call: unordered, the other threads
+	 * overtake it. */
+	pthread_mutex_lock(&a->lock);
+	bool stall = a->stall && a->calls++ % 4 == 0;
+	pthread_mutex_unlock(&a->lock);
+	if (stall)
+		nanosleep(&(struct timespec){ .tv_nsec = 2000000 }, NULL);
+	pthread_mutex_lock(&a->lock);
+	if (paddr < a->last)
+		a->out_of_order++;
+	a->last = paddr;
+	pthread_mutex_unlock(&a->lock);
+	return 0;
+}
+
+static uint64_t read_out_of_order(struct khib_target *t, unsigned threads, bool in_order)
+{
+	struct arrivals a = { .lock = PTHREAD_MUTEX_INITIALIZER, .stall = true };
+	struct khib_read_opts o = { .threads = threads, .in_order = in_order, .fn = note_arrival,
+				    .ctx = &a };
+	struct khib_reader *r;
+	char reason[KHIB_REASON_MAX] = "";
+
+	ASSERT_OK(khib_reader_open(t, 0, &r, reason));
+	ASSERT_OK(khib_reader_read(r, &o, reason));
+	khib_reader_free(r);
+	return a.out_of_order;
+}
+
+/* in_order: the pages come out in the image's (ascending) order with four
+ * threads decoding, as from one thread; without it they do not. */
+TEST(image_read_in_order)
+{
+	struct fx_machine m;
+	struct khib_writer_params p;
+	struct khib_target *t;
+	struct fx_disk d;
+
+	fx_machine_small(&m, 5);
+	fx_params(&m, &p, KHIB_CODEC_LZ4, 4, 1);
+	ASSERT_OK(fx_disk_target(&d, 4 << 20, &t));
+	ASSERT_OK(fx_write(&m, t, &p));
+	ASSERT_EQ_U64(read_out_of_order(t, 4, true), 0);
+	ASSERT_EQ_U64(read_out_of_order(t, 1, false), 0);
+	ASSERT_TRUE(read_out_of_order(t, 4, false) > 0);
+	khib_target_free(t);
+	free(d.buf);
 	fx_machine_release(&m);
 }

@@ -170,7 +170,7 @@ TEST(snapshot_stream_from_image)
 	snprintf(path, sizeof(path), "%s/stream", test_tmpdir());
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	ASSERT_TRUE(fd >= 0);
-	ASSERT_OK(khib_snapshot_stream(rd, &zones, &plan, fd, reason));
+	ASSERT_OK(khib_snapshot_stream(rd, &zones, &plan, fd, 3, reason));
 
 	/* page 0: the header; then the PFNs, ascending, ~0 padded */
 	uint64_t meta = khib_snapshot_meta_pages(e->n_pfns);
@@ -248,7 +248,7 @@ TEST(snapshot_corrupt_chunk_found_once)
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	ASSERT_TRUE(fd >= 0);
 	reason[0] = '\0';
-	ASSERT_EQ(khib_snapshot_stream(rd, &zones, &plan, fd, reason), -EBADMSG);
+	ASSERT_EQ(khib_snapshot_stream(rd, &zones, &plan, fd, 3, reason), -EBADMSG);
 	ASSERT_TRUE(strstr(reason, "checksum") != NULL);
 	close(fd);
 	khib_snapshot_plan_release(&plan);
