@@ -86,8 +86,13 @@ int khib_resume_snapshot(struct khib_reader *rd, struct khib_target *t, const ch
 		snprintf(why, sizeof(why), "planning the snapshot stream: %s", reason);
 		return fallback(forced, why, reason);
 	}
-	need = khib_snapshot_memory_needed(&plan);
 	have = available_memory();
+	need = khib_snapshot_memory_needed(&plan, threads);
+	/* Short of memory for the threads that read ahead: one thread. */
+	if (have < need && khib_snapshot_threads(threads) > 1) {
+		threads = 1;
+		need = khib_snapshot_memory_needed(&plan, threads);
+	}
 	if (have < need) {
 		khib_snapshot_plan_release(&plan);
 		snprintf(why, sizeof(why), "the stream needs %" PRIu64 " MiB of free memory, this boot "

@@ -67,7 +67,15 @@ struct khib_snapshot_plan {
 	size_t extra_pages;
 	uint8_t *extra;
 	struct khib_snapshot_header hdr;
+	uint64_t chunk_bytes;		/* the image's chunks hold up to this much */
 };
+
+/* The stream's threads at most: one writes while the others read, check
+ * and decode ahead; more only take memory. */
+#define KHIB_SNAPSHOT_THREADS_MAX 5
+
+/* The threads a stream asked for `requested` (0: the default) runs. */
+unsigned khib_snapshot_threads(unsigned requested);
 
 /*
  * Read the chunk headers (their page maps; the payloads are read and
@@ -82,13 +90,14 @@ int khib_snapshot_plan_build(struct khib_reader *rd, const struct khib_memmap *z
 			     struct khib_snapshot_plan *ret, char *reason);
 void khib_snapshot_plan_release(struct khib_snapshot_plan *p);
 
-/* Bytes the restoring kernel must have free to take the stream. */
-uint64_t khib_snapshot_memory_needed(const struct khib_snapshot_plan *p);
+/* Bytes the restoring kernel must have free to take the stream, written
+ * with khib_snapshot_threads(threads) threads. */
+uint64_t khib_snapshot_memory_needed(const struct khib_snapshot_plan *p, unsigned threads);
 
 /*
  * Freeze user space through `dev` (normally /dev/snapshot) and write the
- * whole stream, the image read, checked and decoded by `threads` threads
- * (0: one per CPU) while one of them writes.  On success *ret_fd is the frozen handle for
+ * whole stream, the image read, checked and decoded by
+ * khib_snapshot_threads(threads) threads while one of them writes.  On success *ret_fd is the frozen handle for
  * khib_snapshot_restore(); on failure everything is thawed and reason says
  * why: -EBADMSG, -ESTALE or -EOVERFLOW when a chunk of the image does not
  * check out (nothing was restored: the kernel restores nothing before

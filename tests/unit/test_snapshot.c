@@ -286,3 +286,19 @@ TEST(snapshot_plan_needs_recorded_values)
 	free(d.buf);
 	fx_machine_release(&m);
 }
+
+/* The stream's threads: as asked up to the cap, by default more than one
+ * (one writes, the others read ahead); each one past the first needs room
+ * for a chunk as read and as decoded. */
+TEST(snapshot_threads_and_memory)
+{
+	struct khib_snapshot_plan p = { .chunk_bytes = 4 << 20 };
+
+	p.hdr.image_pages = 1000;
+	ASSERT_EQ(khib_snapshot_threads(1), 1);
+	ASSERT_EQ(khib_snapshot_threads(3), 3);
+	ASSERT_EQ(khib_snapshot_threads(64), KHIB_SNAPSHOT_THREADS_MAX);
+	ASSERT_TRUE(khib_snapshot_threads(0) >= 3);
+	ASSERT_EQ_U64(khib_snapshot_memory_needed(&p, 4) - khib_snapshot_memory_needed(&p, 1),
+		      3 * 2 * (4ULL << 20));
+}
