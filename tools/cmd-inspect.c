@@ -150,6 +150,8 @@ static void print_text(const char *path, struct khib_reader *r)
 	printf("image:          %s\n", path);
 	printf("valid:          %s%s%s\n", i->committed ? "yes (committed)" : "no", i->committed ? "" : ": ",
 	       i->committed ? "" : reason);
+	if (i->restore_attempts)
+		printf("restores:       %" PRIu32 " began and did not finish\n", i->restore_attempts);
 	printf("format:         version %" PRIu32 ", incompat 0x%" PRIx64 ", compat 0x%" PRIx64 "\n",
 	       i->version, i->incompat_flags, i->compat_flags);
 	printf("uuid:           ");
@@ -195,6 +197,7 @@ static void print_json(const char *path, struct khib_reader *r)
 	khib_tool_json_str(stdout, path);
 	printf(",\"valid\":%s,\"reason\":", i->committed ? "true" : "false");
 	khib_tool_json_str(stdout, i->committed ? "" : reason);
+	printf(",\"restore_attempts\":%" PRIu32, i->restore_attempts);
 	printf(",\"version\":%" PRIu32 ",\"incompat_flags\":%" PRIu64 ",\"compat_flags\":%" PRIu64
 	       ",\"uuid\":\"", i->version, i->incompat_flags, i->compat_flags);
 	hex(stdout, i->uuid, sizeof(i->uuid));

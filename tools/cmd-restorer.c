@@ -28,6 +28,7 @@
 #include "khib.h"
 #include "memmap_file.h"
 #include "restore.h"
+#include "resume.h"
 #include "save.h"
 #include "targetdev.h"
 #include "util.h"
@@ -173,7 +174,7 @@ static int direct_handoff(const struct khib_image_info *info, struct khib_handof
  * Started directly by the boot loader (khib.role=restore, no handoff): this
  * kernel was built to run at the region's address and booted with only the
  * region and low memory as RAM.  It checks that, finds the image through
- * khib.resume=, and checks every chunk before writing any page.  Without a
+ * khib.resume=, and restores it, checking each chunk as it goes.  Without a
  * usable image it reboots: the next boot is the normal one.
  */
 int khib_restorer_direct(void)
@@ -215,6 +216,20 @@ int khib_restorer_direct(void)
 		khib_reader_free(rd);
 		fail_reboot(t, r, "%s", reason);
 	}
-	khib_info("resuming %s from '%s'", khib_reader_info(rd)->kernel.uts_release, path);
-	restore_and_jump(&h, t, rd, true);
+	/* Each chunk is checked as it is written, and N entered only when all
+	 * checked out; after a restore that did not finish, all of them
+	 * first (khib_resume()'s rule, lib/flows/resume.c). */
+	uint32_t tries;
+	if ((r = khib_image_count_restore(t, &tries)) < 0) {
+		khib_reader_free(rd);
+		fail_reboot(t, r, "recording the restore's start on '%s'", path);
+	}
+	if (tries >= KHIB_RESUME_MAX_ATTEMPTS) {
+		khib_reader_free(rd);
+		fail_reboot(t, 0, "%" PRIu32 " restores of the image on '%s' began and none "
+			    "finished", tries, path);
+	}
+	khib_info("resuming %s from '%s'%s", khib_reader_info(rd)->kernel.uts_release, path,
+		  tries ? ", every chunk checked first: a restore of it did not finish" : "");
+	restore_and_jump(&h, t, rd, tries > 0);
 }

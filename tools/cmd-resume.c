@@ -319,10 +319,12 @@ static int op_snapshot(void *ctx, struct khib_reader *rd, struct khib_target *t,
 	return khib_resume_snapshot(rd, t, c->path, c->o->threads, forced, verified, reason);
 }
 
-static int op_verify(void *ctx, struct khib_reader *rd, char *reason)
+static int op_verify(void *ctx, struct khib_reader *rd, uint32_t unfinished, char *reason)
 {
 	const struct resume_ctx *c = ctx;
 
+	khib_info("a restore of this image began and did not finish (%" PRIu32 " so far): "
+		  "checking every chunk before the next", unfinished);
 	return khib_reader_verify(rd, c->o->threads, reason);
 }
 

@@ -25,6 +25,7 @@ static enum khib_resume_outcome attempt(struct khib_target *t, struct khib_reade
 	char reason[KHIB_REASON_MAX] = "";
 	struct khib_memmap fw;
 	struct khib_jump_config cfg = { 0 };
+	uint32_t tries;
 	bool verified;
 	int r;
 
@@ -34,9 +35,12 @@ static enum khib_resume_outcome attempt(struct khib_target *t, struct khib_reade
 		set_reason(res, r, "reading the firmware memory map", NULL);
 		return KHIB_RESUME_FAILED;
 	}
-	/* The snapshot path reads every chunk anyway before it changes
-	 * anything; the kexec path (and a dry run) checks them all here. */
-	verified = method == KHIB_RESUME_KEXEC || dry_run;
+	/* A dry run checks every chunk here.  The snapshot path reads and
+	 * checks every chunk before the kernel restores anything; the restore
+	 * kernel checks each chunk as it writes it and jumps into N only when
+	 * all checked out (else it invalidates the image and reboots): no
+	 * chunk is read twice (with one exception, below). */
+	verified = dry_run;
 	if ((r = ops->check(ctx, rd, &fw, verified, reason)) < 0) {
 		set_reason(res, r, "", reason);
 		return KHIB_RESUME_REFUSED;
@@ -68,7 +72,21 @@ static enum khib_resume_outcome attempt(struct khib_target *t, struct khib_reade
 			return KHIB_RESUME_FAILED;
 		}
 	}
-	if (!verified && (r = ops->verify(ctx, rd, reason)) < 0) {
+	/* A restore that began and did not finish (a power cut; a restore
+	 * kernel that failed and could not invalidate the image, on a disk
+	 * that fails only there): check every chunk here first, and give up
+	 * after KHIB_RESUME_MAX_ATTEMPTS, so that a bad disk costs a normal
+	 * boot and never a loop of reboots. */
+	if ((r = khib_image_count_restore(t, &tries)) < 0) {
+		set_reason(res, r, "recording the restore's start on the image", NULL);
+		return KHIB_RESUME_FAILED;
+	}
+	if (tries >= KHIB_RESUME_MAX_ATTEMPTS) {
+		khib_fail(reason, -EIO, "%u restores of this image began and none finished", tries);
+		set_reason(res, -EIO, "", reason);
+		return KHIB_RESUME_REFUSED;
+	}
+	if (tries && !verified && (r = ops->verify(ctx, rd, tries, reason)) < 0) {
 		set_reason(res, r, "", reason);
 		return KHIB_RESUME_REFUSED;
 	}

@@ -36,6 +36,10 @@
 #include "kexec.h"
 #include "util.h"
 
+/* Restores of one image that may begin: the second checks every chunk
+ * first, there is no third. */
+#define KHIB_RESUME_MAX_ATTEMPTS 2
+
 /* What a snapshot attempt returns besides "does not return" and -errno. */
 #define KHIB_RESUME_FALLBACK 100	/* cannot be taken, nothing changed */
 #define KHIB_RESUME_BAD_IMAGE 101	/* a chunk is bad: refuse the image */
@@ -79,8 +83,10 @@ struct khib_resume_ops {
 	 * *verified once every chunk was read and found good. */
 	int (*snapshot)(void *ctx, struct khib_reader *rd, struct khib_target *t, bool forced,
 			bool *verified, char *reason);
-	/* Every chunk's checksum.  Failure: the image is refused. */
-	int (*verify)(void *ctx, struct khib_reader *rd, char *reason);
+	/* Every chunk's checksum, before the restore kernel's turn when
+	 * `unfinished` restores of the image began before and did not finish.
+	 * Failure: the image is refused. */
+	int (*verify)(void *ctx, struct khib_reader *rd, uint32_t unfinished, char *reason);
 	/* Load the restore kernel into cfg's region and go: returns only on
 	 * failure. */
 	int (*restorer)(void *ctx, const struct khib_image_info *info,

@@ -111,6 +111,10 @@ struct khib_image_info {
 	struct khib_resume_info resume;
 	struct khib_encryption_info encryption;
 	bool committed;
+	/* Restores of this image that began and did not finish (a power cut,
+	 * a restore kernel that failed and could not invalidate it):
+	 * khib_image_count_restore(). */
+	uint32_t restore_attempts;
 };
 
 struct khib_chunk_info {
@@ -187,6 +191,16 @@ void khib_writer_free(struct khib_writer *w);
 
 /* Destroy the commit record at its fixed place and make that durable. */
 int khib_image_invalidate(struct khib_target *t);
+
+/*
+ * Count a restore of the committed image on t as begun, durably, before
+ * anything of it is restored: *ret_before gets the restores that began
+ * before this one (and, since a finished restore invalidates the image,
+ * did not finish).  The commit record's errors (-ENODATA: no image); the
+ * record is rewritten as it was, in the same sector (written atomically,
+ * as the commit protocol assumes).
+ */
+int khib_image_count_restore(struct khib_target *t, uint32_t *ret_before);
 
 /* Who owns a target, by its first two blocks (image_format.h). */
 enum khib_probe {

@@ -318,6 +318,25 @@ int khib_commit_decode(const uint8_t *buf, size_t len, struct khib_commit *ret, 
 	return 0;
 }
 
+void khib_attempt_encode(const uint8_t uuid[KHIB_UUID_BYTES], uint32_t count,
+			 uint8_t buf[KHIB_ATTEMPT_SIZE])
+{
+	memset(buf, 0, KHIB_ATTEMPT_SIZE);
+	memcpy(buf + KHIB_ATT_MAGIC, KHIB_ATTEMPT_MAGIC, 8);
+	memcpy(buf + KHIB_ATT_UUID, uuid, KHIB_UUID_BYTES);
+	khib_put_le32(buf + KHIB_ATT_COUNT, count);
+	khib_put_le64(buf + KHIB_ATT_HASH, khib_hash64(buf, KHIB_ATT_HASH));
+}
+
+uint32_t khib_attempt_decode(const uint8_t *buf, const uint8_t uuid[KHIB_UUID_BYTES])
+{
+	if (memcmp(buf + KHIB_ATT_MAGIC, KHIB_ATTEMPT_MAGIC, 8) ||
+	    memcmp(buf + KHIB_ATT_UUID, uuid, KHIB_UUID_BYTES) ||
+	    khib_get_le64(buf + KHIB_ATT_HASH) != khib_hash64(buf, KHIB_ATT_HASH))
+		return 0;
+	return khib_get_le32(buf + KHIB_ATT_COUNT);
+}
+
 uint64_t khib_range_chunks(const struct khib_range *r, uint32_t chunk_pages)
 {
 	uint64_t first = r->paddr / KHIB_FMT_PAGE_SIZE;

@@ -40,6 +40,17 @@ _Static_assert(KHIB_KEY_AREA_BYTES == 0x1000 - 0x400, "the key area ends the hea
 #define KHIB_CMT_IMAGE_END 0x30   /* u64 */
 #define KHIB_CMT_HASH 0x38        /* u64 over [0, 0x38) */
 
+/* The restore attempt record, in the commit block right after the commit
+ * record (doc/FORMAT.md, "Restore attempts"): how many restores of the
+ * image began without finishing.  No hash of the image covers it. */
+#define KHIB_ATTEMPT_OFFSET 0x40u  /* in the commit block */
+#define KHIB_ATTEMPT_MAGIC "KHIBTRY1"
+#define KHIB_ATTEMPT_SIZE 0x28u
+#define KHIB_ATT_MAGIC 0x00       /* 8 */
+#define KHIB_ATT_UUID 0x08        /* 16: the image's */
+#define KHIB_ATT_COUNT 0x18       /* u32 */
+#define KHIB_ATT_HASH 0x20        /* u64 over [0, 0x20) */
+
 /* Header. */
 #define KHIB_HEADER_MAGIC "KHIBIMAG"
 #define KHIB_HEADER_SIZE 1024u
@@ -206,6 +217,13 @@ int khib_header_decode(const uint8_t *buf, size_t len, struct khib_header *ret, 
 
 void khib_commit_encode(const struct khib_commit *c, uint8_t buf[KHIB_COMMIT_SIZE]);
 int khib_commit_decode(const uint8_t *buf, size_t len, struct khib_commit *ret, char *reason);
+
+void khib_attempt_encode(const uint8_t uuid[KHIB_UUID_BYTES], uint32_t count,
+			 uint8_t buf[KHIB_ATTEMPT_SIZE]);
+/* The count of the attempt record in buf (KHIB_ATTEMPT_SIZE bytes) for the
+ * image `uuid`; 0 when buf holds none for it (zeros, damaged, another
+ * image's). */
+uint32_t khib_attempt_decode(const uint8_t *buf, const uint8_t uuid[KHIB_UUID_BYTES]);
 
 /* Number of chunks the writer cuts a range into: one per chunk_pages-aligned
  * cell of page frame numbers the range touches. */

@@ -26,6 +26,7 @@ struct khib_reader {
 	struct khib_target *t;
 	struct khib_header h;
 	struct khib_commit c;
+	uint32_t attempts; /* the commit block's attempt record */
 	int commit_error;
 	char commit_reason[KHIB_REASON_MAX];
 	struct khib_range *ranges;
@@ -57,7 +58,10 @@ static int read_commit(struct khib_reader *r, char *reason)
 
 	if (q < 0)
 		return q;
-	return khib_commit_decode(buf, sizeof(buf), &r->c, reason);
+	q = khib_commit_decode(buf, sizeof(buf), &r->c, reason);
+	if (q >= 0)
+		r->attempts = khib_attempt_decode(buf + KHIB_ATTEMPT_OFFSET, r->c.uuid);
+	return q;
 }
 
 static int read_header(struct khib_reader *r, char *reason)
@@ -373,6 +377,7 @@ static int open_image(struct khib_reader *r, unsigned flags, khib_key_fn *key_fn
 		r->commit_error = q;
 	}
 	r->h.info.committed = r->commit_error == 0;
+	r->h.info.restore_attempts = r->h.info.committed ? r->attempts : 0;
 	if (flags & KHIB_READER_PUBLIC)
 		return 0;
 	if (r->h.info.incompat_flags & KHIB_INCOMPAT_ENCRYPTED) {

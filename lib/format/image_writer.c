@@ -819,6 +819,29 @@ int khib_target_probe(struct khib_target *t, enum khib_probe *ret)
 	return 0;
 }
 
+int khib_image_count_restore(struct khib_target *t, uint32_t *ret_before)
+{
+	_cleanup_free_ uint8_t *block = khib_alloc_aligned(KHIB_FMT_BLOCK);
+	struct khib_commit c;
+	uint32_t before;
+	int r;
+
+	if (!block)
+		return -ENOMEM;
+	if ((r = khib_target_read(t, block, KHIB_FMT_BLOCK, KHIB_COMMIT_OFFSET)) < 0 ||
+	    (r = khib_commit_decode(block, KHIB_FMT_BLOCK, &c, NULL)) < 0)
+		return r;
+	before = khib_attempt_decode(block + KHIB_ATTEMPT_OFFSET, c.uuid);
+	if (before == UINT32_MAX)
+		return -EOVERFLOW;
+	khib_attempt_encode(c.uuid, before + 1, block + KHIB_ATTEMPT_OFFSET);
+	if ((r = khib_target_write(t, block, KHIB_FMT_BLOCK, KHIB_COMMIT_OFFSET)) < 0 ||
+	    (r = khib_target_flush(t)) < 0)
+		return r;
+	*ret_before = before;
+	return 0;
+}
+
 int khib_image_invalidate(struct khib_target *t)
 {
 	_cleanup_free_ uint8_t *zero = khib_alloc_aligned(KHIB_FMT_BLOCK);

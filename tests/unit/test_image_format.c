@@ -169,6 +169,24 @@ TEST(image_format_matches_spec)
 	XXH3_64bits_update(&st, fs, 96);
 	XXH3_64bits_update(&st, h, 1024);
 	ASSERT_EQ_U64(khib_get_le64(img + 0x28), XXH3_64bits_digest(&st));
+	/* No restore began: zeros after the commit record. */
+	for (size_t i = 0x40; i < 0x1000; i++)
+		ASSERT_EQ(img[i], 0);
+	/* Two restores began: the attempt record at 0x40, the commit record
+	 * as it was. */
+	uint8_t record[64];
+	uint32_t before;
+	memcpy(record, img, 64);
+	ASSERT_OK(khib_image_count_restore(t, &before));
+	ASSERT_OK(khib_image_count_restore(t, &before));
+	ASSERT_MEMEQ(img, record, 64);
+	ASSERT_MEMEQ(img + 0x40, "KHIBTRY1", 8);
+	ASSERT_MEMEQ(img + 0x48, uuid, 16);
+	ASSERT_EQ(khib_get_le32(img + 0x58), 2);
+	ASSERT_EQ(khib_get_le32(img + 0x5C), 0);
+	ASSERT_EQ_U64(khib_get_le64(img + 0x60), XXH3_64bits(img + 0x40, 0x20));
+	for (size_t i = 0x68; i < 0x1000; i++)
+		ASSERT_EQ(img[i], 0);
 	khib_target_free(t);
 	free(d.buf);
 	fx_machine_release(&m);

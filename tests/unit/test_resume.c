@@ -6,6 +6,7 @@
  * STUCK.  Every system step is a fake that fails on request.
  */
 #include "harness.h"
+#include "image_format.h"
 #include "keyslot.h"
 #include "resume.h"
 #include "test_image_fixture.h"
@@ -19,6 +20,8 @@ struct fake {
 	enum step fail;		/* the step that fails */
 	bool noresume;
 	int snapshot_ret;	/* what the snapshot op returns when it "fails" */
+	uint32_t tries;		/* restores that began before this one */
+	uint32_t unfinished;	/* what the verify op was told */
 	int calls[S_COUNT];
 };
 
@@ -71,12 +74,13 @@ static int f_snapshot(void *ctx, struct khib_reader *rd, struct khib_target *t, 
 	return f->fail == S_SNAP ? f->snapshot_ret : KHIB_RESUME_FALLBACK;
 }
 
-static int f_verify(void *ctx, struct khib_reader *rd, char *reason)
+static int f_verify(void *ctx, struct khib_reader *rd, uint32_t unfinished, char *reason)
 {
 	struct fake *f = ctx;
 
 	(void)rd;
 	f->calls[S_VERIFY]++;
+	f->unfinished = unfinished;
 	return f->fail == S_VERIFY ? khib_fail(reason, -EBADMSG, "injected: bad chunk") : 0;
 }
 
@@ -142,6 +146,10 @@ static void run(enum step fail, enum khib_resume_method method, bool dry_run,
 
 	disk_with_image(&k);
 	ASSERT_TRUE(image_valid(k.t));
+	for (uint32_t i = 0, before; i < f->tries; i++) {
+		ASSERT_OK(khib_image_count_restore(k.t, &before));
+		ASSERT_EQ(before, i);
+	}
 	f->fail = fail;
 	khib_resume(k.t, method, dry_run, &fake_ops, f, &res);
 	if (res.outcome != want)
@@ -182,6 +190,7 @@ TEST(resume_every_early_exit_invalidates)
 		int snapshot_ret;
 		enum khib_resume_outcome want;
 		const char *reason;
+		uint32_t tries;
 	} cases[] = {
 		{ S_FW, KHIB_RESUME_AUTO, 0, KHIB_RESUME_FAILED, "firmware memory map" },
 		{ S_CHECK, KHIB_RESUME_AUTO, 0, KHIB_RESUME_REFUSED, "another kernel" },
@@ -195,25 +204,80 @@ TEST(resume_every_early_exit_invalidates)
 		{ S_SNAP, KHIB_RESUME_AUTO, KHIB_RESUME_BAD_IMAGE, KHIB_RESUME_REFUSED, "snapshot" },
 		/* The kernel's restore failed after the stream. */
 		{ S_SNAP, KHIB_RESUME_AUTO, -ENOMEM, KHIB_RESUME_FAILED, "/dev/snapshot" },
-		{ S_VERIFY, KHIB_RESUME_AUTO, 0, KHIB_RESUME_REFUSED, "bad chunk" },
+		/* A restore began before and did not finish: every chunk is
+		 * checked before the next. */
+		{ S_VERIFY, KHIB_RESUME_AUTO, 0, KHIB_RESUME_REFUSED, "bad chunk", 1 },
 		{ S_NONE, KHIB_RESUME_KEXEC, 0, KHIB_RESUME_FAILED, "/missing" },
+		{ S_NONE, KHIB_RESUME_KEXEC, 0, KHIB_RESUME_REFUSED,
+		  "2 restores of this image began and none finished", 2 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct fake f = { .snapshot_ret = cases[i].snapshot_ret };
+		struct fake f = { .snapshot_ret = cases[i].snapshot_ret, .tries = cases[i].tries };
 
 		run(cases[i].fail, cases[i].method, false, cases[i].want, cases[i].reason, &f);
 	}
 }
 
-TEST(resume_kexec_method_skips_snapshot_and_second_verify)
+/* The kexec path reads the image once: the restore kernel checks each
+ * chunk as it restores it. */
+TEST(resume_kexec_method_skips_snapshot_and_verify)
 {
 	struct fake f = { 0 };
 
 	run(S_NONE, KHIB_RESUME_KEXEC, false, KHIB_RESUME_FAILED, "/missing", &f);
 	ASSERT_EQ(f.calls[S_SNAP], 0);
-	ASSERT_EQ(f.calls[S_VERIFY], 0); /* the check verified every chunk */
+	ASSERT_EQ(f.calls[S_VERIFY], 0);
 	ASSERT_EQ(f.calls[S_RESTORER], 1);
+}
+
+/* The second restore of an image checks every chunk before the restore
+ * kernel's turn; the third never begins. */
+TEST(resume_unfinished_restores)
+{
+	struct fake f = { .tries = 1 };
+
+	run(S_NONE, KHIB_RESUME_KEXEC, false, KHIB_RESUME_FAILED, "/missing", &f);
+	ASSERT_EQ(f.calls[S_VERIFY], 1);
+	ASSERT_EQ(f.unfinished, 1);
+	ASSERT_EQ(f.calls[S_RESTORER], 1);
+	f = (struct fake){ .tries = 2 };
+	run(S_NONE, KHIB_RESUME_KEXEC, false, KHIB_RESUME_REFUSED, "none finished", &f);
+	ASSERT_EQ(f.calls[S_VERIFY] + f.calls[S_RESTORER], 0);
+}
+
+/* The attempt record: counted per image, in the commit block, gone with
+ * the image; the reader reports it; another image's record counts
+ * nothing. */
+TEST(resume_attempt_record)
+{
+	struct khib_reader *rd = NULL;
+	struct disk k;
+	uint32_t before;
+	uint8_t other[16] = { 9 };
+
+	disk_with_image(&k);
+	ASSERT_OK(khib_reader_open(k.t, 0, &rd, NULL));
+	ASSERT_EQ(khib_reader_info(rd)->restore_attempts, 0);
+	khib_reader_free(rd);
+	ASSERT_OK(khib_image_count_restore(k.t, &before));
+	ASSERT_EQ(before, 0);
+	ASSERT_OK(khib_image_count_restore(k.t, &before));
+	ASSERT_EQ(before, 1);
+	ASSERT_OK(khib_reader_open(k.t, 0, &rd, NULL));
+	ASSERT_EQ(khib_reader_info(rd)->restore_attempts, 2);
+	khib_reader_free(rd);
+	/* Another image's record, or a damaged one: no attempts of this one. */
+	khib_attempt_encode(other, 5, k.d.buf + KHIB_ATTEMPT_OFFSET);
+	ASSERT_OK(khib_image_count_restore(k.t, &before));
+	ASSERT_EQ(before, 0);
+	k.d.buf[KHIB_ATTEMPT_OFFSET + KHIB_ATT_COUNT] ^= 7;
+	ASSERT_OK(khib_image_count_restore(k.t, &before));
+	ASSERT_EQ(before, 0);
+	ASSERT_TRUE(image_valid(k.t));
+	ASSERT_OK(khib_image_invalidate(k.t));
+	ASSERT_EQ(khib_image_count_restore(k.t, &before), -ENODATA);
+	disk_release(&k);
 }
 
 TEST(resume_noresume_discards)
@@ -252,7 +316,7 @@ TEST(resume_failed_invalidation_is_stuck)
 	khib_resume(t, KHIB_RESUME_KEXEC, false, &fake_ops, &f, &res);
 	ASSERT_EQ(res.outcome, KHIB_RESUME_STUCK);
 	ASSERT_EQ(res.invalidate_err, -EBADF);
-	ASSERT_TRUE(strstr(res.reason, "/missing") != NULL);
+	ASSERT_TRUE(strstr(res.reason, "recording the restore's start") != NULL);
 	ASSERT_TRUE(image_valid(t));
 	khib_target_free(t);
 	disk_release(&k);

@@ -11,8 +11,12 @@ it checks the workload, the data disk and its CPUs.
 
   resume_cycle_2cpu     one cycle, 2 vCPUs
   resume_three_cycles   three cycles in a row
-  resume_corrupt_chunk  one flipped byte in a chunk: refused, normal boot,
-                        image invalid afterwards
+  resume_corrupt_chunk  one flipped byte in a chunk: the restore kernel finds
+                        it as it restores, invalidates the image and
+                        reboots; the next boot is a normal one
+  resume_unfinished_twice  the power goes twice in the middle of a restore:
+                        the second boot checks every chunk before the
+                        restore kernel's turn, the third refuses the image
   resume_only_once      after a resume the image is gone: the next boot with
                         the same disk starts normally
   resume_noresume       `noresume` on the command line: the image is
@@ -292,6 +296,26 @@ def _corrupt_chunk(ctx, method):
         b = f.read(1)
         f.seek(off)
         f.write(bytes([b[0] ^ 0x01]))
+    if method == "kexec":
+        # The restore kernel checks each chunk as it writes it: it finds
+        # the bad one, invalidates the image and reboots (QEMU, started
+        # with -no-reboot, exits); N is never entered.
+        with mc.boot(0) as vm:
+            vm.expect(r"khib: restore kernel up", timeout=240)
+            m = vm.expect(r"khib: resume failed: restoring memory: (.*)$", timeout=240)
+            assert re.search(r"chunk \d+: data checksum mismatch", m.group(1)), m.group(1)
+            vm.expect(r"khib: rebooting into a normal boot$")
+            assert vm.wait_exit(timeout=60) == 0
+            assert not vm.seen(r"jumping into the resumed kernel|^N: ")
+        r = khib_host("inspect", "--json", mc.disk, check=False)
+        assert json.loads(r.stdout)["valid"] is False, "the refused image is still valid"
+        # The next boot is a normal one.
+        with mc.boot(0) as vm:
+            vm.expect(r"^R0: resume rc=0$", timeout=120)
+            vm.expect(r"^N: up cpus=0$")
+            assert not vm.seen(r"khib: resuming")
+            assert vm.wait_exit(timeout=60) == 0
+        return
     with mc.boot(0) as vm:
         m = vm.expect(r"khib: image on '/dev/vda' refused: (.*); invalidated$", timeout=240)
         assert re.search(r"chunk|checksum|hash|corrupt", m.group(1)), m.group(1)
@@ -419,6 +443,37 @@ def failed_resume(ctx):
         assert vm.wait_exit(timeout=60) == 0
 
 
+def restore_attempts(disk):
+    info = json.loads(khib_host("inspect", "--json", disk, check=False).stdout)
+    return info["valid"], info["restore_attempts"]
+
+
+def unfinished_twice(ctx):
+    """Restores that began and did not finish are counted on the image:
+    the second checks every chunk first, there is no third."""
+    mc, _ = hibernated_once(ctx)
+    assert restore_attempts(mc.disk) == (True, 0)
+    with mc.boot(0) as vm:
+        vm.expect(r"khib: restoring memory: +[1-9]\d% ", timeout=300)
+        vm.kill()
+    assert restore_attempts(mc.disk) == (True, 1)
+    with mc.boot(0) as vm:
+        vm.expect(r"khib: a restore of this image began and did not finish \(1 so far\): "
+                  r"checking every chunk before the next", timeout=240)
+        vm.expect(r"khib: restore kernel up", timeout=240)
+        vm.expect(r"khib: restoring memory: +[1-9]\d% ", timeout=300)
+        vm.kill()
+    assert restore_attempts(mc.disk) == (True, 2)
+    with mc.boot(0) as vm:
+        vm.expect(r"khib: image on '/dev/vda' refused: 2 restores of this image began and none "
+                  r"finished; invalidated$", timeout=240)
+        vm.expect(r"^R0: resume rc=1$")
+        vm.expect(r"^N: up cpus=0$")
+        assert not vm.seen(r"restore kernel up")
+        assert vm.wait_exit(timeout=60) == 0
+    assert restore_attempts(mc.disk) == (False, 0)
+
+
 def snapshot_fallback(ctx):
     """auto, but this boot cannot hibernate (nohibernate): the kexec path."""
     mc, before = hibernated_once(ctx, "auto")
@@ -484,6 +539,7 @@ def tests():
     yield "resume_cycle_2cpu", cycles(1)
     yield "resume_three_cycles", cycles(3)
     yield "resume_corrupt_chunk", corrupt_chunk("kexec")
+    yield "resume_unfinished_twice", unfinished_twice
     yield "resume_snapshot_corrupt_chunk", corrupt_chunk("auto")
     yield "resume_only_once", only_once
     yield "resume_noresume", noresume
