@@ -154,6 +154,9 @@ struct khib_writer_params {
 struct khib_writer_stats {
 	uint64_t fed_pages, stored_pages, zero_pages, excluded_pages;
 	uint64_t data_bytes;
+	/* Chunks stored raw under a codec: incompressible, as found by a
+	 * sample (not compressed whole), or by compressing all of it. */
+	uint64_t raw_by_sample, raw_by_trial;
 };
 
 struct khib_writer;

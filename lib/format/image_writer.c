@@ -27,8 +27,42 @@ struct chunk_job {
 struct worker_buf {
 	struct khib_codec_ctx *codec;
 	uint8_t *out;    /* aligned: chunk header + payload + padding */
-	uint8_t *gather; /* stored pages, contiguous, before compression */
+	uint8_t *packed; /* the payload compressed, before it is copied in place */
+	uint8_t *trial;  /* a sample's spot compressed (worth_compressing()) */
 };
+
+/*
+ * Whether a chunk's stored pages are worth compressing is decided per
+ * chunk, by compressing a sample: SAMPLE_SPOTS runs of SAMPLE_SPOT_BYTES
+ * spread over the pages.  Where the sample shrinks by less than
+ * SAMPLE_MIN_GAIN_PCT the chunk is stored raw without compressing it whole:
+ * pseudo-random or already compressed memory (a workload's data, page
+ * cache of compressed files) costs a sixteenth of a trial instead of all
+ * of one, and lz4 gave up on 92% of such chunks anyway.
+ */
+#define SAMPLE_SPOTS 4
+#define SAMPLE_SPOT_BYTES (4 * KHIB_FMT_PAGE_SIZE)
+#define SAMPLE_MIN_GAIN_PCT 3
+
+static bool worth_compressing(struct worker_buf *b, const uint8_t *data, size_t raw)
+{
+	size_t packed = 0;
+
+	/* A small chunk is cheaper to try whole than to sample. */
+	if (raw < 4 * SAMPLE_SPOTS * SAMPLE_SPOT_BYTES)
+		return true;
+	for (size_t k = 0; k < SAMPLE_SPOTS; k++) {
+		size_t at = ALIGN_DOWN((raw - SAMPLE_SPOT_BYTES) / (SAMPLE_SPOTS - 1) * k,
+				       (size_t)KHIB_FMT_PAGE_SIZE), n;
+
+		/* Does not fit: at least as large as the spot. */
+		if (khib_codec_compress(b->codec, data + at, SAMPLE_SPOT_BYTES, b->trial,
+					SAMPLE_SPOT_BYTES, &n) < 0)
+			n = SAMPLE_SPOT_BYTES;
+		packed += n;
+	}
+	return packed * 100 < (size_t)SAMPLE_SPOTS * SAMPLE_SPOT_BYTES * (100 - SAMPLE_MIN_GAIN_PCT);
+}
 
 struct khib_writer {
 	struct khib_target *t;
@@ -148,7 +182,7 @@ static int get_error(struct khib_writer *w)
 	return e;
 }
 
-/* Sort the pages of a job into the bitmaps and the gather buffer; returns
+/* Sort the pages of a job into the bitmaps and dst, back to back; returns
  * the number of stored pages. */
 static uint32_t classify_pages(const struct chunk_job *job, uint8_t *hdr, uint8_t *dst,
 			       uint32_t *ret_zero)
@@ -194,25 +228,33 @@ static size_t seal_chunk(struct khib_writer *w, uint8_t *hdr, uint32_t hb, size_
 }
 
 /* Build the chunk in b->out; returns its padded length. */
+enum packing { PACKED, RAW_BY_SAMPLE, RAW_BY_TRIAL };
+
 static size_t build_chunk(struct khib_writer *w, struct worker_buf *b, const struct chunk_job *job,
-			  uint32_t *ret_stored, uint32_t *ret_zero)
+			  uint32_t *ret_stored, uint32_t *ret_zero, enum packing *ret_packing)
 {
 	uint32_t hb = khib_chunk_header_bytes(job->npages), stored;
 	uint8_t *hdr = b->out, *payload = b->out + hb;
 	size_t raw, plen = 0, total;
 	unsigned codec = w->h.info.codec;
 
-	/* Raw codec gathers straight into place: one copy per page. */
-	stored = classify_pages(job, hdr, codec == KHIB_CODEC_NONE ? payload : b->gather, ret_zero);
+	/* The pages go straight into place, one copy each; compressed, the
+	 * smaller result is copied over them. */
+	stored = classify_pages(job, hdr, payload, ret_zero);
 	raw = (size_t)stored * KHIB_FMT_PAGE_SIZE;
-	if (codec != KHIB_CODEC_NONE) {
-		/* Incompressible data is stored raw: never larger than the
-		 * worst case khib_image_max_bytes() promised. */
-		if (!raw || khib_codec_compress(b->codec, b->gather, raw, payload, raw - 1, &plen) < 0) {
-			codec = KHIB_CODEC_NONE;
-			memcpy(payload, b->gather, raw);
-		}
+	/* Incompressible data is stored raw: never larger than the worst
+	 * case khib_image_max_bytes() promised. */
+	*ret_packing = PACKED;
+	if (codec != KHIB_CODEC_NONE && raw) {
+		if (!worth_compressing(b, payload, raw))
+			*ret_packing = RAW_BY_SAMPLE;
+		else if (khib_codec_compress(b->codec, payload, raw, b->packed, raw - 1, &plen) < 0)
+			*ret_packing = RAW_BY_TRIAL;
+		else
+			memcpy(payload, b->packed, plen);
 	}
+	if (!raw || *ret_packing != PACKED)
+		codec = KHIB_CODEC_NONE;
 	if (codec == KHIB_CODEC_NONE)
 		plen = raw;
 	memcpy(hdr + KHIB_CHK_MAGIC, KHIB_CHUNK_MAGIC, 4);
@@ -259,13 +301,14 @@ static void chunk_worker(void *arg, unsigned worker, void *ctx)
 	struct chunk_job *job = arg;
 	struct worker_buf *b = &w->bufs[worker];
 	uint32_t stored, zero;
+	enum packing packing;
 	uint64_t off;
 	size_t bytes;
 	int r = 0;
 
 	if (get_error(w))
 		goto out;
-	bytes = build_chunk(w, b, job, &stored, &zero);
+	bytes = build_chunk(w, b, job, &stored, &zero, &packing);
 	pthread_mutex_lock(&w->lock);
 	off = w->next_offset;
 	if (!khib_range_within(off, bytes, w->limit))
@@ -285,6 +328,8 @@ static void chunk_worker(void *arg, unsigned worker, void *ctx)
 	w->stats.zero_pages += zero;
 	w->stats.excluded_pages += job->npages - stored - zero;
 	w->stats.data_bytes += bytes;
+	w->stats.raw_by_sample += packing == RAW_BY_SAMPLE;
+	w->stats.raw_by_trial += packing == RAW_BY_TRIAL;
 	pthread_mutex_unlock(&w->lock);
 out:
 	free(job->owned);
@@ -308,8 +353,13 @@ static int alloc_workers(struct khib_writer *w, const struct khib_writer_params 
 		if (r < 0)
 			return r;
 		b->out = khib_alloc_aligned(w->out_cap);
-		b->gather = p->codec == KHIB_CODEC_NONE ? NULL : malloc(raw);
-		if (!b->out || (p->codec != KHIB_CODEC_NONE && !b->gather))
+		if (!b->out)
+			return -ENOMEM;
+		if (p->codec == KHIB_CODEC_NONE)
+			continue;
+		b->packed = malloc(raw);
+		b->trial = malloc(SAMPLE_SPOT_BYTES);
+		if (!b->packed || !b->trial)
 			return -ENOMEM;
 	}
 	/* Two jobs queued per worker keep every core busy while the feeding
@@ -790,7 +840,8 @@ void khib_writer_free(struct khib_writer *w)
 	for (unsigned i = 0; w->bufs && i < w->threads; i++) {
 		khib_codec_ctx_free(w->bufs[i].codec);
 		free(w->bufs[i].out);
-		free(w->bufs[i].gather);
+		free(w->bufs[i].packed);
+		free(w->bufs[i].trial);
 	}
 	free(w->bufs);
 	free(w->ranges);

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -376,4 +377,80 @@ TEST(image_read_in_order)
 	khib_target_free(t);
 	free(d.buf);
 	fx_machine_release(&m);
+}
+
+/* Pages of one kind, pseudo-random or text, from page `from` on. */
+static void repaint(uint8_t *mem, uint64_t from, uint64_t n, bool random)
+{
+	static const char words[] = "all work and no play makes jack a dull boy ";
+
+	for (uint64_t k = from; k < from + n; k++) {
+		uint8_t *p = mem + k * KHIB_PAGE_SIZE;
+		uint64_t s = k + 1;
+
+		for (size_t b = 0; b < KHIB_PAGE_SIZE; b++) {
+			s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+			p[b] = random ? (uint8_t)s : (uint8_t)words[(b + k) % (sizeof(words) - 1)];
+		}
+	}
+}
+
+static int same_pages(void *ctx, uint64_t paddr, uint64_t npages, enum khib_page_kind kind,
+		      const void *data)
+{
+	const uint8_t *mem = ctx;
+
+	if (kind != KHIB_PAGES_DATA ||
+	    memcmp(mem + (paddr - 0x1000 * KHIB_PAGE_SIZE), data, npages * KHIB_PAGE_SIZE))
+		return -EILSEQ;
+	return 0;
+}
+
+/* Compression is decided per chunk by compressing a sample: a chunk of
+ * pseudo-random pages is stored raw, a chunk of text compressed, and one
+ * that is half text compressed too; every page reads back. */
+TEST(image_compress_decided_per_chunk)
+{
+	struct khib_range range = { 0x1000 * KHIB_PAGE_SIZE, 3 * 512 };
+	uint8_t *mem = malloc(range.npages * KHIB_PAGE_SIZE);
+	struct khib_read_opts o = { .threads = 2, .fn = same_pages, .ctx = mem };
+	struct fx_machine m = { .ranges = { range }, .n_ranges = 1 };
+	struct khib_writer_params p;
+	struct khib_chunk_info ci[3];
+	struct khib_writer_stats st;
+	struct khib_writer *w;
+	struct khib_reader *rd;
+	struct khib_target *t;
+	struct fx_disk d;
+	char reason[KHIB_REASON_MAX] = "";
+
+	ASSERT_TRUE(mem != NULL);
+	repaint(mem, 0, 512, true);
+	repaint(mem, 512, 512, false);
+	repaint(mem, 1024, 256, true);
+	repaint(mem, 1280, 256, false);
+	fx_params(&m, &p, KHIB_CODEC_LZ4, 512, 2);
+	ASSERT_OK(fx_disk_target(&d, 16 << 20, &t));
+	ASSERT_OK(khib_writer_new(t, &p, &w));
+	ASSERT_OK(khib_writer_add(w, range.paddr, mem, range.npages));
+	ASSERT_OK(khib_writer_finish(w));
+	khib_writer_get_stats(w, &st);
+	khib_writer_free(w);
+	/* The random chunk was judged by its sample, not compressed whole. */
+	ASSERT_EQ_U64(st.raw_by_sample, 1);
+	ASSERT_EQ_U64(st.raw_by_trial, 0);
+	ASSERT_OK(khib_reader_open(t, 0, &rd, reason));
+	ASSERT_OK(khib_reader_read(rd, &o, reason));
+	ASSERT_EQ_U64(khib_reader_info(rd)->n_chunks, 3);
+	for (uint64_t k = 0; k < 3; k++)
+		ASSERT_OK(khib_reader_chunk(rd, k, &ci[k]));
+	khib_reader_free(rd);
+	/* Raw: the payload is the pages themselves. */
+	ASSERT_TRUE(ci[0].disk_bytes >= ci[0].header_bytes +
+		    (uint64_t)ci[0].stored_pages * KHIB_PAGE_SIZE);
+	ASSERT_TRUE(ci[1].disk_bytes < (uint64_t)ci[1].stored_pages * KHIB_PAGE_SIZE / 4);
+	ASSERT_TRUE(ci[2].disk_bytes < (uint64_t)ci[2].stored_pages * KHIB_PAGE_SIZE * 3 / 4);
+	khib_target_free(t);
+	free(d.buf);
+	free(mem);
 }
