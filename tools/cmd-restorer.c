@@ -20,6 +20,7 @@
 
 #include "crypt.h"
 #include "blockmap.h"
+#include "checksum.h"
 #include "fileio.h"
 #include "handoff.h"
 #include "handoff_read.h"
@@ -133,6 +134,8 @@ int khib_restorer_main(const struct khib_handoff *h)
 	int r;
 
 	khib_info("restore kernel up: resuming %s from '/dev/%s'", h->release, h->target_name);
+	khib_info("checksum: XXH3, %s build (measured: %s)", khib_hash_in_use(),
+		  khib_tool_hash_report);
 	if ((r = khib_save_open_target(h, KHIB_DEVMEM, &t, name, reason)) < 0)
 		fail_reboot(NULL, 0, "opening the image's target: %s", reason);
 	if (strcmp(name, h->target_name))

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "blockmap.h"
+#include "checksum.h"
 #include "crypt.h"
 #include "elfcore.h"
 #include "elfcore_file.h"
@@ -280,6 +281,8 @@ int khib_writer_main(const struct khib_handoff *h)
 	khib_info("writer kernel up: saving %s (%s) to '%s'", wr.h.release,
 		  wr.h.flags & KHIB_HANDOFF_TEST ? "test mode" : "hibernation", wr.h.target_name);
 	report_vmcore(&wr.h);
+	khib_info("checksum: XXH3, %s build (measured: %s)", khib_hash_in_use(),
+		  khib_tool_hash_report);
 
 	chunk = chunk_pages_or_abort(&wr);
 	r = khib_save_open_target(&wr.h, KHIB_DEVMEM, &t, name, reason);
@@ -301,6 +304,10 @@ int khib_writer_main(const struct khib_handoff *h)
 	khib_info("writer kernel memory: at least %" PRIu64 " MiB of its %" PRIu64 " MiB region "
 		  "stayed free (chunks of %u KiB)", wr.least_free_bytes >> 20,
 		  wr.h.region_bytes >> 20, chunk * 4);
+	if (res.stats.raw_by_sample + res.stats.raw_by_trial)
+		khib_info("incompressible chunks stored raw: %" PRIu64 " judged by a sample, %" PRIu64
+			  " after compressing them whole", res.stats.raw_by_sample,
+			  res.stats.raw_by_trial);
 	khib_info("image committed: %" PRIu64 " MiB of RAM, %" PRIu64 " MiB stored, %" PRIu64
 		  " zero pages skipped, %.1f s",
 		  res.saved_pages >> 8, res.stats.data_bytes >> 20, res.stats.zero_pages, el);

@@ -98,6 +98,10 @@ int khib_tool_load_config(struct khib_config *ret);
 /* That file's path. */
 const char *khib_tool_config_path(void);
 
+/* What khib_hash_pick_fastest() measured when khib started ("" if it
+ * could not). */
+extern char khib_tool_hash_report[128];
+
 /* khib resume through /dev/snapshot (resume-snapshot.c), the snapshot op
  * of khib_resume() (lib/flows/resume.h): does not return on success;
  * KHIB_RESUME_FALLBACK when the snapshot path cannot be taken and nothing

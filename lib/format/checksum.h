@@ -23,10 +23,33 @@ uint64_t khib_hash64(const void *buf, size_t len);
  * New checksums use khib_hash64(). */
 uint64_t khib_xxh64(const void *buf, size_t len, uint64_t seed);
 
+/*
+ * XXH3 comes in builds that give the same values at different speeds
+ * (lib/format/xxh3_variant.c: scalar, SSE2, AVX2): the first is the
+ * default, the compiler's choice for the target.  Under QEMU's TCG the
+ * scalar build hashes at ~1 GB/s per vCPU and SSE2 at ~420 MB/s; on
+ * hardware the vector builds win.  khib_hash_pick_fastest()
+ * (lib/system/hashpick.h) measures them and uses the fastest.
+ */
+struct khib_hash_variant {
+	const char *name;
+	uint64_t (*hash)(const void *buf, size_t len);
+	void (*reset)(void *state);
+	void (*update)(void *state, const void *buf, size_t len);
+	uint64_t (*digest)(const void *state);
+};
+
+/* The builds this CPU can run. */
+size_t khib_hash_variants(const struct khib_hash_variant **ret);
+/* Use v from now on (before any thread hashes). */
+void khib_hash_use(const struct khib_hash_variant *v);
+const char *khib_hash_in_use(void);
+
 /* Incremental form; the result equals khib_hash64() of the concatenation. */
 struct khib_hash_state {
 	/* Opaque, sized and aligned for XXH3_state_t (checked in checksum.c). */
 	_Alignas(64) unsigned char opaque[640];
+	const struct khib_hash_variant *v; /* the build that began it */
 };
 
 void khib_hash_init(struct khib_hash_state *s);
