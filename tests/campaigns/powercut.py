@@ -42,8 +42,10 @@ the machine settles, and the trial is classified (tally.py):
            next boot must resume, after it boot normally.  Plus read errors
            in the middle of the restore (no cut): QEMU's blkdebug under
            the image disk's raw node fails reads (event read_aio) from the
-           moment the host arms it, by a QMP qemu-io write to the disk's
-           last sector, unused, that moves blkdebug to state 2; once or
+           moment the host arms it, by a QMP qemu-io write of zeroes to
+           the disk's last sector, unused, that moves blkdebug to state 2
+           (a write-zeroes request: the guest's own writes, such as R0
+           counting the restore on the image, do not arm it); once or
            for good, or reads and writes for good (R cannot invalidate).
            N must never be entered half-restored: R invalidates the image
            and reboots, or R0 goes on with a normal boot; an image R could
@@ -324,13 +326,13 @@ def resume_trial(ctx, point, base):
 
 
 def blkdebug_drive(mc, fault):
-    """The image disk under blkdebug: once the host wrote to it, one read
-    request fails ("once"), every read ("persistent"), or every read and
-    write ("dead")."""
+    """The image disk under blkdebug: once the host wrote zeroes to it,
+    one read request fails ("once"), every read ("persistent"), or every
+    read and write ("dead")."""
     cfg = mc.ctx.path("blkdebug.conf")
     iotype = "" if fault == "dead" else 'iotype = "read"\n'
     with open(cfg, "w") as f:
-        f.write('[set-state]\nevent = "pwritev"\nstate = "1"\nnew_state = "2"\n'
+        f.write('[set-state]\nevent = "pwritev_zero"\nstate = "1"\nnew_state = "2"\n'
                 '[inject-error]\nevent = "read_aio"\nstate = "2"\n' + iotype +
                 f'errno = "5"\nonce = "{"on" if fault == "once" else "off"}"\n')
     return (f"driver=raw,file.driver=blkdebug,file.config={cfg},"
@@ -344,10 +346,11 @@ def faulty_boot(mc, fault):
 
 
 def arm(vm, disk):
-    """Write a zero sector at the end of the image disk, past any image:
-    blkdebug's state 2, where reads fail."""
+    """Write zeroes over the last sector of the image disk, past any image
+    (a write-zeroes request, which the guest never makes): blkdebug's state
+    2, where reads fail."""
     last = os.path.getsize(disk) - 512
-    vm.hmp(f'qemu-io d0 "write -P 0 {last} 512"')
+    vm.hmp(f'qemu-io d0 "write -z {last} 512"')
 
 
 def read_error_trial(mc, point, base):
