@@ -1,16 +1,32 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""Resume time, side by side: khib through /dev/snapshot, khib through its
-restore kernel (kexec), and Linux's own hibernation (swsusp to a swap
-partition), on the same VM configuration, in one run.
+"""Hibernate and resume, side by side: khib through /dev/snapshot, khib
+through its restore kernel (kexec), and Linux's own hibernation (swsusp to
+a swap partition), on the same VMs, in one run.
 
-Each method: boot the VM, start the same workload (62.5% of RAM in a checked
-pattern), hibernate, power off; then start a new QEMU process and time it
-from its start to the line the hibernated system prints once it runs again.
-Hibernation time is measured from the command that starts it to QEMU's exit.
-Not a test: it prints figures and asserts nothing about speed.
+Each method, in each cell of the matrix (memory x load x vCPUs): boot the
+VM, start the workload (`--load`: idle is 8 MiB, a number is that percent
+of RAM, in a pseudo-random pattern that it checks page by page, plus a
+counter, a pipe and a timer), hibernate, power off; then start a new QEMU
+process and resume.  Times come from the console lines' own clock (seconds
+since QEMU started), so every method is timed the same way:
 
-    bench/bench-resume.py [--mem 512M] [--cpus 2] [--runs 2]
+  hibernate  from the line before the hibernating command to QEMU's exit
+             (power off); "jump" is when khib jumps to the writer kernel
+  resume     from QEMU's start to the first line the resumed system prints
+             ("first sign of life"), and to the end of the workload's next
+             full pass, started by a signal right after that line ("all
+             back": every page read and checked once, so pages swsusp swapped
+             out have come back)
+  written    the image, plus for swsusp what it swapped out to make room
+             (pswpout, 4 KiB pages)
+
+plus the phases khib's lines show.  Runs of a cell alternate the methods;
+figures are medians with min-max.  Not a test: it asserts nothing about
+speed.
+
+    bench/bench-resume.py [--mem 512M,2G] [--load idle,60] [--cpus 1,2]
+                          [--runs 3] [--methods snapshot,kexec,swsusp]
 
 Needs the static build (scripts/build.sh build-static) and the kernel
 (kernel/build.sh); the README's test command makes both.
@@ -32,87 +48,176 @@ from khibvm.context import Context  # noqa: E402
 from khibvm.host import khib_host, make_disk  # noqa: E402
 from khibvm.qemu import VM  # noqa: E402
 
+IDLE_MIB = 8
+ALL_BACK = r"^workload: every page checked since the signal, errors=(\d+)$"
+
+# Right after `khib hibernate` returned in the resumed N (test_resume.INIT).
+RESUMED_HOOK = "#!/bin/sh\nkill -USR2 $1\n"
+
 # Linux's own hibernation: the same workload, swap on /dev/vda, resume=.
 SWSUSP_INIT = r"""#!/bin/sh
 """ + guest.MOUNTS + r"""echo "N: up"
 mkswap /dev/vda >/dev/null
 swapon /dev/vda
 /bin/khib-workload @MIB@ /tmp &
+wl=$!
 while [ ! -e /tmp/ready ]; do usleep 100000; done
 # The compressor can be chosen since Linux 6.9; before, it is LZO.
 c=/sys/module/hibernate/parameters/compressor
 if [ -w $c ]; then echo lz4 > $c; echo "N: compressor $(cat $c)"; else echo "N: compressor lzo"; fi
+out0=$(sed -n 's/^pswpout //p' /proc/vmstat)
 echo "N: hibernating"
 echo disk > /sys/power/state
 echo "N: back rc=$?"
-poweroff -f
+kill -USR2 $wl
+echo "N: swapped out $(( $(sed -n 's/^pswpout //p' /proc/vmstat) - out0 )) pages"
+while :; do sleep 1; done
 """
 
 
-def khib_method(ctx, method, mem, cpus):
-    mc = test_resume.Machine(ctx, cpus, method=method, mem=mem)
+def at(vm, pattern):
+    """The console clock of the first line matching pattern, or None."""
+    rx = re.compile(pattern)
+    for t, s in vm.lines:
+        if rx.search(s):
+            return t
+    return None
+
+
+def workload_mib(mem, load):
+    return IDLE_MIB if load == "idle" else test_resume.mib(mem) * int(load) // 100
+
+
+def khib_method(ctx, method, mem, cpus, load):
+    hook = ctx.path("resumed-hook")
+    with open(hook, "w") as f:
+        f.write(RESUMED_HOOK)
+    os.chmod(hook, 0o755)
+    mc = test_resume.Machine(ctx, cpus, method=method, mem=mem,
+                             workload_mib=workload_mib(mem, load),
+                             files=[(hook, "bin/khibtest-resumed")])
+    r = {}
     with mc.boot(1) as vm:
-        test_resume.fresh_boot_until_hibernated(vm, cpus)
-        vm.expect(r"khib: hibernating: jumping")
-        t0 = time.monotonic()
-        vm.wait_exit(timeout=300)
-        hib = time.monotonic() - t0
-    stored = json.loads(khib_host("inspect", "--json", mc.disk).stdout)["data_bytes"] >> 20
+        vm.expect(r"^workload: ready", timeout=600)
+        vm.expect(r"^N: hibernating cycle=1$", timeout=300)
+        t0 = vm.matched_at
+        vm.expect(r"khib: hibernating: jumping", timeout=300)
+        r["hib_jump"] = vm.matched_at - t0
+        vm.expect(r"khib: writer kernel up", timeout=300)
+        r["h_boot"] = vm.matched_at - t0 - r["hib_jump"]
+        m = vm.expect(r"khib: image committed: .*, ([0-9.]+) s$", timeout=600)
+        r["h_save"] = float(m.group(1))
+        assert vm.wait_exit(timeout=300) == 0
+        r["hib"] = vm.now() - t0
+    r["written"] = json.loads(khib_host("inspect", "--json", mc.disk).stdout)["data_bytes"] >> 20
     with mc.boot(1) as vm:
-        vm.expect(r"^N: hibernate rc=0 cycle=1$", timeout=300)
-        resume = vm.lines[vm.consumed - 1][0]
+        vm.expect(r"^N: hibernate rc=0 cycle=1$", timeout=600)
+        r["first"] = vm.matched_at
+        m = vm.expect(ALL_BACK, timeout=600)
+        assert m.group(1) == "0", f"the workload found {m.group(1)} errors"
+        r["back"] = vm.matched_at
+        r["r0"] = at(vm, r"khib: resuming 6\.")
+        done = at(vm, r"printk: Suspending console|khib: jumping into the resumed kernel")
+        if r["r0"] is not None and done is not None:
+            r["restore"] = done - r["r0"]
         vm.kill()
-    return hib, resume, stored, None
+    return r, None
 
 
-def swsusp(ctx, mem, cpus):
+def swsusp(ctx, mem, cpus, load):
     kernel = ctx.kernel()
-    wl_mib = test_resume.mib(mem) * 5 // 8
-    initrd = ctx.initramfs("swsusp", SWSUSP_INIT.replace("@MIB@", str(wl_mib)), files=[
-        (ctx.bin("khib-workload"), "bin/khib-workload")])
+    initrd = ctx.initramfs("swsusp", SWSUSP_INIT.replace("@MIB@", str(workload_mib(mem, load))),
+                           files=[(ctx.bin("khib-workload"), "bin/khib-workload")])
     disk = make_disk(ctx, (test_resume.mib(mem) + 256) << 20)
-    args = dict(mem=mem, cpus=cpus, disks=[disk], log_dir=ctx.log_dir, deadline=400)
+    args = dict(mem=mem, cpus=cpus, disks=[disk], log_dir=ctx.log_dir, deadline=900)
     append = "console=ttyS0 panic=-1 resume=/dev/vda"
+    r = {}
     with VM("swsusp-1", kernel, initrd, append, **args) as vm:
-        codec = vm.expect(r"^N: compressor (\S+)$", timeout=300).group(1)
+        codec = vm.expect(r"^N: compressor (\S+)$", timeout=600).group(1)
         vm.expect(r"^N: hibernating$", timeout=300)
-        t0 = time.monotonic()
-        vm.wait_exit(timeout=300)
-        hib = time.monotonic() - t0
+        t0 = vm.matched_at
+        assert vm.wait_exit(timeout=600) == 0
+        r["hib"] = vm.now() - t0
         m = [re.search(r"Wrote (\d+) kbytes", s) for s in vm.seen(r"PM: hibernation: Wrote ")]
-    stored = int(m[0].group(1)) >> 10 if m else -1
+    image = int(m[0].group(1)) >> 10 if m else -1
     with VM("swsusp-2", kernel, initrd, append, **args) as vm:
-        vm.expect(r"^N: back rc=0$", timeout=300)
-        resume = vm.lines[vm.consumed - 1][0]
+        vm.expect(r"^N: back rc=0$", timeout=600)
+        r["first"] = vm.matched_at
+        swapped = int(vm.expect(r"^N: swapped out (-?\d+) pages$").group(1))
+        m = vm.expect(ALL_BACK, timeout=600)
+        assert m.group(1) == "0", f"the workload found {m.group(1)} errors"
+        r["back"] = vm.matched_at
         vm.kill()
-    return hib, resume, stored, codec.upper()
+    r["written"] = image + max(swapped, 0) * 4 // 1024
+    r["swapped"] = max(swapped, 0) * 4 // 1024
+    return r, codec.upper()
+
+
+def fig(vals):
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return "-"
+    return f"{statistics.median(vals):6.2f} ({min(vals):.2f}-{max(vals):.2f})"
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mem", default="512M")
-    ap.add_argument("--cpus", type=int, default=2)
-    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--mem", default="512M,2G")
+    ap.add_argument("--load", default="idle,60", help="idle, or percent of RAM")
+    ap.add_argument("--cpus", default="1,2")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--methods", default="snapshot,kexec,swsusp")
     a = ap.parse_args()
     out = os.path.join(TOP, "build-vm", "bench")
-    rows = [("khib, /dev/snapshot", "snapshot",
-             lambda c: khib_method(c, "snapshot", a.mem, a.cpus)),
-            ("khib, restore kernel", "kexec", lambda c: khib_method(c, "kexec", a.mem, a.cpus)),
-            ("Linux swsusp", "swsusp", lambda c: swsusp(c, a.mem, a.cpus))]
-    print(f"VM: {a.mem}, {a.cpus} vCPUs, TCG; workload holds 62.5% of RAM; "
-          f"{a.runs} runs each, median (min-max)")
-    print(f"{'method':24} {'resume: VM start -> running':>30} {'hibernate':>16} {'written':>9}")
-    for name, tag, fn in rows:
-        res, hib, size = [], [], 0
-        for i in range(a.runs):
-            h, r, size, codec = fn(Context(f"{tag}-{i}", out))
-            res.append(r)
-            hib.append(h)
-        if codec:  # what the kernel really used, not what was asked
-            name = f"{name} ({codec})"
-        print(f"{name:24} {statistics.median(res):9.2f} s ({min(res):.2f}-{max(res):.2f})"
-              f"{'':6} {statistics.median(hib):8.2f} s {size:6d} MiB")
-        sys.stdout.flush()
+    names = {"snapshot": "khib, /dev/snapshot", "kexec": "khib, restore kernel",
+             "swsusp": "Linux swsusp"}
+    methods = a.methods.split(",")
+    print(f"bench-resume {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: TCG, "
+          f"{os.cpu_count()} host CPUs; {a.runs} runs per method and cell, median (min-max); "
+          f"seconds, MiB")
+    for mem in a.mem.split(","):
+        for load in a.load.split(","):
+            for cpus in map(int, a.cpus.split(",")):
+                cell(out, mem, load, cpus, a.runs, methods, names)
+
+
+def cell(out, mem, load, cpus, runs, methods, names):
+    what = "idle" if load == "idle" else f"{load}% used"
+    print(f"\n{mem}, {what}, {cpus} vCPU{'s' if cpus > 1 else ''}")
+    print(f"{'method':28} {'hibernate':>20} {'resume: first sign':>20} {'resume: all back':>20}"
+          f" {'written':>8}")
+    res = {m: [] for m in methods}
+    codec = {}
+    for i in range(runs):
+        for m in methods:
+            ctx = Context(f"{m}-{mem}-{load}-{cpus}-{i}", out)
+            if m == "swsusp":
+                r, codec[m] = swsusp(ctx, mem, cpus, load)
+            else:
+                r, _ = khib_method(ctx, m, mem, cpus, load)
+            res[m].append(r)
+    for m in methods:
+        rs = res[m]
+        name = names[m] + (f" ({codec[m]})" if codec.get(m) else "")
+        print(f"{name:28} {fig([r['hib'] for r in rs]):>20} {fig([r['first'] for r in rs]):>20}"
+              f" {fig([r['back'] for r in rs]):>20} {statistics.median(r['written'] for r in rs):8.0f}")
+        if m == "swsusp":
+            print(f"{'':4}of which swapped out: {statistics.median(r['swapped'] for r in rs):.0f}")
+        else:
+            print(f"{'':4}hibernate: to the jump {fig([r['hib_jump'] for r in rs])}, writer boot "
+                  f"{fig([r['h_boot'] for r in rs])}, save {fig([r['h_save'] for r in rs])}")
+            print(f"{'':4}resume: QEMU start to khib resuming {fig([r['r0'] for r in rs])}, "
+                  f"restore {fig([r.get('restore') for r in rs])}")
+    sw = res.get("swsusp")
+    if sw:
+        base = {k: statistics.median(r[k] for r in sw) for k in ("hib", "first", "back")}
+        for m in methods:
+            if m == "swsusp":
+                continue
+            med = {k: statistics.median(r[k] for r in res[m]) for k in base}
+            print(f"{names[m]:28} x swsusp: hibernate {med['hib'] / base['hib']:.2f}, first sign "
+                  f"{med['first'] / base['first']:.2f}, all back {med['back'] / base['back']:.2f}")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

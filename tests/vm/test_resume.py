@@ -80,6 +80,7 @@ while [ $cycle -le $cycles ]; do
     /bin/khib hibernate --target /dev/$IMG $K --append "console=ttyS0 panic=-1 nr_cpus=1" \
         --region-size 64M @HIBARGS@
     echo "N: hibernate rc=$? cycle=$cycle"
+    [ ! -x /bin/khibtest-resumed ] || /bin/khibtest-resumed $wl
     report /tmp $wl
     if dd if=/dev/$DATA bs=65536 count=16 2>/dev/null | cmp -s - /tmp/disk.data; then
         echo "N: data disk intact cycle=$cycle"
@@ -115,7 +116,8 @@ def images(ctx, hibargs="", workload_mib=WORKLOAD_MIB, files=(), name="n", clear
     when no key is enrolled; bus: the disks' (khibvm/qemu.py).  Among the
     files, /bin/khibtest-setup runs first in every boot, /bin/khibtest-hook
     with `before CYCLE` ahead of each hibernation and `after CYCLE` at the
-    end of each cycle."""
+    end of each cycle, /bin/khibtest-resumed with the workload's pid right
+    after `khib hibernate` returned."""
     if clear:
         hibargs = f"--clear {hibargs}"
     kernel = ctx.kernel()

@@ -12,7 +12,11 @@
  * SIGUSR1 it prints one line at the end of its current pass, creates
  * STATEDIR/reported (so a script can wait for the line) and goes on:
  *   workload: passes=N errors=E counter=C pipe=P ticks=T
- * errors counts wrong pages, counter mismatches and pipe gaps.
+ * errors counts wrong pages, counter mismatches and pipe gaps.  On SIGUSR2
+ * it starts a new pass from its first page and says when that pass ended,
+ * every page read and checked once since the signal (after a resume: the
+ * workload is all back, whatever was swapped out paged in again):
+ *   workload: every page checked since the signal, errors=E
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,12 +32,18 @@
 
 #define PAGE 4096
 
-static volatile sig_atomic_t report_now;
+static volatile sig_atomic_t report_now, full_pass;
 
 static void on_usr1(int sig)
 {
 	(void)sig;
 	report_now = 1;
+}
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	full_pass = 1;
 }
 
 static uint64_t next(uint64_t *s)
@@ -124,13 +134,26 @@ int main(int argc, char **argv)
 	if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0)
 		return 1;
 	signal(SIGUSR1, on_usr1);
+	signal(SIGUSR2, on_usr2);
 	for (size_t i = 0; i < pages; i++)
 		fill((uint64_t *)(mem + i * PAGE), i);
 
 	for (;;) {
-		for (size_t i = 0; i < pages; i++)
+		int full = 0;
+
+		for (size_t i = 0; i < pages; i++) {
+			if (full_pass) {
+				full_pass = 0;
+				full = 1;
+				i = 0;
+			}
 			if (!check((const uint64_t *)(mem + i * PAGE), i))
 				errors++;
+		}
+		if (full) {
+			printf("workload: every page checked since the signal, errors=%lu\n", errors);
+			fflush(stdout);
+		}
 		errors += bump_counter(counter, passes, passes + 1);
 		passes++;
 		if (passes == 1) {
