@@ -19,7 +19,7 @@ since QEMU started), so every method is timed the same way:
              back": every page read and checked once, so pages swsusp swapped
              out have come back)
   written    the image, plus for swsusp what it swapped out to make room
-             (pswpout, 4 KiB pages)
+             (swap in use right after the resume)
 
 plus the phases khib's lines show.  Runs of a cell alternate the methods;
 figures are medians with min-max.  Not a test: it asserts nothing about
@@ -65,12 +65,14 @@ while [ ! -e /tmp/ready ]; do usleep 100000; done
 # The compressor can be chosen since Linux 6.9; before, it is LZO.
 c=/sys/module/hibernate/parameters/compressor
 if [ -w $c ]; then echo lz4 > $c; echo "N: compressor $(cat $c)"; else echo "N: compressor lzo"; fi
-out0=$(sed -n 's/^pswpout //p' /proc/vmstat)
 echo "N: hibernating"
 echo disk > /sys/power/state
 echo "N: back rc=$?"
 kill -USR2 $wl
-echo "N: swapped out $(( $(sed -n 's/^pswpout //p' /proc/vmstat) - out0 )) pages"
+# On swap right after the resume: what the hibernation swapped out.
+total=$(sed -n 's/^SwapTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)
+free=$(sed -n 's/^SwapFree: *\([0-9]*\) kB/\1/p' /proc/meminfo)
+echo "N: swapped out $(( (total - free) / 4 )) pages"
 while :; do sleep 1; done
 """
 
