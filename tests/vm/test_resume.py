@@ -450,21 +450,25 @@ def restore_attempts(disk):
     return info["valid"], info["restore_attempts"]
 
 
+def cut_mid_restore(mc, *first):
+    """A boot whose power goes in the middle of the restore kernel's
+    writing of memory, after lines matching `first`."""
+    with mc.boot(0) as vm:
+        for pattern in first:
+            vm.expect(pattern, timeout=240)
+        vm.expect(r"khib: restoring memory: +[1-9]\d% ", timeout=300)
+        vm.kill()
+
+
 def unfinished_twice(ctx):
     """Restores that began and did not finish are counted on the image:
     the second checks every chunk first, there is no third."""
     mc, _ = hibernated_once(ctx)
     assert restore_attempts(mc.disk) == (True, 0)
-    with mc.boot(0) as vm:
-        vm.expect(r"khib: restoring memory: +[1-9]\d% ", timeout=300)
-        vm.kill()
+    cut_mid_restore(mc)
     assert restore_attempts(mc.disk) == (True, 1)
-    with mc.boot(0) as vm:
-        vm.expect(r"khib: a restore of this image began and did not finish \(1 so far\): "
-                  r"checking every chunk before the next", timeout=240)
-        vm.expect(r"khib: restore kernel up", timeout=240)
-        vm.expect(r"khib: restoring memory: +[1-9]\d% ", timeout=300)
-        vm.kill()
+    cut_mid_restore(mc, r"khib: a restore of this image began and did not finish \(1 so far\): "
+                    r"checking every chunk before the next", r"khib: restore kernel up")
     assert restore_attempts(mc.disk) == (True, 2)
     with mc.boot(0) as vm:
         vm.expect(r"khib: image on '/dev/vda' refused: 2 restores of this image began and none "
