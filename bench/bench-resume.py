@@ -145,10 +145,15 @@ def swsusp(ctx, mem, cpus, load):
     with VM("swsusp-2", kernel, initrd, append, **args) as vm:
         vm.expect(r"^N: back rc=0$", timeout=600)
         r["first"] = vm.matched_at
-        swapped = int(vm.expect(r"^N: swapped out (-?\d+) pages$").group(1))
         m = vm.expect(ALL_BACK, timeout=600)
         assert m.group(1) == "0", f"the workload found {m.group(1)} errors"
         r["back"] = vm.matched_at
+        # Printed after the signal: before or after the workload's line.
+        end = time.monotonic() + 60
+        while not vm.seen(r"^N: swapped out -?\d+ pages$") and time.monotonic() < end:
+            time.sleep(0.1)
+        swapped = int(re.search(r"(-?\d+) pages$",
+                                vm.seen(r"^N: swapped out -?\d+ pages$")[0]).group(1))
         vm.kill()
     r["written"] = image + max(swapped, 0) * 4 // 1024
     r["swapped"] = max(swapped, 0) * 4 // 1024
