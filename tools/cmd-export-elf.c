@@ -313,5 +313,6 @@ const struct khib_command khib_cmd_export_elf = {
 	.name = "export-elf",
 	.summary = "write an image as an ELF core file",
 	.run = export_run,
+	.hashes_images = true,
 	.help = export_help,
 };

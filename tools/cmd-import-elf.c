@@ -384,5 +384,6 @@ const struct khib_command khib_cmd_import_elf = {
 	.name = "import-elf",
 	.summary = "build an image from an ELF core file",
 	.run = import_run,
+	.hashes_images = true,
 	.help = import_help,
 };

@@ -89,6 +89,7 @@ const struct khib_command khib_cmd_init = {
 	.name = "init",
 	.summary = "/init of the writer and restore kernels (internal)",
 	.run = init_run,
+	.hashes_images = true,
 	.help = init_help,
 	.hidden = true,
 };

@@ -221,16 +221,11 @@ int khib_restorer_direct(void)
 	}
 	/* Each chunk is checked as it is written, and N entered only when all
 	 * checked out; after a restore that did not finish, all of them
-	 * first (khib_resume()'s rule, lib/flows/resume.c). */
+	 * first. */
 	uint32_t tries;
-	if ((r = khib_image_count_restore(t, &tries)) < 0) {
+	if ((r = khib_resume_begin_restore(t, &tries, reason)) < 0) {
 		khib_reader_free(rd);
-		fail_reboot(t, r, "recording the restore's start on '%s'", path);
-	}
-	if (tries >= KHIB_RESUME_MAX_ATTEMPTS) {
-		khib_reader_free(rd);
-		fail_reboot(t, 0, "%" PRIu32 " restores of the image on '%s' began and none "
-			    "finished", tries, path);
+		fail_reboot(t, 0, "'%s': %s", path, reason);
 	}
 	khib_info("resuming %s from '%s'%s", khib_reader_info(rd)->kernel.uts_release, path,
 		  tries ? ", every chunk checked first: a restore of it did not finish" : "");

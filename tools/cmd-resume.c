@@ -77,10 +77,12 @@ static void resume_help(FILE *out)
 	      "  --threads N      decompression threads in the restore kernel\n"
 	      "  --method M       snapshot: through this kernel's /dev/snapshot, no second\n"
 	      "                   kernel; kexec: through khib's restore kernel; auto\n"
-	      "                   (default): snapshot where this kernel and its free\n"
-	      "                   memory allow, else kexec, saying why (default:\n"
-	      "                   khib.method= on the kernel command line, else\n"
-	      "                   resume-method= in /etc/khib.conf)\n"
+	      "                   (default): snapshot for up to 512 MiB of pages to\n"
+	      "                   restore, kexec for more (it writes each page once),\n"
+	      "                   each falling back to the other where it cannot be\n"
+	      "                   taken, saying why (default: khib.method= on the\n"
+	      "                   kernel command line, else resume-method= in\n"
+	      "                   /etc/khib.conf)\n"
 	      "  --dry-run        check the image, resume nothing, change nothing\n"
 	      "  --key-file FILE  the key file an encrypted image was written for (default:\n"
 	      "                   key-file= in /etc/khib.conf); with one, an image in\n"
@@ -329,10 +331,9 @@ static int op_verify(void *ctx, struct khib_reader *rd, uint32_t unfinished, cha
 }
 
 /* Load the restore kernel into the image's region and go. */
-static int op_restorer(void *ctx, const struct khib_image_info *info,
-		       struct khib_jump_config *cfg, char *reason)
+static int restorer(struct resume_ctx *c, const struct khib_image_info *info,
+		    struct khib_jump_config *cfg, char *reason)
 {
-	struct resume_ctx *c = ctx;
 	const struct resume_opts *o = c->o;
 	_cleanup_free_ char *kernel = NULL, *initrd = NULL;
 	uint8_t *keypage = NULL;
@@ -384,6 +385,16 @@ static int op_restorer(void *ctx, const struct khib_image_info *info,
 		  info->kernel.uts_release, c->path, info->saved_pages >> 8, info->data_bytes >> 20);
 	r = khib_kexec_jump();
 	return khib_fail(reason, r, "starting the restore kernel: %s", strerror(-r));
+}
+
+static int op_restorer(void *ctx, const struct khib_image_info *info,
+		       struct khib_jump_config *cfg, bool forced, char *reason)
+{
+	int r = restorer(ctx, info, cfg, reason);
+
+	if (!forced)
+		khib_info("%s: using the /dev/snapshot path", reason);
+	return r;
 }
 
 static const struct khib_resume_ops resume_ops = {
@@ -528,7 +539,12 @@ static int resume_run(int argc, char **argv)
 	else
 		r = khib_blockmap_open(path, o.dry_run ? 0 : KHIB_TARGET_WRITE, &t, why);
 	if (r >= 0) {
-		khib_resume(t, o.method, o.dry_run, &resume_ops, &ctx, &res);
+		struct khib_resume_params rp = {
+			.method = o.method,
+			.stream_max_pages = KHIB_RESUME_STREAM_MAX_PAGES,
+			.dry_run = o.dry_run,
+		};
+		khib_resume(t, &rp, &resume_ops, &ctx, &res);
 		khib_target_free(t);
 	}
 	khib_secret_free(ctx.key);
@@ -545,5 +561,6 @@ const struct khib_command khib_cmd_resume = {
 	.name = "resume",
 	.summary = "resume from a valid image, or return and let the boot go on",
 	.run = resume_run,
+	.hashes_images = true,
 	.help = resume_help,
 };

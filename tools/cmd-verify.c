@@ -97,5 +97,6 @@ const struct khib_command khib_cmd_verify = {
 	.name = "verify",
 	.summary = "check every chunk and checksum of an image",
 	.run = verify_run,
+	.hashes_images = true,
 	.help = verify_help,
 };

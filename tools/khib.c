@@ -131,11 +131,9 @@ char khib_tool_hash_report[128];
 
 int main(int argc, char **argv)
 {
-	/* A few milliseconds: every command that reads or writes an image
-	 * hashes all of it. */
-	khib_hash_pick_fastest(khib_tool_hash_report, sizeof(khib_tool_hash_report));
 	/* As /init of khib's own kernels there is no shell to pass a command. */
 	if (getpid() == 1) {
+		khib_hash_pick_fastest(khib_tool_hash_report, sizeof(khib_tool_hash_report));
 		char *init_argv[] = { (char *)"init", NULL };
 		return khib_cmd_init.run(1, init_argv);
 	}
@@ -164,6 +162,10 @@ int main(int argc, char **argv)
 				return 0;
 			}
 		}
+		/* A few milliseconds, where all of an image is hashed. */
+		if (c->hashes_images)
+			khib_hash_pick_fastest(khib_tool_hash_report,
+					       sizeof(khib_tool_hash_report));
 		return c->run(argc - 1, argv + 1);
 	}
 	khib_err("unknown command '%s' (see 'khib --help')", argv[1]);

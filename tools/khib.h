@@ -21,6 +21,8 @@ struct khib_command {
 	int (*run)(int argc, char **argv); /* argv[0] is the subcommand */
 	void (*help)(FILE *out);
 	bool hidden;			   /* internal: not listed by --help */
+	bool hashes_images;		   /* reads or writes whole images: pick the
+					      fastest checksum build first */
 };
 
 /* "khib: <message>" on stderr, one line. */

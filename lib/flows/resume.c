@@ -15,9 +15,72 @@ static void set_reason(struct khib_resume_result *res, int err, const char *step
 		 reason && reason[0] ? reason : strerror(-res->err));
 }
 
+int khib_resume_begin_restore(struct khib_target *t, uint32_t *ret_unfinished, char *reason)
+{
+	int r;
+
+	if ((r = khib_image_count_restore(t, ret_unfinished)) < 0)
+		return khib_fail(reason, r, "recording the restore's start on the image: %s",
+				 strerror(-r));
+	if (*ret_unfinished >= KHIB_RESUME_MAX_ATTEMPTS)
+		return khib_fail(reason, -EIO, "%u restores of this image began and none finished",
+				 *ret_unfinished);
+	return 0;
+}
+
+/* Through /dev/snapshot: returns only when it did not resume, with the
+ * outcome, or KHIB_RESUME_NONE when it could not be taken and nothing
+ * changed (the caller may try the restore kernel). */
+static enum khib_resume_outcome through_snapshot(struct khib_target *t, struct khib_reader *rd,
+						 bool forced, const struct khib_resume_ops *ops,
+						 void *ctx, bool *verified,
+						 struct khib_resume_result *res)
+{
+	char reason[KHIB_REASON_MAX] = "";
+	int r = ops->snapshot(ctx, rd, t, forced, verified, reason);
+
+	if (r == KHIB_RESUME_BAD_IMAGE) {
+		set_reason(res, -EBADMSG, "", reason);
+		return KHIB_RESUME_REFUSED;
+	}
+	if (r == KHIB_RESUME_FALLBACK && !forced) {
+		set_reason(res, -EOPNOTSUPP, "through /dev/snapshot", reason);
+		return KHIB_RESUME_NONE;
+	}
+	set_reason(res, r == KHIB_RESUME_FALLBACK ? -EOPNOTSUPP : r, "through /dev/snapshot",
+		   reason);
+	return KHIB_RESUME_FAILED;
+}
+
+/* Through the restore kernel: returns only when it did not resume.
+ * KHIB_RESUME_NONE: the restore kernel could not be started, nothing
+ * changed but the attempt record. */
+static enum khib_resume_outcome through_restorer(struct khib_target *t, struct khib_reader *rd,
+						 struct khib_jump_config *cfg, bool verified,
+						 bool forced, const struct khib_resume_ops *ops,
+						 void *ctx, struct khib_resume_result *res)
+{
+	char reason[KHIB_REASON_MAX] = "";
+	uint32_t tries = 0;
+	int r;
+
+	if ((r = khib_resume_begin_restore(t, &tries, reason)) < 0) {
+		set_reason(res, r, "", reason);
+		return tries >= KHIB_RESUME_MAX_ATTEMPTS ? KHIB_RESUME_REFUSED
+							 : KHIB_RESUME_FAILED;
+	}
+	if (tries && !verified && (r = ops->verify(ctx, rd, tries, reason)) < 0) {
+		set_reason(res, r, "", reason);
+		return KHIB_RESUME_REFUSED;
+	}
+	r = ops->restorer(ctx, khib_reader_info(rd), cfg, forced, reason);
+	set_reason(res, r < 0 ? r : -EIO, "", reason);
+	return KHIB_RESUME_NONE;
+}
+
 /* Find the image and decide; returns the outcome before the rule. */
 static enum khib_resume_outcome attempt(struct khib_target *t, struct khib_reader *rd,
-					enum khib_resume_method method, bool dry_run,
+					const struct khib_resume_params *p,
 					const struct khib_resume_ops *ops, void *ctx,
 					struct khib_resume_result *res)
 {
@@ -25,8 +88,8 @@ static enum khib_resume_outcome attempt(struct khib_target *t, struct khib_reade
 	char reason[KHIB_REASON_MAX] = "";
 	struct khib_memmap fw;
 	struct khib_jump_config cfg = { 0 };
-	uint32_t tries;
-	bool verified;
+	enum khib_resume_outcome o;
+	bool verified, kexec_first;
 	int r;
 
 	if (ops->noresume(ctx))
@@ -39,8 +102,8 @@ static enum khib_resume_outcome attempt(struct khib_target *t, struct khib_reade
 	 * checks every chunk before the kernel restores anything; the restore
 	 * kernel checks each chunk as it writes it and jumps into N only when
 	 * all checked out (else it invalidates the image and reboots): no
-	 * chunk is read twice (with one exception, below). */
-	verified = dry_run;
+	 * chunk is read twice (with one exception, in through_restorer()). */
+	verified = p->dry_run;
 	if ((r = ops->check(ctx, rd, &fw, verified, reason)) < 0) {
 		set_reason(res, r, "", reason);
 		return KHIB_RESUME_REFUSED;
@@ -54,45 +117,37 @@ static enum khib_resume_outcome attempt(struct khib_target *t, struct khib_reade
 		set_reason(res, -ESTALE, "", "low memory differs from the hibernated machine's");
 		return KHIB_RESUME_REFUSED;
 	}
-	if (dry_run)
+	if (p->dry_run)
 		return KHIB_RESUME_VALID;
 	if (ops->consume && (r = ops->consume(ctx, reason)) < 0) {
 		set_reason(res, r, "", reason);
 		return KHIB_RESUME_FAILED;
 	}
-	if (method != KHIB_RESUME_KEXEC) {
-		r = ops->snapshot(ctx, rd, t, method == KHIB_RESUME_SNAPSHOT, &verified, reason);
-		if (r == KHIB_RESUME_BAD_IMAGE) {
-			set_reason(res, -EBADMSG, "", reason);
-			return KHIB_RESUME_REFUSED;
-		}
-		if (r != KHIB_RESUME_FALLBACK || method == KHIB_RESUME_SNAPSHOT) {
-			set_reason(res, r == KHIB_RESUME_FALLBACK ? -EOPNOTSUPP : r,
-				   "through /dev/snapshot", reason);
-			return KHIB_RESUME_FAILED;
-		}
+	/* auto: the path that is faster for this many pages first; the other
+	 * when the first cannot be taken and nothing changed. */
+	kexec_first = p->method == KHIB_RESUME_KEXEC ||
+		      (p->method == KHIB_RESUME_AUTO && info->stored_pages > p->stream_max_pages);
+	if (!kexec_first) {
+		o = through_snapshot(t, rd, p->method == KHIB_RESUME_SNAPSHOT, ops, ctx, &verified,
+				     res);
+		if (o != KHIB_RESUME_NONE)
+			return o;
 	}
-	/* A restore that began and did not finish (a power cut; a restore
-	 * kernel that failed and could not invalidate the image, on a disk
-	 * that fails only there): check every chunk here first, and give up
-	 * after KHIB_RESUME_MAX_ATTEMPTS, so that a bad disk costs a normal
-	 * boot and never a loop of reboots. */
-	if ((r = khib_image_count_restore(t, &tries)) < 0) {
-		set_reason(res, r, "recording the restore's start on the image", NULL);
+	o = through_restorer(t, rd, &cfg, verified, !kexec_first || p->method != KHIB_RESUME_AUTO,
+			     ops, ctx, res);
+	if (o != KHIB_RESUME_NONE)
+		return o;
+	if (!kexec_first || p->method != KHIB_RESUME_AUTO)
+		return KHIB_RESUME_FAILED;
+	/* The restore kernel could not be started: the stream, for which the
+	 * restore record written above changes nothing. */
+	struct khib_resume_result first = *res;
+	o = through_snapshot(t, rd, false, ops, ctx, &verified, res);
+	if (o == KHIB_RESUME_NONE) {
+		*res = first;	/* the first path's reason is the one to give */
 		return KHIB_RESUME_FAILED;
 	}
-	if (tries >= KHIB_RESUME_MAX_ATTEMPTS) {
-		khib_fail(reason, -EIO, "%u restores of this image began and none finished", tries);
-		set_reason(res, -EIO, "", reason);
-		return KHIB_RESUME_REFUSED;
-	}
-	if (tries && !verified && (r = ops->verify(ctx, rd, tries, reason)) < 0) {
-		set_reason(res, r, "", reason);
-		return KHIB_RESUME_REFUSED;
-	}
-	r = ops->restorer(ctx, info, &cfg, reason);
-	set_reason(res, r < 0 ? r : -EIO, "", reason);
-	return KHIB_RESUME_FAILED;
+	return o;
 }
 
 /* May an image nobody unlocked stay for a later boot?  Only if a resume
@@ -111,7 +166,7 @@ static bool keepable(struct khib_target *t)
 	return keep;
 }
 
-void khib_resume(struct khib_target *t, enum khib_resume_method method, bool dry_run,
+void khib_resume(struct khib_target *t, const struct khib_resume_params *p,
 		 const struct khib_resume_ops *ops, void *ctx, struct khib_resume_result *res)
 {
 	struct khib_reader *rd = NULL;
@@ -142,10 +197,10 @@ void khib_resume(struct khib_target *t, enum khib_resume_method method, bool dry
 	} else {
 		snprintf(res->release, sizeof(res->release), "%s",
 			 khib_reader_info(rd)->kernel.uts_release);
-		res->outcome = attempt(t, rd, method, dry_run, ops, ctx, res);
+		res->outcome = attempt(t, rd, p, ops, ctx, res);
 		khib_reader_free(rd);
 	}
-	if (dry_run || res->outcome == KHIB_RESUME_VALID)
+	if (p->dry_run || res->outcome == KHIB_RESUME_VALID)
 		return;
 	/* The rule: an image this boot did not resume never resumes later. */
 	if ((r = khib_image_invalidate(t)) < 0) {

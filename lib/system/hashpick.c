@@ -14,14 +14,6 @@
 #define SAMPLE_BYTES (256u << 10)
 #define ROUNDS 3
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 int khib_hash_pick_fastest(char *report, size_t n)
 {
 	const struct khib_hash_variant *v, *best = NULL;
@@ -44,10 +36,10 @@ int khib_hash_pick_fastest(char *report, size_t n)
 		uint64_t ns = UINT64_MAX;
 
 		for (int r = 0; r < ROUNDS; r++) {
-			uint64_t t0 = now_ns();
+			uint64_t t0 = khib_clock_ns(CLOCK_MONOTONIC);
 
 			sink += v[k].hash(buf, SAMPLE_BYTES);
-			uint64_t t = now_ns() - t0;
+			uint64_t t = khib_clock_ns(CLOCK_MONOTONIC) - t0;
 			if (t < ns)
 				ns = t;
 		}

@@ -22,8 +22,24 @@ struct fake {
 	int snapshot_ret;	/* what the snapshot op returns when it "fails" */
 	uint32_t tries;		/* restores that began before this one */
 	uint32_t unfinished;	/* what the verify op was told */
+	bool large;		/* auto: the image counts as a large one */
+	bool restorer_forced;	/* what the restorer op was told */
 	int calls[S_COUNT];
+	int order[S_COUNT];	/* the sequence number of each step's last call */
+	int seq;
 };
+
+/* The resume's parameters: a small image is below the stream's limit,
+ * unless the case says the image is a large one. */
+static struct khib_resume_params params(const struct fake *f, enum khib_resume_method method,
+					bool dry_run)
+{
+	return (struct khib_resume_params){
+		.method = method,
+		.stream_max_pages = f->large ? 0 : KHIB_RESUME_STREAM_MAX_PAGES,
+		.dry_run = dry_run,
+	};
+}
 
 static bool f_noresume(void *ctx)
 {
@@ -70,6 +86,7 @@ static int f_snapshot(void *ctx, struct khib_reader *rd, struct khib_target *t, 
 
 	(void)rd, (void)t, (void)forced, (void)verified;
 	f->calls[S_SNAP]++;
+	f->order[S_SNAP] = ++f->seq;
 	khib_fail(reason, 0, "injected: snapshot");
 	return f->fail == S_SNAP ? f->snapshot_ret : KHIB_RESUME_FALLBACK;
 }
@@ -86,12 +103,14 @@ static int f_verify(void *ctx, struct khib_reader *rd, uint32_t unfinished, char
 
 /* The real one does not return when it works. */
 static int f_restorer(void *ctx, const struct khib_image_info *info, struct khib_jump_config *cfg,
-		      char *reason)
+		      bool forced, char *reason)
 {
 	struct fake *f = ctx;
 
 	(void)info, (void)cfg;
+	f->restorer_forced = forced;
 	f->calls[S_RESTORER]++;
+	f->order[S_RESTORER] = ++f->seq;
 	return khib_fail(reason, -ENOENT, "injected: reading the restore kernel '/missing'");
 }
 
@@ -151,7 +170,8 @@ static void run(enum step fail, enum khib_resume_method method, bool dry_run,
 		ASSERT_EQ(before, i);
 	}
 	f->fail = fail;
-	khib_resume(k.t, method, dry_run, &fake_ops, f, &res);
+	struct khib_resume_params p = params(f, method, dry_run);
+	khib_resume(k.t, &p, &fake_ops, f, &res);
 	if (res.outcome != want)
 		test_fail(__FILE__, __LINE__, "step %d: outcome %d, want %d (%s)", fail,
 			  res.outcome, want, res.reason);
@@ -172,7 +192,8 @@ TEST(resume_no_image_changes_nothing)
 	struct fake f = { 0 };
 
 	ASSERT_EQ(fx_disk_target(&d, 1u << 20, &t), 0);
-	khib_resume(t, KHIB_RESUME_AUTO, false, &fake_ops, &f, &res);
+	struct khib_resume_params p = params(&f, KHIB_RESUME_AUTO, false);
+	khib_resume(t, &p, &fake_ops, &f, &res);
 	ASSERT_EQ(res.outcome, KHIB_RESUME_NONE);
 	ASSERT_EQ(f.calls[S_FW], 0);
 	for (size_t i = 0; i < d.size; i++)
@@ -229,6 +250,43 @@ TEST(resume_kexec_method_skips_snapshot_and_verify)
 	ASSERT_EQ(f.calls[S_SNAP], 0);
 	ASSERT_EQ(f.calls[S_VERIFY], 0);
 	ASSERT_EQ(f.calls[S_RESTORER], 1);
+}
+
+/* auto by the image's size: a small image goes through /dev/snapshot
+ * first and the restore kernel only when the stream cannot be taken; a
+ * large one through the restore kernel first, and the stream when the
+ * restore kernel cannot be started, with the first path's reason. */
+TEST(resume_auto_chooses_by_size)
+{
+	struct fake f = { 0 };
+
+	run(S_NONE, KHIB_RESUME_AUTO, false, KHIB_RESUME_FAILED, "/missing", &f);
+	ASSERT_EQ(f.calls[S_SNAP], 1);
+	ASSERT_EQ(f.calls[S_RESTORER], 1);
+	ASSERT_TRUE(f.order[S_SNAP] < f.order[S_RESTORER]);
+	ASSERT_TRUE(f.restorer_forced);
+
+	f = (struct fake){ .large = true };
+	run(S_NONE, KHIB_RESUME_AUTO, false, KHIB_RESUME_FAILED, "/missing", &f);
+	ASSERT_EQ(f.calls[S_SNAP], 1);
+	ASSERT_EQ(f.calls[S_RESTORER], 1);
+	ASSERT_TRUE(f.order[S_RESTORER] < f.order[S_SNAP]);
+	ASSERT_TRUE(!f.restorer_forced);
+
+	/* The stream taken after the restore kernel failed, and failing
+	 * itself, or finding a bad chunk: its outcome. */
+	f = (struct fake){ .large = true, .snapshot_ret = -ENOMEM };
+	run(S_SNAP, KHIB_RESUME_AUTO, false, KHIB_RESUME_FAILED, "/dev/snapshot", &f);
+	f = (struct fake){ .large = true, .snapshot_ret = KHIB_RESUME_BAD_IMAGE };
+	run(S_SNAP, KHIB_RESUME_AUTO, false, KHIB_RESUME_REFUSED, "snapshot", &f);
+
+	/* The explicit methods ignore the size. */
+	f = (struct fake){ .large = true };
+	run(S_NONE, KHIB_RESUME_SNAPSHOT, false, KHIB_RESUME_FAILED, "injected: snapshot", &f);
+	ASSERT_EQ(f.calls[S_RESTORER], 0);
+	f = (struct fake){ 0 };
+	run(S_NONE, KHIB_RESUME_KEXEC, false, KHIB_RESUME_FAILED, "/missing", &f);
+	ASSERT_EQ(f.calls[S_SNAP], 0);
 }
 
 /* The second restore of an image checks every chunk before the restore
@@ -313,7 +371,8 @@ TEST(resume_failed_invalidation_is_stuck)
 	disk_with_image(&k);
 	/* The same disk, read-only now: the invalidation cannot write. */
 	ASSERT_EQ(khib_target_new_memory(k.d.buf, k.d.size, false, &t), 0);
-	khib_resume(t, KHIB_RESUME_KEXEC, false, &fake_ops, &f, &res);
+	struct khib_resume_params p = params(&f, KHIB_RESUME_KEXEC, false);
+	khib_resume(t, &p, &fake_ops, &f, &res);
 	ASSERT_EQ(res.outcome, KHIB_RESUME_STUCK);
 	ASSERT_EQ(res.invalidate_err, -EBADF);
 	ASSERT_TRUE(strstr(res.reason, "recording the restore's start") != NULL);
@@ -364,7 +423,8 @@ static void locked(bool fs_complete, enum khib_resume_outcome want)
 	ASSERT_EQ(fx_write(&k.m, k.t, &p), 0);
 	khib_secret_free(key);
 	ops.key = f_key_cancelled;
-	khib_resume(k.t, KHIB_RESUME_AUTO, false, &ops, &f, &res);
+	struct khib_resume_params rp = params(&f, KHIB_RESUME_AUTO, false);
+	khib_resume(k.t, &rp, &ops, &f, &res);
 	ASSERT_EQ(res.outcome, want);
 	ASSERT_TRUE(strstr(res.reason, "3 wrong passphrases") != NULL);
 	ASSERT_EQ(image_committed(k.t), want == KHIB_RESUME_LOCKED);

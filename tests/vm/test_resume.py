@@ -539,7 +539,7 @@ def misplaced_kernel_refused(mc, h_initrd, append):
 def tests():
     yield "resume_snapshot_1cpu", cycles(1, 1, "snapshot")
     yield "resume_snapshot_2cpu", cycles(1, 2, "auto")
-    yield "resume_snapshot_2cpu_2g", cycles(1, 2, "auto", mem="2G")
+    yield "resume_snapshot_2cpu_2g", cycles(1, 2, "snapshot", mem="2G")
     yield "resume_snapshot_fallback", snapshot_fallback
     yield "resume_snapshot_other_memory", snapshot_other_memory
     yield "resume_cycle_2cpu", cycles(1)
