@@ -21,12 +21,22 @@ since QEMU started), so every method is timed the same way:
   written    the image, plus for swsusp what it swapped out to make room
              (swap in use right after the resume)
 
-plus the phases khib's lines show.  Runs of a cell alternate the methods;
+plus the phases khib's lines show, and the rate of its save and restore
+(MiB stored per second) next to what dd with O_DIRECT writes and reads on
+the same virtual disk in the same VM (as many MiB, 4 MiB blocks, the
+writer's chunk size).  Runs of a cell alternate the methods;
 figures are medians with min-max.  Not a test: it asserts nothing about
 speed.
 
     bench/bench-resume.py [--mem 512M,2G] [--load idle,60] [--cpus 1,2]
                           [--runs 3] [--methods snapshot,kexec,swsusp]
+                          [--cache MIB]
+
+--cache MIB: N reads MIB of random data from a disk into its page cache
+before it hibernates and again right after the resume; "all back" then
+also waits for that read.  Methods snapshot-drop and kexec-drop hibernate
+with --drop-caches: what dropping the clean cache saves, and what reading
+it again costs.
 
 Needs the static build (scripts/build.sh build-static) and the kernel
 (kernel/build.sh); the README's test command makes both.
@@ -51,8 +61,16 @@ from khibvm.qemu import VM  # noqa: E402
 IDLE_MIB = 8
 ALL_BACK = r"^workload: every page checked since the signal, errors=(\d+)$"
 
+# --cache: N reads that much random data from its data disk (past its
+# first 16 MiB) into the page cache before it hibernates, and reads it
+# again right after the resume, from the cache if it is still there.
+CACHE_READ = "dd if=/dev/vdb of=/dev/null bs=1M skip=16 count=@CACHE@ 2>/dev/null\n"
+
+# Before each hibernation (test_resume.INIT's khibtest-hook).
+BEFORE_HOOK = "#!/bin/sh\n[ $1 = before ] || exit 0\n" + CACHE_READ
+
 # Right after `khib hibernate` returned in the resumed N (test_resume.INIT).
-RESUMED_HOOK = "#!/bin/sh\nkill -USR2 $1\n"
+RESUMED_HOOK = "#!/bin/sh\nkill -USR2 $1\n" + CACHE_READ + 'echo "cache: read back"\n'
 
 # Linux's own hibernation: the same workload, swap on /dev/vda, resume=.
 SWSUSP_INIT = r"""#!/bin/sh
@@ -62,18 +80,32 @@ swapon /dev/vda
 /bin/khib-workload @MIB@ /tmp &
 wl=$!
 while [ ! -e /tmp/ready ]; do usleep 100000; done
-# The compressor can be chosen since Linux 6.9; before, it is LZO.
+""" + CACHE_READ + r"""# The compressor can be chosen since Linux 6.9; before, it is LZO.
 c=/sys/module/hibernate/parameters/compressor
 if [ -w $c ]; then echo lz4 > $c; echo "N: compressor $(cat $c)"; else echo "N: compressor lzo"; fi
 echo "N: hibernating"
 echo disk > /sys/power/state
 echo "N: back rc=$?"
 kill -USR2 $wl
+""" + CACHE_READ + r"""echo "cache: read back"
 # On swap right after the resume: what the hibernation swapped out.
 total=$(sed -n 's/^SwapTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)
 free=$(sed -n 's/^SwapFree: *\([0-9]*\) kB/\1/p' /proc/meminfo)
 echo "N: swapped out $(( (total - free) / 4 )) pages"
 while :; do sleep 1; done
+"""
+
+
+# dd on the image's disk, in the same VM as the methods (same kernel,
+# memory, vCPUs and disk options): what the disk can take and give.
+DD_INIT = r"""#!/bin/sh
+""" + guest.MOUNTS + r"""echo "dd: write start"
+dd if=/dev/zero of=/dev/vda bs=4M count=@N@ oflag=direct conv=fsync 2>/dev/null
+echo "dd: write done rc=$?"
+echo "dd: read start"
+dd if=/dev/vda of=/dev/null bs=4M count=@N@ iflag=direct 2>/dev/null
+echo "dd: read done rc=$?"
+poweroff -f
 """
 
 
@@ -90,14 +122,35 @@ def workload_mib(mem, load):
     return IDLE_MIB if load == "idle" else test_resume.mib(mem) * int(load) // 100
 
 
-def khib_method(ctx, method, mem, cpus, load):
-    hook = ctx.path("resumed-hook")
-    with open(hook, "w") as f:
-        f.write(RESUMED_HOOK)
-    os.chmod(hook, 0o755)
+def hook_file(ctx, name, text, cache):
+    path = ctx.path(name)
+    with open(path, "w") as f:
+        f.write(text.replace("@CACHE@", str(cache)))
+    os.chmod(path, 0o755)
+    return path
+
+
+def all_back(vm):
+    """When the workload's pass after the resume ended and the cached data
+    was read again: the later of the two."""
+    m = vm.expect(ALL_BACK, timeout=600)
+    assert m.group(1) == "0", f"the workload found {m.group(1)} errors"
+    t = vm.matched_at
+    end = time.monotonic() + 300
+    while at(vm, r"^cache: read back$") is None and time.monotonic() < end:
+        time.sleep(0.1)
+    return max(t, at(vm, r"^cache: read back$"))
+
+
+def khib_method(ctx, method, mem, cpus, load, cache):
+    # "-drop": khib hibernate --drop-caches
+    method, drop = method.split("-")[0], method.endswith("-drop")
+    files = [(hook_file(ctx, "resumed-hook", RESUMED_HOOK, cache), "bin/khibtest-resumed"),
+             (hook_file(ctx, "before-hook", BEFORE_HOOK, cache), "bin/khibtest-hook")]
     mc = test_resume.Machine(ctx, cpus, method=method, mem=mem,
                              workload_mib=workload_mib(mem, load),
-                             files=[(hook, "bin/khibtest-resumed")])
+                             hibargs="--drop-caches" if drop else "",
+                             data_mib=16 + cache, files=files)
     r = {}
     with mc.boot(1) as vm:
         vm.expect(r"^workload: ready", timeout=600)
@@ -115,23 +168,36 @@ def khib_method(ctx, method, mem, cpus, load):
     with mc.boot(1) as vm:
         vm.expect(r"^N: hibernate rc=0 cycle=1$", timeout=600)
         r["first"] = vm.matched_at
-        m = vm.expect(ALL_BACK, timeout=600)
-        assert m.group(1) == "0", f"the workload found {m.group(1)} errors"
-        r["back"] = vm.matched_at
+        r["back"] = all_back(vm)
         r["r0"] = at(vm, r"khib: resuming 6\.")
         done = at(vm, r"printk: Suspending console|khib: jumping into the resumed kernel")
         if r["r0"] is not None and done is not None:
             r["restore"] = done - r["r0"]
+        # The restore itself: the restore kernel's own figure, or the
+        # stream into /dev/snapshot up to the kernel's atomic restore.
+        m = vm.seen(r"khib: memory restored in [0-9.]+ s")
+        if m:
+            r["r_restore"] = float(re.search(r"in ([0-9.]+) s", m[0]).group(1))
+        elif r.get("restore"):
+            r["r_restore"] = r["restore"]
         vm.kill()
     return r, None
 
 
-def swsusp(ctx, mem, cpus, load):
+def swsusp(ctx, mem, cpus, load, cache):
     kernel = ctx.kernel()
-    initrd = ctx.initramfs("swsusp", SWSUSP_INIT.replace("@MIB@", str(workload_mib(mem, load))),
+    init = SWSUSP_INIT.replace("@MIB@", str(workload_mib(mem, load))) \
+        .replace("@CACHE@", str(cache))
+    initrd = ctx.initramfs("swsusp", init,
                            files=[(ctx.bin("khib-workload"), "bin/khib-workload")])
     disk = make_disk(ctx, (test_resume.mib(mem) + 256) << 20)
-    args = dict(mem=mem, cpus=cpus, disks=[disk], log_dir=ctx.log_dir, deadline=900)
+    data = ctx.path("data.img")
+    with open(data, "wb") as f:
+        f.truncate(16 << 20)
+        f.seek(16 << 20)
+        for _ in range(cache):
+            f.write(os.urandom(1 << 20))
+    args = dict(mem=mem, cpus=cpus, disks=[disk, data], log_dir=ctx.log_dir, deadline=900)
     append = "console=ttyS0 panic=-1 resume=/dev/vda"
     r = {}
     with VM("swsusp-1", kernel, initrd, append, **args) as vm:
@@ -145,9 +211,7 @@ def swsusp(ctx, mem, cpus, load):
     with VM("swsusp-2", kernel, initrd, append, **args) as vm:
         vm.expect(r"^N: back rc=0$", timeout=600)
         r["first"] = vm.matched_at
-        m = vm.expect(ALL_BACK, timeout=600)
-        assert m.group(1) == "0", f"the workload found {m.group(1)} errors"
-        r["back"] = vm.matched_at
+        r["back"] = all_back(vm)
         # Printed after the signal: before or after the workload's line.
         end = time.monotonic() + 60
         while not vm.seen(r"^N: swapped out -?\d+ pages$") and time.monotonic() < end:
@@ -158,6 +222,23 @@ def swsusp(ctx, mem, cpus, load):
     r["written"] = image + max(swapped, 0) * 4 // 1024
     r["swapped"] = max(swapped, 0) * 4 // 1024
     return r, codec.upper()
+
+
+def dd(ctx, mem, cpus, mib):
+    """MiB/s that dd writes and reads with O_DIRECT: mib MiB in 4 MiB blocks."""
+    n = max(1, (mib + 3) // 4)
+    initrd = ctx.initramfs("dd", DD_INIT.replace("@N@", str(n)))
+    disk = make_disk(ctx, (test_resume.mib(mem) + 256) << 20)
+    r = {}
+    with VM("dd", ctx.kernel(), initrd, "console=ttyS0 panic=-1", mem=mem, cpus=cpus,
+            disks=[disk], log_dir=ctx.log_dir, deadline=600) as vm:
+        for op in ("write", "read"):
+            vm.expect(rf"^dd: {op} start$", timeout=300)
+            t0 = vm.matched_at
+            vm.expect(rf"^dd: {op} done rc=0$", timeout=300)
+            r[op] = n * 4 / max(vm.matched_at - t0, 1e-3)
+        assert vm.wait_exit(timeout=120) == 0
+    return r
 
 
 def fig(vals):
@@ -173,11 +254,17 @@ def main():
     ap.add_argument("--load", default="idle,60", help="idle, or percent of RAM")
     ap.add_argument("--cpus", default="1,2")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--methods", default="snapshot,kexec,swsusp")
+    ap.add_argument("--methods", default="snapshot,kexec,swsusp",
+                    help="snapshot, kexec, swsusp; snapshot-drop, kexec-drop: with "
+                    "khib hibernate --drop-caches")
+    ap.add_argument("--cache", type=int, default=0, metavar="MIB",
+                    help="N reads MIB of data into its page cache before hibernating and "
+                    "again after the resume (all back waits for it)")
     a = ap.parse_args()
     out = os.path.join(TOP, "build-vm", "bench")
     names = {"snapshot": "khib, /dev/snapshot", "kexec": "khib, restore kernel",
-             "swsusp": "Linux swsusp"}
+             "snapshot-drop": "khib, snapshot, drop caches",
+             "kexec-drop": "khib, kexec, drop caches", "swsusp": "Linux swsusp"}
     methods = a.methods.split(",")
     print(f"bench-resume {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: TCG, "
           f"{os.cpu_count()} host CPUs; {a.runs} runs per method and cell, median (min-max); "
@@ -185,24 +272,30 @@ def main():
     for mem in a.mem.split(","):
         for load in a.load.split(","):
             for cpus in map(int, a.cpus.split(",")):
-                cell(out, mem, load, cpus, a.runs, methods, names)
+                cell(out, mem, load, cpus, a.runs, methods, names, a.cache)
 
 
-def cell(out, mem, load, cpus, runs, methods, names):
-    what = "idle" if load == "idle" else f"{load}% used"
+def cell(out, mem, load, cpus, runs, methods, names, cache):
+    what = ("idle" if load == "idle" else f"{load}% used") + \
+        (f", {cache} MiB in the page cache" if cache else "")
     print(f"\n{mem}, {what}, {cpus} vCPU{'s' if cpus > 1 else ''}")
     print(f"{'method':28} {'hibernate':>20} {'resume: first sign':>20} {'resume: all back':>20}"
           f" {'written':>8}")
     res = {m: [] for m in methods}
     codec = {}
+    dds = []
     for i in range(runs):
         for m in methods:
             ctx = Context(f"{m}-{mem}-{load}-{cpus}-{i}", out)
             if m == "swsusp":
-                r, codec[m] = swsusp(ctx, mem, cpus, load)
+                r, codec[m] = swsusp(ctx, mem, cpus, load, cache)
             else:
-                r, _ = khib_method(ctx, m, mem, cpus, load)
+                r, _ = khib_method(ctx, m, mem, cpus, load, cache)
             res[m].append(r)
+        khib_runs = [r for m in methods if m != "swsusp" for r in res[m]]
+        if khib_runs:
+            mib = int(statistics.median(r["written"] for r in khib_runs))
+            dds.append(dd(Context(f"dd-{mem}-{load}-{cpus}-{i}", out), mem, cpus, mib))
     for m in methods:
         rs = res[m]
         name = names[m] + (f" ({codec[m]})" if codec.get(m) else "")
@@ -215,6 +308,15 @@ def cell(out, mem, load, cpus, runs, methods, names):
                   f"{fig([r['h_boot'] for r in rs])}, save {fig([r['h_save'] for r in rs])}")
             print(f"{'':4}resume: QEMU start to khib resuming {fig([r['r0'] for r in rs])}, "
                   f"restore {fig([r.get('restore') for r in rs])}")
+            if dds:
+                dw = statistics.median(d["write"] for d in dds)
+                dr = statistics.median(d["read"] for d in dds)
+                save = statistics.median(r["written"] / r["h_save"] for r in rs)
+                rest = [r["written"] / r["r_restore"] for r in rs if r.get("r_restore")]
+                rest = statistics.median(rest) if rest else float("nan")
+                print(f"{'':4}MiB stored per s: save {save:.0f} = {100 * save / dw:.0f}% of dd "
+                      f"O_DIRECT write ({dw:.0f}); restore {rest:.0f} = {100 * rest / dr:.0f}% "
+                      f"of dd O_DIRECT read ({dr:.0f})")
     sw = res.get("swsusp")
     if sw:
         base = {k: statistics.median(r[k] for r in sw) for k in ("hib", "first", "back")}

@@ -59,6 +59,9 @@ static void hibernate_help(FILE *out)
 	      "                       in /etc/khib.conf); refused while a key is enrolled\n"
 	      "  --keep-free-pages    save free pages too (automatic with init_on_free=1\n"
 	      "                       or page_poison=1 on this kernel's command line)\n"
+	      "  --drop-caches        drop clean page cache before the jump: less to save\n"
+	      "                       and restore, files to read again after the resume\n"
+	      "                       (as drop-caches = yes in /etc/khib.conf)\n"
 	      "  --codec C[:LEVEL]    none, lz4 (default) or zstd\n"
 	      "  --threads N          compression threads in the writer kernel\n"
 	      "  --region-size SIZE   RAM the writer kernel runs in (default: a free\n"
@@ -94,6 +97,7 @@ void hib_config_defaults(const struct khib_config *cf, struct hib_opts *o)
 	if (cf->has_region_start)
 		o->region_start = cf->region_start;
 	o->keep_free = cf->keep_free_pages;
+	o->drop_caches = cf->drop_caches;
 }
 
 static int parse_opts(int argc, char **argv, struct hib_opts *o)
@@ -105,6 +109,7 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 		{ "threads", required_argument, NULL, 'j' },
 		{ "test", no_argument, NULL, 'T' },
 		{ "keep-free-pages", no_argument, NULL, 'F' },
+		{ "drop-caches", no_argument, NULL, 'D' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "key-file", required_argument, NULL, 'K' },
 		{ "clear", no_argument, NULL, 'C' },
@@ -123,6 +128,7 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 		case 'a': o->append = optarg; break;
 		case 'T': o->test = true; break;
 		case 'F': o->keep_free = true; break;
+		case 'D': o->drop_caches = true; break;
 		case 'f': o->force = true; break;
 		case 's':
 			if (khib_tool_parse_region_size(optarg, &o->region_bytes) < 0)
@@ -407,6 +413,17 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 	double t0;
 	int r;
 
+	if (o->drop_caches) {
+		struct khib_meminfo before, after;
+
+		if ((r = khib_meminfo_read("", &before)) < 0 ||
+		    (r = khib_memory_drop_caches("")) < 0 ||
+		    (r = khib_meminfo_read("", &after)) < 0)
+			return khib_err_errno(r, "dropping clean caches (--drop-caches; "
+					      "'/proc/sys/vm/drop_caches', '/proc/meminfo')");
+		khib_info("dropped clean caches: %" PRIu64 " MiB free now, %" PRIu64
+			  " MiB before", after.free_bytes >> 20, before.free_bytes >> 20);
+	}
 	/* Whether the load fits first: the plan without the status page is
 	 * the same size, and that check has the numbers a user needs. */
 	cfg->handoff.status_paddr = 0;

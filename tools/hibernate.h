@@ -19,7 +19,7 @@ struct hib_opts {
 	enum khib_codec codec;
 	int level;
 	unsigned threads;
-	bool test, keep_free, force, clear;
+	bool test, keep_free, force, clear, drop_caches;
 };
 
 /* khib's defaults, then those of /etc/khib.conf (cmd-hibernate.c). */

@@ -78,6 +78,8 @@ static int set_key(struct khib_config *c, const char *key, const char *val)
 	}
 	if (!strcmp(key, "keep-free-pages"))
 		return parse_bool(val, &c->keep_free_pages);
+	if (!strcmp(key, "drop-caches"))
+		return parse_bool(val, &c->drop_caches);
 	if (!strcmp(key, "encrypt"))
 		return parse_bool(val, &c->encrypt);
 	return -ENOKEY;

@@ -29,6 +29,7 @@ TEST(config_parse_all_keys)
 				    "kernel = /boot/khib\n"
 				    "initrd = /boot/khib.img\n"
 				    "keep-free-pages = yes\n"
+				    "drop-caches = yes\n"
 				    "resume-method = kexec\n"
 				    "append = console=ttyS0 nr_cpus=1\r\n",
 				    c, reason));
@@ -45,10 +46,12 @@ TEST(config_parse_all_keys)
 	ASSERT_STREQ(c->initrd, "/boot/khib.img");
 	ASSERT_STREQ(c->append, "console=ttyS0 nr_cpus=1");
 	ASSERT_TRUE(c->keep_free_pages);
+	ASSERT_TRUE(c->drop_caches);
 	ASSERT_STREQ(c->resume_method, "kexec");
 	ASSERT_EQ(khib_config_parse("resume-method = fast\n", c, reason), -EINVAL);
 	ASSERT_EQ(khib_config_parse("keep-free-pages = maybe\n", c, reason),
 		  -EINVAL);
+	ASSERT_EQ(khib_config_parse("drop-caches = later\n", c, reason), -EINVAL);
 }
 
 /* Each boolean spelling, parsed after the opposite value, so a spelling
@@ -56,20 +59,24 @@ TEST(config_parse_all_keys)
 TEST(config_booleans_set_both_ways)
 {
 	static const char *const yes[] = { "yes", "true", "1" }, *const no[] = { "no", "false", "0" };
-	char reason[128] = "", text[128];
+	char reason[128] = "", text[256];
 	struct khib_config *c = cfg();
 
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(text, sizeof(text), "keep-free-pages = no\nkeep-free-pages = %s\n"
-			 "encrypt = yes\nencrypt = %s\n", yes[i], no[i]);
+			 "encrypt = yes\nencrypt = %s\ndrop-caches = no\ndrop-caches = %s\n",
+			 yes[i], no[i], yes[i]);
 		ASSERT_OK(khib_config_parse(text, c, reason));
 		ASSERT_TRUE(c->keep_free_pages);
 		ASSERT_TRUE(!c->encrypt);
+		ASSERT_TRUE(c->drop_caches);
 		snprintf(text, sizeof(text), "keep-free-pages = yes\nkeep-free-pages = %s\n"
-			 "encrypt = no\nencrypt = %s\n", no[i], yes[i]);
+			 "encrypt = no\nencrypt = %s\ndrop-caches = yes\ndrop-caches = %s\n",
+			 no[i], yes[i], no[i]);
 		ASSERT_OK(khib_config_parse(text, c, reason));
 		ASSERT_TRUE(!c->keep_free_pages);
 		ASSERT_TRUE(c->encrypt);
+		ASSERT_TRUE(!c->drop_caches);
 	}
 }
 
@@ -82,8 +89,9 @@ TEST(config_empty_means_unset)
 	ASSERT_STREQ(c->target, "");
 	ASSERT_TRUE(!c->has_codec && !c->has_threads && !c->has_region_bytes &&
 		    !c->has_region_start);
-	/* The defaults: free pages left out, images encrypted. */
+	/* The defaults: free pages left out, caches kept, images encrypted. */
 	ASSERT_TRUE(!c->keep_free_pages);
+	ASSERT_TRUE(!c->drop_caches);
 	ASSERT_TRUE(c->encrypt);
 }
 

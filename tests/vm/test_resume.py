@@ -144,7 +144,7 @@ class Machine:
     keeps (a real machine's flash); otherwise SeaBIOS."""
 
     def __init__(self, ctx, cpus=2, hibargs="", method="kexec", mem=MEM, files=(),
-                 workload_mib=None, clear=True, bus="virtio", uefi=False):
+                 workload_mib=None, clear=True, bus="virtio", uefi=False, data_mib=16):
         self.ctx = ctx
         self.efi_vars = None
         if uefi:
@@ -162,9 +162,14 @@ class Machine:
         self.kernel, self.initrd = images(ctx, hibargs, self.workload_mib, files, clear=clear,
                                           bus=bus)
         self.disk = make_disk(ctx, (mib(mem) + 256) << 20)
+        # data_mib: more than 16 for a benchmark, whose data beyond the
+        # first 16 MiB is random (a file's worth to cache).
         self.data = ctx.path("data.img")
         with open(self.data, "wb") as f:
             f.truncate(16 << 20)
+            f.seek(16 << 20)
+            for _ in range(16, data_mib):
+                f.write(os.urandom(1 << 20))
         self.boots = 0
 
     def boot(self, cycles, kernel=None, initrd=None, append=None, extra="", mem=None,
