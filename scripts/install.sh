@@ -47,7 +47,7 @@ build() {
   bash scripts/build.sh build-static
   kernel/build.sh >/dev/null
   echo "install: writer/restore initramfs"
-  python3 tests/vm/khibvm/initramfs.py -o "$initrd" --init build-static/tools/khib
+  python3 tests/vm/khibvm/initramfs.py -o "$initrd" --init build-static/tools/khib --no-compress
 }
 
 files() {

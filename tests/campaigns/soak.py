@@ -61,7 +61,7 @@ def machine(ctx):
         (ctx.bin("khib"), "bin/khib"),
         (ctx.bin("khib-workload"), "bin/khib-workload"),
         (kernel, "h/bzImage"),
-        (ctx.path("h.cpio.gz"), "h/initrd.cpio.gz"),  # built by tr.images()
+        (ctx.path("h.cpio"), "h/initrd.cpio.gz"),  # built by tr.images()
     ])
     return mc
 

@@ -77,7 +77,7 @@ class Machine:
         self.mib = int(mem[:-1]) << (10 if mem.endswith("G") else 0)
         kernel = ctx.kernel()
         khib = ctx.bin("khib")
-        h_initrd = ctx.initramfs("h", khib, busybox=False)
+        h_initrd = ctx.initramfs("h", khib, busybox=False, compress=False)
         init = INIT.replace("@K@", K).replace("@APPEND@", APPEND).replace("@ARGS@", args)
         self.kernel = kernel
         self.initrd = ctx.initramfs("n", init, files=[

@@ -71,7 +71,7 @@ def images(ctx, init):
     kernel = ctx.kernel()
     khib = ctx.bin("khib")
     # The writer kernel needs no shell: khib is its /init.
-    h_initrd = ctx.initramfs("h", khib, busybox=False)
+    h_initrd = ctx.initramfs("h", khib, busybox=False, compress=False)
     n_initrd = ctx.initramfs("n", init, files=[
         (khib, "bin/khib"),
         (ctx.bin("khib-workload"), "bin/khib-workload"),
@@ -207,8 +207,11 @@ def drop_caches(ctx):
     cache = ctx.path("cache.img")
     with open(cache, "wb") as f:
         f.write(os.urandom(CACHE_MIB << 20))
-    prelude = (f"dd if=/dev/vdb of=/dev/null bs=1M count={CACHE_MIB} 2>/dev/null\n"
-               "echo \"N: cached $(sed -n 's/^Cached: *\\([0-9]*\\) kB/\\1/p' "
+    # A block device's cache counts as Buffers in /proc/meminfo, and goes
+    # with its last close: a process holds it open, as a mount would.
+    prelude = ("sleep 100000 3</dev/vdb &\n"
+               f"dd if=/dev/vdb of=/dev/null bs=1M count={CACHE_MIB} 2>/dev/null\n"
+               "echo \"N: cached $(awk '/^(Buffers|Cached):/ {k += $2} END {print k}' "
                "/proc/meminfo) kB\"\n")
     with boot(ctx, "--test --drop-caches", disks=[disk, cache], prelude=prelude) as vm:
         workload_up(vm, 1)

@@ -78,7 +78,7 @@ while [ $cycle -le $cycles ]; do
     report /tmp $wl
     echo "N: hibernating cycle=$cycle"
     /bin/khib hibernate --target /dev/$IMG $K --append "console=ttyS0 panic=-1 nr_cpus=1" \
-        --region-size 64M @HIBARGS@
+        @REGION@ @HIBARGS@
     echo "N: hibernate rc=$? cycle=$cycle"
     [ ! -x /bin/khibtest-resumed ] || /bin/khibtest-resumed $wl
     report /tmp $wl
@@ -110,10 +110,11 @@ def mib(mem):
 
 
 def images(ctx, hibargs="", workload_mib=WORKLOAD_MIB, files=(), name="n", clear=True,
-           bus="virtio"):
+           bus="virtio", region="--region-size 64M"):
     """The kernel and N's initramfs (<name>.cpio.gz), with files (src,
     dest) added to it; clear: N hibernates in clear (--clear), as it must
-    when no key is enrolled; bus: the disks' (khibvm/qemu.py).  Among the
+    when no key is enrolled; bus: the disks' (khibvm/qemu.py); region: the
+    writer kernel's region option ("": khib's default size).  Among the
     files, /bin/khibtest-setup runs first in every boot, /bin/khibtest-hook
     with `before CYCLE` ahead of each hibernation and `after CYCLE` at the
     end of each cycle, /bin/khibtest-resumed with the workload's pid right
@@ -122,9 +123,10 @@ def images(ctx, hibargs="", workload_mib=WORKLOAD_MIB, files=(), name="n", clear
         hibargs = f"--clear {hibargs}"
     kernel = ctx.kernel()
     khib = ctx.bin("khib")
-    h_initrd = ctx.initramfs("h", khib, busybox=False)
+    h_initrd = ctx.initramfs("h", khib, busybox=False, compress=False)
     img, data = disk_names(bus, 2)
     init = INIT.replace("@HIBARGS@", hibargs).replace("@MIB@", str(workload_mib)) \
+        .replace("@REGION@", region) \
         .replace("@IMG@", img).replace("@DATA@", data)
     initrd = ctx.initramfs(name, init, files=[
         (khib, "bin/khib"),
@@ -144,7 +146,8 @@ class Machine:
     keeps (a real machine's flash); otherwise SeaBIOS."""
 
     def __init__(self, ctx, cpus=2, hibargs="", method="kexec", mem=MEM, files=(),
-                 workload_mib=None, clear=True, bus="virtio", uefi=False, data_mib=16):
+                 workload_mib=None, clear=True, bus="virtio", uefi=False, data_mib=16,
+                 region="--region-size 64M"):
         self.ctx = ctx
         self.efi_vars = None
         if uefi:
@@ -160,7 +163,7 @@ class Machine:
         # By default the workload holds 62.5% of RAM (320 of 512 MiB).
         self.workload_mib = workload_mib or mib(mem) * 5 // 8
         self.kernel, self.initrd = images(ctx, hibargs, self.workload_mib, files, clear=clear,
-                                          bus=bus)
+                                          bus=bus, region=region)
         self.disk = make_disk(ctx, (mib(mem) + 256) << 20)
         # data_mib: more than 16 for a benchmark, whose data beyond the
         # first 16 MiB is random (a file's worth to cache).
@@ -376,7 +379,7 @@ def cmdline_method_ignored(ctx):
         "the image is still valid after the resume"
 
 
-REGION_SIZE = 64 << 20  # --region-size 64M in INIT
+REGION_SIZE = 64 << 20  # images()' default --region-size 64M
 
 
 def region_start(mem, size=REGION_SIZE):
@@ -401,7 +404,7 @@ def direct_boot(ctx):
     region = region_start(MEM)
     mc = Machine(ctx, 2, hibargs=f"--region-start {region:#x}", mem=MEM)
     restore_kernel = ctx.kernel(physical_start=region)
-    h_initrd = ctx.path("h.cpio.gz")  # khib as /init, built by images()
+    h_initrd = ctx.path("h.cpio")  # khib as /init, built by images()
     # With KASLR, N's own kernel may land in the fixed region (khib
     # hibernate then refuses, rightly): a machine that uses a fixed region
     # boots N without it.

@@ -152,7 +152,7 @@ def machine(ctx):
     """Kernel and initramfs, and a GPT disk: an 8 MiB first partition
     (the ESP's place) and the rest for LUKS."""
     kernel = ctx.kernel()
-    h_initrd = ctx.initramfs("h", ctx.bin("khib"), busybox=False)
+    h_initrd = ctx.initramfs("h", ctx.bin("khib"), busybox=False, compress=False)
     lvm_conf = ctx.path("lvm.conf")
     with open(lvm_conf, "w") as f:
         f.write(LVM_CONF)

@@ -67,7 +67,7 @@ class Machine:
         self.ctx = ctx
         self.kernel = ctx.kernel()
         khib = ctx.bin("khib")
-        h_initrd = ctx.initramfs("h", khib, busybox=False)
+        h_initrd = ctx.initramfs("h", khib, busybox=False, compress=False)
         self.initrd = ctx.initramfs("n", INIT, files=[
             (khib, "bin/khib"), (self.kernel, "h/bzImage"), (h_initrd, "h/initrd.cpio.gz")])
         self.disk = make_disk(ctx)

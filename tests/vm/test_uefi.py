@@ -163,7 +163,7 @@ def direct_boot(ctx):
     mc = tr.Machine(ctx, 2, hibargs=f"--region-start {region:#x}", files=[hook(ctx)],
                     uefi=True)
     restore_kernel = ctx.kernel(physical_start=region)
-    h_initrd = ctx.path("h.cpio.gz")  # khib as /init, built by tr.images()
+    h_initrd = ctx.path("h.cpio")  # khib as /init, built by tr.images()
     with mc.boot(1, extra="nokaslr") as vm:
         before, value = hibernated_with_variable(vm, mc)
     info = json.loads(khib_host("inspect", "--json", mc.disk).stdout)

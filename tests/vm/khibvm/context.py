@@ -43,15 +43,16 @@ class Context:
     def path(self, name):
         return os.path.join(self.dir, name)
 
-    def initramfs(self, name, init, files=(), busybox=True):
-        """Build <dir>/<name>.cpio.gz: init script, busybox, files (src, dest)."""
+    def initramfs(self, name, init, files=(), busybox=True, compress=True):
+        """Build <dir>/<name>.cpio.gz (or .cpio, not compressed): init script,
+        busybox, files (src, dest)."""
         ir = Initramfs()
         if busybox:
             ir.add_busybox()
         ir.add_init(init)
         for src, dest in files:
             ir.add_file(src, dest)
-        return ir.write(self.path(name + ".cpio.gz"))
+        return ir.write(self.path(name + (".cpio.gz" if compress else ".cpio")), compress)
 
 
 class KernelBuildError(RuntimeError):
