@@ -59,9 +59,11 @@ static void hibernate_help(FILE *out)
 	      "                       in /etc/khib.conf); refused while a key is enrolled\n"
 	      "  --keep-free-pages    save free pages too (automatic with init_on_free=1\n"
 	      "                       or page_poison=1 on this kernel's command line)\n"
-	      "  --drop-caches        drop clean page cache before the jump: less to save\n"
-	      "                       and restore, files to read again after the resume\n"
-	      "                       (as drop-caches = yes in /etc/khib.conf)\n"
+	      "  --keep-caches        keep the clean page cache, which by default is\n"
+	      "                       dropped before the jump (less to save and restore,\n"
+	      "                       files to read again after the resume); as\n"
+	      "                       drop-caches = no in /etc/khib.conf\n"
+	      "  --drop-caches        drop it, whatever /etc/khib.conf says\n"
 	      "  --codec C[:LEVEL]    none, lz4 (default) or zstd\n"
 	      "  --threads N          compression threads in the writer kernel\n"
 	      "  --region-size SIZE   RAM the writer kernel runs in (default: a free\n"
@@ -110,6 +112,7 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 		{ "test", no_argument, NULL, 'T' },
 		{ "keep-free-pages", no_argument, NULL, 'F' },
 		{ "drop-caches", no_argument, NULL, 'D' },
+		{ "keep-caches", no_argument, NULL, 'E' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "key-file", required_argument, NULL, 'K' },
 		{ "clear", no_argument, NULL, 'C' },
@@ -129,6 +132,7 @@ static int parse_opts(int argc, char **argv, struct hib_opts *o)
 		case 'T': o->test = true; break;
 		case 'F': o->keep_free = true; break;
 		case 'D': o->drop_caches = true; break;
+		case 'E': o->drop_caches = false; break;
 		case 'f': o->force = true; break;
 		case 's':
 			if (khib_tool_parse_region_size(optarg, &o->region_bytes) < 0)
@@ -419,7 +423,7 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 		if ((r = khib_meminfo_read("", &before)) < 0 ||
 		    (r = khib_memory_drop_caches("")) < 0 ||
 		    (r = khib_meminfo_read("", &after)) < 0)
-			return khib_err_errno(r, "dropping clean caches (--drop-caches; "
+			return khib_err_errno(r, "dropping clean caches (--keep-caches keeps them; "
 					      "'/proc/sys/vm/drop_caches', '/proc/meminfo')");
 		khib_info("dropped clean caches: %" PRIu64 " MiB free now, %" PRIu64
 			  " MiB before", after.free_bytes >> 20, before.free_bytes >> 20);

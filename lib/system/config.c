@@ -98,6 +98,7 @@ int khib_config_parse(const char *text, struct khib_config *ret, char *reason)
 	if (!c)
 		return khib_fail(reason, -ENOMEM, "%s", strerror(ENOMEM));
 	c->encrypt = true;
+	c->drop_caches = true;
 	if ((r = khib_kv_parse(text, set_line, c, reason)) < 0)
 		return r;
 	*ret = *c;

@@ -14,8 +14,8 @@
  *   initrd        its initramfs
  *   append        its command line
  *   keep-free-pages  yes/no: save the pages free in N too
- *   drop-caches   yes/no (default no): drop N's clean page cache before
- *                 the jump, so that it is neither saved nor restored
+ *   drop-caches   yes (default)/no: drop N's clean page cache before the
+ *                 jump, so that it is neither saved nor restored
  *   key-file      a key file images are encrypted to, besides the key
  *                 directory's protectors
  *   key-dir       the key protectors `khib key` enrolls (/etc/khib/keys)
@@ -49,7 +49,7 @@ struct khib_config {
 	char resume_method[16];			/* "" or auto, snapshot, kexec */
 	bool has_codec, has_threads, has_region_bytes, has_region_start;
 	bool keep_free_pages;
-	bool drop_caches;
+	bool drop_caches;			/* default true */
 	bool encrypt;				/* default true */
 	enum khib_codec codec;
 	int codec_level;

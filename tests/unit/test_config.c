@@ -29,7 +29,7 @@ TEST(config_parse_all_keys)
 				    "kernel = /boot/khib\n"
 				    "initrd = /boot/khib.img\n"
 				    "keep-free-pages = yes\n"
-				    "drop-caches = yes\n"
+				    "drop-caches = no\n"
 				    "resume-method = kexec\n"
 				    "append = console=ttyS0 nr_cpus=1\r\n",
 				    c, reason));
@@ -46,7 +46,7 @@ TEST(config_parse_all_keys)
 	ASSERT_STREQ(c->initrd, "/boot/khib.img");
 	ASSERT_STREQ(c->append, "console=ttyS0 nr_cpus=1");
 	ASSERT_TRUE(c->keep_free_pages);
-	ASSERT_TRUE(c->drop_caches);
+	ASSERT_TRUE(!c->drop_caches);
 	ASSERT_STREQ(c->resume_method, "kexec");
 	ASSERT_EQ(khib_config_parse("resume-method = fast\n", c, reason), -EINVAL);
 	ASSERT_EQ(khib_config_parse("keep-free-pages = maybe\n", c, reason),
@@ -89,9 +89,10 @@ TEST(config_empty_means_unset)
 	ASSERT_STREQ(c->target, "");
 	ASSERT_TRUE(!c->has_codec && !c->has_threads && !c->has_region_bytes &&
 		    !c->has_region_start);
-	/* The defaults: free pages left out, caches kept, images encrypted. */
+	/* The defaults: free pages left out, clean caches dropped, images
+	 * encrypted. */
 	ASSERT_TRUE(!c->keep_free_pages);
-	ASSERT_TRUE(!c->drop_caches);
+	ASSERT_TRUE(c->drop_caches);
 	ASSERT_TRUE(c->encrypt);
 }
 

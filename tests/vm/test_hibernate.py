@@ -26,9 +26,10 @@ writes is then checked on the host with `khib verify`, `inspect --json` and
                             the kernel would refuse its own hibernation
   hibernate_region_too_small a region the writer could not boot in: refused
   hibernate_kexec_disabled  kernel.kexec_load_disabled = 1: refused, named
-  hibernate_drop_caches     --test --drop-caches after reading 128 MiB of
-                            random data from a second disk: the clean page
-                            cache is dropped before the jump and not saved
+  hibernate_drop_caches     --test after reading 128 MiB of random data
+                            from a second disk: the clean page cache is
+                            dropped before the jump and not saved
+  hibernate_keep_caches     the same with --keep-caches: saved
   hibernate_old_image_first an older valid image on the target is gone by
                             the jump: a power cut right then (QEMU killed)
                             leaves no image to resume
@@ -199,36 +200,44 @@ def poweroff(ctx):
 CACHE_MIB = 128
 
 
-def drop_caches(ctx):
-    """The page cache of a disk of random data is in memory at the jump
-    unless --drop-caches dropped it: the image holds the workload and the
-    kernel, not the cache."""
-    disk = make_disk(ctx)
-    cache = ctx.path("cache.img")
-    with open(cache, "wb") as f:
-        f.write(os.urandom(CACHE_MIB << 20))
-    # A block device's cache counts as Buffers in /proc/meminfo, and goes
-    # with its last close: a process holds it open, as a mount would.
-    prelude = ("sleep 100000 3</dev/vdb &\n"
-               f"dd if=/dev/vdb of=/dev/null bs=1M count={CACHE_MIB} 2>/dev/null\n"
-               "echo \"N: cached $(awk '/^(Buffers|Cached):/ {k += $2} END {print k}' "
-               "/proc/meminfo) kB\"\n")
-    with boot(ctx, "--test --drop-caches", disks=[disk, cache], prelude=prelude) as vm:
-        workload_up(vm, 1)
-        (line,) = vm.seen(r"^N: cached \d+ kB$")
-        cached = int(line.split()[2]) >> 10
-        assert cached >= CACHE_MIB, f"only {cached} MiB cached after reading {CACHE_MIB} MiB"
-        m = vm.expect(r"khib: dropped clean caches: (\d+) MiB free now, (\d+) MiB before",
-                      timeout=120)
-        assert int(m.group(1)) - int(m.group(2)) >= CACHE_MIB - 16, m.group(0)
-        vm.expect(r"khib: testing hibernation: jumping to the writer kernel")
-        _, stored = writer_saved(vm)
-        # Kept, the cache alone would be CACHE_MIB of random pages stored.
-        assert stored < 96 + CACHE_MIB, f"{stored} MiB stored: the page cache was saved"
-        vm.expect(r"khib: test passed: \d+ MiB saved", timeout=300)
-        vm.expect(r"^N: hibernate rc=0$")
-        workload_intact(vm, 1)
-        assert vm.wait_exit(timeout=120) == 0
+def caches(keep):
+    """The page cache of a disk of random data is in memory at the jump:
+    by default khib drops it and the image holds the workload and the
+    kernel, not the cache; with --keep-caches the image holds the cache."""
+    def run(ctx):
+        disk = make_disk(ctx)
+        cache = ctx.path("cache.img")
+        with open(cache, "wb") as f:
+            f.write(os.urandom(CACHE_MIB << 20))
+        # A block device's cache counts as Buffers in /proc/meminfo, and goes
+        # with its last close: a process holds it open, as a mount would.
+        prelude = ("sleep 100000 3</dev/vdb &\n"
+                   f"dd if=/dev/vdb of=/dev/null bs=1M count={CACHE_MIB} 2>/dev/null\n"
+                   "echo \"N: cached $(awk '/^(Buffers|Cached):/ {k += $2} END {print k}' "
+                   "/proc/meminfo) kB\"\n")
+        args = "--test --keep-caches" if keep else "--test"
+        with boot(ctx, args, disks=[disk, cache], prelude=prelude) as vm:
+            workload_up(vm, 1)
+            (line,) = vm.seen(r"^N: cached \d+ kB$")
+            cached = int(line.split()[2]) >> 10
+            assert cached >= CACHE_MIB, f"only {cached} MiB cached after reading {CACHE_MIB} MiB"
+            if not keep:
+                m = vm.expect(r"khib: dropped clean caches: (\d+) MiB free now, (\d+) MiB "
+                              r"before", timeout=120)
+                assert int(m.group(1)) - int(m.group(2)) >= CACHE_MIB - 16, m.group(0)
+            vm.expect(r"khib: testing hibernation: jumping to the writer kernel")
+            _, stored = writer_saved(vm)
+            # The workload holds 96 MiB; the cache CACHE_MIB of random pages.
+            if keep:
+                assert stored >= 96 + CACHE_MIB, f"{stored} MiB stored: the cache was dropped"
+                assert not vm.seen(r"khib: dropped clean caches")
+            else:
+                assert stored < 96 + CACHE_MIB, f"{stored} MiB stored: the page cache was saved"
+            vm.expect(r"khib: test passed: \d+ MiB saved", timeout=300)
+            vm.expect(r"^N: hibernate rc=0$")
+            workload_intact(vm, 1)
+            assert vm.wait_exit(timeout=120) == 0
+    return run
 
 
 def abort_eio(ctx):
@@ -358,7 +367,8 @@ def tests():
     yield "hibernate_abort_eio", abort_eio
     yield "hibernate_small_target", small_target
     yield "hibernate_foreign_target", foreign_target
-    yield "hibernate_drop_caches", drop_caches
+    yield "hibernate_drop_caches", caches(keep=False)
+    yield "hibernate_keep_caches", caches(keep=True)
     yield "hibernate_old_image_first", old_image_first
     yield "hibernate_kernel_refuses", kernel_refuses
     yield "hibernate_lockdown", lockdown
