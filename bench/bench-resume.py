@@ -35,9 +35,9 @@ speed.
 
 --cache MIB: N reads MIB of random data from a disk into its page cache
 before it hibernates and again right after the resume; "all back" then
-also waits for that read.  Methods snapshot-drop and kexec-drop hibernate
-with --drop-caches: what dropping the clean cache saves, and what reading
-it again costs.
+also waits for that read.  Methods snapshot-keep and kexec-keep hibernate
+with --keep-caches (-drop: --drop-caches, khib's default): what dropping
+the clean cache saves, and what reading it again costs.
 
 Needs the static build (scripts/build.sh build-static) and the kernel
 (kernel/build.sh); the README's test command makes both.
@@ -148,13 +148,14 @@ def all_back(vm):
 
 
 def khib_method(ctx, method, mem, cpus, load, cache, region):
-    # "-drop": khib hibernate --drop-caches
-    method, drop = method.split("-")[0], method.endswith("-drop")
+    # "-keep", "-drop": khib hibernate --keep-caches, --drop-caches (the
+    # default)
+    method, _, caches = method.partition("-")
     files = [(hook_file(ctx, "resumed-hook", RESUMED_HOOK, cache), "bin/khibtest-resumed"),
              (hook_file(ctx, "before-hook", BEFORE_HOOK, cache), "bin/khibtest-hook")]
     mc = test_resume.Machine(ctx, cpus, method=method, mem=mem,
                              workload_mib=workload_mib(mem, load),
-                             hibargs="--drop-caches" if drop else "",
+                             hibargs=f"--{caches}-caches" if caches else "",
                              data_mib=16 + cache, files=files,
                              region=f"--region-size {region}" if region else "")
     r = {}
@@ -261,8 +262,8 @@ def main():
     ap.add_argument("--cpus", default="1,2")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--methods", default="snapshot,kexec,swsusp",
-                    help="snapshot, kexec, swsusp; snapshot-drop, kexec-drop: with "
-                    "khib hibernate --drop-caches")
+                    help="snapshot, kexec, swsusp; snapshot-keep, kexec-keep: with "
+                    "khib hibernate --keep-caches (-drop: --drop-caches, the default)")
     ap.add_argument("--region", default="64M", metavar="SIZE",
                     help="the writer kernel's region, as the tests give it (default 64M; "
                     "'' for khib's own choice, 36 MiB on these VMs, whose 1 MiB chunks "
@@ -274,7 +275,9 @@ def main():
     out = os.path.join(TOP, "build-vm", "bench")
     names = {"snapshot": "khib, /dev/snapshot", "kexec": "khib, restore kernel",
              "snapshot-drop": "khib, snapshot, drop caches",
-             "kexec-drop": "khib, kexec, drop caches", "swsusp": "Linux swsusp"}
+             "kexec-drop": "khib, kexec, drop caches",
+             "snapshot-keep": "khib, snapshot, keep caches",
+             "kexec-keep": "khib, kexec, keep caches", "swsusp": "Linux swsusp"}
     methods = a.methods.split(",")
     print(f"bench-resume {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: TCG, "
           f"{os.cpu_count()} host CPUs; {a.runs} runs per method and cell, median (min-max); "
