@@ -114,13 +114,26 @@ poweroff -f
 """
 
 
+def first_line(vm, pattern):
+    """The first line matching pattern, consumed by expect() or not:
+    (console clock, text), or None."""
+    rx = re.compile(pattern)
+    return next(((t, text) for t, text in vm.lines if rx.search(text)), None)
+
+
 def at(vm, pattern):
     """The console clock of the first line matching pattern, or None."""
-    rx = re.compile(pattern)
-    for t, s in vm.lines:
-        if rx.search(s):
-            return t
-    return None
+    line = first_line(vm, pattern)
+    return line[0] if line else None
+
+
+def wait_seen(vm, pattern, timeout):
+    """first_line(), waiting up to timeout seconds for it."""
+    end = time.monotonic() + timeout
+    while not (line := first_line(vm, pattern)):
+        assert time.monotonic() < end, f"no line matching /{pattern}/ in {timeout} s"
+        time.sleep(0.1)
+    return line
 
 
 def workload_mib(mem, load):
@@ -140,11 +153,7 @@ def all_back(vm):
     was read again: the later of the two."""
     m = vm.expect(ALL_BACK, timeout=600)
     assert m.group(1) == "0", f"the workload found {m.group(1)} errors"
-    t = vm.matched_at
-    end = time.monotonic() + 300
-    while at(vm, r"^cache: read back$") is None and time.monotonic() < end:
-        time.sleep(0.1)
-    return max(t, at(vm, r"^cache: read back$"))
+    return max(vm.matched_at, wait_seen(vm, r"^cache: read back$", 300)[0])
 
 
 def khib_method(ctx, method, mem, cpus, load, cache, region):
@@ -220,11 +229,8 @@ def swsusp(ctx, mem, cpus, load, cache):
         r["first"] = vm.matched_at
         r["back"] = all_back(vm)
         # Printed after the signal: before or after the workload's line.
-        end = time.monotonic() + 60
-        while not vm.seen(r"^N: swapped out -?\d+ pages$") and time.monotonic() < end:
-            time.sleep(0.1)
-        swapped = int(re.search(r"(-?\d+) pages$",
-                                vm.seen(r"^N: swapped out -?\d+ pages$")[0]).group(1))
+        _, line = wait_seen(vm, r"^N: swapped out -?\d+ pages$", 60)
+        swapped = int(re.search(r"(-?\d+) pages$", line).group(1))
         vm.kill()
     r["written"] = image + max(swapped, 0) * 4 // 1024
     r["swapped"] = max(swapped, 0) * 4 // 1024
