@@ -30,7 +30,8 @@ int khib_resume_begin_restore(struct khib_target *t, uint32_t *ret_unfinished, c
 
 /* Through /dev/snapshot: returns only when it did not resume, with the
  * outcome, or KHIB_RESUME_NONE when it could not be taken and nothing
- * changed (the caller may try the restore kernel). */
+ * changed (the caller decides whether the restore kernel follows).
+ * forced: no other path follows. */
 static enum khib_resume_outcome through_snapshot(struct khib_target *t, struct khib_reader *rd,
 						 bool forced, const struct khib_resume_ops *ops,
 						 void *ctx, bool *verified,
@@ -43,13 +44,9 @@ static enum khib_resume_outcome through_snapshot(struct khib_target *t, struct k
 		set_reason(res, -EBADMSG, "", reason);
 		return KHIB_RESUME_REFUSED;
 	}
-	if (r == KHIB_RESUME_FALLBACK && !forced) {
-		set_reason(res, -EOPNOTSUPP, "through /dev/snapshot", reason);
-		return KHIB_RESUME_NONE;
-	}
 	set_reason(res, r == KHIB_RESUME_FALLBACK ? -EOPNOTSUPP : r, "through /dev/snapshot",
 		   reason);
-	return KHIB_RESUME_FAILED;
+	return r == KHIB_RESUME_FALLBACK ? KHIB_RESUME_NONE : KHIB_RESUME_FAILED;
 }
 
 /* Through the restore kernel: returns only when it did not resume.
@@ -89,7 +86,7 @@ static enum khib_resume_outcome attempt(struct khib_target *t, struct khib_reade
 	struct khib_memmap fw;
 	struct khib_jump_config cfg = { 0 };
 	enum khib_resume_outcome o;
-	bool verified, kexec_first;
+	bool verified, kexec_first, stream_after;
 	int r;
 
 	if (ops->noresume(ctx))
@@ -124,25 +121,28 @@ static enum khib_resume_outcome attempt(struct khib_target *t, struct khib_reade
 		return KHIB_RESUME_FAILED;
 	}
 	/* auto: the path that is faster for this many pages first; the other
-	 * when the first cannot be taken and nothing changed. */
+	 * when the first cannot be taken and nothing changed.  Each path is
+	 * told whether the other follows it. */
 	kexec_first = p->method == KHIB_RESUME_KEXEC ||
 		      (p->method == KHIB_RESUME_AUTO && info->stored_pages > p->stream_max_pages);
+	stream_after = kexec_first && p->method == KHIB_RESUME_AUTO;
 	if (!kexec_first) {
 		o = through_snapshot(t, rd, p->method == KHIB_RESUME_SNAPSHOT, ops, ctx, &verified,
 				     res);
 		if (o != KHIB_RESUME_NONE)
 			return o;
+		if (p->method == KHIB_RESUME_SNAPSHOT)
+			return KHIB_RESUME_FAILED;
 	}
-	o = through_restorer(t, rd, &cfg, verified, !kexec_first || p->method != KHIB_RESUME_AUTO,
-			     ops, ctx, res);
+	o = through_restorer(t, rd, &cfg, verified, !stream_after, ops, ctx, res);
 	if (o != KHIB_RESUME_NONE)
 		return o;
-	if (!kexec_first || p->method != KHIB_RESUME_AUTO)
+	if (!stream_after)
 		return KHIB_RESUME_FAILED;
 	/* The restore kernel could not be started: the stream, for which the
 	 * restore record written above changes nothing. */
 	struct khib_resume_result first = *res;
-	o = through_snapshot(t, rd, false, ops, ctx, &verified, res);
+	o = through_snapshot(t, rd, true, ops, ctx, &verified, res);
 	if (o == KHIB_RESUME_NONE) {
 		*res = first;	/* the first path's reason is the one to give */
 		return KHIB_RESUME_FAILED;

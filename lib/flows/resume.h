@@ -101,7 +101,9 @@ struct khib_resume_ops {
 			   struct khib_jump_config *ret, char *reason);
 	/* Resume through /dev/snapshot: does not return on success, else
 	 * KHIB_RESUME_FALLBACK, KHIB_RESUME_BAD_IMAGE or -errno.  Sets
-	 * *verified once every chunk was read and found good. */
+	 * *verified once every chunk was read and found good.  !forced: the
+	 * restore kernel follows a fallback (auto, a small image), which the
+	 * op may say. */
 	int (*snapshot)(void *ctx, struct khib_reader *rd, struct khib_target *t, bool forced,
 			bool *verified, char *reason);
 	/* Every chunk's checksum, before the restore kernel's turn when

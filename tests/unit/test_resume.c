@@ -24,6 +24,7 @@ struct fake {
 	uint32_t unfinished;	/* what the verify op was told */
 	bool large;		/* auto: the image counts as a large one */
 	bool restorer_forced;	/* what the restorer op was told */
+	bool snapshot_forced;	/* what the snapshot op was told, last */
 	int calls[S_COUNT];
 	int order[S_COUNT];	/* the sequence number of each step's last call */
 	int seq;
@@ -84,7 +85,8 @@ static int f_snapshot(void *ctx, struct khib_reader *rd, struct khib_target *t, 
 {
 	struct fake *f = ctx;
 
-	(void)rd, (void)t, (void)forced, (void)verified;
+	(void)rd, (void)t, (void)verified;
+	f->snapshot_forced = forced;
 	f->calls[S_SNAP]++;
 	f->order[S_SNAP] = ++f->seq;
 	khib_fail(reason, 0, "injected: snapshot");
@@ -264,6 +266,7 @@ TEST(resume_auto_chooses_by_size)
 	ASSERT_EQ(f.calls[S_SNAP], 1);
 	ASSERT_EQ(f.calls[S_RESTORER], 1);
 	ASSERT_TRUE(f.order[S_SNAP] < f.order[S_RESTORER]);
+	ASSERT_TRUE(!f.snapshot_forced);
 	ASSERT_TRUE(f.restorer_forced);
 
 	f = (struct fake){ .large = true };
@@ -272,6 +275,7 @@ TEST(resume_auto_chooses_by_size)
 	ASSERT_EQ(f.calls[S_RESTORER], 1);
 	ASSERT_TRUE(f.order[S_RESTORER] < f.order[S_SNAP]);
 	ASSERT_TRUE(!f.restorer_forced);
+	ASSERT_TRUE(f.snapshot_forced);	/* the last path: it names no other */
 
 	/* The stream taken after the restore kernel failed, and failing
 	 * itself, or finding a bad chunk: its outcome. */
@@ -284,6 +288,7 @@ TEST(resume_auto_chooses_by_size)
 	f = (struct fake){ .large = true };
 	run(S_NONE, KHIB_RESUME_SNAPSHOT, false, KHIB_RESUME_FAILED, "injected: snapshot", &f);
 	ASSERT_EQ(f.calls[S_RESTORER], 0);
+	ASSERT_TRUE(f.snapshot_forced);
 	f = (struct fake){ 0 };
 	run(S_NONE, KHIB_RESUME_KEXEC, false, KHIB_RESUME_FAILED, "/missing", &f);
 	ASSERT_EQ(f.calls[S_SNAP], 0);
