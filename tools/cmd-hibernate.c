@@ -289,13 +289,14 @@ static uint64_t ram_top(const struct khib_memmap *fw)
  * them before the load, so that the OOM killer never runs on our behalf
  * (lib/system/memory.h).  Refuses with the numbers when they are not there.
  */
-static int check_memory(const struct khib_jump_config *cfg, const struct khib_jump_plan *plan)
+static int check_memory(const struct khib_jump_config *cfg, const struct khib_jump_plan *plan,
+			bool drop)
 {
 	uint64_t need = khib_jump_plan_load_pages(plan, ram_top(cfg->firmware)) * KHIB_PAGE_SIZE;
 	uint64_t need_mib = (need + (1 << 20) - 1) >> 20;
 	struct khib_room room;
 	char region[64];
-	int r = khib_memory_make_room("", need, &room);
+	int r = khib_memory_make_room("", need, drop, &room);
 
 	if (cfg->region_reserved)
 		snprintf(region, sizeof(region), "its region is reserved");
@@ -315,15 +316,15 @@ static int check_memory(const struct khib_jump_config *cfg, const struct khib_ju
 		return 1;
 	}
 	if (r < 0)
-		return khib_err_errno(r, "finding free memory for the writer kernel "
-				      "('/proc/meminfo', '/proc/zoneinfo', '/proc/sys/vm/drop_caches')");
+		return khib_err_errno(r, "finding free memory for the writer kernel%s "
+				      "('/proc/meminfo', '/proc/zoneinfo', '/proc/sys/vm/drop_caches')",
+				      drop ? " and dropping clean caches (--keep-caches keeps them)" : "");
+	if (room.dropped_caches)
+		khib_info("dropped clean caches%s: %" PRIu64 " MiB free now, %" PRIu64 " MiB before",
+			  drop ? "" : " to make room for the writer kernel",
+			  room.after.usable_bytes >> 20, room.before.usable_bytes >> 20);
 	khib_info("loading the writer kernel takes %" PRIu64 " MiB of this kernel's memory (%" PRIu64
 		  " MiB free)", need_mib, room.after.usable_bytes >> 20);
-	if (room.dropped_caches)
-		khib_info("dropped clean caches to make room for the writer kernel (%" PRIu64
-			  " MiB): %" PRIu64 " MiB free now, %" PRIu64 " MiB before",
-			  need_mib, room.after.usable_bytes >> 20,
-			  room.before.usable_bytes >> 20);
 	return 0;
 }
 
@@ -417,23 +418,12 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 	double t0;
 	int r;
 
-	if (o->drop_caches) {
-		struct khib_meminfo before, after;
-
-		if ((r = khib_meminfo_read("", &before)) < 0 ||
-		    (r = khib_memory_drop_caches("")) < 0 ||
-		    (r = khib_meminfo_read("", &after)) < 0)
-			return khib_err_errno(r, "dropping clean caches (--keep-caches keeps them; "
-					      "'/proc/sys/vm/drop_caches', '/proc/meminfo')");
-		khib_info("dropped clean caches: %" PRIu64 " MiB free now, %" PRIu64
-			  " MiB before", after.free_bytes >> 20, before.free_bytes >> 20);
-	}
 	/* Whether the load fits first: the plan without the status page is
 	 * the same size, and that check has the numbers a user needs. */
 	cfg->handoff.status_paddr = 0;
 	if ((r = khib_jump_plan_build(cfg, &plan)) < 0)
 		return khib_tool_plan_failed(r, o->kernel, cfg);
-	r = check_memory(cfg, &plan);
+	r = check_memory(cfg, &plan, o->drop_caches);
 	khib_jump_plan_release(&plan);
 	if (r)
 		return 1;

@@ -193,7 +193,8 @@ int khib_memory_drop_caches(const char *root)
 	return write_text(root, "/proc/sys/vm/drop_caches", "3\n");
 }
 
-int khib_memory_make_room(const char *root, uint64_t need_bytes, struct khib_room *ret)
+int khib_memory_make_room(const char *root, uint64_t need_bytes, bool drop,
+			  struct khib_room *ret)
 {
 	struct khib_room room = { 0 };
 	int r;
@@ -201,7 +202,7 @@ int khib_memory_make_room(const char *root, uint64_t need_bytes, struct khib_roo
 	if ((r = khib_meminfo_read(root, &room.before)) < 0)
 		return r;
 	room.after = room.before;
-	if (!khib_meminfo_fits(&room.before, need_bytes)) {
+	if (drop || !khib_meminfo_fits(&room.before, need_bytes)) {
 		if ((r = khib_memory_drop_caches(root)) < 0)
 			return r;
 		room.dropped_caches = true;

@@ -59,9 +59,11 @@ struct khib_room {
 /*
  * Make room for a load of need_bytes: 0 when it fits (after syncing and
  * dropping clean page cache and slab, `dropped_caches`, if it did not fit
- * at first); -ENOMEM when it does not fit even then; ret filled either way.
+ * at first, or whenever `drop`); -ENOMEM when it does not fit even then;
+ * ret filled either way.
  */
-int khib_memory_make_room(const char *root, uint64_t need_bytes, struct khib_room *ret);
+int khib_memory_make_room(const char *root, uint64_t need_bytes, bool drop,
+			  struct khib_room *ret);
 
 /* The OOM killer picks this process first (oom_score_adj 1000). */
 int khib_memory_oom_first(const char *root);
