@@ -14,6 +14,8 @@
 #include "kexec.h"
 #include "khib.h"
 #include "memmap.h"
+#include "memory.h"
+#include "save.h"
 #include "sysinfo.h"
 #include "util.h"
 
@@ -92,8 +94,21 @@ uint64_t khib_tool_default_region_bytes(unsigned threads)
 					       threads);
 }
 
-/* The default region fits this machine; a given one must let the writer
- * kernel boot, or the jump would end in its OOM panic, with no way back. */
+/* Room for the load of a region of `bytes` in memory this kernel has or
+ * can free by dropping clean caches (MemAvailable), headroom kept. */
+static bool load_fits(const struct khib_writer *w, uint64_t bytes)
+{
+	struct khib_meminfo m;
+	uint64_t need = bytes + w->kernel_bytes + w->initrd_bytes + KHIB_LOAD_HEADROOM_BYTES;
+
+	return khib_meminfo_read("", &m) >= 0 && m.available_bytes >= need;
+}
+
+/* The default region fits this machine: room for the writer's 4 MiB chunks
+ * when this kernel has the memory to load it (they save faster), else for
+ * 1 MiB ones (a full machine: the smaller load fits where the other would
+ * not).  A given one must let the writer kernel boot, or the jump would
+ * end in its OOM panic, with no way back. */
 static int size_region(struct khib_writer *w, const char *kernel, char *note, size_t n,
 		       struct khib_check_result *ret)
 {
@@ -102,12 +117,15 @@ static int size_region(struct khib_writer *w, const char *kernel, char *note, si
 	w->reserved = false;
 	if (!w->region_bytes) {
 		uint64_t want = khib_tool_default_region_bytes(w->threads);
+		uint64_t roomy;
 
 		if (want < floor)
 			want = floor;
+		roomy = ALIGN_UP(want + khib_save_big_chunks_extra_bytes(w->threads),
+				 KHIB_REGION_ALIGN);
 		if (!w->region_start && (w->reserved = crash_region(w, want, note, n)))
 			return KHIB_CHECK_OK;
-		w->region_bytes = want;
+		w->region_bytes = load_fits(w, roomy) ? roomy : want;
 		return KHIB_CHECK_OK;
 	}
 	if (w->region_bytes < floor)

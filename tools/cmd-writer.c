@@ -265,6 +265,8 @@ static uint32_t chunk_pages_or_abort(struct writer *wr)
 			   " MiB region and needs %" PRIu64 " MiB: give it a larger --region-size",
 			   m.free_bytes >> 20, wr->h.region_bytes >> 20, (need + (1 << 20) - 1) >> 20);
 	}
+	khib_info("%u KiB chunks: %" PRIu64 " MiB free in the %" PRIu64 " MiB region",
+		  chunk * (unsigned)(KHIB_PAGE_SIZE >> 10), m.free_bytes >> 20, wr->h.region_bytes >> 20);
 	return chunk;
 }
 

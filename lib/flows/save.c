@@ -116,6 +116,16 @@ uint32_t khib_save_chunk_pages(const struct khib_handoff *h, unsigned threads,
 	return 0;
 }
 
+uint64_t khib_save_big_chunks_extra_bytes(unsigned threads)
+{
+	const uint64_t more = SAVE_CHUNK_PAGES_BIG - SAVE_CHUNK_PAGES_SMALL;
+
+	if (!threads)
+		threads = 1;
+	return threads * (2 * more * KHIB_PAGE_SIZE + 2 * more * sizeof(void *)) +
+	       SAVE_BIG_HEADROOM_BYTES;
+}
+
 static void writer_params(const struct khib_handoff *h, const struct khib_range *ranges, size_t n,
 			  uint64_t total, uint32_t chunk_pages, struct khib_writer_params *p)
 {

@@ -51,6 +51,13 @@ uint64_t khib_save_memory_needed(const struct khib_handoff *h, unsigned threads,
 uint32_t khib_save_chunk_pages(const struct khib_handoff *h, unsigned threads,
 			       uint64_t free_bytes);
 
+/*
+ * What a writer with `threads` (0: one) needs beyond khib's default region
+ * (lib/system/kexec.h, sized for 1 MiB chunks) to take 4 MiB chunks: their
+ * larger buffers and the room khib_save_chunk_pages() keeps spare with them.
+ */
+uint64_t khib_save_big_chunks_extra_bytes(unsigned threads);
+
 /* Called after each piece of memory was handed to the writer. */
 typedef void khib_save_progress_fn(void *ctx, uint64_t done_pages, uint64_t total_pages);
 

@@ -213,3 +213,23 @@ TEST(save_chunk_pages_by_free_memory)
 	ASSERT_EQ(khib_save_chunk_pages(&h, 8, 21 * mib), 256);
 	ASSERT_EQ(khib_save_chunk_pages(&h, 8, 12 * mib), 0);
 }
+
+/* The default region's extra room for 4 MiB chunks is what the writer
+ * then asks for, no less; 1 MiB short of it, 1 MiB chunks. */
+TEST(save_big_chunks_extra_room)
+{
+	static struct khib_handoff h;
+	const uint64_t mib = 1ULL << 20;
+
+	memset(&h, 0, sizeof(h));
+	h.nr_ranges = 1;
+	h.ranges[0].bytes = 4096 * mib;
+	for (unsigned threads = 1; threads <= 8; threads *= 2) {
+		uint64_t small = khib_save_memory_needed(&h, threads, KHIB_SAVE_CHUNK_PAGES_MIN);
+		uint64_t extra = khib_save_big_chunks_extra_bytes(threads);
+
+		ASSERT_EQ(khib_save_chunk_pages(&h, threads, small + extra), 1024);
+		ASSERT_EQ(khib_save_chunk_pages(&h, threads, small + extra - mib), 256);
+	}
+	ASSERT_EQ_U64(khib_save_big_chunks_extra_bytes(0), khib_save_big_chunks_extra_bytes(1));
+}

@@ -9,10 +9,11 @@ in a jump back, not in the writer kernel's panic.  Every hibernation here
 uses khib's default region unless a test is about the region.
 
   fullmem_1g_94pct         1 GiB, 2 vCPUs, 94% of memory in use at the jump:
-                           hibernate, power off, resume by the default
-                           method (the restore kernel: over 512 MiB to
-                           restore); the workload comes back intact and
-                           the OOM killer never ran
+                           hibernate (the default region's small form: no
+                           room to load the one for 4 MiB chunks), power
+                           off, resume by the default method (the restore
+                           kernel: over 512 MiB to restore); the workload
+                           comes back intact and the OOM killer never ran
   fullmem_1g_97pct_crashkernel
                            N reserved 36 MiB at boot (crashkernel=): the
                            writer runs there, the load takes what the
@@ -22,7 +23,9 @@ uses khib's default region unless a test is about the region.
                            the same reservation, 512 MiB 60% full, resumed
                            through /dev/snapshot (auto's choice for an image
                            that size; its landing page lies in it)
-  fullmem_4g_95pct         95% of 4 GiB, as a --test round trip
+  fullmem_4g_95pct         95% of 4 GiB, as a --test round trip (200 MiB
+                           free: the default region has room for 4 MiB
+                           chunks)
   fullmem_load_refused     the load cannot fit (a 128 MiB region on a 512 MiB
                            machine 90% in use): one line with the numbers,
                            no jump, the workload runs on
@@ -129,7 +132,14 @@ def carried_on(vm, before, cpus):
     assert not vm.seen(r"invoked oom-killer|Out of memory: Killed"), "the OOM killer ran"
 
 
-def full_cycle(mem, pct, cpus, cmdline="", max_load_mib=40, method=None):
+def chunks(vm, kib):
+    """The writer's chunk size: the default region has room for 4 MiB
+    chunks when N could load it, for 1 MiB ones when N is too full."""
+    m = vm.expect(r"khib: (\d+) KiB chunks: \d+ MiB free in the (\d+) MiB region", timeout=240)
+    assert int(m.group(1)) == kib, m.group(0)
+
+
+def full_cycle(mem, pct, cpus, cmdline="", max_load_mib=40, method=None, chunk_kib=None):
     def run(ctx):
         mc = Machine(ctx, mem, cpus, cmdline=cmdline)
         with mc.boot(pct) as vm:
@@ -141,6 +151,8 @@ def full_cycle(mem, pct, cpus, cmdline="", max_load_mib=40, method=None):
                           r"memory", timeout=120)
             assert int(m.group(1)) <= max_load_mib, m.group(0)
             vm.expect(r"khib: hibernating: jumping to the writer kernel", timeout=120)
+            if chunk_kib:
+                chunks(vm, chunk_kib)
             m = vm.expect(r"khib: image committed: (\d+) MiB of RAM", timeout=600)
             assert int(m.group(1)) >= mc.mib * pct // 100 - 64
             vm.expect(r"khib: powering off", timeout=60)
@@ -171,6 +183,7 @@ def test_round_trip(mem, pct, cpus):
         with mc.boot(pct) as vm:
             before = filled(vm, pct)
             vm.expect(r"khib: testing hibernation: jumping to the writer kernel", timeout=120)
+            chunks(vm, 4096)
             vm.expect(r"khib: test passed: \d+ MiB saved", timeout=900)
             vm.expect(r"^N: hibernate rc=0$")
             carried_on(vm, before, cpus)
@@ -220,7 +233,7 @@ def writer_short(ctx):
 
 
 def tests():
-    yield "fullmem_1g_94pct", full_cycle("1G", 94, 2, method="kexec")
+    yield "fullmem_1g_94pct", full_cycle("1G", 94, 2, method="kexec", chunk_kib=1024)
     yield "fullmem_1g_97pct_crashkernel", full_cycle("1G", 97, 2, "crashkernel=36M",
                                                      max_load_mib=10, method="kexec")
     yield "fullmem_crashkernel_snapshot", full_cycle("512M", 60, 1, "crashkernel=36M",
