@@ -525,7 +525,7 @@ static int hibernate_run(int argc, char **argv)
 	_cleanup_free_ uint8_t *elfcorehdr = NULL;
 	_cleanup_(khib_preflight_release) struct khib_preflight pf = { 0 };
 	struct khib_check_result res;
-	char compact[8];
+	char compact[8], cmdline[KHIB_PAGE_SIZE];
 	_cleanup_(secret_freep) uint8_t *keypage = NULL;
 	_cleanup_(khib_tool_keyring_release) struct khib_keyring keys = { 0 };
 	bool held;
@@ -557,7 +557,8 @@ static int hibernate_run(int argc, char **argv)
 	cfg.kernel_bytes = w.kernel_bytes;
 	cfg.initrd = w.initrd;
 	cfg.initrd_bytes = w.initrd_bytes;
-	cfg.cmdline = o.append;
+	cfg.cmdline = khib_tool_kernel_cmdline(o.append, cfg.handoff.target_name, cmdline,
+					       sizeof(cmdline));
 	cfg.region_reserved = w.reserved;
 	cfg.handoff.codec = o.codec;
 	cfg.handoff.codec_level = o.level;

@@ -336,6 +336,7 @@ static int restorer(struct resume_ctx *c, const struct khib_image_info *info,
 {
 	const struct resume_opts *o = c->o;
 	_cleanup_free_ char *kernel = NULL, *initrd = NULL;
+	char cmdline[KHIB_PAGE_SIZE];
 	uint8_t *keypage = NULL;
 	struct khib_jump_plan plan;
 	_cleanup_(khib_preflight_release) struct khib_preflight pf = { 0 };
@@ -358,7 +359,8 @@ static int restorer(struct resume_ctx *c, const struct khib_image_info *info,
 	cfg->extmap_bytes = pf.extmap_bytes;
 	cfg->kernel = kernel;
 	cfg->initrd = initrd;
-	cfg->cmdline = o->append;
+	cfg->cmdline = khib_tool_kernel_cmdline(o->append, cfg->handoff.target_name, cmdline,
+						sizeof(cmdline));
 	cfg->no_return = true;
 	cfg->handoff.flags = KHIB_HANDOFF_RESTORE;
 	cfg->handoff.threads = o->threads;

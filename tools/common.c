@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "keyslot.h"
 #include "keys.h"
 #include "khib.h"
+#include "sysinfo.h"
 #include "util.h"
 
 bool khib_tool_same_file(const char *a, const char *b)
@@ -112,6 +114,18 @@ void khib_tool_kernel_files(const struct khib_config *cf, const char **ret_kerne
 	*ret_kernel = cf->kernel[0] ? cf->kernel : KHIB_DEFAULT_KERNEL;
 	*ret_initrd = cf->initrd[0] ? cf->initrd : KHIB_DEFAULT_INITRD;
 	*ret_append = cf->append[0] ? cf->append : KHIB_DEFAULT_APPEND;
+}
+
+const char *khib_tool_kernel_cmdline(const char *append, const char *disk, char *buf, size_t n)
+{
+	int r;
+
+	if (strstr(append, "pci-stub.ids=") ||
+	    khib_sysinfo_block_below_pci_class("", disk, KHIB_PCI_CLASS_AHCI, 0xffffff) != 0)
+		return append;
+	r = snprintf(buf, n, "%s%spci-stub.ids=ffffffff:ffffffff:ffffffff:ffffffff:%x:ffffff",
+		     append, append[0] ? " " : "", KHIB_PCI_CLASS_AHCI);
+	return r > 0 && (size_t)r < n ? buf : append;
 }
 
 int khib_tool_plan_failed(int err, const char *kernel, const struct khib_jump_config *cfg)

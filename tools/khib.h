@@ -94,6 +94,18 @@ struct khib_config;
 void khib_tool_kernel_files(const struct khib_config *cf, const char **ret_kernel,
 			    const char **ret_initrd, const char **ret_append);
 
+/*
+ * The writer or restore kernel's command line: `append`, and, when the disk
+ * it uses (`disk`, under /sys/class/block) is not below an AHCI controller,
+ * pci-stub.ids= for every AHCI controller (class 0x010601): that kernel
+ * then leaves them alone, rather than probing their ports (0.3-0.65 s of
+ * its boot on QEMU's q35, whose six ports are empty) and resetting a
+ * controller the hibernated kernel drives.  Left as it is when append
+ * names pci-stub.ids itself or the disk's place is unknown.  Returns
+ * append or buf.
+ */
+const char *khib_tool_kernel_cmdline(const char *append, const char *disk, char *buf, size_t n);
+
 /* /etc/khib.conf, or the file $KHIB_CONFIG names.  On a bad file prints
  * one line naming it and returns -EINVAL. */
 int khib_tool_load_config(struct khib_config *ret);

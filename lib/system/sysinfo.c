@@ -533,3 +533,36 @@ int khib_sysinfo_hibernation_refused(const char *root, const char **ret_why)
 	*ret_why = "memfd_secret areas are in use (pages not even the kernel may read)";
 	return 1;
 }
+
+int khib_sysinfo_block_below_pci_class(const char *root, const char *name, uint32_t class,
+				       uint32_t mask)
+{
+	char path[PATH_MAX], real[PATH_MAX], devices[PATH_MAX], attr[32];
+	size_t floor;
+
+	if (strchr(name, '/') || !name[0])
+		return -EINVAL;
+	snprintf(path, sizeof(path), "%s/sys/class/block/%s", root, name);
+	if (!realpath(path, real))
+		return -errno;
+	snprintf(devices, sizeof(devices), "%s/sys/devices", root);
+	if (!realpath(devices, path))
+		return -errno;
+	floor = strlen(path);
+	/* From the block device up to /sys/devices; each PCI function on the
+	 * way has a class attribute (0xCCSSPP). */
+	for (char *slash; strlen(real) > floor && (slash = strrchr(real, '/')); *slash = '\0') {
+		char file[PATH_MAX + 8];
+		unsigned long v;
+		char *end;
+
+		snprintf(file, sizeof(file), "%s/class", real);
+		if (khib_read_attr(file, attr, sizeof(attr)) < 0)
+			continue;
+		errno = 0;
+		v = strtoul(attr, &end, 16);
+		if (!errno && end != attr && (v & mask) == class)
+			return 1;
+	}
+	return 0;
+}

@@ -113,6 +113,16 @@ int khib_sysinfo_lockdown(const char *root, char *ret, size_t n);
  */
 int khib_sysinfo_hibernation_refused(const char *root, const char **ret_why);
 
+/*
+ * Does block device `name` (under /sys/class/block) sit below a PCI
+ * function of class `class` (its `class` attribute, masked with `mask`),
+ * e.g. a SATA disk below its AHCI controller (0x010601)?  1 yes, 0 no,
+ * -errno (no such block device).
+ */
+#define KHIB_PCI_CLASS_AHCI 0x010601
+int khib_sysinfo_block_below_pci_class(const char *root, const char *name, uint32_t class,
+				       uint32_t mask);
+
 /* Parse "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into 16 bytes. */
 int khib_parse_uuid(const char *s, uint8_t ret[16]);
 

@@ -549,3 +549,34 @@ TEST(sysinfo_crash_region)
 	ASSERT_OK(khib_sysinfo_crash_region(root(), &start, &bytes, &loaded));
 	ASSERT_TRUE(loaded);
 }
+
+/* A SATA partition below q35's AHCI function and a virtio disk beside it,
+ * as sysfs links them: only the first sits below class 0x010601. */
+TEST(sysinfo_block_below_pci_class)
+{
+	const char *ahci = "/sys/devices/pci0000:00/0000:00:1f.2";
+	const char *virtio = "/sys/devices/pci0000:00/0000:00:03.0";
+	char path[600], dir[600];
+
+	snprintf(dir, sizeof(dir), "%s/ata1/host0/target0:0:0/0:0:0:0/block/sda/sda1/dev", ahci);
+	test_put_text(dir, "8:1\n");
+	snprintf(dir, sizeof(dir), "%s/class", ahci);
+	test_put_text(dir, "0x010601\n");
+	snprintf(dir, sizeof(dir), "%s/virtio0/block/vda/dev", virtio);
+	test_put_text(dir, "254:0\n");
+	snprintf(dir, sizeof(dir), "%s/class", virtio);
+	test_put_text(dir, "0x010000\n");
+	test_put_text("/sys/class/block/.keep", "");
+	snprintf(path, sizeof(path), "%s/sys/class/block/sda1", root());
+	ASSERT_EQ(symlink("../../devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/"
+			  "block/sda/sda1", path), 0);
+	snprintf(path, sizeof(path), "%s/sys/class/block/vda", root());
+	ASSERT_EQ(symlink("../../devices/pci0000:00/0000:00:03.0/virtio0/block/vda", path), 0);
+
+	ASSERT_EQ(khib_sysinfo_block_below_pci_class(root(), "sda1", 0x010601, 0xffffff), 1);
+	ASSERT_EQ(khib_sysinfo_block_below_pci_class(root(), "vda", 0x010601, 0xffffff), 0);
+	/* Any mass storage controller (class 01). */
+	ASSERT_EQ(khib_sysinfo_block_below_pci_class(root(), "vda", 0x010000, 0xff0000), 1);
+	ASSERT_EQ(khib_sysinfo_block_below_pci_class(root(), "sdz", 0x010601, 0xffffff), -ENOENT);
+	ASSERT_EQ(khib_sysinfo_block_below_pci_class(root(), "../x", 0x010601, 0xffffff), -EINVAL);
+}

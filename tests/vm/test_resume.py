@@ -264,15 +264,26 @@ def resumed(vm, cycle, before, cpus, method="kexec", img="vda"):
     return after
 
 
+def ahci_stubbed(vm, bus, who):
+    """q35's AHCI controller is left to pci-stub by khib's writer and
+    restore kernels unless their disk is behind it."""
+    stubbed = bool(vm.seen(r"pci-stub 0000:00:1f\.2: claimed by stub"))
+    assert stubbed == (bus != "ahci"), \
+        f"the {who} kernel {'left' if stubbed else 'probed'} the AHCI controller (disks on {bus})"
+
+
 def cycles(n, cpus=2, method="kexec", mem=MEM, bus="virtio"):
     def run(ctx):
         mc = Machine(ctx, cpus, method=method, mem=mem, bus=bus)
         with mc.boot(n) as vm:
             before = fresh_boot_until_hibernated(vm, cpus)
             hibernated(vm)
+            ahci_stubbed(vm, bus, "writer")
         for cycle in range(1, n + 1):
             with mc.boot(n) as vm:
                 before = resumed(vm, cycle, before, cpus, method, mc.img_re)
+                if method == "kexec":
+                    ahci_stubbed(vm, bus, "restore")
                 if cycle < n:
                     vm.expect(rf"^N: hibernating cycle={cycle + 1}$", timeout=120)
                     hibernated(vm)
