@@ -1,6 +1,6 @@
 # The two commands of README.md, and a few conveniences.  Everything real
 # is in scripts/; each target installs what it needs first.
-.PHONY: demo test build deps kernel deb clean campaigns crashstates powercut soak
+.PHONY: demo test build deps kernel deb clean campaigns crashstates powercut soak jumps
 
 demo:
 	@bash scripts/demo.sh
@@ -20,6 +20,9 @@ powercut:
 
 soak:
 	@bash scripts/campaign.sh soak
+
+jumps:
+	@bash scripts/campaign.sh jumps
 
 deps:
 	@bash scripts/deps.sh

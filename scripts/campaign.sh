@@ -5,13 +5,13 @@
 # one campaign, or all in turn; each prints one row per trial and closes
 # with its summary line ("campaign NAME: tried N, resumed intact N, refused
 # cleanly N, partial 0, hung 0").  Exits non-zero if any campaign failed.
-#   scripts/campaign.sh crashstates|powercut-writer|powercut-resume|soak|all
+#   scripts/campaign.sh crashstates|powercut-writer|powercut-resume|soak|jumps|all
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 case "${1:-}" in
-crashstates|powercut-writer|powercut-resume|soak|all) ;;
-*) echo "usage: scripts/campaign.sh crashstates|powercut-writer|powercut-resume|soak|all" >&2
+crashstates|powercut-writer|powercut-resume|soak|jumps|all) ;;
+*) echo "usage: scripts/campaign.sh crashstates|powercut-writer|powercut-resume|soak|jumps|all" >&2
    exit 2 ;;
 esac
 bash scripts/deps.sh || exit 1
@@ -24,12 +24,13 @@ run() { # NAME
   powercut-writer) python3 tests/campaigns/powercut.py writer ;;
   powercut-resume) python3 tests/campaigns/powercut.py resume ;;
   soak) python3 tests/campaigns/soak.py --cycles 50 ;;
+  jumps) python3 tests/campaigns/jumps.py --jumps 200 ;;
   esac
 }
 
 failed=()
 if [ "$1" = all ]; then
-  for c in crashstates powercut-writer powercut-resume soak; do
+  for c in crashstates powercut-writer powercut-resume soak jumps; do
     run "$c" || failed+=("$c")
   done
 else

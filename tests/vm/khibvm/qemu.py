@@ -269,10 +269,11 @@ class VM:
                       f"  console tail ({self.log_path}):\n{self.tail()}")
 
     def cpu_state(self):
-        """Where the vCPUs of a running QEMU are: registers of all of them
-        into <log_dir>/<name>.hang, three samples a second apart; a line
-        per CPU (its RIP in each sample, halted or running) to append to a
-        failure.  Empty when QEMU is gone or does not answer."""
+        """Where the vCPUs of a running QEMU are: registers and local APIC
+        of all of them into <log_dir>/<name>.hang, three samples a second
+        apart; a line per CPU (its RIP in each sample, halted or running)
+        to append to a failure.  Empty when QEMU is gone or does not
+        answer."""
         if self.eof or not self.proc or self.proc.poll() is not None:
             return ""
         path = os.path.splitext(self.log_path)[0] + ".hang"
@@ -282,6 +283,11 @@ class VM:
                 for i in range(3):
                     regs = self.hmp("info registers -a")
                     f.write(f"# sample {i}\n{regs}\n")
+                    # Each local APIC: a timer that no longer fires, or an
+                    # interrupt pending (IRR) that was never taken.
+                    for cpu in sorted(set(re.findall(r"CPU#(\d+)", regs))):
+                        self.hmp(f"cpu {cpu}")
+                        f.write(f"# local APIC of CPU {cpu}\n{self.hmp('info lapic')}\n")
                     for cpu, rip, hlt in re.findall(
                             r"CPU#(\d+)\s+RAX=.*?RIP=([0-9a-f]+).*?HLT=(\d)", regs, re.S):
                         rips.setdefault(cpu, []).append(rip + (" (halted)" if hlt == "1" else ""))
