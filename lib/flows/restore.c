@@ -85,15 +85,87 @@ int khib_restore_check(struct khib_reader *rd, const struct khib_memmap *firmwar
 	return verify ? khib_reader_verify(rd, threads, reason) : 0;
 }
 
+/*
+ * Each thread writes through a window of N's memory that it maps once and
+ * keeps while its runs fall inside: a mapping per run (open, mmap, munmap
+ * and its TLB flush for a few pages at a time) cost more than the copy.
+ * A window lies within one of the image's ranges (RAM), never across a
+ * hole, whose memory type mmap() could refuse.
+ */
+#define RESTORE_WINDOW_BYTES (16ULL << 20)
+#define RESTORE_WINDOW_SLOTS 16
+
+struct window {
+	pthread_t owner;
+	bool claimed;
+	uint64_t start, end;	/* physical; mapped when m.base */
+	struct khib_physmap m;
+};
+
 struct restore_ctx {
 	const struct khib_handoff *h;
 	const char *devmem;
+	const struct khib_range *ranges;
+	size_t n_ranges;
 	pthread_mutex_t lock;
 	uint64_t done, total;
 	khib_restore_progress_fn *progress;
 	void *progress_ctx;
 	bool own_ram_hit; /* a run fell in R's own RAM (set under lock) */
+	struct window win[RESTORE_WINDOW_SLOTS];
 };
+
+/* This thread's window, claimed on its first run; NULL when all are taken
+ * (more threads than slots: those map each run). */
+static struct window *own_window(struct restore_ctx *c)
+{
+	pthread_t self = pthread_self();
+	struct window *w = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < RESTORE_WINDOW_SLOTS && !w; i++)
+		if (c->win[i].claimed && pthread_equal(c->win[i].owner, self))
+			w = &c->win[i];
+	for (size_t i = 0; i < RESTORE_WINDOW_SLOTS && !w; i++)
+		if (!c->win[i].claimed) {
+			w = &c->win[i];
+			w->claimed = true;
+			w->owner = self;
+		}
+	pthread_mutex_unlock(&c->lock);
+	return w;
+}
+
+/* Where [paddr, paddr + bytes) is in this thread's window, moved there if
+ * need be; NULL with *err when it cannot be mapped. */
+static uint8_t *window_at(struct restore_ctx *c, struct window *w, uint64_t paddr,
+			  uint64_t bytes, int *err)
+{
+	uint64_t start, end;
+
+	if (w->m.base && w->start <= paddr && paddr + bytes <= w->end)
+		return w->m.ptr + (paddr - w->start);
+	khib_physmem_unmap(&w->m);
+	w->m = (struct khib_physmap){ 0 };
+	start = ALIGN_DOWN(paddr, RESTORE_WINDOW_BYTES);
+	end = start + RESTORE_WINDOW_BYTES;
+	if (end < paddr + bytes)
+		end = paddr + bytes;
+	for (size_t i = 0; i < c->n_ranges; i++) {
+		uint64_t rs = c->ranges[i].paddr, re = rs + c->ranges[i].npages * KHIB_PAGE_SIZE;
+
+		if (rs <= paddr && paddr + bytes <= re) {
+			start = start < rs ? rs : start;
+			end = end > re ? re : end;
+			break;
+		}
+	}
+	if ((*err = khib_physmem_map(c->devmem, start, end - start, 1, &w->m)) < 0)
+		return NULL;
+	w->start = start;
+	w->end = end;
+	return w->m.ptr + (paddr - start);
+}
 
 static bool own_ram(const struct khib_handoff *h, uint64_t paddr, uint64_t bytes)
 {
@@ -108,7 +180,7 @@ static int put_pages(void *ctx, uint64_t paddr, uint64_t npages, enum khib_page_
 	struct restore_ctx *c = ctx;
 	uint64_t bytes = npages * KHIB_PAGE_SIZE;
 	struct khib_physmap m;
-	int r;
+	int r = 0;
 
 	if (own_ram(c->h, paddr, bytes)) {
 		pthread_mutex_lock(&c->lock);
@@ -117,16 +189,24 @@ static int put_pages(void *ctx, uint64_t paddr, uint64_t npages, enum khib_page_
 		return -EINVAL;
 	}
 	if (kind != KHIB_PAGES_EXCLUDED) {
-		r = khib_physmem_map(c->devmem, paddr, bytes, 1, &m);
-		if (r < 0)
+		struct window *w = own_window(c);
+		uint8_t *dst;
+
+		if (w && !(dst = window_at(c, w, paddr, bytes, &r)))
 			return r;
+		if (!w) {
+			if ((r = khib_physmem_map(c->devmem, paddr, bytes, 1, &m)) < 0)
+				return r;
+			dst = m.ptr;
+		}
 		/* The memory holds whatever the boot before R left there: zero
 		 * pages must be written too. */
 		if (kind == KHIB_PAGES_DATA)
-			memcpy(m.ptr, data, bytes);
+			memcpy(dst, data, bytes);
 		else
-			memset(m.ptr, 0, bytes);
-		khib_physmem_unmap(&m);
+			memset(dst, 0, bytes);
+		if (!w)
+			khib_physmem_unmap(&m);
 	}
 	pthread_mutex_lock(&c->lock);
 	c->done += npages;
@@ -141,13 +221,16 @@ int khib_restore_memory(struct khib_reader *rd, const struct khib_handoff *h, co
 			void *ctx, char *reason)
 {
 	const struct khib_image_info *info = khib_reader_info(rd);
-	struct restore_ctx c = { .h = h, .devmem = devmem, .total = info->saved_pages,
-				 .progress = progress, .progress_ctx = ctx };
+	struct restore_ctx c;
 	struct khib_read_opts o = { .threads = threads, .fn = put_pages, .ctx = &c,
 				    .verify_first = verify_first };
 	size_t n;
 	const struct khib_range *ranges = khib_reader_ranges(rd, &n);
 	int r;
+
+	c = (struct restore_ctx){ .h = h, .devmem = devmem, .ranges = ranges, .n_ranges = n,
+				  .total = info->saved_pages, .progress = progress,
+				  .progress_ctx = ctx };
 
 	/* Refuse before writing anything, not half-way. */
 	for (size_t i = 0; i < n; i++)
@@ -155,6 +238,8 @@ int khib_restore_memory(struct khib_reader *rd, const struct khib_handoff *h, co
 			return fail(reason, -EINVAL, "the image covers the restore kernel's own RAM");
 	pthread_mutex_init(&c.lock, NULL);
 	r = khib_reader_read(rd, &o, reason);
+	for (size_t i = 0; i < RESTORE_WINDOW_SLOTS; i++)
+		khib_physmem_unmap(&c.win[i].m);
 	pthread_mutex_destroy(&c.lock);
 	/* The reader's reason would only say that its page consumer failed. */
 	if (r < 0 && c.own_ram_hit)
