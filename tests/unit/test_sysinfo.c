@@ -552,20 +552,24 @@ TEST(sysinfo_crash_region)
 
 /* A SATA partition below q35's AHCI function and a virtio disk beside it,
  * as sysfs links them: only the first sits below class 0x010601. */
+static void put_below(const char *dev, const char *rel, const char *text)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/%s", dev, rel);
+	test_put_text(path, text);
+}
+
 TEST(sysinfo_block_below_pci_class)
 {
 	const char *ahci = "/sys/devices/pci0000:00/0000:00:1f.2";
 	const char *virtio = "/sys/devices/pci0000:00/0000:00:03.0";
-	char path[600], dir[600];
+	char path[600];
 
-	snprintf(dir, sizeof(dir), "%s/ata1/host0/target0:0:0/0:0:0:0/block/sda/sda1/dev", ahci);
-	test_put_text(dir, "8:1\n");
-	snprintf(dir, sizeof(dir), "%s/class", ahci);
-	test_put_text(dir, "0x010601\n");
-	snprintf(dir, sizeof(dir), "%s/virtio0/block/vda/dev", virtio);
-	test_put_text(dir, "254:0\n");
-	snprintf(dir, sizeof(dir), "%s/class", virtio);
-	test_put_text(dir, "0x010000\n");
+	put_below(ahci, "ata1/host0/target0:0:0/0:0:0:0/block/sda/sda1/dev", "8:1\n");
+	put_below(ahci, "class", "0x010601\n");
+	put_below(virtio, "virtio0/block/vda/dev", "254:0\n");
+	put_below(virtio, "class", "0x010000\n");
 	test_put_text("/sys/class/block/.keep", "");
 	snprintf(path, sizeof(path), "%s/sys/class/block/sda1", root());
 	ASSERT_EQ(symlink("../../devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/"
