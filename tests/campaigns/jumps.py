@@ -17,8 +17,11 @@ stopped clock from a lost wake-up.  A hang ends the campaign.  --stack:
 N also keeps writing to ext4 on dm-crypt all along (the hang was seen
 twice, both times in stack_file_kexec; a kexec jump freezes user
 processes but not kernel threads such as jbd2 and kcryptd's workers).
+--hibernate: each round trip is a whole `khib hibernate --test` to a
+second disk (checks, cache drop, the writer saving N for seconds, the jump
+back), as the hibernations of the VM tests are.
 
-    tests/campaigns/jumps.py [--jumps 200] [--stack]
+    tests/campaigns/jumps.py [--jumps 200] [--stack] [--hibernate]
 """
 import argparse
 import os
@@ -58,10 +61,19 @@ fi
 n=$(sed -n 's/.*khibtest.jumps=\([0-9]*\).*/\1/p' /proc/cmdline)
 i=1
 while [ $i -le $n ]; do
-    /bin/khib jump --kernel /h/bzImage --initrd /h/initrd.cpio.gz \
-        --append "console=ttyS0 panic=-1 nr_cpus=1" --region-size 64M >/tmp/jump.out 2>&1
-    rc=$?
-    grep -q "khib: back in this kernel" /tmp/jump.out || cat /tmp/jump.out
+    if grep -q khibtest.hibernate /proc/cmdline; then
+        # The whole of khib hibernate --test: checks, cache drop, the jump,
+        # the writer saving memory to the second disk, the jump back.
+        /bin/khib hibernate --test --target /dev/vdb --clear --kernel /h/bzImage \
+            --initrd /h/w.cpio --append "console=ttyS0 panic=-1 nr_cpus=1" >/tmp/jump.out 2>&1
+        rc=$?
+        grep -q "khib: test passed" /tmp/jump.out || cat /tmp/jump.out
+    else
+        /bin/khib jump --kernel /h/bzImage --initrd /h/initrd.cpio.gz \
+            --append "console=ttyS0 panic=-1 nr_cpus=1" --region-size 64M >/tmp/jump.out 2>&1
+        rc=$?
+        grep -q "khib: back in this kernel" /tmp/jump.out || cat /tmp/jump.out
+    fi
     kill -0 $pid 2>/dev/null && wl=alive || wl=gone
     echo "N: jump $i rc=$rc cpus=$(cat /sys/devices/system/cpu/online) workload=$wl"
     i=$((i + 1))
@@ -92,12 +104,16 @@ def jiffies(vm, addr):
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jumps", type=int, default=200)
+    ap.add_argument("--hibernate", action="store_true",
+                    help="each round trip is a whole `khib hibernate --test` (the writer saves "
+                    "N to a second disk), not a bare jump")
     ap.add_argument("--stack", action="store_true",
                     help="N keeps writing to ext4 on dm-crypt all along (as stack_file_kexec's N, "
                     "where the hang was seen)")
     args = ap.parse_args(argv)
     out_dir = os.path.abspath(os.environ.get("KHIB_VM_OUT", os.path.join(TOP, "build-vm")))
-    ctx = Context("jumps-stack" if args.stack else "jumps", out_dir)
+    name = "jumps" + ("-hibernate" if args.hibernate else "") + ("-stack" if args.stack else "")
+    ctx = Context(name, out_dir)
     kernel = ctx.kernel()
     system_map = os.path.join(os.path.dirname(kernel), "System.map")
     khib = ctx.bin("khib")
@@ -109,16 +125,23 @@ def main(argv):
         (h_initrd, "h/initrd.cpio.gz"),
     ]
     disks = []
+    if args.stack or args.hibernate:
+        disks = [make_disk(ctx, 256 << 20)]
+    if args.hibernate:
+        w_initrd = ctx.initramfs("w", khib, busybox=False, compress=False)
+        files.append((w_initrd, "h/w.cpio"))
+        disks.append(ctx.path("target.img"))
+        with open(disks[-1], "wb") as f:
+            f.truncate(1 << 30)
     if args.stack:
         files += with_libraries(["/usr/sbin/cryptsetup", "/sbin/mke2fs"])
         with open(ctx.path("luks.key"), "wb") as f:
             f.write(os.urandom(64))
         files.append((ctx.path("luks.key"), "etc/luks.key"))
-        disks = [make_disk(ctx, 256 << 20)]
     initrd = ctx.initramfs("n", N_INIT, files=files)
-    tally = Tally("jumps-stack" if args.stack else "jumps")
+    tally = Tally(name)
     append = f"console=ttyS0 no_console_suspend panic=-1 nokaslr khibtest.jumps={args.jumps}" + \
-        (" khibtest.stack" if args.stack else "")
+        (" khibtest.stack" if args.stack else "") + (" khibtest.hibernate" if args.hibernate else "")
     with VM("n", kernel, initrd, append, mem="512M", cpus=CPUS, disks=disks,
             log_dir=ctx.log_dir, deadline=120 + 60 * args.jumps) as vm:
         vm.expect(rf"^N: up cpus=0-{CPUS - 1}$", timeout=120)
@@ -127,7 +150,7 @@ def main(argv):
         for i in range(1, args.jumps + 1):
             t0 = time.monotonic()
             try:
-                m = vm.expect(rf"^N: jump {i} rc=(\d+) cpus=(\S+) workload=(\w+)$", timeout=120)
+                m = vm.expect(rf"^N: jump {i} rc=(\d+) cpus=(\S+) workload=(\w+)$", timeout=240)
             except VMError as e:
                 detail = str(e).splitlines()[0]
                 if os.path.exists(system_map):
