@@ -98,7 +98,7 @@ void khib_tool_kernel_files(const struct khib_config *cf, const char **ret_kerne
  * The writer or restore kernel's command line: `append`, and, when the disk
  * it uses (`disk`, under /sys/class/block) is not below an AHCI controller,
  * pci-stub.ids= for every AHCI controller (class 0x010601): that kernel
- * then leaves them alone, rather than probing their ports (0.3-0.65 s of
+ * then leaves them alone, rather than probing their ports (0.1-0.3 s of
  * its boot on QEMU's q35, whose six ports are empty) and resetting a
  * controller the hibernated kernel drives.  Left as it is when append
  * names pci-stub.ids itself or the disk's place is unknown.  Returns
