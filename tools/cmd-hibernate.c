@@ -13,7 +13,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -379,35 +378,19 @@ static int report(const struct hib_opts *o, void *page, uint64_t nonce, double t
  * kernel would say its hibernation failed (about once in ten runs with a
  * 64 MiB region in 512 MiB under SeaBIOS, two in three under OVMF, whose
  * boot services memory the kernel frees late lies where the region goes).
- * Pages that land there stay allocated (locked, not pinned) until one does
- * not, so the allocator hands out others.
+ * Pages that land there stay allocated until one does not, so the allocator
+ * hands out others: up to 16 MiB, taken in batches.
  */
 #define STATUS_PAGE_TRIES 4096
 
+static bool outside_region(const void *cfg, uint64_t paddr)
+{
+	return khib_kexec_page_outside(cfg, paddr);
+}
+
 static int pin_status_page(const struct khib_jump_config *cfg, struct khib_pinned_page *ret)
 {
-	_cleanup_free_ struct khib_pinned_page *rejected = calloc(STATUS_PAGE_TRIES,
-								  sizeof(*rejected));
-	size_t n = 0;
-	int r;
-
-	if (!rejected)
-		return -ENOMEM;
-	for (;;) {
-		r = khib_physmem_pin_page(ret);
-		if (r < 0 || khib_kexec_page_outside(cfg, ret->paddr))
-			break;
-		if (n == STATUS_PAGE_TRIES) {
-			khib_physmem_unpin_page(ret);
-			r = -EADDRINUSE;
-			break;
-		}
-		khib_physmem_unpin_keep(ret);
-		rejected[n++] = *ret;
-	}
-	while (n)
-		khib_physmem_unpin_page(&rejected[--n]);
-	return r;
+	return khib_physmem_pin_page_where(outside_region, cfg, STATUS_PAGE_TRIES, ret);
 }
 
 static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
@@ -415,6 +398,7 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 	struct khib_jump_plan plan;
 	struct khib_status st = { 0 };
 	_cleanup_(khib_physmem_unpin_page) struct khib_pinned_page pin = { 0 };
+	uint8_t nonce[KHIB_UUID_BYTES];
 	uint64_t again;
 	double t0;
 	int r;
@@ -430,8 +414,11 @@ static int jump(const struct hib_opts *o, struct khib_jump_config *cfg)
 		return 1;
 	if ((r = pin_status_page(cfg, &pin)) < 0)
 		return khib_err_errno(r, "locking a status page outside the writer kernel's region");
-	if (getrandom(&st.nonce, sizeof(st.nonce), 0) != sizeof(st.nonce))
-		return khib_err_errno(-errno, "getrandom");
+	/* The nonce only tells this jump's report from an older one: it need
+	 * not wait for the kernel's random generator, which a freshly booted
+	 * machine can make wait a second (1.0-1.2 s seen under TCG). */
+	khib_image_uuid_new(nonce);
+	memcpy(&st.nonce, nonce, sizeof(st.nonce));
 	khib_status_encode(&st, pin.page);
 	cfg->handoff.status_paddr = pin.paddr;
 	cfg->handoff.status_nonce = st.nonce;

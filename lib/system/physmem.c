@@ -80,58 +80,110 @@ int khib_physmem_page_paddr(const void *page, uint64_t *ret_paddr)
 	return 0;
 }
 
-int khib_physmem_pin_page(struct khib_pinned_page *ret)
+/* Hold page (already locked) with a pipe, and find its frame. */
+static int pin_held(void *page, struct khib_pinned_page *ret)
 {
-	struct khib_pinned_page p = { .pipe_fd = { -1, -1 } };
-	struct iovec v;
+	struct khib_pinned_page p = { .page = page, .pipe_fd = { -1, -1 } };
+	struct iovec v = { page, KHIB_PAGE_SIZE };
+	ssize_t n;
 	int r;
 
-	r = posix_memalign(&p.page, KHIB_PAGE_SIZE, KHIB_PAGE_SIZE);
-	if (r)
-		return -r;
-	memset(p.page, 0, KHIB_PAGE_SIZE);
-	if (mlock(p.page, KHIB_PAGE_SIZE) < 0) {
-		r = -errno;
-		free(p.page);
-		return r;
-	}
-	v = (struct iovec){ p.page, KHIB_PAGE_SIZE };
-	if (pipe2(p.pipe_fd, O_CLOEXEC) < 0) {
-		r = -errno;
-		khib_physmem_unpin_page(&p);
-		return r;
-	}
+	if (pipe2(p.pipe_fd, O_CLOEXEC) < 0)
+		return -errno;
 	/* A short count sets no errno: the page is not held, say so. */
-	ssize_t n = vmsplice(p.pipe_fd[1], &v, 1, 0);
-	if (n != (ssize_t)KHIB_PAGE_SIZE) {
-		r = n < 0 ? -errno : -EIO;
-		khib_physmem_unpin_page(&p);
-		return r;
-	}
-	r = khib_physmem_page_paddr(p.page, &p.paddr);
+	n = vmsplice(p.pipe_fd[1], &v, 1, 0);
+	r = n == (ssize_t)KHIB_PAGE_SIZE ? khib_physmem_page_paddr(page, &p.paddr) :
+	    n < 0 ? -errno : -EIO;
 	if (r < 0) {
-		khib_physmem_unpin_page(&p);
+		close(p.pipe_fd[0]);
+		close(p.pipe_fd[1]);
 		return r;
 	}
 	*ret = p;
 	return 0;
 }
 
-void khib_physmem_unpin_keep(struct khib_pinned_page *p)
+/* Candidates are taken this many at a time: one mapping, one mlock(), one
+ * read of pagemap for all of them. */
+#define PIN_BATCH_PAGES 256
+
+int khib_physmem_pin_page_where(bool (*ok)(const void *ctx, uint64_t paddr), const void *ctx,
+				size_t max_pages, struct khib_pinned_page *ret)
 {
-	for (int i = 0; i < 2; i++) {
-		if (p->page && p->pipe_fd[i] >= 0)
-			close(p->pipe_fd[i]);
-		p->pipe_fd[i] = -1;
+	size_t per = max_pages < PIN_BATCH_PAGES ? max_pages : PIN_BATCH_PAGES;
+	size_t len = per * KHIB_PAGE_SIZE;
+	size_t nb = per ? (max_pages + per - 1) / per : 0, b;
+	_cleanup_free_ uint8_t **batch = calloc(nb ? nb : 1, sizeof(*batch));
+	_cleanup_free_ uint64_t *entry = calloc(per ? per : 1, sizeof(*entry));
+	_cleanup_close_ int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	int r = -EADDRINUSE;
+
+	if (!batch || !entry)
+		return -ENOMEM;
+	if (fd < 0)
+		return -errno;
+	for (b = 0; b < nb && r == -EADDRINUSE; b++) {
+		uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				  -1, 0);
+
+		if (m == MAP_FAILED) {
+			r = -errno;
+			break;
+		}
+		batch[b] = m;
+		memset(m, 0, len); /* each page a frame of its own, not the zero page */
+		if (mlock(m, len) < 0) {
+			r = -errno;
+			break;
+		}
+		if ((r = khib_pread_all(fd, entry, per * sizeof(*entry),
+					(uintptr_t)m / KHIB_PAGE_SIZE * sizeof(*entry))) < 0)
+			break;
+		r = -EADDRINUSE;
+		for (size_t i = 0; i < per && b * per + i < max_pages && r == -EADDRINUSE; i++) {
+			/* bit 63: present; bits 0-54: PFN, reads as 0 without CAP_SYS_ADMIN */
+			uint64_t pfn = entry[i] & ((1ULL << 55) - 1);
+
+			if (!(entry[i] >> 63) || !pfn) {
+				r = -EPERM;
+				break;
+			}
+			if (ok && !ok(ctx, pfn * KHIB_PAGE_SIZE))
+				continue;
+			if ((r = pin_held(m + i * KHIB_PAGE_SIZE, ret)) < 0)
+				break;
+			if (ok && !ok(ctx, ret->paddr)) { /* moved since pagemap was read */
+				close(ret->pipe_fd[0]);
+				close(ret->pipe_fd[1]);
+				r = -EADDRINUSE;
+				continue;
+			}
+			/* The page keeps a mapping of its own; the rest of its batch goes. */
+			if (i)
+				munmap(m, i * KHIB_PAGE_SIZE);
+			if (i + 1 < per)
+				munmap(m + (i + 1) * KHIB_PAGE_SIZE, len - (i + 1) * KHIB_PAGE_SIZE);
+			batch[b] = NULL;
+		}
 	}
+	for (b = 0; b < nb; b++)
+		if (batch[b])
+			munmap(batch[b], len);
+	return r;
+}
+
+int khib_physmem_pin_page(struct khib_pinned_page *ret)
+{
+	return khib_physmem_pin_page_where(NULL, NULL, 1, ret);
 }
 
 void khib_physmem_unpin_page(struct khib_pinned_page *p)
 {
 	if (!p->page)
 		return;
-	khib_physmem_unpin_keep(p);
-	munlock(p->page, KHIB_PAGE_SIZE);
-	free(p->page);
+	for (int i = 0; i < 2; i++)
+		if (p->pipe_fd[i] >= 0)
+			close(p->pipe_fd[i]);
+	munmap(p->page, KHIB_PAGE_SIZE);
 	*p = (struct khib_pinned_page){ .pipe_fd = { -1, -1 } };
 }

@@ -14,6 +14,7 @@
 #ifndef KHIB_PHYSMEM_H
 #define KHIB_PHYSMEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,11 +53,16 @@ struct khib_pinned_page {
 };
 
 int khib_physmem_pin_page(struct khib_pinned_page *ret);
+/*
+ * The same, for a page whose frame ok(ctx, paddr) accepts (ok NULL: any),
+ * trying up to max_pages candidates.  They are taken 256 at a time (one
+ * mapping, one mlock(), one read of pagemap for all of them) and held until
+ * the choice is made, so that the allocator hands out others; then given
+ * back.  -EADDRINUSE when none was accepted.
+ */
+int khib_physmem_pin_page_where(bool (*ok)(const void *ctx, uint64_t paddr), const void *ctx,
+				size_t max_pages, struct khib_pinned_page *ret);
 void khib_physmem_unpin_page(struct khib_pinned_page *p);
-/* Keep the page allocated and locked but let it move: a page held only so
- * that the allocator hands out others needs no pipe (two file descriptors
- * each).  khib_physmem_unpin_page() still frees it. */
-void khib_physmem_unpin_keep(struct khib_pinned_page *p);
 /* The physical address of a page now. */
 int khib_physmem_page_paddr(const void *page, uint64_t *ret_paddr);
 

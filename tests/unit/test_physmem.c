@@ -165,12 +165,52 @@ TEST(physmem_pin_page)
 		ASSERT_EQ_U64(again, more[i].paddr);
 		khib_physmem_unpin_page(&more[i]);
 	}
-	/* Unpinned but kept: the page stays allocated, the pipe goes. */
-	khib_physmem_unpin_keep(&pin);
-	ASSERT_TRUE(pin.page != NULL);
-	ASSERT_EQ(pin.pipe_fd[0], -1);
 	khib_physmem_unpin_page(&pin);
 	ASSERT_TRUE(pin.page == NULL);
 	khib_physmem_unpin_page(&pin);
 	khib_physmem_unpin_page(&none);
+}
+
+/* Accepts a frame only after `skip` calls: the first candidates, in one
+ * batch and into the next, are turned down. */
+struct pick {
+	size_t calls, skip;
+};
+
+static bool pick_late(const void *ctx, uint64_t paddr)
+{
+	struct pick *p = (struct pick *)ctx;
+
+	(void)paddr;
+	return ++p->calls > p->skip;
+}
+
+TEST(physmem_pin_page_where)
+{
+	struct khib_pinned_page pin = { 0 };
+	struct pick late = { .skip = 300 }, never = { .skip = SIZE_MAX };
+	uint64_t again = 0;
+	int r = khib_physmem_pin_page_where(pick_late, &late, 1024, &pin);
+
+	if (!have_sys_admin()) {
+		ASSERT_EQ(r, -EPERM);
+		ASSERT_TRUE(pin.page == NULL);
+		return;
+	}
+	ASSERT_OK(r);
+	/* 300 turned down (256 in the first batch), the next accepted: it
+	 * was asked once more after the pipe took the page. */
+	ASSERT_EQ(late.calls, 302);
+	ASSERT_TRUE(pin.pipe_fd[0] >= 0);
+	ASSERT_OK(khib_physmem_page_paddr(pin.page, &again));
+	ASSERT_EQ_U64(again, pin.paddr);
+	/* The page is its own mapping now: writing it and unpinning it leave
+	 * the rest of its batch, which is gone, alone. */
+	memset(pin.page, 0xa5, KHIB_PAGE_SIZE);
+	khib_physmem_unpin_page(&pin);
+	ASSERT_TRUE(pin.page == NULL);
+
+	ASSERT_EQ(khib_physmem_pin_page_where(pick_late, &never, 600, &pin), -EADDRINUSE);
+	ASSERT_EQ(never.calls, 600);
+	ASSERT_TRUE(pin.page == NULL);
 }
