@@ -118,14 +118,21 @@ void khib_tool_kernel_files(const struct khib_config *cf, const char **ret_kerne
 
 const char *khib_tool_kernel_cmdline(const char *append, const char *disk, char *buf, size_t n)
 {
+	char cpus[16], stubs[64];
+	bool stub, timer;
 	int r;
 
-	if (strstr(append, "pci-stub.ids=") ||
-	    khib_sysinfo_block_below_pci_class("", disk, KHIB_PCI_CLASS_AHCI, 0xffffff) != 0)
+	stub = !khib_cmdline_has(append, "pci-stub.ids") &&
+	       khib_sysinfo_block_below_pci_class("", disk, KHIB_PCI_CLASS_AHCI, 0xffffff) == 0;
+	timer = khib_cmdline_get(append, "nr_cpus", cpus, sizeof(cpus)) == 0 && !strcmp(cpus, "1") &&
+		!khib_cmdline_has(append, "nolapic_timer") &&
+		khib_sysinfo_cpu_flag("", "tsc_deadline_timer") == 0;
+	if (!stub && !timer)
 		return append;
-	r = snprintf(buf, n, "%s%spci-stub.ids=ffffffff:ffffffff:ffffffff:ffffffff:%x:ffffff",
-		     append, append[0] ? " " : "", KHIB_PCI_CLASS_AHCI);
-	return r > 0 && (size_t)r < n ? buf : append;
+	snprintf(stubs, sizeof(stubs), " pci-stub.ids=ffffffff:ffffffff:ffffffff:ffffffff:%x:ffffff",
+		 KHIB_PCI_CLASS_AHCI);
+	r = snprintf(buf, n, "%s%s%s", append, stub ? stubs : "", timer ? " nolapic_timer" : "");
+	return r > 0 && (size_t)r < n ? buf + strspn(buf, " ") : append;
 }
 
 int khib_tool_plan_failed(int err, const char *kernel, const struct khib_jump_config *cfg)

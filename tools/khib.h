@@ -64,7 +64,7 @@ DECLARE_COMMAND(resume);
 
 /* The writer and restore kernels' command line: progress on the screen
  * (tty0) and on the first serial port, which is /dev/console. */
-#define KHIB_DEFAULT_APPEND "console=tty0 console=ttyS0 nr_cpus=1"
+#define KHIB_DEFAULT_APPEND "console=tty0 console=ttyS0 nr_cpus=1 quiet"
 
 /*
  * In khib's own kernels: send stdout and stderr to every console the
@@ -95,14 +95,18 @@ void khib_tool_kernel_files(const struct khib_config *cf, const char **ret_kerne
 			    const char **ret_initrd, const char **ret_append);
 
 /*
- * The writer or restore kernel's command line: `append`, and, when the disk
- * it uses (`disk`, under /sys/class/block) is not below an AHCI controller,
- * pci-stub.ids= for every AHCI controller (class 0x010601): that kernel
- * then leaves them alone, rather than probing their ports (0.1-0.3 s of
- * its boot on QEMU's q35, whose six ports are empty) and resetting a
- * controller the hibernated kernel drives.  Left as it is when append
- * names pci-stub.ids itself or the disk's place is unknown.  Returns
- * append or buf.
+ * The writer or restore kernel's command line: `append`, plus
+ * - pci-stub.ids= for every AHCI controller (class 0x010601) when the disk
+ *   it uses (`disk`, under /sys/class/block) is not below one: that kernel
+ *   then leaves them alone, rather than probing their ports (0.1-0.3 s of
+ *   its boot on QEMU's q35, whose six ports are empty) and resetting a
+ *   controller the hibernated kernel drives; not when append names
+ *   pci-stub.ids itself or the disk's place is unknown;
+ * - nolapic_timer when append gives it one CPU (nr_cpus=1) and the CPU has
+ *   no TSC-deadline timer (/proc/cpuinfo): that kernel would otherwise
+ *   calibrate its local APIC timer against the PIT or HPET for HZ/10 ticks
+ *   (0.1 s, 0.14 s under TCG); on one CPU that global timer ticks instead.
+ * Returns append or buf.
  */
 const char *khib_tool_kernel_cmdline(const char *append, const char *disk, char *buf, size_t n);
 

@@ -496,7 +496,7 @@ int khib_sysinfo_lockdown(const char *root, char *ret, size_t n)
 	return 0;
 }
 
-/* "disk" as a word of /sys/power/state. */
+/* word as a word of a list separated by white space ("disk" in /sys/power/state). */
 static bool has_word(const char *text, const char *word)
 {
 	size_t len = strlen(word);
@@ -532,6 +532,26 @@ int khib_sysinfo_hibernation_refused(const char *root, const char **ret_why)
 	}
 	*ret_why = "memfd_secret areas are in use (pages not even the kernel may read)";
 	return 1;
+}
+
+int khib_sysinfo_cpu_flag(const char *root, const char *flag)
+{
+	_cleanup_free_ char *text = NULL;
+	char *line, *end;
+	int r;
+
+	if ((r = khib_read_root_file(root, "/proc/cpuinfo", &text)) < 0)
+		return r;
+	/* The first processor's "flags\t\t: fpu vme ...", as far as its newline. */
+	for (line = text; line; line = (end = strchr(line, '\n')) ? end + 1 : NULL)
+		if (!strncmp(line, "flags", 5) && (line[5] == '\t' || line[5] == ' ' ||
+						   line[5] == ':'))
+			break;
+	if (!line || !(line = strchr(line, ':')))
+		return -ENODATA;
+	if ((end = strchr(line, '\n')))
+		*end = '\0';
+	return has_word(line + 1, flag);
 }
 
 int khib_sysinfo_block_below_pci_class(const char *root, const char *name, uint32_t class,

@@ -123,6 +123,13 @@ int khib_sysinfo_hibernation_refused(const char *root, const char **ret_why);
 int khib_sysinfo_block_below_pci_class(const char *root, const char *name, uint32_t class,
 				       uint32_t mask);
 
+/*
+ * Does this machine's CPU have `flag` (a word of /proc/cpuinfo's "flags",
+ * e.g. tsc_deadline_timer)?  The first processor's line speaks for all.  1
+ * yes, 0 no, -ENODATA (no flags line), -errno.
+ */
+int khib_sysinfo_cpu_flag(const char *root, const char *flag);
+
 /* Parse "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into 16 bytes. */
 int khib_parse_uuid(const char *s, uint8_t ret[16]);
 

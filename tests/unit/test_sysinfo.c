@@ -584,3 +584,21 @@ TEST(sysinfo_block_below_pci_class)
 	ASSERT_EQ(khib_sysinfo_block_below_pci_class(root(), "sdz", 0x010601, 0xffffff), -ENOENT);
 	ASSERT_EQ(khib_sysinfo_block_below_pci_class(root(), "../x", 0x010601, 0xffffff), -EINVAL);
 }
+
+TEST(sysinfo_cpu_flag)
+{
+	test_put_text("/proc/cpuinfo",
+		      "processor\t: 0\nvendor_id\t: AuthenticAMD\n"
+		      "flags\t\t: fpu vme tsc x2apic tsc_deadline_timer_x hypervisor\n"
+		      "bugs\t\t: tsc_deadline_timer\n\n"
+		      "processor\t: 1\nflags\t\t: fpu tsc_deadline_timer\n");
+	/* The first processor's flags, whole words only, not the bugs line. */
+	ASSERT_EQ(khib_sysinfo_cpu_flag(root(), "x2apic"), 1);
+	ASSERT_EQ(khib_sysinfo_cpu_flag(root(), "hypervisor"), 1);
+	ASSERT_EQ(khib_sysinfo_cpu_flag(root(), "tsc_deadline_timer"), 0);
+	ASSERT_EQ(khib_sysinfo_cpu_flag(root(), "fp"), 0);
+	test_put_text("/proc/cpuinfo", "processor\t: 0\nflags\t\t: fpu tsc_deadline_timer\n");
+	ASSERT_EQ(khib_sysinfo_cpu_flag(root(), "tsc_deadline_timer"), 1);
+	test_put_text("/proc/cpuinfo", "processor\t: 0\nfeatures\t: fp asimd\n");
+	ASSERT_EQ(khib_sysinfo_cpu_flag(root(), "fp"), -ENODATA);
+}

@@ -250,7 +250,15 @@ def workload_report(vm):
 
 def hibernated(vm, cycle):
     vm.expect(rf"^T: hibernating cycle={cycle}$", timeout=120)
+    vm.expect(r"khib: hibernating: jumping to the writer kernel", timeout=180)
+    jumped = vm.consumed
     vm.expect(r"khib: writer kernel up", timeout=180)
+    # The package's configuration keeps khib's default command line for
+    # the writer, which has quiet: its kernel's boot messages stay off the
+    # console (an informational one the boot always prints, for one).
+    boot = [text for _, text in vm.lines[jumped:vm.consumed]]
+    assert not [s for s in boot if "Run /init as init process" in s], \
+        "the writer kernel's boot was not quiet (khib's default command line has quiet)"
     vm.expect(r"khib: image committed: \d+ MiB of RAM", timeout=400)
     vm.expect(r"khib: powering off", timeout=60)
     assert vm.wait_exit(timeout=120) == 0

@@ -264,12 +264,17 @@ def resumed(vm, cycle, before, cpus, method="kexec", img="vda"):
     return after
 
 
-def ahci_stubbed(vm, bus, who):
-    """q35's AHCI controller is left to pci-stub by khib's writer and
-    restore kernels unless their disk is behind it."""
+def second_kernel_args(vm, bus, who):
+    """What khib adds to its writer's and restore kernel's command line:
+    q35's AHCI controller is left to pci-stub unless their disk is behind
+    it; and as they run one CPU (nr_cpus=1) that has no TSC-deadline timer
+    (-cpu max under TCG), nolapic_timer spares them the local APIC timer's
+    calibration."""
     stubbed = bool(vm.seen(r"pci-stub 0000:00:1f\.2: claimed by stub"))
     assert stubbed == (bus != "ahci"), \
         f"the {who} kernel {'left' if stubbed else 'probed'} the AHCI controller (disks on {bus})"
+    assert vm.seen(r"\] Disabling APIC timer$"), \
+        f"the {who} kernel calibrated its local APIC timer (no nolapic_timer on its command line)"
 
 
 def cycles(n, cpus=2, method="kexec", mem=MEM, bus="virtio"):
@@ -278,12 +283,12 @@ def cycles(n, cpus=2, method="kexec", mem=MEM, bus="virtio"):
         with mc.boot(n) as vm:
             before = fresh_boot_until_hibernated(vm, cpus)
             hibernated(vm)
-            ahci_stubbed(vm, bus, "writer")
+            second_kernel_args(vm, bus, "writer")
         for cycle in range(1, n + 1):
             with mc.boot(n) as vm:
                 before = resumed(vm, cycle, before, cpus, method, mc.img_re)
                 if method == "kexec":
-                    ahci_stubbed(vm, bus, "restore")
+                    second_kernel_args(vm, bus, "restore")
                 if cycle < n:
                     vm.expect(rf"^N: hibernating cycle={cycle + 1}$", timeout=120)
                     hibernated(vm)
