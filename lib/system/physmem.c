@@ -61,27 +61,40 @@ int khib_physmem_read(const char *devmem, uint64_t paddr, void *buf, size_t byte
 	return 0;
 }
 
-int khib_physmem_page_paddr(const void *page, uint64_t *ret_paddr)
+/* A pagemap entry's frame: bit 63 present, bits 0-54 the PFN, which reads
+ * as 0 without CAP_SYS_ADMIN. */
+static int entry_paddr(uint64_t entry, uint64_t *ret_paddr)
 {
-	_cleanup_close_ int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	uint64_t entry, pfn;
-	int r;
+	uint64_t pfn = entry & ((1ULL << 55) - 1);
 
-	if (fd < 0)
-		return -errno;
-	r = khib_pread_all(fd, &entry, sizeof(entry), (uintptr_t)page / KHIB_PAGE_SIZE * 8);
-	if (r < 0)
-		return r;
-	/* bit 63: present; bits 0-54: PFN, reads as 0 without CAP_SYS_ADMIN */
-	pfn = entry & ((1ULL << 55) - 1);
 	if (!(entry >> 63) || !pfn)
 		return -EPERM;
 	*ret_paddr = pfn * KHIB_PAGE_SIZE;
 	return 0;
 }
 
-/* Hold page (already locked) with a pipe, and find its frame. */
-static int pin_held(void *page, struct khib_pinned_page *ret)
+/* The frame of the page at `page`, from pagemap open at fd. */
+static int page_paddr_at(int fd, const void *page, uint64_t *ret_paddr)
+{
+	uint64_t entry;
+	int r = khib_pread_all(fd, &entry, sizeof(entry),
+			       (uintptr_t)page / KHIB_PAGE_SIZE * sizeof(entry));
+
+	return r < 0 ? r : entry_paddr(entry, ret_paddr);
+}
+
+int khib_physmem_page_paddr(const void *page, uint64_t *ret_paddr)
+{
+	_cleanup_close_ int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return page_paddr_at(fd, page, ret_paddr);
+}
+
+/* Hold page (already locked) with a pipe, and find its frame (pagemap
+ * open at fd). */
+static int pin_held(int fd, void *page, struct khib_pinned_page *ret)
 {
 	struct khib_pinned_page p = { .page = page, .pipe_fd = { -1, -1 } };
 	struct iovec v = { page, KHIB_PAGE_SIZE };
@@ -92,7 +105,7 @@ static int pin_held(void *page, struct khib_pinned_page *ret)
 		return -errno;
 	/* A short count sets no errno: the page is not held, say so. */
 	n = vmsplice(p.pipe_fd[1], &v, 1, 0);
-	r = n == (ssize_t)KHIB_PAGE_SIZE ? khib_physmem_page_paddr(page, &p.paddr) :
+	r = n == (ssize_t)KHIB_PAGE_SIZE ? page_paddr_at(fd, page, &p.paddr) :
 	    n < 0 ? -errno : -EIO;
 	if (r < 0) {
 		close(p.pipe_fd[0]);
@@ -111,16 +124,20 @@ int khib_physmem_pin_page_where(bool (*ok)(const void *ctx, uint64_t paddr), con
 				size_t max_pages, struct khib_pinned_page *ret)
 {
 	size_t per = max_pages < PIN_BATCH_PAGES ? max_pages : PIN_BATCH_PAGES;
-	size_t len = per * KHIB_PAGE_SIZE;
-	size_t nb = per ? (max_pages + per - 1) / per : 0, b;
-	_cleanup_free_ uint8_t **batch = calloc(nb ? nb : 1, sizeof(*batch));
-	_cleanup_free_ uint64_t *entry = calloc(per ? per : 1, sizeof(*entry));
-	_cleanup_close_ int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	size_t len = per * KHIB_PAGE_SIZE, nb, b;
+	_cleanup_free_ uint8_t **batch = NULL;
+	_cleanup_free_ uint64_t *entry = NULL;
+	_cleanup_close_ int fd = -1;
 	int r = -EADDRINUSE;
 
+	if (!max_pages)
+		return r;
+	nb = (max_pages + per - 1) / per;
+	batch = calloc(nb, sizeof(*batch));
+	entry = calloc(per, sizeof(*entry));
 	if (!batch || !entry)
 		return -ENOMEM;
-	if (fd < 0)
+	if ((fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
 	for (b = 0; b < nb && r == -EADDRINUSE; b++) {
 		uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
@@ -141,16 +158,14 @@ int khib_physmem_pin_page_where(bool (*ok)(const void *ctx, uint64_t paddr), con
 			break;
 		r = -EADDRINUSE;
 		for (size_t i = 0; i < per && b * per + i < max_pages && r == -EADDRINUSE; i++) {
-			/* bit 63: present; bits 0-54: PFN, reads as 0 without CAP_SYS_ADMIN */
-			uint64_t pfn = entry[i] & ((1ULL << 55) - 1);
+			uint64_t paddr;
 
-			if (!(entry[i] >> 63) || !pfn) {
-				r = -EPERM;
+			if ((r = entry_paddr(entry[i], &paddr)) < 0)
 				break;
-			}
-			if (ok && !ok(ctx, pfn * KHIB_PAGE_SIZE))
+			r = -EADDRINUSE;
+			if (ok && !ok(ctx, paddr))
 				continue;
-			if ((r = pin_held(m + i * KHIB_PAGE_SIZE, ret)) < 0)
+			if ((r = pin_held(fd, m + i * KHIB_PAGE_SIZE, ret)) < 0)
 				break;
 			if (ok && !ok(ctx, ret->paddr)) { /* moved since pagemap was read */
 				close(ret->pipe_fd[0]);
