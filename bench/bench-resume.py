@@ -106,6 +106,7 @@ while :; do sleep 1; done
 # what one guest CPU copies from memory to memory (a 64 MiB tmpfs file read
 # five times): a restore has to move each byte at least once, so on TCG
 # that copy, not the disk, is its ceiling.
+COPY_MIB, COPY_PASSES = 64, 5
 DD_INIT = r"""#!/bin/sh
 """ + guest.MOUNTS + r"""echo "dd: write start"
 dd if=/dev/zero of=/dev/vda bs=4M count=@N@ oflag=direct conv=fsync 2>/dev/null
@@ -113,9 +114,9 @@ echo "dd: write done rc=$?"
 echo "dd: read start"
 dd if=/dev/vda of=/dev/null bs=4M count=@N@ iflag=direct 2>/dev/null
 echo "dd: read done rc=$?"
-dd if=/dev/zero of=/tmp/copy bs=4M count=16 2>/dev/null
+dd if=/dev/zero of=/tmp/copy bs=1M count=@COPY_MIB@ 2>/dev/null
 echo "dd: copy start"
-for i in 1 2 3 4 5; do dd if=/tmp/copy of=/dev/null bs=4M 2>/dev/null || break; done
+for i in $(seq @COPY_PASSES@); do dd if=/tmp/copy of=/dev/null bs=4M 2>/dev/null || break; done
 echo "dd: copy done rc=$?"
 poweroff -f
 """
@@ -248,7 +249,9 @@ def dd(ctx, mem, cpus, mib):
     """MiB/s that dd writes and reads with O_DIRECT (mib MiB in 4 MiB blocks),
     and copies from a tmpfs file (64 MiB, five times)."""
     n = max(1, (mib + 3) // 4)
-    initrd = ctx.initramfs("dd", DD_INIT.replace("@N@", str(n)))
+    initrd = ctx.initramfs("dd", DD_INIT.replace("@N@", str(n))
+                           .replace("@COPY_MIB@", str(COPY_MIB))
+                           .replace("@COPY_PASSES@", str(COPY_PASSES)))
     disk = make_disk(ctx, (test_resume.mib(mem) + 256) << 20)
     r = {}
     with VM("dd", ctx.kernel(), initrd, "console=ttyS0 panic=-1", mem=mem, cpus=cpus,
@@ -257,7 +260,8 @@ def dd(ctx, mem, cpus, mib):
             vm.expect(rf"^dd: {op} start$", timeout=300)
             t0 = vm.matched_at
             vm.expect(rf"^dd: {op} done rc=0$", timeout=300)
-            r[op] = (320 if op == "copy" else n * 4) / max(vm.matched_at - t0, 1e-3)
+            mib_moved = COPY_MIB * COPY_PASSES if op == "copy" else n * 4
+            r[op] = mib_moved / max(vm.matched_at - t0, 1e-3)
         assert vm.wait_exit(timeout=120) == 0
     return r
 
